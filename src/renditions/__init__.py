@@ -1,0 +1,12 @@
+"""renditions: cut every image variant an article's front matter names from one master.
+
+The Python API returns the same report the CLI prints with `--json`:
+
+    import renditions
+    report = renditions.build("path/to/site")
+    report.ok, report.to_json()
+"""
+from .errors import ConfigError, RenditionsError
+from .pipeline import Report, build, check, prune
+
+__all__ = ["build", "check", "prune", "Report", "RenditionsError", "ConfigError"]

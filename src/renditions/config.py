@@ -1,0 +1,373 @@
+"""Load `config/renditions.yaml` into frozen dataclasses, reporting every problem at once.
+
+All defaults live in DEFAULTS below; the README's config reference documents the same table.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from .errors import ConfigError
+
+CONFIG_NAME = "config/renditions.yaml"
+
+#: Output formats, chosen by a path's extension.
+FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp", ".avif": "avif"}
+SIBLING_FORMATS = ("webp", "avif", "png", "jpeg")
+FITS = ("cover", "contain", "inside")
+GRAVITIES = ("centre", "north", "northeast", "east", "southeast", "south", "southwest", "west", "northwest")
+POSITIONS = GRAVITIES + ("attention", "entropy")
+POSITION_ALIASES = {"center": "centre", "top": "north", "bottom": "south", "left": "west", "right": "east"}
+
+#: Encoder defaults, per format. Chosen by measurement (see BENCHMARKS.md).
+ENCODER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "png": {"compression": 6, "filter": True, "palette": False, "quality": 90, "colours": 256},
+    "jpeg": {"quality": 82, "progressive": True},
+    "webp": {"quality": 80, "effort": 4, "lossless": False},
+    "avif": {"quality": 55, "effort": 2},
+}
+
+#: Settings a variant may override; `defaults:` in the config sets them for all variants.
+SETTING_DEFAULTS: dict[str, Any] = {
+    "fit": "cover",
+    "position": "centre",
+    "background": "#ffffff",
+    "upscale": False,
+    "also": (),
+}
+
+TOP_DEFAULTS: dict[str, Any] = {
+    "content": "content/**/*.md",
+    "sources": "source_images",
+    "public": "public",
+    "manifest": "renditions.lock.json",
+    "focus_key": "focus",
+    "max_pixels": 100_000_000,
+    "max_bytes": 200 * 1024 * 1024,
+    "max_front_matter_bytes": 64 * 1024,
+}
+
+VARIANT_KEYS = {"key", "path", "width", "height"} | set(SETTING_DEFAULTS) | set(ENCODER_DEFAULTS)
+TOP_KEYS = set(TOP_DEFAULTS) | {"variants", "defaults"}
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """Encoder settings for one format, as sorted (name, value) pairs so they hash stably."""
+
+    format: str
+    options: tuple[tuple[str, Any], ...]
+
+    def get(self, name: str) -> Any:
+        return dict(self.options)[name]
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    key: str
+    path: str
+    width: int
+    height: int
+    fit: str = "cover"
+    position: str = "centre"
+    background: tuple[int, int, int] = (255, 255, 255)
+    upscale: bool = False
+    also: tuple[str, ...] = ()
+    encoders: tuple[Encoder, ...] = ()
+
+    def encoder(self, fmt: str) -> Encoder:
+        for enc in self.encoders:
+            if enc.format == fmt:
+                return enc
+        raise KeyError(fmt)
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    file: Path
+    content: str
+    sources: Path
+    public: Path
+    manifest: Path
+    focus_key: str
+    max_pixels: int
+    max_bytes: int
+    max_front_matter_bytes: int
+    variants: tuple[Variant, ...] = field(default_factory=tuple)
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+
+def format_for(path: str) -> str | None:
+    """The output format a site path asks for, from its extension (None if unsupported)."""
+    return FORMATS.get(os.path.splitext(path)[1].lower())
+
+
+def parse_colour(value: Any) -> tuple[int, int, int] | None:
+    if isinstance(value, str):
+        m = re.fullmatch(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})", value.strip())
+        if m:
+            h = m.group(1)
+            if len(h) == 3:
+                h = "".join(c * 2 for c in h)
+            return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
+    if isinstance(value, (list, tuple)) and len(value) == 3 and all(
+        isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in value
+    ):
+        return tuple(value)  # type: ignore[return-value]
+    return None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if value is None:
+        return "nothing"
+    return repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+
+
+class _Checker:
+    """Collects problems as `key: expected X, got Y` instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def bad(self, key: str, expected: str, got: Any) -> None:
+        self.problems.append(f"{key}: expected {expected}, got {_shown(got)}")
+
+    def check(self, key: str, value: Any, ok: Callable[[Any], bool], expected: str) -> bool:
+        if ok(value):
+            return True
+        self.bad(key, expected, value)
+        return False
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _pos_int(v: Any) -> bool:
+    return _is_int(v) and v > 0
+
+
+def _int_in(lo: int, hi: int) -> Callable[[Any], bool]:
+    return lambda v: _is_int(v) and lo <= v <= hi
+
+
+def _nonempty_str(v: Any) -> bool:
+    return isinstance(v, str) and v.strip() != ""
+
+
+ENCODER_CHECKS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "png": {
+        "compression": (_int_in(0, 9), "an integer from 0 to 9"),
+        "filter": (lambda v: isinstance(v, bool), "true or false"),
+        "palette": (lambda v: isinstance(v, bool), "true or false"),
+        "quality": (_int_in(1, 100), "an integer from 1 to 100"),
+        "colours": (_int_in(2, 256), "an integer from 2 to 256"),
+    },
+    "jpeg": {
+        "quality": (_int_in(1, 100), "an integer from 1 to 100"),
+        "progressive": (lambda v: isinstance(v, bool), "true or false"),
+    },
+    "webp": {
+        "quality": (_int_in(1, 100), "an integer from 1 to 100"),
+        "effort": (_int_in(0, 6), "an integer from 0 to 6"),
+        "lossless": (lambda v: isinstance(v, bool), "true or false"),
+    },
+    "avif": {
+        "quality": (_int_in(1, 100), "an integer from 1 to 100"),
+        "effort": (_int_in(0, 9), "an integer from 0 to 9"),
+    },
+}
+
+
+def _settings(raw: dict, prefix: str, base: dict[str, Any], c: _Checker) -> dict[str, Any]:
+    """Validate the per-variant settings in `raw` and merge them over `base`."""
+    out = dict(base)
+    out["encoders"] = {f: dict(o) for f, o in base["encoders"].items()}
+    if "fit" in raw:
+        if c.check(f"{prefix}fit", raw["fit"], lambda v: v in FITS, "one of " + ", ".join(FITS)):
+            out["fit"] = raw["fit"]
+    if "position" in raw:
+        pos = POSITION_ALIASES.get(raw["position"], raw["position"]) if isinstance(raw["position"], str) else None
+        if c.check(f"{prefix}position", raw["position"], lambda v: pos in POSITIONS, "one of " + ", ".join(POSITIONS)):
+            out["position"] = pos
+    if "background" in raw:
+        colour = parse_colour(raw["background"])
+        if colour is None:
+            c.bad(f"{prefix}background", 'a colour like "#ffffff" or [255, 255, 255]', raw["background"])
+        else:
+            out["background"] = colour
+    if "upscale" in raw:
+        if c.check(f"{prefix}upscale", raw["upscale"], lambda v: isinstance(v, bool), "true or false"):
+            out["upscale"] = raw["upscale"]
+    if "also" in raw:
+        also = raw["also"]
+        if c.check(
+            f"{prefix}also",
+            also,
+            lambda v: isinstance(v, list) and all(x in SIBLING_FORMATS for x in v),
+            "a list of formats from " + ", ".join(SIBLING_FORMATS),
+        ):
+            out["also"] = tuple(dict.fromkeys(also))
+    for fmt, checks in ENCODER_CHECKS.items():
+        if fmt not in raw:
+            continue
+        opts = raw[fmt]
+        if not isinstance(opts, dict):
+            c.bad(f"{prefix}{fmt}", "a mapping of encoder settings", opts)
+            continue
+        for name, value in opts.items():
+            if name not in checks:
+                c.bad(f"{prefix}{fmt}.{name}", "one of " + ", ".join(sorted(checks)), name)
+                continue
+            ok, expected = checks[name]
+            if c.check(f"{prefix}{fmt}.{name}", value, ok, expected):
+                out["encoders"][fmt][name] = value
+    return out
+
+
+def _base_settings() -> dict[str, Any]:
+    base = dict(SETTING_DEFAULTS)
+    base["background"] = parse_colour(base["background"])
+    base["encoders"] = {f: dict(o) for f, o in ENCODER_DEFAULTS.items()}
+    return base
+
+
+def parse_config(data: Any, root: Path, file: Path) -> Config:
+    """Validate parsed YAML. Raises ConfigError listing every problem."""
+    c = _Checker()
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(file, [f"expected a mapping at the top level, got {type(data).__name__}"])
+    for key in data:
+        if key not in TOP_KEYS:
+            c.bad(str(key), "one of " + ", ".join(sorted(TOP_KEYS)), "an unknown key")
+    top = dict(TOP_DEFAULTS)
+    for key in ("content", "sources", "public", "manifest", "focus_key"):
+        if key in data and c.check(key, data[key], _nonempty_str, "a non-empty string"):
+            top[key] = data[key]
+    for key in ("max_pixels", "max_bytes", "max_front_matter_bytes"):
+        if key in data and c.check(key, data[key], _pos_int, "a positive integer"):
+            top[key] = data[key]
+
+    base = _base_settings()
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        c.bad("defaults", "a mapping of variant settings", defaults)
+        defaults = {}
+    for key in defaults:
+        if key not in VARIANT_KEYS - {"key", "path", "width", "height"}:
+            c.bad(f"defaults.{key}", "a variant setting (" + ", ".join(sorted(SETTING_DEFAULTS) + sorted(ENCODER_DEFAULTS)) + ")", str(key))
+    base = _settings(defaults, "defaults.", base, c)
+
+    variants: list[Variant] = []
+    raw_variants = data.get("variants")
+    if not isinstance(raw_variants, dict) or not raw_variants:
+        c.bad("variants", "a mapping of variant name to {key, path, width, height}", raw_variants)
+        raw_variants = {}
+    seen_keys: dict[str, str] = {}
+    for name, raw in raw_variants.items():
+        p = f"variants.{name}."
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            c.bad(f"variants.{name}", "a name of letters, digits, '-', '_' or '.'", name)
+            continue
+        if not isinstance(raw, dict):
+            c.bad(f"variants.{name}", "a mapping with key, path, width and height", raw)
+            continue
+        for key in raw:
+            if key not in VARIANT_KEYS:
+                c.bad(f"{p}{key}", "one of " + ", ".join(sorted(VARIANT_KEYS)), "an unknown key")
+        ok = True
+        for key in ("key", "path"):
+            if key not in raw:
+                c.problems.append(f"{p}{key}: missing (expected a non-empty string)")
+                ok = False
+            elif not c.check(f"{p}{key}", raw[key], _nonempty_str, "a non-empty string"):
+                ok = False
+        for key in ("width", "height"):
+            if key not in raw:
+                c.problems.append(f"{p}{key}: missing (expected a positive integer)")
+                ok = False
+            elif not c.check(f"{p}{key}", raw[key], _int_in(1, 65535), "a positive integer up to 65535"):
+                ok = False
+        if ok and "{slug}" not in raw["path"]:
+            c.bad(f"{p}path", 'a template containing "{slug}"', raw["path"])
+            ok = False
+        if ok and format_for(raw["path"]) is None:
+            c.bad(f"{p}path", "a path ending in .png, .jpg, .jpeg, .webp or .avif", raw["path"])
+            ok = False
+        if ok and raw["key"] in seen_keys:
+            c.bad(f"{p}key", f"a key not already used by variants.{seen_keys[raw['key']]}", raw["key"])
+            ok = False
+        s = _settings(raw, p, base, c)
+        if not ok:
+            continue
+        seen_keys[raw["key"]] = name
+        variants.append(
+            Variant(
+                name=name,
+                key=raw["key"],
+                path=raw["path"],
+                width=raw["width"],
+                height=raw["height"],
+                fit=s["fit"],
+                position=s["position"],
+                background=s["background"],
+                upscale=s["upscale"],
+                also=s["also"],
+                encoders=tuple(
+                    Encoder(fmt, tuple(sorted(opts.items()))) for fmt, opts in sorted(s["encoders"].items())
+                ),
+            )
+        )
+    if c.problems:
+        raise ConfigError(file, c.problems)
+    return Config(
+        root=root,
+        file=file,
+        content=top["content"],
+        sources=(root / top["sources"]),
+        public=(root / top["public"]),
+        manifest=(root / top["manifest"]),
+        focus_key=top["focus_key"],
+        max_pixels=top["max_pixels"],
+        max_bytes=top["max_bytes"],
+        max_front_matter_bytes=top["max_front_matter_bytes"],
+        variants=tuple(variants),
+    )
+
+
+def load_config(root: str | os.PathLike = ".", config: str | os.PathLike | None = None) -> Config:
+    """Read and validate the config. Relative paths in it resolve against `root`."""
+    root_path = Path(root).absolute()
+    file = Path(config) if config else root_path / CONFIG_NAME
+    if not file.is_absolute():
+        file = Path.cwd() / file
+    shown = os.path.relpath(file) if config else CONFIG_NAME
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(shown, [f"no config file here (run `renditions init` in {root_path} to create one)"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(shown, [f"cannot read the config: {exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise ConfigError(shown, [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+    return parse_config(data, root_path, Path(shown))

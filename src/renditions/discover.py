@@ -1,0 +1,175 @@
+"""Find the articles, read their front matter, and find each one's master.
+
+Nothing here decodes an image or writes a file; problems are recorded on the article
+so that one bad article never hides the others.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import frontmatter
+from .config import Config, Variant
+from .errors import FrontMatterError, PathError
+from .paths import clean_site_path
+
+MASTER_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".avif", ".heic")
+_SLUG = re.compile(r"[^/\\\x00-\x1f]+")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one variant of one article goes, as the article names it."""
+
+    variant: str
+    site_path: str | None  # None when the path is unusable (see error)
+    line: int | None  # front-matter line of the key, None when the key is missing
+    from_template: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    file: Path
+    rel: str
+    slug: str
+    targets: tuple[Target, ...] = ()
+    focus: tuple[tuple[str, tuple[float, float]], ...] = ()  # ("*" or variant name, (x, y))
+    master: Path | None = None
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    error_line: int | None = None
+
+    def focus_for(self, variant: str) -> tuple[float, float] | None:
+        found = dict(self.focus)
+        return found.get(variant, found.get("*"))
+
+
+@dataclass
+class _Draft:
+    errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+
+def article_files(config: Config) -> list[Path]:
+    pattern = os.path.join(glob.escape(str(config.root)), config.content)
+    return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+
+
+def master_index(sources: Path) -> dict[str, list[Path]]:
+    """Masters by lower-cased stem, listing the folder once."""
+    index: dict[str, list[Path]] = {}
+    try:
+        names = sorted(os.listdir(sources))
+    except OSError:
+        return index
+    for name in names:
+        stem, ext = os.path.splitext(name)
+        if ext.lower() in MASTER_EXTS:
+            index.setdefault(stem, []).append(sources / name)
+    return index
+
+
+def _focus(value: object, variants: tuple[Variant, ...], key: str) -> tuple[list, str | None]:
+    def point(v: object) -> tuple[float, float] | None:
+        if (
+            isinstance(v, (list, tuple))
+            and len(v) == 2
+            and all(isinstance(c, (int, float)) and not isinstance(c, bool) and 0 <= c <= 1 for c in v)
+        ):
+            return (float(v[0]), float(v[1]))
+        return None
+
+    if value is None:
+        return [], None
+    p = point(value)
+    if p is not None:
+        return [("*", p)], None
+    names = {v.name for v in variants}
+    if isinstance(value, dict):
+        out = []
+        for name, v in value.items():
+            if name != "default" and name not in names:
+                return [], f"{key}.{name}: not a variant (expected default or one of {', '.join(sorted(names))})"
+            p = point(v)
+            if p is None:
+                return [], f"{key}.{name}: expected [x, y] with fractions from 0 to 1, got {v!r}"
+            out.append(("*" if name == "default" else name, p))
+        return sorted(out), None
+    return [], f"{key}: expected [x, y] with fractions from 0 to 1 (or a mapping of variant to [x, y]), got {value!r}"
+
+
+def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> Article:
+    rel = os.path.relpath(file, config.root)
+    fallback_slug = file.stem
+    try:
+        if file.stat().st_size > config.max_bytes:
+            raise FrontMatterError(rel, "the article file is too large to read")
+        with open(file, "rb") as fh:
+            raw = fh.read(config.max_front_matter_bytes + 8192)
+        fm = frontmatter.parse(raw, rel, config.max_front_matter_bytes)
+    except FrontMatterError as exc:
+        return Article(file=file, rel=rel, slug=fallback_slug, errors=(exc.reason,), error_line=exc.line)
+    except OSError as exc:
+        return Article(file=file, rel=rel, slug=fallback_slug, errors=(f"cannot read the article: {exc.strerror}",))
+
+    d = _Draft()
+    data, lines = fm.data, fm.lines
+    slug = data.get("slug", fallback_slug)
+    if not isinstance(slug, str) or not _SLUG.fullmatch(slug) or slug.strip() in ("", ".", ".."):
+        d.errors.append(f"slug: expected a name without / or \\, got {slug!r}")
+        slug = fallback_slug
+
+    targets = []
+    for v in config.variants:
+        if v.key not in data:
+            path = v.path.replace("{slug}", slug)
+            d.warnings.append(f"no `{v.key}` key: using {path}")
+            targets.append(Target(v.name, path, None, from_template=True))
+            continue
+        try:
+            targets.append(Target(v.name, clean_site_path(data[v.key]), lines.get(v.key)))
+        except PathError as exc:
+            targets.append(Target(v.name, None, lines.get(v.key), error=f"{v.key}: {exc.reason}"))
+
+    focus, problem = _focus(data.get(config.focus_key), config.variants, config.focus_key)
+    if problem:
+        d.errors.append(problem)
+
+    master = None
+    stems = [slug] + sorted(
+        {os.path.splitext(t.site_path.rsplit("/", 1)[-1])[0] for t in targets if t.site_path and not t.from_template}
+        - {slug}
+    )
+    for stem in stems:
+        found = masters.get(stem, [])
+        if len(found) > 1:
+            names = " and ".join(os.path.relpath(p, config.root) for p in found)
+            d.errors.append(f"two masters for one article: {names} (keep one)")
+            break
+        if found:
+            master = found[0]
+            real_src = os.path.realpath(config.sources)
+            if not os.path.realpath(master).startswith(real_src + os.sep):
+                d.errors.append(f"master {os.path.relpath(master, config.root)} leads outside {os.path.relpath(config.sources, config.root)}/")
+                master = None
+            break
+    return Article(
+        file=file,
+        rel=rel,
+        slug=slug,
+        targets=tuple(targets),
+        focus=tuple(focus),
+        master=master,
+        errors=tuple(d.errors),
+        warnings=tuple(d.warnings),
+    )
+
+
+def discover(config: Config) -> list[Article]:
+    """Every article the config's `content` glob matches, in path order."""
+    masters = master_index(config.sources)
+    return [read_article(f, config, masters) for f in article_files(config)]

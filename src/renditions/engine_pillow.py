@@ -1,0 +1,229 @@
+"""The Pillow engine: the fallback where libvips can't be imported, and `--engine pillow`."""
+from __future__ import annotations
+
+import base64
+import io
+import math
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageCms, ImageFile, ImageFilter, ImageStat, features
+from PIL import __version__ as PIL_VERSION
+
+from .engine import Encoded, Placeholder, Probe
+from .errors import RenderError
+from .geometry import Geometry
+
+_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "GIF": "gif", "AVIF": "avif"}
+_TRANSPOSE = {
+    2: [Image.Transpose.FLIP_LEFT_RIGHT],
+    3: [Image.Transpose.ROTATE_180],
+    4: [Image.Transpose.FLIP_TOP_BOTTOM],
+    5: [Image.Transpose.TRANSPOSE],
+    6: [Image.Transpose.ROTATE_270],
+    7: [Image.Transpose.TRANSVERSE],
+    8: [Image.Transpose.ROTATE_90],
+}
+_SRGB = ImageCms.createProfile("sRGB")
+
+
+def _orientation(im: Image.Image) -> int:
+    """EXIF (or XMP) orientation; a broken EXIF block counts as 1, never as an error."""
+    try:
+        value = im.getexif().get(0x0112, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _open(path: str) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise RenderError(path, f"too many pixels ({exc})") from None
+    except Exception as exc:
+        msg = str(exc)
+        if "cannot identify" in msg:
+            msg = "not a supported image (expected JPEG, PNG, WebP, TIFF, GIF or AVIF content)"
+        raise RenderError(path, msg) from None
+
+
+@dataclass
+class PillowLoaded:
+    image: Image.Image
+    width: int
+    height: int
+
+
+class PillowEngine:
+    name = "pillow"
+    version = PIL_VERSION
+
+    def probe(self, path: str) -> Probe:
+        im = _open(path)
+        with im:
+            fmt = _FORMATS.get(im.format or "")
+            if fmt is None:
+                raise RenderError(path, f"unsupported image format ({im.format})")
+            w, h = im.size
+            if w <= 0 or h <= 0:
+                raise RenderError(path, "the image has no pixels")
+            orientation = _orientation(im)
+            pages = getattr(im, "n_frames", 1)
+        if orientation >= 5:
+            w, h = h, w
+        return Probe(format=fmt, width=w, height=h, pages=pages, orientation=orientation)
+
+    def load(self, path: str, probe: Probe, scale: float) -> PillowLoaded:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        im = _open(path)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                raw = (probe.height, probe.width) if probe.orientation >= 5 else (probe.width, probe.height)
+                if im.format == "JPEG" and scale < 1:
+                    im.draft(im.mode if im.mode in ("RGB", "L", "CMYK") else "RGB", (math.ceil(raw[0] * scale), math.ceil(raw[1] * scale)))
+                im.load()  # decode before anything reads EXIF: a swallowed EXIF error must not hide a bad stream
+                icc = im.info.get("icc_profile")
+                im = self._to_srgb(im, icc)
+                factor = int(im.width / (raw[0] * scale))
+                if factor >= 2:
+                    im = im.reduce(factor)
+                for op in _TRANSPOSE.get(probe.orientation, []):
+                    im = im.transpose(op)
+        except RenderError:
+            raise
+        except Exception as exc:
+            raise RenderError(path, str(exc) or type(exc).__name__) from None
+        im.info = {}
+        return PillowLoaded(im, im.width, im.height)
+
+    @staticmethod
+    def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+        """sRGB (or grey) at 8 bits per channel, alpha kept; 16-bit and float are scaled, not clipped."""
+        mode = im.mode
+        if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+            im = im.convert("I")
+            mode = "I"
+        if mode == "I":
+            hi = 65535 if (im.getextrema()[1] > 255) else 255
+            return im.point(lambda v: v * (255 / hi)).convert("L")
+        if mode == "F":
+            lo, hi = im.getextrema()
+            span = (hi - lo) or 1
+            return im.point(lambda v: (v - lo) * (255 / span)).convert("L")
+        if mode == "LAB":
+            lab = ImageCms.createProfile("LAB")
+            return ImageCms.applyTransform(im, ImageCms.buildTransform(lab, _SRGB, "LAB", "RGB"))
+        if mode == "1":
+            return im.convert("L")
+        if mode in ("P", "PA"):
+            im = im.convert("RGBA") if ("transparency" in im.info or mode == "PA") else im.convert("RGB")
+            mode = im.mode
+        elif mode == "La":
+            im, mode = im.convert("LA"), "LA"
+        elif mode == "RGBa":
+            im, mode = im.convert("RGBA"), "RGBA"
+        elif mode in ("L", "RGB") and "transparency" in im.info:
+            im = im.convert("LA" if mode == "L" else "RGBA")
+            mode = im.mode
+        if icc and mode in ("RGB", "RGBA", "CMYK"):
+            try:
+                src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+                out = "RGBA" if mode == "RGBA" else "RGB"
+                return ImageCms.profileToProfile(im, src, _SRGB, outputMode=out, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+            except Exception:
+                pass  # an unusable profile: treat the pixels as sRGB
+        if mode in ("L", "LA", "RGB", "RGBA"):
+            return im
+        return im.convert("RGBA" if "A" in mode else "RGB")
+
+    def cut(self, img: PillowLoaded, geometry: Geometry, master: tuple[int, int], position: str, background) -> Image.Image:
+        im = img.image
+        sx, sy = img.width / master[0], img.height / master[1]
+        left, top, cw, ch = geometry.crop
+        box = (left * sx, top * sy, (left + cw) * sx, (top + ch) * sy)
+        if position in ("attention", "entropy"):
+            box = self._smart_box(im, cw * sx, ch * sy)
+        alpha = im.mode in ("RGBA", "LA")
+        work = im.convert("RGBa" if im.mode == "RGBA" else "La") if alpha else im
+        out = work.resize(geometry.size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+        if alpha:
+            out = out.convert(im.mode)
+        if geometry.canvas != geometry.size:
+            fill = tuple(background) if out.mode.startswith("RGB") else round(sum(background) / 3)
+            if alpha:
+                fill = (*fill, 0) if isinstance(fill, tuple) else (fill, 0)
+            canvas = Image.new(out.mode, geometry.canvas, fill)
+            canvas.paste(out, geometry.offset)
+            out = canvas
+        return out
+
+    @staticmethod
+    def _smart_box(im: Image.Image, cw: float, ch: float) -> tuple[float, float, float, float]:
+        """Slide the crop window over a small edge map and keep the busiest position."""
+        scale = min(1.0, 128 / max(im.width, im.height))
+        small = im.convert("L").resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))))
+        edges = small.filter(ImageFilter.FIND_EDGES)
+        ww, wh = max(1, round(cw * scale)), max(1, round(ch * scale))
+        best, best_xy = -1.0, (0, 0)
+        steps_x = range(0, max(1, edges.width - ww + 1), max(1, (edges.width - ww) // 16 or 1))
+        steps_y = range(0, max(1, edges.height - wh + 1), max(1, (edges.height - wh) // 16 or 1))
+        for x in steps_x:
+            for y in steps_y:
+                score = ImageStat.Stat(edges.crop((x, y, x + ww, y + wh))).sum[0]
+                if score > best:
+                    best, best_xy = score, (x, y)
+        x0, y0 = min(best_xy[0] / scale, im.width - cw), min(best_xy[1] / scale, im.height - ch)
+        return (x0, y0, x0 + cw, y0 + ch)
+
+    def _flatten(self, im: Image.Image, background) -> Image.Image:
+        if im.mode in ("RGBA", "LA"):
+            base = Image.new("RGB", im.size, tuple(background))
+            base.paste(im.convert("RGBA"), (0, 0), im.convert("RGBA"))
+            return base.convert("L") if im.mode == "LA" else base
+        return im
+
+    def encode(self, im: Image.Image, fmt: str, options: dict, background) -> Encoded:
+        buf = io.BytesIO()
+        im.info = {}
+        try:
+            if fmt == "jpeg":
+                im = self._flatten(im, background)
+                im.save(buf, "JPEG", quality=options["quality"], progressive=options["progressive"], optimize=True)
+            elif fmt == "png":
+                if options["palette"]:
+                    method = Image.Quantize.LIBIMAGEQUANT if features.check("libimagequant") else Image.Quantize.FASTOCTREE
+                    src = im if im.mode in ("RGB", "RGBA") else im.convert("RGBA" if "A" in im.mode else "RGB")
+                    if src.mode == "RGBA" and method != Image.Quantize.LIBIMAGEQUANT:
+                        method = Image.Quantize.FASTOCTREE
+                    im = src.quantize(options["colours"], method=method)
+                im.save(buf, "PNG", compress_level=options["compression"])
+            elif fmt == "webp":
+                im.save(buf, "WEBP", quality=options["quality"], method=options["effort"], lossless=options["lossless"])
+            elif fmt == "avif":
+                if not features.check("avif"):
+                    raise RenderError("", "this Pillow has no AVIF encoder")
+                im.save(buf, "AVIF", quality=options["quality"], speed=max(0, 10 - options["effort"]))
+            else:
+                raise ValueError(fmt)
+        except RenderError:
+            raise
+        except Exception as exc:
+            raise RenderError("", f"cannot encode {fmt}: {exc}") from None
+        return Encoded(buf.getvalue(), im.width, im.height, fmt)
+
+    def placeholder(self, im: Image.Image, background) -> Placeholder:
+        im = self._flatten(im, background).convert("RGB")
+        small = im.copy()
+        small.thumbnail((16, 16), Image.Resampling.BILINEAR)
+        avg = [round(c) for c in ImageStat.Stat(small).mean[:3]]
+        tiny = small.filter(ImageFilter.GaussianBlur(0.6))
+        buf = io.BytesIO()
+        tiny.save(buf, "WEBP", quality=40, method=4)
+        return Placeholder(
+            colour="#{:02x}{:02x}{:02x}".format(*avg),
+            data_uri="data:image/webp;base64," + base64.b64encode(buf.getvalue()).decode("ascii"),
+        )

@@ -1,0 +1,211 @@
+"""The libvips engine: strict decode, shrink-on-load, one decode shared by every variant."""
+from __future__ import annotations
+
+import base64
+import math
+import os
+from dataclasses import dataclass
+
+import pyvips
+
+from .engine import MASTER_FORMATS, Encoded, Placeholder, Probe, xmp_orientation
+from .errors import RenderError
+from .geometry import Geometry
+
+_LOADERS = {
+    "jpegload": "jpeg",
+    "pngload": "png",
+    "webpload": "webp",
+    "tiffload": "tiff",
+    "gifload": "gif",
+    "heifload": "heif",
+}
+
+
+def _error(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    lines = [ln.strip() for ln in text if ln.strip() and not ln.startswith("unable to call")]
+    return lines[-1] if lines else "cannot decode the image"
+
+
+@dataclass
+class VipsLoaded:
+    image: pyvips.Image
+    width: int
+    height: int
+
+
+class VipsEngine:
+    name = "libvips"
+
+    def __init__(self, threads: int | None = None):
+        self.version = "{}.{}.{}".format(*(pyvips.version(i) for i in range(3)))
+        pyvips.cache_set_max(0)  # every master is read once; the cache would only hold memory
+        if threads:
+            pyvips.concurrency_set(threads)
+
+    # -- reading -----------------------------------------------------------------------
+    def _open(self, path: str, **kw) -> pyvips.Image:
+        try:
+            return pyvips.Image.new_from_file(path, fail_on="error", **kw)
+        except pyvips.Error as exc:
+            msg = _error(exc)
+            if "not a known file format" in msg:
+                msg = "not a supported image (expected JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC content)"
+            raise RenderError(path, msg) from None
+
+    def probe(self, path: str) -> Probe:
+        img = self._open(path)
+        fmt = _LOADERS.get(img.get("vips-loader").removesuffix("_source").removesuffix("_buffer"))
+        if fmt is None or fmt not in MASTER_FORMATS:
+            raise RenderError(path, f"unsupported image format ({img.get('vips-loader')})")
+        if fmt == "heif" and "avif" in str(img.get("heif-compression") if img.get_typeof("heif-compression") else ""):
+            fmt = "avif"
+        fields = set(img.get_fields())
+        orientation = img.get("orientation") if "orientation" in fields else None
+        if orientation is None:
+            orientation = xmp_orientation(img.get("xmp-data") if "xmp-data" in fields else None) or 1
+        if not 1 <= orientation <= 8:
+            orientation = 1
+        pages = img.get("n-pages") if "n-pages" in fields else 1
+        w, h = img.width, img.height
+        if "page-height" in fields and pages > 1:
+            h = img.get("page-height")
+        if orientation >= 5:
+            w, h = h, w
+        return Probe(format=fmt, width=w, height=h, pages=pages, orientation=orientation)
+
+    def load(self, path: str, probe: Probe, scale: float) -> VipsLoaded:
+        kw: dict = {"access": "sequential"}
+        if probe.format == "jpeg" and scale < 1:
+            shrink = 1
+            while shrink < 8 and 1 / (shrink * 2) >= scale:
+                shrink *= 2
+            if shrink > 1:
+                kw["shrink"] = shrink
+        elif probe.format == "webp" and scale < 1:
+            kw["scale"] = scale
+        img = self._open(path, **kw)
+        try:
+            raw_w = probe.height if probe.orientation >= 5 else probe.width
+            have = img.width / raw_w
+            if have > scale * 1.25:  # reduce big masters while streaming, before holding them
+                img = img.resize(scale / have, kernel="lanczos3")
+            img = img.copy_memory()
+            img = self._to_srgb(img)
+            img = self._upright(img, probe.orientation)
+            img = img.copy_memory()
+        except pyvips.Error as exc:
+            raise RenderError(path, _error(exc)) from None
+        return VipsLoaded(img, img.width, img.height)
+
+    @staticmethod
+    def _upright(img: pyvips.Image, orientation: int) -> pyvips.Image:
+        if orientation in (2, 4, 5, 7):
+            img = img.fliphor()
+        rot = {3: "d180", 4: "d180", 5: "d270", 6: "d90", 7: "d90", 8: "d270"}.get(orientation)
+        if rot:
+            img = img.rot(rot)
+        return img
+
+    @staticmethod
+    def _to_srgb(img: pyvips.Image) -> pyvips.Image:
+        """Colour-manage through the embedded profile; 16-bit is scaled, greys stay grey."""
+        interp = img.interpretation
+        grey = interp in ("b-w", "grey16") or img.bands in (1, 2) and interp not in ("cmyk", "lab", "labs", "labq")
+        if img.get_typeof("icc-profile-data") and not grey:
+            try:
+                img = img.icc_transform("srgb", embedded=True, intent="relative", depth=8)
+            except pyvips.Error:
+                img = img.colourspace("srgb")  # an unusable profile: treat the pixels as sRGB
+        elif grey:
+            img = img.colourspace("b-w")
+        else:
+            img = img.colourspace("srgb")
+        if img.format != "uchar":
+            img = img.cast("uchar") if img.format == "char" else img.colourspace(img.interpretation)
+            if img.format != "uchar":
+                img = img.cast("uchar")
+        return img
+
+    # -- cutting -------------------------------------------------------------------------
+    def cut(self, img: VipsLoaded, geometry: Geometry, master: tuple[int, int], position: str, background) -> pyvips.Image:
+        im = img.image
+        sx, sy = img.width / master[0], img.height / master[1]
+        left, top, cw, ch = geometry.crop
+        w, h = geometry.size
+        cw_i = max(1, min(im.width, round(cw * sx)))
+        ch_i = max(1, min(im.height, round(ch * sy)))
+        if position in ("attention", "entropy") and (cw_i, ch_i) != (im.width, im.height):
+            im = im.smartcrop(cw_i, ch_i, interesting=position, premultiplied=False)
+        else:
+            x = min(max(0, round(left * sx)), im.width - cw_i)
+            y = min(max(0, round(top * sy)), im.height - ch_i)
+            if (x, y, cw_i, ch_i) != (0, 0, im.width, im.height):
+                im = im.crop(x, y, cw_i, ch_i)
+        alpha = im.hasalpha()
+        if alpha:
+            im = im.premultiply()
+        if (im.width, im.height) != (w, h):
+            im = im.resize(w / im.width, vscale=h / im.height, kernel="lanczos3")
+        if alpha:
+            im = im.unpremultiply()
+        im = im.cast("uchar")
+        if (im.width, im.height) != (w, h):
+            im = im.gravity("centre", w, h, extend="copy")
+        if geometry.canvas != geometry.size:
+            cw2, ch2 = geometry.canvas
+            ox, oy = geometry.offset
+            bg = list(background) if im.bands >= 3 else [sum(background) / 3]
+            if im.hasalpha():
+                bg = bg + [0]
+            im = im.embed(ox, oy, cw2, ch2, extend="background", background=bg)
+        return im
+
+    # -- writing -------------------------------------------------------------------------
+    def _flatten(self, im: pyvips.Image, background) -> pyvips.Image:
+        if im.hasalpha():
+            bg = list(background) if im.bands >= 3 else [sum(background) / 3]
+            im = im.flatten(background=bg).cast("uchar")
+        return im
+
+    def encode(self, im: pyvips.Image, fmt: str, options: dict, background) -> Encoded:
+        try:
+            if fmt == "jpeg":
+                im = self._flatten(im, background)
+                data = im.jpegsave_buffer(
+                    Q=options["quality"], interlace=options["progressive"], optimize_coding=True, keep="none"
+                )
+            elif fmt == "png":
+                kw = {"compression": options["compression"], "filter": "all" if options["filter"] else "none", "keep": "none"}
+                if options["palette"]:
+                    kw.update(palette=True, Q=options["quality"], bitdepth=8 if options["colours"] > 16 else 4)
+                data = im.pngsave_buffer(**kw)
+            elif fmt == "webp":
+                data = im.webpsave_buffer(
+                    Q=options["quality"], effort=options["effort"], lossless=options["lossless"], keep="none"
+                )
+            elif fmt == "avif":
+                data = im.heifsave_buffer(Q=options["quality"], effort=options["effort"], compression="av1", keep="none")
+            else:
+                raise ValueError(fmt)
+        except pyvips.Error as exc:
+            raise RenderError("", f"cannot encode {fmt}: {_error(exc)}") from None
+        return Encoded(bytes(data), im.width, im.height, fmt)
+
+    def placeholder(self, im: pyvips.Image, background) -> Placeholder:
+        im = self._flatten(im, background)
+        if im.bands < 3:
+            im = im.colourspace("srgb")
+        small = im.resize(min(1.0, 16 / max(im.width, im.height)), kernel="linear")
+        avg = [round(small.extract_band(i).avg()) for i in range(3)]
+        tiny = small.gaussblur(0.6).cast("uchar")
+        data = tiny.webpsave_buffer(Q=40, effort=4, keep="none")
+        return Placeholder(
+            colour="#{:02x}{:02x}{:02x}".format(*avg),
+            data_uri="data:image/webp;base64," + base64.b64encode(bytes(data)).decode("ascii"),
+        )
+
+
+def default_threads(jobs: int) -> int:
+    return max(1, math.floor((os.cpu_count() or 1) / max(1, jobs)))

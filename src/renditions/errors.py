@@ -1,0 +1,61 @@
+"""Typed errors. Each carries the file it is about and a reason a person can act on.
+
+The CLI is the only place that turns these into exit codes: usage and config errors
+exit 2, per-article problems make a build exit 1.
+"""
+from __future__ import annotations
+
+
+class RenditionsError(Exception):
+    """Base class: `path: reason`, one line."""
+
+    def __init__(self, path: object, reason: str, line: int | None = None):
+        self.path = str(path)
+        self.reason = reason
+        self.line = line
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.reason}"
+
+
+class ConfigError(RenditionsError):
+    """The config is unusable. Carries every problem found, not just the first."""
+
+    def __init__(self, path: object, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__(path, "; ".join(problems))
+
+    @property
+    def message(self) -> str:
+        return "\n".join(f"{self.path}: {p}" for p in self.problems)
+
+
+class UsageError(RenditionsError):
+    """A bad command-line request (unknown slug, bad shard spec)."""
+
+
+class FrontMatterError(RenditionsError):
+    """An article's front matter cannot be read or has a bad value."""
+
+
+class PathError(RenditionsError):
+    """A front-matter path cannot be a file under the web root."""
+
+
+class MasterError(RenditionsError):
+    """An article's master is missing, ambiguous, unreadable or unsuitable."""
+
+
+class RenderError(RenditionsError):
+    """Decoding or encoding failed for one article."""
+
+
+class ManifestError(RenditionsError):
+    """The manifest is corrupt or of an unknown format."""
+
+
+class LockError(RenditionsError):
+    """Another renditions process holds the site lock."""

@@ -1,0 +1,67 @@
+"""Map a front-matter path like `/img/x.png` to a file under the web root, or say why not.
+
+This is the only gate between what an article says and where renditions writes, so it
+is strict: a path is refused unless it names a plain file inside the web root.
+A query string or fragment (`x.png?v=2`, `x.png#top`) is stripped: the file is `x.png`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .errors import PathError
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def clean_site_path(value: object) -> str:
+    """Normalise a front-matter value to a site path, or raise PathError(reason)."""
+    if not isinstance(value, str):
+        kind = "nothing" if value is None else type(value).__name__
+        raise PathError("", f"expected a path string like /img/x.png, got {kind}")
+    path = value.strip()
+    if not path:
+        raise PathError("", "the path is empty")
+    if "\x00" in path:
+        raise PathError("", "the path contains a NUL byte")
+    if any(ord(ch) < 32 for ch in path):
+        raise PathError("", "the path contains a control character")
+    if "\\" in path:
+        raise PathError("", "the path contains a backslash: use / between folders")
+    if path.startswith("//") or _SCHEME.match(path):
+        raise PathError("", "a URL is not a file under the web root: use a site path like /img/x.png")
+    path = re.split(r"[?#]", path, maxsplit=1)[0]
+    if not path.startswith("/"):
+        raise PathError("", "a site path must start with / (it is relative to the web root)")
+    parts = path.split("/")[1:]
+    if any(p in ("..", ".") for p in parts):
+        raise PathError("", "the path contains a '..' or '.' segment")
+    if any(p == "" for p in parts):
+        raise PathError("", "the path has an empty segment (// or a trailing /)")
+    if len(path) > 1024 or any(len(p.encode("utf-8", "surrogatepass")) > 255 for p in parts):
+        raise PathError("", "the path is too long")
+    return path
+
+
+def resolve_output(site_path: str, public: Path, sources: Path) -> Path:
+    """The file a clean site path is written to. Raises PathError if it would leave the web root.
+
+    Symlinks that already exist are followed: a folder that links outside the root is refused,
+    as is any path that lands on or inside the masters' folder.
+    """
+    root = Path(os.path.realpath(public))
+    dest = public.joinpath(*site_path.split("/")[1:])
+    real = Path(os.path.realpath(dest))
+    if real != root and root not in real.parents:
+        raise PathError("", "the path leads outside the web root (through a symbolic link)")
+    if real == root:
+        raise PathError("", "the path is the web root itself, not a file")
+    if os.path.islink(dest):
+        raise PathError("", "the output is a symbolic link; renditions only writes plain files")
+    if os.path.isdir(real):
+        raise PathError("", "the path is a folder, not a file")
+    src = Path(os.path.realpath(sources))
+    if real == src or src in real.parents:
+        raise PathError("", "the path lands in the masters' folder; a master is never overwritten")
+    return dest

@@ -1,0 +1,437 @@
+"""The three jobs, each reading top to bottom: discover → plan → render → write → manifest.
+
+build() renders what is stale; check() verifies without decoding or writing; prune()
+removes renditions' own outputs that no article references any more.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable
+
+from . import manifest as manifest_mod
+from .config import Config, load_config
+from .discover import Article, discover
+from .engine import get_engine
+from .errors import RenderError, UsageError
+from .hashing import Hasher, cache_file, digest_bytes
+from .lock import site_lock
+from .manifest import Entry, Manifest
+from .plan import Job, Output, Plan, Problem, make_plan
+from .render import render_job
+from .sniff import sniff_file
+from .write import delete, sweep, write_all
+
+CHECKPOINT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class OutputResult:
+    path: str
+    article: str
+    variant: str
+    status: str  # written | up to date | stale | failed | orphan | pruned
+    reason: str | None = None
+    bytes: int | None = None
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    colour: str | None = None
+    placeholder: str | None = None
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class Report:
+    command: str
+    outputs: tuple[OutputResult, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+    failed_articles: tuple[str, ...] = ()
+    dry_run: bool = False
+    engine: str = ""
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.error)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.error)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outputs if o.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def summary(self) -> str:
+        if self.command == "build":
+            if self.dry_run:
+                return f"{self.count('stale')} to render, {self.count('up to date')} up to date, {len(self.failed_articles)} failed (dry run: nothing written)"
+            return f"{self.count('written')} written, {self.count('up to date')} up to date, {len(self.failed_articles)} failed"
+        if self.command == "check":
+            if self.ok:
+                return f"all {self.count('up to date')} outputs up to date"
+            return f"{len(self.errors)} problems, {self.count('up to date')} outputs up to date"
+        if self.command == "prune":
+            verb = "to delete" if self.dry_run else "deleted"
+            return f"{self.count('pruned')} orphaned outputs {verb}"
+        return ""
+
+    def to_json(self) -> dict:
+        totals = {}
+        for o in self.outputs:
+            totals[o.status] = totals.get(o.status, 0) + 1
+        return {
+            "command": self.command,
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "engine": self.engine,
+            "outputs": [o.to_json() for o in self.outputs],
+            "problems": [
+                {"path": p.path, "reason": p.reason, "article": p.article, "line": p.line, "level": "error" if p.error else "warning"}
+                for p in self.problems
+            ],
+            "notes": list(self.notes),
+            "totals": {
+                **totals,
+                "failed_articles": len(self.failed_articles),
+                "bytes_written": sum(o.bytes or 0 for o in self.outputs if o.status == "written"),
+            },
+        }
+
+
+# -- shared front half: config → articles → plan ------------------------------------------
+
+
+@dataclass
+class Session:
+    config: Config
+    articles: list[Article]
+    manifest: Manifest
+    hasher: Hasher
+    engine_name: str
+    engine_id: str
+
+
+def parse_shard(spec: str | None) -> tuple[int, int] | None:
+    if not spec:
+        return None
+    try:
+        k, n = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise UsageError("--shard", f'expected K/N like "1/3", got "{spec}"') from None
+    if not 1 <= k <= n:
+        raise UsageError("--shard", f"expected 1 ≤ K ≤ N, got {spec}")
+    return k, n
+
+
+def in_shard(article_rel: str, shard: tuple[int, int] | None) -> bool:
+    """Deterministic split of articles across N runners, by a hash of the article's path."""
+    if shard is None:
+        return True
+    k, n = shard
+    return int(hashlib.sha256(article_rel.encode()).hexdigest()[:8], 16) % n == k - 1
+
+
+def open_session(
+    root: str | os.PathLike = ".",
+    config: str | os.PathLike | None = None,
+    engine: str | None = None,
+    only: tuple[str, ...] = (),
+    shard: str | None = None,
+    use_cache: bool = True,
+    threads: int | None = None,
+) -> Session:
+    cfg = load_config(root, config)
+    shard_t = parse_shard(shard)
+    eng = get_engine(engine, threads=threads)
+    articles = discover(cfg)
+    if only:
+        known = {a.slug for a in articles}
+        unknown = [s for s in only if s not in known]
+        if unknown:
+            raise UsageError("--only", f"no article has the slug {', '.join(unknown)}")
+        articles = [a for a in articles if a.slug in only]
+    articles = [a for a in articles if in_shard(a.rel, shard_t)]
+    man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root))
+    hasher = Hasher(cache_file(cfg.root) if use_cache else None)
+    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}")
+
+
+def _fresh_result(o: Output, man: Manifest) -> OutputResult:
+    e = man.entries.get(o.site_path)
+    return OutputResult(
+        o.site_path, o.article, o.variant, "up to date", None,
+        e.bytes if e else None, e.width if e else None, e.height if e else None, o.format,
+        e.colour if e else None, e.placeholder if e else None,
+    )
+
+
+# -- build ---------------------------------------------------------------------------------
+
+
+def _work(job: Job, config: Config, engine_name: str, threads: int | None) -> tuple[str, Any]:
+    """Runs in a worker process: render one article and write its outputs."""
+    try:
+        engine = get_engine(engine_name, threads=threads)
+        result = render_job(job, config, engine)
+        write_all([(r.output.dest, r.data) for r in result.rendered])
+    except RenderError as exc:
+        return "error", exc.message
+    except OSError as exc:
+        return "error", f"{os.path.relpath(job.file, config.root)}: cannot write: {exc.strerror} ({exc.filename})"
+    records = [
+        (r.output, digest_bytes(r.data), len(r.data), r.width, r.height, r.placeholder.colour, r.placeholder.data_uri)
+        for r in result.rendered
+    ]
+    return "ok", (records, result.notes)
+
+
+def build(
+    root: str | os.PathLike = ".",
+    config: str | os.PathLike | None = None,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    only: tuple[str, ...] = (),
+    jobs: int | None = None,
+    engine: str | None = None,
+    shard: str | None = None,
+    wait_lock: bool = False,
+    progress: Callable[[int], Any] | None = None,
+) -> Report:
+    """Render every missing or stale output. Returns the report `--json` prints."""
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    s = open_session(root, config, engine, tuple(only), shard, threads=threads)
+    if dry_run:
+        plan = make_plan(s.config, s.articles, s.manifest, s.hasher, s.engine_id, force)
+        return _plan_report(plan, s, dry_run=True)
+    with site_lock(s.config.root, wait=wait_lock):
+        s.manifest = manifest_mod.load(s.config.manifest, os.path.relpath(s.config.manifest, s.config.root))
+        plan = make_plan(s.config, s.articles, s.manifest, s.hasher, s.engine_id, force)
+        sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh})
+        if shard:
+            s.manifest.shard = shard
+        results, problems, notes = _execute(plan, s, jobs, threads, progress)
+        s.manifest.save()
+        s.hasher.save()
+    failed = set(plan.failed_articles) | {p.article for p in problems}
+    fresh = [_fresh_result(o, s.manifest) for o in plan.fresh]
+    return Report(
+        "build",
+        outputs=tuple(sorted(results + fresh, key=lambda r: r.path)),
+        problems=plan.problems + tuple(problems),
+        notes=tuple(notes),
+        failed_articles=tuple(sorted(failed)),
+        engine=s.engine_id,
+    )
+
+
+def _plan_report(plan: Plan, s: Session, dry_run: bool) -> Report:
+    outs = [
+        OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format)
+        for j in plan.jobs
+        for o in j.outputs
+    ]
+    outs += [_fresh_result(o, s.manifest) for o in plan.fresh]
+    return Report(
+        "build",
+        outputs=tuple(sorted(outs, key=lambda r: r.path)),
+        problems=plan.problems,
+        failed_articles=plan.failed_articles,
+        dry_run=dry_run,
+        engine=s.engine_id,
+    )
+
+
+def _execute(plan: Plan, s: Session, jobs: int, threads: int, progress) -> tuple[list, list, list]:
+    results: list[OutputResult] = []
+    problems: list[Problem] = []
+    notes: list[str] = []
+    if not plan.jobs:
+        return results, problems, notes
+    bar = progress(len(plan.jobs)) if progress else None
+    last_save = time.monotonic()
+
+    def record(job: Job, status: str, payload: Any) -> None:
+        nonlocal last_save
+        if status == "error":
+            problems.append(Problem(job.article, payload.split(": ", 1)[-1] if payload.startswith(str(job.article)) else payload, job.article))
+            for o in job.outputs:
+                results.append(OutputResult(o.site_path, job.article, o.variant, "failed", o.reason, format=o.format))
+        else:
+            records, job_notes = payload
+            for n in job_notes:
+                notes.append(f"{job.article}: {n}")
+            master_rel = os.path.relpath(job.master, s.config.root)
+            for o, h, size, w, ht, colour, ph in records:
+                s.manifest.entries[o.site_path] = Entry(
+                    article=job.article, variant=o.variant, master=master_rel, master_hash=job.master_hash,
+                    recipe=o.recipe, engine=s.engine_id, hash=h, bytes=size, width=w, height=ht, format=o.format,
+                    colour=colour, placeholder=ph, notes=tuple(job_notes),
+                )
+                s.hasher.remember(o.dest, h)
+                results.append(OutputResult(o.site_path, job.article, o.variant, "written", o.reason, size, w, ht, o.format, colour, ph))
+        if bar is not None:
+            bar.update(1)
+        if time.monotonic() - last_save > CHECKPOINT_SECONDS:
+            s.manifest.save()
+            last_save = time.monotonic()
+
+    pending = list(plan.jobs)
+    isolate = False
+    try:
+        while pending:
+            workers = 1 if isolate else min(jobs, len(pending))
+            batch, pending = (pending[:1], pending[1:]) if isolate else (pending, [])
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+                futures = {pool.submit(_work, j, s.config, s.engine_name, threads): j for j in batch}
+                crashed: list[Job] = []
+                try:
+                    while futures:
+                        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                        for f in done:
+                            job = futures.pop(f)
+                            try:
+                                status, payload = f.result()
+                            except BrokenProcessPool:
+                                crashed.append(job)
+                                continue
+                            record(job, status, payload)
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
+            if crashed:
+                if isolate or len(crashed) == 1 and len(batch) == 1:
+                    for job in crashed:
+                        record(job, "error", f"{os.path.relpath(job.master, s.config.root)}: the decoder crashed on this master")
+                else:
+                    isolate = True  # rerun one at a time to find the master that crashes the decoder
+                    pending = crashed + pending
+    finally:
+        if bar is not None:
+            bar.close()
+        s.manifest.save()
+    return results, problems, notes
+
+
+# -- check ---------------------------------------------------------------------------------
+
+REASON_TEXT = {
+    "missing": "missing",
+    "master changed": "stale: its master changed",
+    "recipe changed": "stale: its variant settings changed",
+    "output modified": "modified by hand: its bytes differ from what renditions wrote",
+}
+
+
+def output_folders(config: Config, referenced: frozenset[str]) -> set[Path]:
+    folders = {config.public.joinpath(*os.path.dirname(p).split("/")[1:]) for p in referenced}
+    folders |= {config.public.joinpath(*os.path.dirname(v.path).split("/")[1:]) for v in config.variants}
+    return folders
+
+
+def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
+    """Image files in the variants' output folders that no article references."""
+    orphans = []
+    exts = {".png", ".jpg", ".jpeg", ".webp", ".avif"}
+    for folder in sorted(output_folders(config, referenced)):
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            if os.path.splitext(name)[1].lower() not in exts or not os.path.isfile(folder / name):
+                continue
+            site = "/" + os.path.relpath(folder / name, config.public).replace(os.sep, "/")
+            if site not in referenced:
+                orphans.append(site)
+    return orphans
+
+
+def check(
+    root: str | os.PathLike = ".",
+    config: str | os.PathLike | None = None,
+    *,
+    strict: bool = False,
+    engine: str | None = None,
+) -> Report:
+    """Verify every output against the manifest and the config. Decodes nothing, writes nothing."""
+    s = open_session(root, config, engine)
+    plan = make_plan(s.config, s.articles, s.manifest, s.hasher, s.engine_id)
+    problems = list(plan.problems)
+    outs = []
+    for j in plan.jobs:
+        for o in j.outputs:
+            problems.append(Problem(o.site_path, REASON_TEXT.get(o.reason, o.reason), j.article, o.line))
+            outs.append(OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format))
+    for o in plan.fresh:
+        article = o.article
+        v = s.config.variant(o.variant)
+        try:
+            found = sniff_file(str(o.dest))
+        except OSError:
+            found = None
+        want = (o.format, v.width, v.height)
+        if found is None:
+            problems.append(Problem(o.site_path, f"not a readable {o.format} file", article, o.line))
+        elif found[0] != o.format:
+            problems.append(Problem(o.site_path, f"is {found[0]}, but its extension asks for {o.format}", article, o.line))
+        elif (v.fit != "inside" and found[1:] != want[1:]) or (v.fit == "inside" and (found[1] > v.width or found[2] > v.height)):
+            problems.append(
+                Problem(o.site_path, f"is {found[1]}×{found[2]}, but variant {v.name} is {v.width}×{v.height}", article, o.line)
+            )
+        outs.append(_fresh_result(o, s.manifest))
+    for site in find_orphans(s.config, plan.referenced):
+        known = "renditions wrote it; `renditions prune` deletes it" if site in s.manifest.entries else "not in the manifest"
+        problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))
+        outs.append(OutputResult(site, "", "", "orphan"))
+    return Report(
+        "check",
+        outputs=tuple(sorted(outs, key=lambda r: r.path)),
+        problems=tuple(problems),
+        failed_articles=plan.failed_articles,
+        engine=s.engine_id,
+    )
+
+
+def prune(root: str | os.PathLike = ".", config: str | os.PathLike | None = None, *, dry_run: bool = False) -> Report:
+    """Delete orphaned outputs the manifest records as renditions' own; never any other file."""
+    cfg = load_config(root, config)
+    articles = discover(cfg)
+    from .plan import article_outputs
+
+    referenced = frozenset(p for a in articles for _, p, _, _ in article_outputs(a, cfg)[0])
+    with site_lock(cfg.root):
+        man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root))
+        outs = []
+        for site in find_orphans(cfg, referenced):
+            if site not in man.entries:
+                continue
+            if not dry_run:
+                delete(cfg.public.joinpath(*site.split("/")[1:]))
+                del man.entries[site]
+            outs.append(OutputResult(site, "", "", "pruned"))
+        if not dry_run:
+            # entries whose files are gone and that no article references are dropped too
+            for site in [k for k in man.entries if k not in referenced and not cfg.public.joinpath(*k.split("/")[1:]).exists()]:
+                del man.entries[site]
+            man.save()
+    return Report("prune", outputs=tuple(outs), dry_run=dry_run)

@@ -1,0 +1,100 @@
+"""Per master: check limits from the header, decode once, derive every stale variant.
+
+All of an article's outputs are encoded in memory before any is written, so an article
+either gets every stale output or none (all or nothing per article).
+"""
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+
+from .config import Config
+from .engine import Engine, Placeholder
+from .errors import RenderError
+from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry
+from .plan import Job, Output
+
+
+@dataclass(frozen=True)
+class Rendered:
+    output: Output
+    data: bytes
+    width: int
+    height: int
+    placeholder: Placeholder
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    job: Job
+    rendered: tuple[Rendered, ...]
+    notes: tuple[str, ...]
+
+
+def check_master_file(path: str, max_bytes: int) -> None:
+    """Cheap checks before any decoder sees the file."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise RenderError(path, f"cannot read the master: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise RenderError(path, "the master is a folder, not an image")
+    if not stat.S_ISREG(st.st_mode):
+        raise RenderError(path, "the master is not a regular file")
+    if st.st_size == 0:
+        raise RenderError(path, "the master is an empty file (0 bytes)")
+    if st.st_size > max_bytes:
+        raise RenderError(path, f"the master is {st.st_size} bytes, over the max_bytes limit of {max_bytes}")
+
+
+def render_job(job: Job, config: Config, engine: Engine) -> RenderResult:
+    """Raises RenderError naming the master and the reason; never anything else."""
+    shown = os.path.relpath(job.master, config.root)
+    try:
+        return _render(job, config, engine, shown)
+    except RenderError as exc:
+        raise RenderError(shown, exc.reason) from None
+    except MemoryError:
+        raise RenderError(shown, "out of memory while decoding") from None
+    except Exception as exc:  # a decoder bug must cost one article, not the run
+        raise RenderError(shown, f"{type(exc).__name__}: {exc}") from None
+
+
+def _render(job: Job, config: Config, engine: Engine, shown: str) -> RenderResult:
+    path = str(job.master)
+    check_master_file(path, config.max_bytes)
+    probe = engine.probe(path)
+    if probe.pixels > config.max_pixels:
+        raise RenderError(
+            shown, f"master is {probe.width}×{probe.height} ({probe.pixels / 1e6:.0f} megapixels), over the max_pixels limit of {config.max_pixels / 1e6:g} megapixels"
+        )
+    master = (probe.width, probe.height)
+    focus = dict(job.focus)
+    geometries: dict[str, Geometry] = {}
+    for out in job.outputs:
+        if out.variant in geometries:
+            continue
+        v = config.variant(out.variant)
+        point = focus.get(v.name, focus.get("*"))
+        anchor = GRAVITY.get(v.position, (0.5, 0.5))
+        try:
+            geometries[v.name] = plan_geometry(v.fit, master, (v.width, v.height), anchor, point, v.upscale)
+        except TooSmall:
+            raise RenderError(
+                shown, f"master {probe.width}×{probe.height} is smaller than {v.name} ({v.width}×{v.height}); use a larger master or set upscale: true"
+            ) from None
+    img = engine.load(path, probe, decode_scale(list(geometries.values())))
+    notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
+    rendered = []
+    for name, geometry in geometries.items():
+        v = config.variant(name)
+        point = focus.get(v.name, focus.get("*"))
+        pixels = engine.cut(img, geometry, master, v.position if point is None else "centre", v.background)
+        ph = engine.placeholder(pixels, v.background)
+        for out in job.outputs:
+            if out.variant != name:
+                continue
+            enc = engine.encode(pixels, out.format, dict(v.encoder(out.format).options), v.background)
+            rendered.append(Rendered(out, enc.data, enc.width, enc.height, ph))
+    return RenderResult(job, tuple(rendered), notes)
