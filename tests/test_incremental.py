@@ -192,3 +192,35 @@ def test_corrupt_manifest_one_message(built):
     (built.root / "renditions.lock.json").write_text('{"format": "renditions-manifest", "version": 99, "outputs": {}}')
     r = run(built, "check")
     assert r.exit_code == 2 and "manifest version 99" in r.stderr
+
+
+def test_ctrl_c_leaves_complete_files_and_a_truthful_manifest(site):
+    import hashlib
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for i in range(8):
+        site.article(f"a{i}")
+        site.master(f"a{i}", (2400, 1600), ext="jpg")
+    p = subprocess.Popen(
+        [sys.executable, "-m", "renditions", "build", "--root", str(site.root), "--jobs", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    time.sleep(1.5)
+    os.killpg(p.pid, signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode in (0, 130), err
+    if p.returncode == 130:
+        assert "interrupted: every file written so far is complete and recorded" in err
+        assert "Traceback" not in err
+    assert not list(site.public.rglob("*tmp*"))
+    if (site.root / "renditions.lock.json").exists():
+        for path, e in manifest(site)["outputs"].items():
+            f = site.public / path.lstrip("/")
+            assert hashlib.sha256(f.read_bytes()).hexdigest() == e["hash"]
+    r = run(site, "build")
+    assert r.exit_code == 0
+    assert run(site, "check").exit_code == 0
