@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean browser
 
 setup: $(STAMP)
 
@@ -18,8 +18,27 @@ demo: setup
 	$(BIN)/renditions build --root .
 	@echo "Variants written under public/ (see public/img/artical/*/); manifest: renditions.lock.json"
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
+
+# The preview test drives headless Chromium: installed from Debian when missing and running as root;
+# otherwise (or if the install fails) that one test is skipped with a message.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null) \
+	  || echo "warning: could not install chromium; the preview's browser test will be skipped"; \
+	else echo "note: no chromium + chromedriver; the preview's browser test will be skipped"; fi
+
+# `make bench`: renditions vs sharp on the real-photo corpus, big masters, a 2,000-article site.
+# BENCH_CORPUS=DIR reuses a corpus; BENCH_RUNS=1 for a quick run (default 3, medians).
+SHARED ?= $(abspath $(CURDIR)/../shared)
+BENCH_CORPUS ?=
+BENCH_RUNS ?= 3
+bench: setup
+	@corpus="$(BENCH_CORPUS)"; \
+	if [ -z "$$corpus" ]; then corpus=/tmp/renditions-corpus; $(SHARED)/corpus/make_corpus.sh "$$corpus" || exit 1; fi; \
+	BENCH_RUNS=$(BENCH_RUNS) $(BIN)/python bench/run.py --corpus "$$corpus"
 
 clean:
 	rm -rf $(VENV) public renditions.lock.json .pytest_cache

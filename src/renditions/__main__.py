@@ -1,3 +1,4 @@
 from .cli import main
 
-main(prog_name="renditions")
+if __name__ == "__main__":  # guarded: worker processes may re-import the main module
+    main(prog_name="renditions")

@@ -70,6 +70,7 @@ def _github(p: Problem) -> str:
 def _progress(total: int):
     from tqdm import tqdm
 
+    tqdm.monitor_interval = 0  # no monitor thread: the build forks its workers, which is only safe single-threaded
     return tqdm(total=total, unit="article", file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
@@ -92,8 +93,16 @@ def main() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Articles rendered at once [default: CPU count].")
 @click.option("--shard", metavar="K/N", default=None, help="Build only the K-th of N deterministic slices of the articles (for CI job matrices).")
 @click.option("--wait", "wait_lock", is_flag=True, help="Wait for another build on this site to finish instead of failing.")
-def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait_lock) -> None:
+@click.option("--write-front-matter", "write_fm", is_flag=True,
+              help="First add each missing variant key to its article (path from the variant's template); no other byte changes.")
+def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait_lock, write_fm) -> None:
     """Render every missing or stale variant of every article."""
+    if write_fm:
+        from .fmsync import sync
+
+        for added in _run(sync, root, config, only=tuple(only), dry_run=dry_run):
+            verb = "would add" if dry_run else "added"
+            click.echo(f"{added.article}: {verb} {', '.join(k for k, _ in added.keys)}", err=True)
     progress = _progress if (sys.stderr.isatty() and not as_json) else None
     report = _run(pipeline.build, root, config, force=force, dry_run=dry_run, only=tuple(only), jobs=jobs,
                   engine=engine, shard=shard, wait_lock=wait_lock, progress=progress)
@@ -159,6 +168,105 @@ def prune(root, config, as_json, dry_run) -> None:
             click.echo(("would delete " if dry_run else "deleted ") + o.path)
         click.echo(report.summary())
     sys.exit(report.exit_code)
+
+
+@main.command()
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.argument("shards", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def merge(out, shards) -> None:
+    """Combine the manifests of `build --shard 1/N` … `N/N` into OUT: the manifest of one build.
+
+    Copy the files each shard's build wrote (`build --json`, status "written") into one
+    public/ first; then OUT is the site's manifest. See BENCHMARKS.md for a CI workflow.
+    """
+    from .shard import merge as merge_shards
+
+    try:
+        man = merge_shards(out, list(shards))
+    except RenditionsError as exc:
+        _fail(exc)
+    except OSError as exc:
+        _fail(RenditionsError(out, f"cannot write the manifest: {exc.strerror}"))
+    click.echo(f"{out}: {len(man.entries)} outputs from {len(shards)} shards")
+    sys.exit(EXIT_OK)
+
+@main.command()
+@site_options
+@engine_option
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Articles rendered at once [default: CPU count].")
+@click.option("--no-initial-build", is_flag=True, help="Start watching without building everything first.")
+def watch(root, config, engine, jobs, no_initial_build) -> None:
+    """Rebuild what each change affects, while you work; Ctrl-C stops.
+
+    A new or changed master rebuilds its article, a saved article rebuilds that article,
+    a changed config rebuilds everything. Errors are printed and watching goes on.
+    """
+    from .watch import watch as run_watch
+
+    try:
+        run_watch(root, config, engine=engine, jobs=jobs, initial=not no_initial_build, echo=click.echo)
+    except RenditionsError as exc:
+        _fail(exc)
+    click.echo("stopped watching", err=True)
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@site_options
+@engine_option
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the page [default: PUBLIC/_renditions/index.html].")
+def preview(root, config, engine, out) -> None:
+    """Write one HTML page: every master with each variant's crop box, every variant, every problem.
+
+    Open it straight from disk (file://); it needs no server and no JavaScript.
+    """
+    from .preview import preview as run_preview
+
+    result = _run(run_preview, root, config, out=out, engine=engine)
+    click.echo(f"{result.page}: {result.articles} articles, {result.problems} problems shown")
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@site_options
+@engine_option
+@json_option
+def status(root, config, engine, as_json) -> None:
+    """One row per article: its master, and each variant up to date, stale, missing or failed.
+
+    Also lists each article's problems (with did-you-mean hints for near-miss master names)
+    and the masters that no article uses. Writes nothing; exits 0.
+    """
+    from .status import status as run_status
+
+    st = _run(run_status, root, config, engine=engine)
+    if as_json:
+        click.echo(json.dumps(st.to_json(), indent=2))
+        sys.exit(EXIT_OK)
+    click.echo(st.table())
+    for row in st.rows:
+        for reason in row.problems:
+            click.echo(f"{row.article}: {reason}")
+    for name in st.unused_masters:
+        click.echo(f"unused master: {name} (no article has its name as slug)")
+    sys.exit(EXIT_OK)
+
+
+@main.command()
+@click.option("--root", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="The folder to turn into a site.")
+def init(root) -> None:
+    """Start a site: a commented config/renditions.yaml, and content/ and source_images/ folders.
+
+    Refuses (exit 2) when the site already has a config; nothing is ever overwritten.
+    """
+    from .scaffold import init_site
+
+    for name in _run(init_site, root):
+        click.echo(f"created {os.path.join(root, name)}")
+    click.echo("next: put articles in content/, one master per article in source_images/, then run renditions build")
+    sys.exit(EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -102,6 +102,11 @@ def _focus(value: object, variants: tuple[Variant, ...], key: str) -> tuple[list
     return [], f"{key}: expected [x, y] with fractions from 0 to 1 (or a mapping of variant to [x, y]), got {value!r}"
 
 
+def _quote(value: str, limit: int = 100) -> str:
+    """A front-matter string shown on one line: control characters escaped, long ones cut."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
 def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> Article:
     rel = os.path.relpath(file, config.root)
     fallback_slug = file.stem
@@ -133,7 +138,9 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
         try:
             targets.append(Target(v.name, clean_site_path(data[v.key]), lines.get(v.key)))
         except PathError as exc:
-            targets.append(Target(v.name, None, lines.get(v.key), error=f"{v.key}: {exc.reason}"))
+            value = data[v.key]
+            shown = f"{v.key}: {_quote(value)}" if isinstance(value, str) else v.key
+            targets.append(Target(v.name, None, lines.get(v.key), error=f"{shown}: {exc.reason}"))
 
     focus, problem = _focus(data.get(config.focus_key), config.variants, config.focus_key)
     if problem:
@@ -155,6 +162,10 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
             real_src = os.path.realpath(config.sources)
             if not os.path.realpath(master).startswith(real_src + os.sep):
                 d.errors.append(f"master {os.path.relpath(master, config.root)} leads outside {os.path.relpath(config.sources, config.root)}/")
+                master = None
+            elif not os.path.isfile(master):
+                kind = "a folder" if os.path.isdir(master) else "not a regular file"
+                d.errors.append(f"master {os.path.relpath(master, config.root)} is {kind}, not an image")
                 master = None
             break
     return Article(

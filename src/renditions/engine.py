@@ -25,6 +25,83 @@ def xmp_orientation(xmp: bytes | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _ifd0_value(tiff: bytes, tag: int) -> int | None:
+    """A SHORT or LONG tag's value from IFD0 of a TIFF-structured block (EXIF, MPF).
+
+    A few lines instead of a library: only IFD0 is read, and anything malformed is None."""
+    order = {b"II": "little", b"MM": "big"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return None
+    ifd = int.from_bytes(tiff[4:8], order)
+    if ifd + 2 > len(tiff):
+        return None
+    for i in range(int.from_bytes(tiff[ifd : ifd + 2], order)):
+        entry = tiff[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
+        if len(entry) < 12:
+            return None
+        if int.from_bytes(entry[0:2], order) == tag:
+            kind = int.from_bytes(entry[2:4], order)
+            return int.from_bytes(entry[8:10] if kind == 3 else entry[8:12], order)
+    return None
+
+
+def exif_orientation(exif: bytes | None) -> int | None:
+    """The Orientation tag (0x0112) of a raw EXIF block ("Exif\\0\\0" header optional)."""
+    if not exif:
+        return None
+    value = _ifd0_value(exif[6:] if exif.startswith(b"Exif\x00\x00") else exif, 0x0112)
+    return value if value is not None and 1 <= value <= 8 else None
+
+
+def mpo_frames(path: str, limit: int = 1 << 16) -> int:
+    """Images an MPO (multi-picture JPEG: stereo pairs, previews) declares in its APP2 MPF
+    segment; 1 for a plain JPEG. libvips reads only the first and doesn't count them."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(limit)
+    except OSError:
+        return 1
+    i = head.find(b"\xff\xe2\x00")
+    while i >= 0:
+        if head[i + 4 : i + 8] == b"MPF\x00":
+            count = _ifd0_value(head[i + 8 :], 0xB001)  # NumberOfImages
+            return count if count and count > 1 else 1
+        i = head.find(b"\xff\xe2\x00", i + 2)
+    return 1
+
+
+def raw_profile_exif(text: str | None) -> bytes | None:
+    """EXIF from ImageMagick's legacy PNG text chunk "Raw profile type exif" (name, length, hex)."""
+    if not text:
+        return None
+    parts = text.split()
+    if len(parts) < 3 or parts[0] != "exif":
+        return None
+    try:
+        return bytes.fromhex("".join(parts[2:]))
+    except ValueError:
+        return None
+
+
+def png_frames(path: str, limit: int = 1 << 20) -> int:
+    """Frames an APNG declares (its acTL chunk comes before the first IDAT); 1 for a still PNG."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(limit)
+    except OSError:
+        return 1
+    i = 8
+    while i + 8 <= len(head):
+        length = int.from_bytes(head[i : i + 4], "big")
+        kind = head[i + 4 : i + 8]
+        if kind == b"acTL" and i + 12 <= len(head):
+            return max(1, int.from_bytes(head[i + 8 : i + 12], "big"))
+        if kind in (b"IDAT", b"IEND"):
+            break
+        i += 12 + length
+    return 1
+
+
 @dataclass(frozen=True)
 class Probe:
     """What a master's header says, read without decoding its pixels."""

@@ -36,18 +36,29 @@ def _orientation(im: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
+_UNSUPPORTED = "not a supported image (expected JPEG, PNG, WebP, TIFF, GIF or AVIF content)"
+
+
+def _reason(exc: BaseException) -> str:
+    """One line for any decoder exception: Pillow's plugins raise OSError, ValueError,
+    TypeError, SyntaxError, struct.error... and every one of them costs only its article."""
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"too many pixels ({str(exc).split(',')[0]})"
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    if "cannot identify" in msg:
+        return _UNSUPPORTED
+    if not isinstance(exc, OSError):
+        msg = f"{msg} ({type(exc).__name__})"
+    return f"cannot decode the image: {msg}"
+
+
 def _open(path: str) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return Image.open(path)
-    except Image.DecompressionBombError as exc:
-        raise RenderError(path, f"too many pixels ({exc})") from None
     except Exception as exc:
-        msg = str(exc)
-        if "cannot identify" in msg:
-            msg = "not a supported image (expected JPEG, PNG, WebP, TIFF, GIF or AVIF content)"
-        raise RenderError(path, msg) from None
+        raise RenderError(path, _reason(exc)) from None
 
 
 @dataclass
@@ -63,15 +74,21 @@ class PillowEngine:
 
     def probe(self, path: str) -> Probe:
         im = _open(path)
-        with im:
+        with im, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             fmt = _FORMATS.get(im.format or "")
             if fmt is None:
-                raise RenderError(path, f"unsupported image format ({im.format})")
+                raise RenderError(path, f"{_UNSUPPORTED[:-1]}, found {im.format})")
             w, h = im.size
-            if w <= 0 or h <= 0:
-                raise RenderError(path, "the image has no pixels")
             orientation = _orientation(im)
-            pages = getattr(im, "n_frames", 1)
+            if fmt == "tiff":  # raw size: Pillow ≥ 11 reports a TIFF's size already transposed
+                w, h = im.tag_v2.get(256, w), im.tag_v2.get(257, h)
+            if not (isinstance(w, int) and isinstance(h, int)) or w <= 0 or h <= 0:
+                raise RenderError(path, "the image has no pixels")
+            try:
+                pages = int(getattr(im, "n_frames", 1) or 1)
+            except Exception as exc:
+                raise RenderError(path, _reason(exc)) from None
         if orientation >= 5:
             w, h = h, w
         return Probe(format=fmt, width=w, height=h, pages=pages, orientation=orientation)
@@ -85,18 +102,20 @@ class PillowEngine:
                 raw = (probe.height, probe.width) if probe.orientation >= 5 else (probe.width, probe.height)
                 if im.format == "JPEG" and scale < 1:
                     im.draft(im.mode if im.mode in ("RGB", "L", "CMYK") else "RGB", (math.ceil(raw[0] * scale), math.ceil(raw[1] * scale)))
+                # Pillow (≥ 6.2) applies a TIFF's orientation itself while loading it
+                oriented_by_pillow = im.format == "TIFF"
                 im.load()  # decode before anything reads EXIF: a swallowed EXIF error must not hide a bad stream
                 icc = im.info.get("icc_profile")
                 im = self._to_srgb(im, icc)
-                factor = int(im.width / (raw[0] * scale))
+                factor = int(im.width / ((probe.width if oriented_by_pillow else raw[0]) * scale))
                 if factor >= 2:
                     im = im.reduce(factor)
-                for op in _TRANSPOSE.get(probe.orientation, []):
+                for op in [] if oriented_by_pillow else _TRANSPOSE.get(probe.orientation, []):
                     im = im.transpose(op)
         except RenderError:
             raise
         except Exception as exc:
-            raise RenderError(path, str(exc) or type(exc).__name__) from None
+            raise RenderError(path, _reason(exc)) from None
         im.info = {}
         return PillowLoaded(im, im.width, im.height)
 
@@ -104,12 +123,18 @@ class PillowEngine:
     def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
         """sRGB (or grey) at 8 bits per channel, alpha kept; 16-bit and float are scaled, not clipped."""
         mode = im.mode
-        if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-            im = im.convert("I")
-            mode = "I"
-        if mode == "I":
-            hi = 65535 if (im.getextrema()[1] > 255) else 255
-            return im.point(lambda v: v * (255 / hi)).convert("L")
+        if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+            key = im.info.get("transparency")
+            im = im.convert("I") if mode != "I" else im
+            lo, hi = im.getextrema()
+            if lo < 0 or hi > 65535:  # 32-bit integers: stretch what is there
+                span = (hi - lo) or 1
+                return im.point(lambda v: (v - lo) * (255 / span) + 0.5).convert("L")
+            # a 16-bit sample s is s / 257 in 8 bits, even when every sample is dark
+            grey = im.point([(v + 128) // 257 for v in range(65536)], "L")
+            if isinstance(key, int):  # a tRNS colour key becomes transparency
+                grey.putalpha(im.point([0 if v == key else 255 for v in range(65536)], "L"))
+            return grey
         if mode == "F":
             lo, hi = im.getextrema()
             span = (hi - lo) or 1
@@ -154,8 +179,8 @@ class PillowEngine:
             out = out.convert(im.mode)
         if geometry.canvas != geometry.size:
             fill = tuple(background) if out.mode.startswith("RGB") else round(sum(background) / 3)
-            if alpha:
-                fill = (*fill, 0) if isinstance(fill, tuple) else (fill, 0)
+            if alpha:  # `contain` pads with the background colour, opaque, as documented
+                fill = (*fill, 255) if isinstance(fill, tuple) else (fill, 255)
             canvas = Image.new(out.mode, geometry.canvas, fill)
             canvas.paste(out, geometry.offset)
             out = canvas

@@ -8,7 +8,17 @@ from dataclasses import dataclass
 
 import pyvips
 
-from .engine import MASTER_FORMATS, Encoded, Placeholder, Probe, xmp_orientation
+from .engine import (
+    MASTER_FORMATS,
+    Encoded,
+    Placeholder,
+    Probe,
+    exif_orientation,
+    mpo_frames,
+    png_frames,
+    raw_profile_exif,
+    xmp_orientation,
+)
 from .errors import RenderError
 from .geometry import Geometry
 
@@ -23,9 +33,10 @@ _LOADERS = {
 
 
 def _error(exc: Exception) -> str:
+    """libvips' most specific line: its messages end with the cause, start with the call."""
     text = str(exc).strip().splitlines()
     lines = [ln.strip() for ln in text if ln.strip() and not ln.startswith("unable to call")]
-    return lines[-1] if lines else "cannot decode the image"
+    return lines[-1] if lines else "corrupt or unreadable data"
 
 
 @dataclass
@@ -33,6 +44,7 @@ class VipsLoaded:
     image: pyvips.Image
     width: int
     height: int
+    opaque: bool = False  # has an alpha band that is 255 everywhere
 
 
 class VipsEngine:
@@ -47,11 +59,17 @@ class VipsEngine:
     # -- reading -----------------------------------------------------------------------
     def _open(self, path: str, **kw) -> pyvips.Image:
         try:
-            return pyvips.Image.new_from_file(path, fail_on="error", **kw)
+            img = pyvips.Image.new_from_file(path, fail_on="error", **kw)
+            if img.get("vips-loader").startswith("uhdrload"):
+                # an Ultra HDR JPEG: its primary image is a plain SDR JPEG, which is what the web shows
+                img = pyvips.Image.jpegload(path, fail_on="error", **kw)
+            return img
         except pyvips.Error as exc:
             msg = _error(exc)
             if "not a known file format" in msg:
                 msg = "not a supported image (expected JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC content)"
+            else:
+                msg = f"cannot decode the image: {msg}"
             raise RenderError(path, msg) from None
 
     def probe(self, path: str) -> Probe:
@@ -64,10 +82,18 @@ class VipsEngine:
         fields = set(img.get_fields())
         orientation = img.get("orientation") if "orientation" in fields else None
         if orientation is None:
-            orientation = xmp_orientation(img.get("xmp-data") if "xmp-data" in fields else None) or 1
+            orientation = xmp_orientation(img.get("xmp-data") if "xmp-data" in fields else None)
+        if orientation is None:  # ImageMagick's PNGs keep EXIF in a hex text chunk libvips doesn't parse
+            raw = next((f for f in fields if f.startswith("png-comment-") and f.endswith("Raw profile type exif")), None)
+            orientation = exif_orientation(raw_profile_exif(img.get(raw))) if raw else None
+        orientation = orientation or 1
         if not 1 <= orientation <= 8:
             orientation = 1
         pages = img.get("n-pages") if "n-pages" in fields else 1
+        if fmt == "png" and pages == 1:
+            pages = png_frames(path)  # libvips reads only an APNG's default image and doesn't count frames
+        elif fmt == "jpeg" and pages == 1:
+            pages = mpo_frames(path)
         w, h = img.width, img.height
         if "page-height" in fields and pages > 1:
             h = img.get("page-height")
@@ -91,13 +117,13 @@ class VipsEngine:
             have = img.width / raw_w
             if have > scale * 1.25:  # reduce big masters while streaming, before holding them
                 img = img.resize(scale / have, kernel="lanczos3")
-            img = img.copy_memory()
-            img = self._to_srgb(img)
-            img = self._upright(img, probe.orientation)
-            img = img.copy_memory()
+            if probe.orientation != 1:  # rotating needs random access: hold the decoded pixels first
+                img = img.copy_memory()
+            img = self._upright(self._to_srgb(img), probe.orientation).copy_memory()
+            opaque = img.hasalpha() and img[img.bands - 1].min() >= 255
         except pyvips.Error as exc:
-            raise RenderError(path, _error(exc)) from None
-        return VipsLoaded(img, img.width, img.height)
+            raise RenderError(path, f"cannot decode the image: {_error(exc)}") from None
+        return VipsLoaded(img, img.width, img.height, opaque)
 
     @staticmethod
     def _upright(img: pyvips.Image, orientation: int) -> pyvips.Image:
@@ -120,6 +146,8 @@ class VipsEngine:
                 img = img.colourspace("srgb")  # an unusable profile: treat the pixels as sRGB
         elif grey:
             img = img.colourspace("b-w")
+        elif interp == "cmyk" and img.bands >= 4:
+            img = VipsEngine._naive_cmyk(img)
         else:
             img = img.colourspace("srgb")
         if img.format != "uchar":
@@ -127,6 +155,18 @@ class VipsEngine:
             if img.format != "uchar":
                 img = img.cast("uchar")
         return img
+
+    @staticmethod
+    def _naive_cmyk(img: pyvips.Image) -> pyvips.Image:
+        """Untagged CMYK as browsers and Pillow show it: (1 - C)(1 - K). libvips' default
+        press profile would shift every colour (ΔE ~15 on Pillow's CMYK sample)."""
+        top = 65535.0 if img.format == "ushort" else 255.0
+        ink = img.extract_band(0, n=3)
+        k = img.extract_band(3)
+        rgb = ((top - ink) * (top - k) / (top * top / 255.0) + 0.5).cast("uchar")
+        if img.bands > 4:
+            rgb = rgb.bandjoin((img.extract_band(4) * (255.0 / top)).cast("uchar"))
+        return rgb.copy(interpretation="srgb")
 
     # -- cutting -------------------------------------------------------------------------
     def cut(self, img: VipsLoaded, geometry: Geometry, master: tuple[int, int], position: str, background) -> pyvips.Image:
@@ -143,13 +183,16 @@ class VipsEngine:
             y = min(max(0, round(top * sy)), im.height - ch_i)
             if (x, y, cw_i, ch_i) != (0, 0, im.width, im.height):
                 im = im.crop(x, y, cw_i, ch_i)
-        alpha = im.hasalpha()
+        # an all-opaque alpha needs no premultiplying: the 8-bit resize is 3x faster than the float one
+        alpha = im.hasalpha() and not img.opaque
         if alpha:
             im = im.premultiply()
         if (im.width, im.height) != (w, h):
             im = im.resize(w / im.width, vscale=h / im.height, kernel="lanczos3")
         if alpha:
             im = im.unpremultiply()
+        if im.format in ("float", "double"):
+            im = im.rint()  # round, don't truncate: truncation darkens by half a level and doubles PNG bytes
         im = im.cast("uchar")
         if (im.width, im.height) != (w, h):
             im = im.gravity("centre", w, h, extend="copy")
@@ -158,9 +201,9 @@ class VipsEngine:
             ox, oy = geometry.offset
             bg = list(background) if im.bands >= 3 else [sum(background) / 3]
             if im.hasalpha():
-                bg = bg + [0]
+                bg = bg + [255]  # `contain` pads with the background colour, opaque, as documented
             im = im.embed(ox, oy, cw2, ch2, extend="background", background=bg)
-        return im
+        return im.copy_memory()  # evaluated once: the placeholder and every encode reuse it
 
     # -- writing -------------------------------------------------------------------------
     def _flatten(self, im: pyvips.Image, background) -> pyvips.Image:
@@ -197,7 +240,7 @@ class VipsEngine:
         im = self._flatten(im, background)
         if im.bands < 3:
             im = im.colourspace("srgb")
-        small = im.resize(min(1.0, 16 / max(im.width, im.height)), kernel="linear")
+        small = im.resize(min(1.0, 16 / max(im.width, im.height)), kernel="linear").copy_memory()
         avg = [round(small.extract_band(i).avg()) for i in range(3)]
         tiny = small.gaussblur(0.6).cast("uchar")
         data = tiny.webpsave_buffer(Q=40, effort=4, keep="none")

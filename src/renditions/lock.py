@@ -1,8 +1,17 @@
-"""One build at a time per site: an advisory lock the kernel drops if the holder dies."""
+"""One build at a time per site: an advisory lock the kernel drops if the holder dies.
+
+Forked workers share the lock's open file, so they must not outlive the build that
+started them: an orphaned worker would keep the site locked (and keep writing) forever.
+"""
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
+import signal
+import sys
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -10,12 +19,13 @@ from typing import Iterator
 from .errors import LockError
 
 LOCK_NAME = ".renditions.lock"
+_PR_SET_PDEATHSIG = 1
 
 
 @contextmanager
 def site_lock(root: Path, wait: bool = False) -> Iterator[None]:
     path = root / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -26,3 +36,41 @@ def site_lock(root: Path, wait: bool = False) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def bind_to_parent(parent: int) -> None:
+    """Worker initializer: die as soon as the build process `parent` dies, even by SIGKILL.
+
+    A forked worker (whose parent is the build) gets SIGKILL on the parent's death (prctl,
+    Linux) and a daemon thread polling getppid as a backstop. A worker started by a fork
+    server has another parent, so its thread polls the build's pid instead.
+    """
+    direct = os.getppid() == parent
+    if direct and sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+    def alive() -> bool:
+        if direct:
+            return os.getppid() == parent
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    if not alive():
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.2)
+            if not alive():
+                os._exit(1)
+
+    threading.Thread(target=watch, name="renditions-parent-watch", daemon=True).start()

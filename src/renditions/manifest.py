@@ -51,6 +51,8 @@ class Manifest:
             "version": VERSION,
             "outputs": {k: self.entries[k].to_json() for k in sorted(self.entries)},
         }
+        if self.shard:  # a shard's partial manifest says so; `renditions merge` combines them
+            doc["shard"] = self.shard
         text = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
         write_atomic(self.path, text.encode("utf-8"))
 

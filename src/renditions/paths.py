@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 
 from .errors import PathError
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def clean_site_path(value: object) -> str:
@@ -25,10 +28,18 @@ def clean_site_path(value: object) -> str:
         raise PathError("", "the path is empty")
     if "\x00" in path:
         raise PathError("", "the path contains a NUL byte")
-    if any(ord(ch) < 32 for ch in path):
+    if _CONTROL.search(path):
         raise PathError("", "the path contains a control character")
     if "\\" in path:
         raise PathError("", "the path contains a backslash: use / between folders")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PathError("", "the path is not valid Unicode text (it contains a lone surrogate)") from None
+    if _DRIVE.match(path):
+        raise PathError("", "a drive-letter path (C:) is a file-system path: use a site path like /img/x.png")
+    if path.startswith("~"):
+        raise PathError("", "a home-folder path (~) is a file-system path: use a site path like /img/x.png")
     if path.startswith("//") or _SCHEME.match(path):
         raise PathError("", "a URL is not a file under the web root: use a site path like /img/x.png")
     path = re.split(r"[?#]", path, maxsplit=1)[0]
@@ -44,12 +55,53 @@ def clean_site_path(value: object) -> str:
     return path
 
 
-def resolve_output(site_path: str, public: Path, sources: Path) -> Path:
+def resolve_output(site_path: str, public: Path, sources: Path, memo: dict | None = None) -> Path:
     """The file a clean site path is written to. Raises PathError if it would leave the web root.
 
     Symlinks that already exist are followed: a folder that links outside the root is refused,
-    as is any path that lands on or inside the masters' folder.
+    as is any path that lands on or inside the masters' folder. Pass one `memo` dict for every
+    output of a plan: each output folder is then resolved once (same checks, same messages).
     """
+    if memo is None:
+        return _resolve_one(site_path, public, sources)
+    dest = public.joinpath(*site_path.split("/")[1:])
+    try:
+        mode = os.lstat(dest).st_mode
+    except OSError:
+        mode = 0
+    if stat.S_ISLNK(mode) or stat.S_ISDIR(mode):
+        return _resolve_one(site_path, public, sources)  # rare: the full checks
+    if "root" not in memo:
+        memo["root"] = Path(os.path.realpath(public))
+        memo["src"] = Path(os.path.realpath(sources))
+    root, src = memo["root"], memo["src"]
+    folder = memo.get(dest.parent)
+    if folder is None:
+        folder = memo[dest.parent] = _resolve_folder(dest.parent, root, src)
+    if isinstance(folder, str):
+        raise PathError("", folder)
+    if folder / dest.name == src:
+        raise PathError("", "the path lands in the masters' folder; a master is never overwritten")
+    return dest
+
+
+def _resolve_folder(parent: Path, root: Path, src: Path) -> Path | str:
+    """The real path of an output folder, or why no output can go there (resolve_output's order)."""
+    real = Path(os.path.realpath(parent))
+    if real != root and root not in real.parents:
+        return "the path leads outside the web root (through a symbolic link)"
+    for folder in (real, *real.parents):
+        if folder == root:
+            break
+        if os.path.lexists(folder) and not os.path.isdir(folder):
+            shown = "/" + folder.relative_to(root).as_posix()
+            return f"{shown} is a file, so it cannot be a folder of this path"
+    if real == src or src in real.parents:
+        return "the path lands in the masters' folder; a master is never overwritten"
+    return real
+
+
+def _resolve_one(site_path: str, public: Path, sources: Path) -> Path:
     root = Path(os.path.realpath(public))
     dest = public.joinpath(*site_path.split("/")[1:])
     real = Path(os.path.realpath(dest))
@@ -61,6 +113,12 @@ def resolve_output(site_path: str, public: Path, sources: Path) -> Path:
         raise PathError("", "the output is a symbolic link; renditions only writes plain files")
     if os.path.isdir(real):
         raise PathError("", "the path is a folder, not a file")
+    for folder in real.parents:
+        if folder == root:
+            break
+        if os.path.lexists(folder) and not os.path.isdir(folder):
+            shown = "/" + folder.relative_to(root).as_posix()
+            raise PathError("", f"{shown} is a file, so it cannot be a folder of this path")
     src = Path(os.path.realpath(sources))
     if real == src or src in real.parents:
         raise PathError("", "the path lands in the masters' folder; a master is never overwritten")

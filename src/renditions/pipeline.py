@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,11 +17,12 @@ from . import manifest as manifest_mod
 from .config import Config, load_config
 from .discover import Article, discover
 from .engine import get_engine
-from .errors import RenderError, UsageError
+from .errors import PathError, RenderError, UsageError
 from .hashing import Hasher, cache_file, digest_bytes
-from .lock import site_lock
+from .lock import bind_to_parent, site_lock
 from .manifest import Entry, Manifest
 from .plan import Job, Output, Plan, Problem, make_plan
+from .paths import resolve_output
 from .render import render_job
 from .sniff import sniff_file
 from .write import delete, sweep, write_all
@@ -86,7 +85,8 @@ class Report:
         if self.command == "check":
             if self.ok:
                 return f"all {self.count('up to date')} outputs up to date"
-            return f"{len(self.errors)} problems, {self.count('up to date')} outputs up to date"
+            n = len(self.errors)
+            return f"{n} problem{'s' if n != 1 else ''}, {self.count('up to date')} outputs up to date"
         if self.command == "prune":
             verb = "to delete" if self.dry_run else "deleted"
             return f"{self.count('pruned')} orphaned outputs {verb}"
@@ -156,6 +156,7 @@ def open_session(
     shard: str | None = None,
     use_cache: bool = True,
     threads: int | None = None,
+    read_manifest: bool = True,
 ) -> Session:
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
@@ -168,7 +169,7 @@ def open_session(
             raise UsageError("--only", f"no article has the slug {', '.join(unknown)}")
         articles = [a for a in articles if a.slug in only]
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
-    man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root))
+    man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
     hasher = Hasher(cache_file(cfg.root) if use_cache else None)
     return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}")
 
@@ -183,6 +184,40 @@ def _fresh_result(o: Output, man: Manifest) -> OutputResult:
 
 
 # -- build ---------------------------------------------------------------------------------
+
+
+def _mp_context():
+    """fork is fastest, but a process already running other threads (libvips' pool after an
+    operation, a progress bar's monitor) can deadlock its forked children: use a fork server then."""
+    from multiprocessing import get_context
+
+    try:
+        threads = len(os.listdir("/proc/self/task"))
+    except OSError:
+        threads = 2
+    if threads == 1:
+        return get_context("fork")
+    ctx = get_context("forkserver")
+    ctx.set_forkserver_preload(["renditions.pipeline", "renditions.engine_vips"])  # workers start warm
+    return ctx
+
+
+def _worker_init(parent: int) -> None:
+    """Workers leave Ctrl-C to the build process, and die with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    bind_to_parent(parent)
+    _limit_malloc_arenas()
+
+
+def _limit_malloc_arenas() -> None:
+    """glibc gives each libvips thread its own malloc arena, and freed pixels stay in them:
+    two arenas per worker cut a --jobs 2 build's peak RSS by a quarter (see BENCHMARKS.md)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to tune
 
 
 def _work(job: Job, config: Config, engine_name: str, threads: int | None) -> tuple[str, Any]:
@@ -218,18 +253,19 @@ def build(
     """Render every missing or stale output. Returns the report `--json` prints."""
     jobs = max(1, jobs or os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    s = open_session(root, config, engine, tuple(only), shard, threads=threads)
+    s = open_session(root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run)  # else read under the lock
     if dry_run:
         plan = make_plan(s.config, s.articles, s.manifest, s.hasher, s.engine_id, force)
         return _plan_report(plan, s, dry_run=True)
     with site_lock(s.config.root, wait=wait_lock):
         s.manifest = manifest_mod.load(s.config.manifest, os.path.relpath(s.config.manifest, s.config.root))
         plan = make_plan(s.config, s.articles, s.manifest, s.hasher, s.engine_id, force)
-        sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh})
+        sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})
         if shard:
             s.manifest.shard = shard
         results, problems, notes = _execute(plan, s, jobs, threads, progress)
-        s.manifest.save()
+        if plan.jobs or shard or not s.config.manifest.exists():  # a no-op build rewrites nothing
+            s.manifest.save()
         s.hasher.save()
     failed = set(plan.failed_articles) | {p.article for p in problems}
     fresh = [_fresh_result(o, s.manifest) for o in plan.fresh]
@@ -260,19 +296,30 @@ def _plan_report(plan: Plan, s: Session, dry_run: bool) -> Report:
     )
 
 
+def _cost(job: Job) -> int:
+    try:
+        return os.stat(job.master).st_size
+    except OSError:
+        return 0
+
+
 def _execute(plan: Plan, s: Session, jobs: int, threads: int, progress) -> tuple[list, list, list]:
+    # imported here: a no-op build or a check never starts a worker, and these cost ~50 ms to import
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     results: list[OutputResult] = []
     problems: list[Problem] = []
     notes: list[str] = []
     if not plan.jobs:
         return results, problems, notes
     bar = progress(len(plan.jobs)) if progress else None
-    last_save = time.monotonic()
+    last_save, save_cost = time.monotonic(), 0.0
 
     def record(job: Job, status: str, payload: Any) -> None:
-        nonlocal last_save
+        nonlocal last_save, save_cost
         if status == "error":
-            problems.append(Problem(job.article, payload.split(": ", 1)[-1] if payload.startswith(str(job.article)) else payload, job.article))
+            problems.append(Problem(job.article, payload, job.article))
             for o in job.outputs:
                 results.append(OutputResult(o.site_path, job.article, o.variant, "failed", o.reason, format=o.format))
         else:
@@ -290,17 +337,21 @@ def _execute(plan: Plan, s: Session, jobs: int, threads: int, progress) -> tuple
                 results.append(OutputResult(o.site_path, job.article, o.variant, "written", o.reason, size, w, ht, o.format, colour, ph))
         if bar is not None:
             bar.update(1)
-        if time.monotonic() - last_save > CHECKPOINT_SECONDS:
+        if time.monotonic() - last_save > max(CHECKPOINT_SECONDS, 20 * save_cost):
+            t0 = time.monotonic()  # a big site's manifest takes ~0.25 s to write: keep that under 5 %
             s.manifest.save()
             last_save = time.monotonic()
+            save_cost = last_save - t0
 
-    pending = list(plan.jobs)
+    pending = sorted(plan.jobs, key=_cost, reverse=True)  # biggest masters first: no lone straggler at the end
     isolate = False
     try:
         while pending:
             workers = 1 if isolate else min(jobs, len(pending))
             batch, pending = (pending[:1], pending[1:]) if isolate else (pending, [])
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            with ProcessPoolExecutor(
+                max_workers=workers, mp_context=_mp_context(), initializer=_worker_init, initargs=(os.getpid(),)
+            ) as pool:
                 futures = {pool.submit(_work, j, s.config, s.engine_name, threads): j for j in batch}
                 crashed: list[Job] = []
                 try:
@@ -314,6 +365,17 @@ def _execute(plan: Plan, s: Session, jobs: int, threads: int, progress) -> tuple
                                 crashed.append(job)
                                 continue
                             record(job, status, payload)
+                except KeyboardInterrupt:
+                    # Ctrl-C: start nothing new, but let the articles in flight finish and be recorded
+                    for f in list(futures):
+                        if f.cancel():
+                            futures.pop(f)
+                    for f, job in futures.items():
+                        try:
+                            record(job, *f.result())
+                        except Exception:
+                            pass
+                    raise
                 except BaseException:
                     for f in futures:
                         f.cancel()
@@ -343,7 +405,7 @@ REASON_TEXT = {
 
 
 def output_folders(config: Config, referenced: frozenset[str]) -> set[Path]:
-    folders = {config.public.joinpath(*os.path.dirname(p).split("/")[1:]) for p in referenced}
+    folders = {config.public.joinpath(*d.split("/")[1:]) for d in {os.path.dirname(p) for p in referenced}}
     folders |= {config.public.joinpath(*os.path.dirname(v.path).split("/")[1:]) for v in config.variants}
     return folders
 
@@ -357,12 +419,13 @@ def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
             names = sorted(os.listdir(folder))
         except OSError:
             continue
+        rel = os.path.relpath(folder, config.public).replace(os.sep, "/")
+        prefix = "/" if rel == "." else "/" + rel + "/"
         for name in names:
-            if os.path.splitext(name)[1].lower() not in exts or not os.path.isfile(folder / name):
+            site = prefix + name  # built once per folder: relpath per file costs seconds on big sites
+            if site in referenced or os.path.splitext(name)[1].lower() not in exts or not os.path.isfile(folder / name):
                 continue
-            site = "/" + os.path.relpath(folder / name, config.public).replace(os.sep, "/")
-            if site not in referenced:
-                orphans.append(site)
+            orphans.append(site)
     return orphans
 
 
@@ -424,6 +487,10 @@ def prune(root: str | os.PathLike = ".", config: str | os.PathLike | None = None
         outs = []
         for site in find_orphans(cfg, referenced):
             if site not in man.entries:
+                continue
+            try:
+                resolve_output(site, cfg.public, cfg.sources)  # never delete through a link leading out
+            except PathError:
                 continue
             if not dry_run:
                 delete(cfg.public.joinpath(*site.split("/")[1:]))

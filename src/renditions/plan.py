@@ -16,6 +16,7 @@ from .config import Config, Variant, format_for
 from .discover import Article
 from .errors import PathError
 from .geometry import GRAVITY
+from .hints import master_hint
 from .manifest import Manifest
 from .paths import resolve_output
 
@@ -134,6 +135,8 @@ def make_plan(
 ) -> Plan:
     jobs, fresh, problems, failed = [], [], [], []
     referenced: set[str] = set()
+    memo: dict = {}  # resolve each output folder once, not each of thousands of outputs
+    recipes: dict = {}
     owners: dict[str, str] = {}
     per_article = []
     for a in articles:
@@ -144,7 +147,7 @@ def make_plan(
         for v, site_path, fmt, line in outs:
             referenced.add(site_path)
             try:
-                dest = resolve_output(site_path, config.public, config.sources)
+                dest = resolve_output(site_path, config.public, config.sources, memo)
             except PathError as exc:
                 bad.append(Problem(a.rel, f"{v.key}: {site_path}: {exc.reason}", a.rel, line))
                 continue
@@ -159,7 +162,8 @@ def make_plan(
         errors = [Problem(a.rel, e, a.rel, a.error_line) for e in a.errors] + bad
         if not errors and a.master is None:
             src = os.path.relpath(config.sources, config.root)
-            errors.append(Problem(a.rel, f"no master: add {src}/{a.slug}.png (or .jpg, .webp, .tif, .avif, .heic)", a.rel))
+            hint = master_hint(a.slug, config.sources, config.root)
+            errors.append(Problem(a.rel, f"no master: add {src}/{a.slug}.png (or .jpg, .webp, .tif, .avif, .heic){hint}", a.rel))
         master_hash = digest(a.master) if a.master is not None and not errors else None
         if a.master is not None and not errors and master_hash is None:
             errors.append(Problem(a.rel, f"cannot read master {os.path.relpath(a.master, config.root)}", a.rel))
@@ -169,7 +173,10 @@ def make_plan(
             continue
         stale, ok = [], []
         for v, site_path, fmt, line, dest in resolved:
-            recipe = recipe_hash(v, fmt, a.focus_for(v.name), engine)
+            focus = a.focus_for(v.name)
+            recipe = recipes.get((v.name, fmt, focus))
+            if recipe is None:
+                recipe = recipes[(v.name, fmt, focus)] = recipe_hash(v, fmt, focus, engine)
             entry = manifest.entries.get(site_path)
             if force:
                 reason = FORCED

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .config import Config
 from .engine import Engine, Placeholder
 from .errors import RenderError
-from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry
+from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for
 from .plan import Job, Output
 
 
@@ -72,6 +72,7 @@ def _render(job: Job, config: Config, engine: Engine, shown: str) -> RenderResul
     master = (probe.width, probe.height)
     focus = dict(job.focus)
     geometries: dict[str, Geometry] = {}
+    too_small: list[tuple[float, str]] = []
     for out in job.outputs:
         if out.variant in geometries:
             continue
@@ -81,9 +82,14 @@ def _render(job: Job, config: Config, engine: Engine, shown: str) -> RenderResul
         try:
             geometries[v.name] = plan_geometry(v.fit, master, (v.width, v.height), anchor, point, v.upscale)
         except TooSmall:
-            raise RenderError(
-                shown, f"master {probe.width}×{probe.height} is smaller than {v.name} ({v.width}×{v.height}); use a larger master or set upscale: true"
-            ) from None
+            too_small.append((scale_for(v.fit, master, (v.width, v.height)), f"{v.name} ({v.width}×{v.height})"))
+    if too_small:
+        # name the most demanding variant first: a master big enough for it serves them all
+        names = [n for _, n in sorted(too_small, key=lambda t: -t[0])]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        raise RenderError(
+            shown, f"master {probe.width}×{probe.height} is smaller than {listed}; use a larger master or set upscale: true"
+        )
     img = engine.load(path, probe, decode_scale(list(geometries.values())))
     notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
     rendered = []

@@ -52,5 +52,8 @@ def sniff(head: bytes) -> tuple[str, int, int] | None:
 
 def sniff_file(path: str, limit: int = 65536) -> tuple[str, int, int] | None:
     with open(path, "rb") as fh:
-        head = fh.read(limit)
-    return sniff(head)
+        head = fh.read(4096)  # enough for every header renditions writes; more only if needed
+        found = sniff(head)
+        if found is None and len(head) == 4096:
+            found = sniff(head + fh.read(limit - 4096))
+    return found

@@ -12,26 +12,53 @@ from pathlib import Path
 TMP_SUFFIX = ".renditions-tmp"
 
 
-def write_atomic(dest: Path, data: bytes) -> None:
+def _stage(dest: Path, data: bytes) -> str:
+    """Write `data` to a temporary file beside `dest`; return its name. Removes it on failure."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix="." + dest.name + ".", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
     except BaseException:
+        _discard([tmp])
+        raise
+    return tmp
+
+
+def _discard(tmps: list[str]) -> None:
+    for tmp in tmps:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+
+
+def write_atomic(dest: Path, data: bytes) -> None:
+    tmp = _stage(dest, data)
+    try:
+        os.replace(tmp, dest)
+    except BaseException:
+        _discard([tmp])
         raise
 
 
 def write_all(items: list[tuple[Path, bytes]]) -> None:
-    """Write one article's outputs. Each file is atomic; a failure removes none of the old ones."""
-    for dest, data in items:
-        write_atomic(dest, data)
+    """Write one article's outputs, all or nothing as far as the disk allows.
+
+    Every file is staged first (a full disk fails here, before any old output is touched),
+    then each is renamed into place; a rename only fails if the folder itself breaks.
+    """
+    staged: list[str] = []
+    try:
+        for dest, data in items:
+            staged.append(_stage(dest, data))
+        for i, (dest, _) in enumerate(items):
+            os.replace(staged[i], dest)
+            staged[i] = ""
+    except BaseException:
+        _discard([t for t in staged if t])
+        raise
 
 
 def sweep(folders: set[Path]) -> int:

@@ -1,0 +1,197 @@
+"""`make bench`: renditions against sharp on the same job in the same run, plus big masters and
+a 2,000-article site. Prints a Markdown report (also written to WORK/results.md).
+
+    python bench/run.py --corpus CORPUS [--runs 3] [--work /tmp/renditions-bench]
+
+CORPUS is what ../shared/corpus/make_corpus.sh builds (mixed/, big-png/, big-jpg/). The
+machine is shared and noisy: read the ratios, which are measured side by side, not the seconds.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_site import VARIANTS, from_corpus, synthetic  # noqa: E402
+from measure import Sample, run  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+RENDITIONS = str(Path(sys.executable).with_name("renditions"))
+SIZES = ",".join(f"{w}x{h}" for *_, w, h in VARIANTS)
+
+
+def du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def median(samples: list[Sample]) -> dict:
+    return {
+        k: statistics.median(getattr(s, k) for s in samples) for k in ("wall", "cpu", "maxrss_mb", "tree_rss_mb")
+    } | {"ok": all(s.code == 0 for s in samples), "runs": len(samples)}
+
+
+def env_for(cache: Path) -> dict:
+    return os.environ | {"RENDITIONS_CACHE_DIR": str(cache)}
+
+
+def clean_site(site: Path, cache: Path) -> None:
+    shutil.rmtree(site / "public", ignore_errors=True)
+    (site / "renditions.lock.json").unlink(missing_ok=True)
+    shutil.rmtree(cache, ignore_errors=True)
+
+
+def renditions(site: Path, cache: Path, *args: str) -> Sample:
+    return run([RENDITIONS, *args, "--root", str(site)], env=env_for(cache))
+
+
+def sharp_ready() -> bool:
+    if not shutil.which("node"):
+        print("node is not installed: skipping sharp (install node + npm to compare)")
+        return False
+    r = subprocess.run([str(SHARED / "bench" / "install_sharp.sh")], capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"cannot install sharp, skipping it: {r.stderr.strip()[-500:]}")
+        return False
+    print(r.stdout.strip())
+    return True
+
+
+def versus_sharp(corpus: Path, work: Path, fmt: str, runs: int, jobs: int | None, with_sharp: bool) -> dict:
+    site, cache, out = work / f"site-{fmt}", work / f"cache-{fmt}", work / f"sharp-{fmt}"
+    from_corpus(corpus / "mixed", site, fmt)
+    res: dict[str, list] = {"sharp": [], "cold": [], "noop": [], "check": []}
+    sharp_bytes = ours_bytes = 0
+    for i in range(runs):
+        if with_sharp:
+            shutil.rmtree(out, ignore_errors=True)
+            res["sharp"].append(run(["node", str(SHARED / "bench" / "sharp_baseline.js"), str(corpus / "mixed"), str(out), fmt, SIZES]))
+            sharp_bytes = du(out)
+        clean_site(site, cache)
+        jobs_args = ("--jobs", str(jobs)) if jobs else ()
+        res["cold"].append(renditions(site, cache, "build", *jobs_args))
+        ours_bytes = du(site / "public")
+        res["noop"].append(renditions(site, cache, "build"))
+        res["check"].append(renditions(site, cache, "check"))
+        last = {k: v[-1] for k, v in res.items() if v}
+        print(f"  {fmt} run {i + 1}/{runs}: " + ", ".join(f"{k} {s.wall:.1f}s" for k, s in last.items()), flush=True)
+    return {k: median(v) for k, v in res.items() if v} | {"sharp_bytes": sharp_bytes, "bytes": ours_bytes}
+
+
+def big_masters(corpus: Path, work: Path) -> dict:
+    out = {}
+    for kind in ("big-png", "big-jpg"):
+        if not (corpus / kind).is_dir():
+            continue
+        site, cache = work / f"site-{kind}", work / f"cache-{kind}"
+        from_corpus(corpus / kind, site, "png")
+        clean_site(site, cache)
+        s = renditions(site, cache, "build", "--jobs", "1")
+        out[kind] = median([s]) | {"outputs": sum(1 for p in (site / "public").rglob("*.png"))}
+        print(f"  {kind}: {s.wall:.1f}s, peak RSS {s.tree_rss_mb:.0f} MB", flush=True)
+    return out
+
+
+def big_site(work: Path, articles: int, runs: int, photos: Path) -> dict:
+    site, cache = work / f"site-{articles}", work / f"cache-{articles}"
+    stamp = site / ".bench-complete"
+    if not stamp.exists():
+        synthetic(articles, site, "jpg", (1700, 950), photos=photos)
+        stamp.touch()
+    clean_site(site, cache)
+    cold = renditions(site, cache, "build")
+    print(f"  {articles} articles: cold build {cold.wall:.1f}s", flush=True)
+    noop, check = [], []
+    for _ in range(runs):
+        noop.append(renditions(site, cache, "build"))
+        check.append(renditions(site, cache, "check"))
+    # a fresh clone: no stat cache, every master and output is hashed once
+    shutil.rmtree(cache, ignore_errors=True)
+    clone = renditions(site, cache, "check")
+    return {"cold": median([cold]), "noop": median(noop), "check": median(check), "check_no_cache": median([clone]), "articles": articles}
+
+
+def report(r: dict) -> str:
+    L = []
+    add = L.append
+    add(f"{r['version']} ({r['engine']}) vs {r.get('sharp', 'sharp: not run')}; {r['cpus']} CPUs; "
+        f"medians of {r['runs']} run(s); corpus {r['corpus']}")
+    add("")
+    add("| job | tool | wall s | CPU s | peak RSS (tree) MB | peak RSS (largest process) MB | output MB | wall vs sharp | CPU vs sharp | RSS vs sharp | bytes vs sharp |")
+    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for fmt in ("png", "webp"):
+        m = r.get(fmt)
+        if not m:
+            continue
+        sh = m.get("sharp")
+        if sh:
+            add(f"| 40 masters → {fmt} | sharp | {sh['wall']:.1f} | {sh['cpu']:.1f} | {sh['tree_rss_mb']:.0f} | {sh['maxrss_mb']:.0f} | {m['sharp_bytes'] / 1e6:.1f} | 1.00 | 1.00 | 1.00 | 1.00 |")
+        c = m["cold"]
+        ratios = (
+            f"{c['wall'] / sh['wall']:.2f} | {c['cpu'] / sh['cpu']:.2f} | {c['tree_rss_mb'] / sh['tree_rss_mb']:.2f} | {m['bytes'] / m['sharp_bytes']:.2f}"
+            if sh else "– | – | – | –"
+        )
+        add(f"| 40 masters → {fmt} | renditions cold build | {c['wall']:.1f} | {c['cpu']:.1f} | {c['tree_rss_mb']:.0f} | {c['maxrss_mb']:.0f} | {m['bytes'] / 1e6:.1f} | {ratios} |")
+        for key, label in (("noop", "no-op build"), ("check", "check")):
+            s = m[key]
+            add(f"| 40 masters → {fmt} | renditions {label} | {s['wall']:.2f} | {s['cpu']:.2f} | {s['tree_rss_mb']:.0f} | {s['maxrss_mb']:.0f} | | | | | |")
+    if r.get("big"):
+        add("")
+        add("| 12000×8000 master, 4 PNG variants, --jobs 1 | wall s | CPU s | peak RSS (tree) MB | outputs |")
+        add("| --- | --- | --- | --- | --- |")
+        for kind, s in r["big"].items():
+            add(f"| {kind} | {s['wall']:.1f} | {s['cpu']:.1f} | {s['tree_rss_mb']:.0f} | {s['outputs']} |")
+    if r.get("site"):
+        s = r["site"]
+        cold = s["cold"]["wall"]
+        add("")
+        add(f"| {s['articles']} articles (1700×950 JPEG masters cut from the corpus photos, 4 JPEG variants) | wall s | vs cold build | CPU s |")
+        add("| --- | --- | --- | --- |")
+        for key, label in (("cold", "cold build"), ("noop", "no-op build"), ("check", "check"), ("check_no_cache", "check, no stat cache (fresh clone)")):
+            add(f"| {label} | {s[key]['wall']:.2f} | {s[key]['wall'] / cold:.3f} | {s[key]['cpu']:.2f} |")
+    return "\n".join(L)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--work", type=Path, default=Path(os.environ.get("BENCH_WORK", "/tmp/renditions-bench")))
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
+    ap.add_argument("--jobs", type=int, default=None, help="renditions --jobs for the corpus builds (default: CPU count)")
+    ap.add_argument("--articles", type=int, default=int(os.environ.get("BENCH_ARTICLES", "2000")))
+    ap.add_argument("--formats", default="png,webp")
+    ap.add_argument("--no-sharp", action="store_true")
+    ap.add_argument("--no-big", action="store_true")
+    a = ap.parse_args()
+    a.work.mkdir(parents=True, exist_ok=True)
+    with_sharp = not a.no_sharp and sharp_ready()
+    version = subprocess.run([RENDITIONS, "--version"], capture_output=True, text=True).stdout.strip()
+    engine = subprocess.run([sys.executable, "-c", "from renditions.engine import get_engine; e = get_engine(); print(e.name, e.version)"],
+                            capture_output=True, text=True).stdout.strip()
+    r: dict = {"version": version, "engine": engine, "cpus": os.cpu_count(), "runs": a.runs, "corpus": str(a.corpus)}
+    if with_sharp:
+        r["sharp"] = "sharp (libvips, Node " + subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip() + ")"
+    for fmt in a.formats.split(","):
+        print(f"{fmt}: 40 masters × 4 variants, sharp and renditions alternating", flush=True)
+        r[fmt] = versus_sharp(a.corpus, a.work, fmt, a.runs, a.jobs, with_sharp)
+    if not a.no_big:
+        print("big masters", flush=True)
+        r["big"] = big_masters(a.corpus, a.work)
+    if a.articles:
+        print(f"{a.articles}-article site", flush=True)
+        r["site"] = big_site(a.work, a.articles, a.runs, a.corpus / "mixed")
+    text = report(r)
+    (a.work / "results.json").write_text(json.dumps(r, indent=1))
+    (a.work / "results.md").write_text(text + "\n")
+    print()
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

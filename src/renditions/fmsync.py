@@ -1,0 +1,81 @@
+"""Front-matter sync: add each missing variant key to its article, touching no other byte.
+
+A YAML round-trip would reorder keys, requote strings and drop comments, so the new lines
+are spliced in as bytes just before the closing `---`, with the file's own line ending.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config, load_config
+from .discover import Article, discover
+from .errors import FrontMatterError
+from .write import write_atomic
+
+
+@dataclass(frozen=True)
+class Added:
+    """Keys added (or, in a dry run, to add) to one article."""
+
+    article: str
+    keys: tuple[tuple[str, str], ...]  # (front-matter key, site path)
+
+
+def missing_keys(article: Article, config: Config) -> tuple[tuple[str, str], ...]:
+    """(key, path from the variant's template) for every variant key the article lacks."""
+    if article.errors:
+        return ()
+    return tuple((config.variant(t.variant).key, t.site_path) for t in article.targets if t.from_template and t.site_path)
+
+
+def line_ending(raw: bytes) -> bytes:
+    """The ending of the opening `---` line: what the rest of the front matter uses."""
+    first = raw.split(b"\n", 1)[0]
+    return b"\r\n" if first.endswith(b"\r") else b"\n"
+
+
+def insert_keys(raw: bytes, keys: tuple[tuple[str, str], ...], name: str = "") -> bytes:
+    """`raw` with `key: "value"` lines inserted before the closing `---` line."""
+    bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+    body = raw[len(bom):]
+    eol = line_ending(body)
+    lines = body.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != b"---":
+        raise FrontMatterError(name, "no front matter: the file must start with a --- line", 1)
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() in (b"---", b"..."):
+            new = b"".join(f"{k}: {json.dumps(v, ensure_ascii=False)}".encode("utf-8") + eol for k, v in keys)
+            return bom + b"".join(lines[:i]) + new + b"".join(lines[i:])
+    raise FrontMatterError(name, "front matter is not closed: add a --- line after it", 1)
+
+
+def sync(
+    root: str | os.PathLike = ".",
+    config: str | os.PathLike | None = None,
+    *,
+    only: tuple[str, ...] = (),
+    dry_run: bool = False,
+) -> list[Added]:
+    """Add every missing variant key to every article (or only these slugs)."""
+    cfg = load_config(root, config)
+    added = []
+    for a in discover(cfg):
+        if only and a.slug not in only:
+            continue
+        keys = missing_keys(a, cfg)
+        if not keys:
+            continue
+        if not dry_run:
+            write_preserving_mode(a.file, insert_keys(Path(a.file).read_bytes(), keys, a.rel))
+        added.append(Added(a.rel, keys))
+    return added
+
+
+def write_preserving_mode(path: Path, data: bytes) -> None:
+    """write_atomic, keeping the article's permission bits (the temp file would reset them)."""
+    mode = os.stat(path).st_mode & 0o7777
+    write_atomic(Path(path), data)
+    os.chmod(path, mode)

@@ -1,0 +1,69 @@
+""""Did you mean" hints for a missing master: the near-miss names designers actually make.
+
+A master saved as `slug .png` (trailing space), `Slug.PNG` (wrong case on a case-sensitive
+disk), `slug_v2.jpeg` or with one letter off is found here and named, so the fix is a rename.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+
+from .discover import MASTER_EXTS
+
+#: How alike a stem must be to a slug (difflib ratio) to be suggested.
+CUTOFF = 0.8
+
+
+def _loose(stem: str) -> str:
+    """A stem with case, spaces, underscores and repeated hyphens ironed out."""
+    return re.sub(r"[-_\s]+", "-", stem.strip().lower()).strip("-")
+
+
+def master_names(sources: Path) -> list[str]:
+    """File names in the masters' folder with a master extension (any case)."""
+    try:
+        names = sorted(os.listdir(sources))
+    except OSError:
+        return []
+    return [n for n in names if os.path.splitext(n)[1].lower() in MASTER_EXTS]
+
+
+def near_masters(slug: str, names: list[str]) -> list[str]:
+    """Master file names that are probably meant for `slug`, best first (never an exact match)."""
+    exact = [n for n in names if os.path.splitext(n)[0] == slug]
+    if exact:
+        return []
+    stems = {n: os.path.splitext(n)[0] for n in names}
+    same = [n for n, s in stems.items() if _loose(s) == _loose(slug)]
+    if same:
+        return same
+    close = difflib.get_close_matches(_loose(slug), [_loose(s) for s in stems.values()], n=3, cutoff=CUTOFF)
+    return [n for c in close for n, s in stems.items() if _loose(s) == c]
+
+
+def why(name: str, slug: str) -> str:
+    """What is wrong with a near-miss name, in the words a designer would use."""
+    stem = os.path.splitext(name)[0]
+    found = []
+    if stem != stem.strip():
+        found.append("a leading or trailing space")
+    if stem.strip() != slug and stem.strip().lower() == slug.lower():
+        found.append("different upper/lower case")
+    elif _loose(stem) == _loose(slug) and stem.strip().lower() != slug.lower():
+        found.append("different spaces, underscores or hyphens")
+    elif _loose(stem) != _loose(slug):
+        found.append("a different spelling")
+    return "its name has " + " and ".join(found)
+
+
+def master_hint(slug: str, sources: Path, root: Path) -> str:
+    """'; did you mean ...?' to append to a "no master" problem, or "" when nothing is close."""
+    near = near_masters(slug, master_names(sources))
+    if not near:
+        return ""
+    folder = os.path.relpath(sources, root)
+    name = near[0]
+    ext = os.path.splitext(name)[1]
+    return f'; did you mean "{folder}/{name}"? ({why(name, slug)}: rename it to "{slug}{ext.lower()}")'

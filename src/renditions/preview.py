@@ -1,0 +1,256 @@
+"""`renditions preview`: one static HTML page showing every crop of every master at once.
+
+Per article: a JPEG thumbnail of the master (a TIFF or HEIC master is not something a
+browser shows) with each variant's crop box drawn over it, every variant beside it with its
+size, bytes and format, and the article's problems as text. Plain HTML and CSS with
+relative links, so it works from file:// with no server and no JavaScript.
+"""
+from __future__ import annotations
+
+import html
+import os
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import ENCODER_DEFAULTS, Config
+from .discover import Article
+from .engine import Engine, get_engine
+from .errors import PathError, RenditionsError
+from .geometry import GRAVITY, TooSmall, decode_scale, plan_geometry
+from .paths import resolve_output
+from .pipeline import open_session
+from .plan import MISSING, Plan, Problem, article_outputs, make_plan
+from .render import check_master_file
+from .sniff import sniff_file
+from .write import delete, write_atomic
+
+#: Longest side of a master's thumbnail on the page.
+THUMB = 720
+THUMB_DIR = "masters"
+WHITE = (255, 255, 255)
+COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#008080", "#9a6324", "#808000")
+
+CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}
+h1{font-size:1.4em;margin:0 0 .2em}
+section{background:#fff;border:1px solid #ddd;border-radius:6px;padding:1em;margin:1.2em 0}
+h2{font-size:1.1em;margin:0 0 .5em}h2 small{font-weight:normal;color:#777}
+.problems{margin:.3em 0 .8em;padding:0;list-style:none}
+.problems li{padding:.3em .6em;margin:.2em 0;border-radius:4px}
+.problems .error{background:#fde8e8;color:#8a1111}.problems .warning{background:#fff6db;color:#6b5200}
+.row{display:flex;gap:1.2em;align-items:flex-start;flex-wrap:wrap}
+.master{flex:0 1 480px;margin:0}
+.frame{position:relative;line-height:0}
+.frame img{width:100%;height:auto;display:block}
+.box{position:absolute;border:2px solid;box-sizing:border-box}
+.box span{position:absolute;left:0;font-size:11px;white-space:nowrap;line-height:1.3;color:#fff;padding:0 3px}
+.box.smart{border-style:dashed}
+.nomaster{padding:2em 1em;line-height:1.4;background:#eee;color:#8a1111;text-align:center;border-radius:4px}
+.variants{flex:1 1 400px;display:flex;flex-wrap:wrap;gap:.8em;align-items:flex-start}
+.variant{margin:0;width:220px}
+.variant img{width:100%;height:auto;display:block;border-top:4px solid}
+.variant .none{height:90px;display:flex;align-items:center;justify-content:center;background:#eee;color:#8a1111;border-top:4px solid;text-align:center;padding:0 .5em}
+figcaption{font-size:12px;color:#444;margin-top:.3em}
+figcaption b{color:#222}
+"""
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    page: Path
+    articles: int
+    problems: int
+
+
+@dataclass(frozen=True)
+class Box:
+    variant: str
+    colour: str
+    left: float  # percent of the master's width / height
+    top: float
+    width: float
+    height: float
+    smart: bool
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One output as the page shows it."""
+
+    variant: str
+    colour: str
+    site_path: str
+    href: str | None  # None when there is no image to show
+    caption: str
+    missing_text: str = ""
+
+
+def default_page(cfg: Config) -> Path:
+    return cfg.public / "_renditions" / "index.html"
+
+
+def url(target: Path, page_dir: Path) -> str:
+    rel = os.path.relpath(target, page_dir).replace(os.sep, "/")
+    return urllib.parse.quote(rel)
+
+
+def human_bytes(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / 1024 / 1024:.2f} MB"
+
+
+def thumbnail(engine: Engine, master: Path, dest: Path, max_bytes: int, max_pixels: int) -> tuple[int, int]:
+    """Write a JPEG of the upright master, fit inside THUMB×THUMB, to `dest` unless it is there
+    already (its name is the master's hash); return the master's size. Raises RenditionsError."""
+    check_master_file(str(master), max_bytes)
+    probe = engine.probe(str(master))
+    if probe.pixels > max_pixels:
+        raise RenditionsError(master, f"master is {probe.width}×{probe.height}, over the max_pixels limit")
+    size = (probe.width, probe.height)
+    if not dest.exists():
+        g = plan_geometry("inside", size, (THUMB, THUMB))
+        img = engine.load(str(master), probe, decode_scale([g]))
+        pixels = engine.cut(img, g, size, "centre", WHITE)
+        options = dict(ENCODER_DEFAULTS["jpeg"], quality=80, progressive=False)
+        write_atomic(dest, engine.encode(pixels, "jpeg", options, WHITE).data)
+    return size
+
+
+def crop_boxes(a: Article, cfg: Config, size: tuple[int, int]) -> tuple[list[Box], list[Problem]]:
+    """Each variant's crop as percentages of the master, and the variants it is too small for."""
+    boxes, problems = [], []
+    for i, v in enumerate(cfg.variants):
+        focus = a.focus_for(v.name)
+        try:
+            g = plan_geometry(v.fit, size, (v.width, v.height), GRAVITY.get(v.position, (0.5, 0.5)), focus, v.upscale)
+        except TooSmall:
+            problems.append(Problem(a.rel, f"master {size[0]}×{size[1]} is smaller than {v.name} ({v.width}×{v.height}): use a larger master or set upscale: true", a.rel))
+            continue
+        left, top, w, h = g.crop
+        smart = focus is None and v.position in ("attention", "entropy")
+        boxes.append(Box(v.name, COLOURS[i % len(COLOURS)], 100 * left / size[0], 100 * top / size[1], 100 * w / size[0], 100 * h / size[1], smart))
+    return boxes, problems
+
+
+def shown_outputs(a: Article, cfg: Config, plan: Plan, page_dir: Path) -> list[Shown]:
+    status = {o.site_path: "up to date" for o in plan.fresh}
+    for j in plan.jobs:
+        for o in j.outputs:
+            status[o.site_path] = "not built yet" if o.reason == MISSING else f"stale ({o.reason})"
+    colour = {v.name: COLOURS[i % len(COLOURS)] for i, v in enumerate(cfg.variants)}
+    shown = []
+    for v, site_path, fmt, _line in article_outputs(a, cfg)[0]:
+        try:
+            dest = resolve_output(site_path, cfg.public, cfg.sources)
+        except PathError:
+            continue  # the plan's problems already say why
+        state = status.get(site_path, "not built")
+        found = sniff_file(str(dest)) if dest.is_file() else None
+        if found is None:
+            text = "not built yet: run renditions build" if not dest.exists() else f"not a readable {fmt} file"
+            shown.append(Shown(v.name, colour[v.name], site_path, None, f"<b>{html.escape(v.name)}</b> {v.width}×{v.height}", text))
+            continue
+        size = dest.stat().st_size
+        cap = f"<b>{html.escape(v.name)}</b> {found[1]}×{found[2]} · {human_bytes(size)} · {found[0]}"
+        if state != "up to date":
+            cap += f' · <span class="state">{html.escape(state)}</span>'
+        shown.append(Shown(v.name, colour[v.name], site_path, url(dest, page_dir), cap))
+    return shown
+
+
+def _problem_items(problems: list[Problem]) -> str:
+    return "".join(
+        f'<li class="{"error" if p.error else "warning"}">{"" if p.error else "warning: "}{html.escape(p.reason)}</li>' for p in problems
+    )
+
+
+def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, page_dir: Path, thumbs: set[str]) -> tuple[str, int]:
+    """One article's section, and how many problems it shows."""
+    problems = [p for p in plan.problems if p.article == a.rel]
+    master_html = ""
+    if a.master is None:
+        master_html = '<div class="nomaster">no master image (see above)</div>'
+    else:
+        name = f"{hasher(a.master) or 'unreadable'}"[:16] + ".jpg"
+        try:
+            size = thumbnail(engine, a.master, page_dir / THUMB_DIR / name, cfg.max_bytes, cfg.max_pixels)
+        except RenditionsError as exc:
+            problems.append(Problem(a.rel, f"master {os.path.relpath(a.master, cfg.root)}: {exc.reason}", a.rel))
+            master_html = f'<div class="nomaster">master cannot be shown: {html.escape(exc.reason)}</div>'
+        else:
+            thumbs.add(name)
+            boxes, small = crop_boxes(a, cfg, size)
+            problems += small
+            box_html = "".join(
+                f'<div class="box{" smart" if b.smart else ""}" style="left:{b.left:.3f}%;top:{b.top:.3f}%;width:{b.width:.3f}%;'
+                f'height:{b.height:.3f}%;border-color:{b.colour}" title="{html.escape(b.variant)}">'
+                f'<span style="background:{b.colour};top:{1.3 * i:.1f}em">{html.escape(b.variant)}{" (smart crop: decided when rendered)" if b.smart else ""}</span></div>'
+                for i, b in enumerate(boxes)
+            )
+            master_bytes = a.master.stat().st_size
+            master_html = (
+                f'<div class="frame"><img src="{THUMB_DIR}/{name}" alt="master of {html.escape(a.slug)}">{box_html}</div>'
+                f"<figcaption><b>{html.escape(os.path.relpath(a.master, cfg.root))}</b> {size[0]}×{size[1]} · {human_bytes(master_bytes)}</figcaption>"
+            )
+    cards = []
+    for s in shown_outputs(a, cfg, plan, page_dir):
+        if s.href is None:
+            body = f'<div class="none" style="border-color:{s.colour}">{html.escape(s.missing_text)}</div>'
+        else:
+            body = f'<a href="{s.href}"><img src="{s.href}" alt="{html.escape(s.site_path)}" style="border-color:{s.colour}"></a>'
+        cards.append(f'<figure class="variant">{body}<figcaption>{s.caption}<br><code>{html.escape(s.site_path)}</code></figcaption></figure>')
+    items = _problem_items(problems)
+    section = (
+        f'<section id="{html.escape(a.slug)}"><h2>{html.escape(a.slug)} <small>{html.escape(a.rel)}</small></h2>'
+        + (f'<ul class="problems">{items}</ul>' if items else "")
+        + f'<div class="row"><figure class="master">{master_html}</figure><div class="variants">{"".join(cards)}</div></div></section>'
+    )
+    return section, len(problems)
+
+
+def preview(root=".", config=None, *, out: str | os.PathLike | None = None, engine: str | None = None) -> PreviewResult:
+    """Write the preview page (and the masters' thumbnails beside it); read-only for everything else."""
+    s = open_session(root, config, engine)
+    cfg = s.config
+    plan = make_plan(cfg, s.articles, s.manifest, s.hasher, s.engine_id)
+    page = Path(os.path.abspath(out)) if out else default_page(cfg)
+    page_dir = page.parent
+    eng = get_engine(engine)
+    thumbs: set[str] = set()
+    sections, count = [], 0
+    for a in s.articles:
+        text, n = article_html(a, cfg, plan, eng, s.hasher, page_dir, thumbs)
+        sections.append(text)
+        count += n
+    loose = [p for p in plan.problems if not p.article]
+    doc = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>renditions preview: {html.escape(cfg.root.name)}</title><style>{CSS}</style></head><body>"
+        f"<h1>renditions preview</h1><p>{len(s.articles)} articles, {count} problems · "
+        f"{len(cfg.variants)} variants: {', '.join(html.escape(v.name) for v in cfg.variants)} · rebuilt by <code>renditions preview</code></p>"
+        + (f'<ul class="problems">{_problem_items(loose)}</ul>' if loose else "")
+        + "".join(sections)
+        + "</body></html>\n"
+    )
+    write_atomic(page, doc.encode("utf-8"))
+    _sweep_thumbs(page_dir / THUMB_DIR, thumbs)
+    return PreviewResult(page, len(s.articles), count)
+
+
+def _sweep_thumbs(folder: Path, keep: set[str]) -> None:
+    """Thumbnails of masters that changed or went away."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name.endswith(".jpg") and name not in keep:
+            try:
+                delete(folder / name)
+            except OSError:
+                pass

@@ -1,0 +1,81 @@
+"""Combine the manifests of a sharded build (`build --shard K/N` on N CI runners) into one.
+
+Each shard's manifest holds every entry its runner loaded, but only the entries of its own
+articles are authoritative. The merge takes, per output, the entry from the shard that owns
+the entry's article, so the result equals the manifest of one unsharded build.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from . import manifest as manifest_mod
+from .errors import ManifestError, UsageError
+from .manifest import Entry, Manifest
+from .pipeline import in_shard, parse_shard
+
+
+def read_shard(path: Path) -> tuple[tuple[int, int], Manifest]:
+    """A shard manifest and its K/N; ManifestError if it was not written by `build --shard`."""
+    shown = os.path.relpath(path)
+    man = manifest_mod.load(path, shown)
+    if not path.exists():
+        raise ManifestError(shown, "no such manifest (each runner's manifest is the one its `build --shard K/N` wrote)")
+    try:
+        spec = json.loads(path.read_bytes()).get("shard")
+    except (OSError, ValueError):
+        spec = None
+    if not isinstance(spec, str):
+        raise ManifestError(shown, "not a shard manifest (no `shard` field): write it with `renditions build --shard K/N`")
+    try:
+        shard = parse_shard(spec)
+    except UsageError:
+        raise ManifestError(shown, f'its shard "{spec}" is not K/N') from None
+    assert shard is not None
+    return shard, man
+
+
+def merge_manifests(shards: list[tuple[tuple[int, int], Manifest]]) -> dict[str, Entry]:
+    """Per output, the entry from the shard that owns its article. Raises UsageError when the
+    shards are not exactly 1/N … N/N, or two shards each rewrote an output differently."""
+    counts = {n for (_, n), _ in shards}
+    if len(counts) != 1:
+        raise UsageError("merge", f"the manifests come from different splits ({', '.join(f'{k}/{n}' for (k, n), _ in shards)})")
+    n = counts.pop()
+    seen = sorted(k for (k, _), _ in shards)
+    if seen != list(range(1, n + 1)):
+        missing = sorted(set(range(1, n + 1)) - set(seen))
+        dup = sorted({k for k in seen if seen.count(k) > 1})
+        what = (f"missing shard {', '.join(f'{k}/{n}' for k in missing)}" if missing else "") + (
+            ("; " if missing and dup else "") + (f"shard {', '.join(f'{k}/{n}' for k in dup)} given twice" if dup else "")
+        )
+        raise UsageError("merge", f"expected the manifests of shards 1/{n} to {n}/{n}: {what}")
+    merged: dict[str, Entry] = {}
+    keys = sorted({key for _, man in shards for key in man.entries})
+    for key in keys:
+        owned = []
+        for shard, man in shards:
+            e = man.entries.get(key)
+            if e is not None and in_shard(e.article, shard) and e not in owned:
+                owned.append(e)
+        if len(owned) > 1:
+            # the same output claimed by two articles in different shards: keep the one only one
+            # shard holds (a rewrite); entries every shard carries unchanged are the old state
+            rewritten = [e for e in owned if sum(man.entries.get(key) == e for _, man in shards) == 1]
+            if len(rewritten) != 1:
+                raise UsageError("merge", f"{key}: shards disagree about this output; build it without --shard")
+            owned = rewritten
+        if owned:
+            merged[key] = owned[0]
+    return merged
+
+
+def merge(out: str | os.PathLike, inputs: list[str | os.PathLike]) -> Manifest:
+    """Write the combined manifest to `out` (no shard field): the manifest of one full build."""
+    if not inputs:
+        raise UsageError("merge", "give the manifests of every shard")
+    shards = [read_shard(Path(p)) for p in inputs]
+    man = Manifest(Path(out), merge_manifests(shards))
+    man.save()
+    return man

@@ -1,0 +1,216 @@
+"""`renditions watch`: rebuild what a change affects, as soon as the designer saves it.
+
+A master → the article that uses it (or whose slug its name matches, for a new one); an
+article → that article; the config → everything. Changes are debounced by watchfiles (a
+Rust-backed watcher using the OS's file events), builds go through pipeline.build with
+`only=`, errors are printed and watching goes on.
+"""
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import pipeline
+from .config import CONFIG_NAME, Config, load_config
+from .discover import MASTER_EXTS, Article, discover
+from .errors import RenditionsError
+from .hints import near_masters
+from .write import TMP_SUFFIX
+
+#: Changes closer together than this (ms) are built as one batch.
+STEP_MS = 100
+#: How often (ms) the watcher wakes when nothing happens; the first wake says it is ready.
+TICK_MS = 300
+
+Echo = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What one batch of changes asks to rebuild."""
+
+    everything: bool = False
+    slugs: frozenset[str] = frozenset()
+    why: tuple[str, ...] = ()  # the changed files, relative to the site root
+    notes: tuple[str, ...] = ()  # changes that rebuild nothing, and why
+
+    @property
+    def empty(self) -> bool:
+        return not self.everything and not self.slugs
+
+
+def content_base(cfg: Config) -> Path:
+    """The folder the content glob starts from (its part before the first wildcard)."""
+    parts = []
+    for part in cfg.content.replace("\\", "/").split("/")[:-1]:
+        if glob.has_magic(part):
+            break
+        parts.append(part)
+    return cfg.root.joinpath(*parts) if parts else cfg.root
+
+
+def config_file(root: str | os.PathLike, config: str | os.PathLike | None) -> Path:
+    """The config file load_config reads (Config.file is the name shown to the user)."""
+    return Path(os.path.abspath(config)) if config else Path(os.path.abspath(root)) / CONFIG_NAME
+
+
+def watched_paths(cfg: Config, config: Path) -> list[Path]:
+    """The config's folder, the masters' folder and the content folder, outermost only."""
+    found = []
+    for p in (config.parent, cfg.sources, content_base(cfg)):
+        p = Path(os.path.abspath(p))
+        if p.is_dir() and p not in found:
+            found.append(p)
+    return [p for p in found if not any(q != p and q in p.parents for q in found)]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return folder == path or folder in path.parents
+
+
+def kind_of(cfg: Config, config: Path, path: str) -> str | None:
+    """"config", "master", "article" or None (ignored) for a changed path."""
+    p = Path(os.path.abspath(path))
+    if p.name.endswith(TMP_SUFFIX):
+        return None
+    if p == config:
+        return "config"
+    if p == Path(os.path.abspath(cfg.manifest)) or _inside(p, Path(os.path.abspath(cfg.public))):
+        return None
+    if p.parent == Path(os.path.abspath(cfg.sources)) and p.suffix.lower() in MASTER_EXTS:
+        return "master"
+    rel = os.path.relpath(p, cfg.root).replace(os.sep, "/")
+    pattern = cfg.content.replace("\\", "/")
+    if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pattern.replace("**/", "")):
+        return "article"
+    return None
+
+
+def affected(cfg: Config, config: Path, articles: list[Article], paths: set[str]) -> Targets:
+    """Which slugs a set of changed paths asks to rebuild (articles as discovered after the change)."""
+    slugs: set[str] = set()
+    why, notes = [], []
+    everything = False
+    for path in sorted(paths):
+        kind = kind_of(cfg, config, path)
+        if kind is None:
+            continue
+        p = Path(os.path.abspath(path))
+        rel = os.path.relpath(p, cfg.root)
+        why.append(rel)
+        if kind == "config":
+            everything = True
+        elif kind == "master":
+            stem = p.stem
+            hit = {a.slug for a in articles if a.slug == stem or (a.master is not None and Path(os.path.abspath(a.master)) == p)}
+            if not hit and p.exists():
+                notes.append(f"{rel}: no article has the slug {stem!r}, so nothing uses this master{_near_slug(stem, articles)}")
+            slugs |= hit
+        else:
+            hit = {a.slug for a in articles if Path(os.path.abspath(a.file)) == p}
+            if not hit:
+                notes.append(f"{rel}: removed; its outputs stay until `renditions prune`")
+            slugs |= hit
+    return Targets(everything, frozenset(slugs), tuple(why), tuple(notes))
+
+
+def _stamp() -> str:
+    return time.strftime("%H:%M:%S")
+
+
+def run_build(root, config, slugs: frozenset[str] | None, engine: str | None, jobs: int | None, echo: Echo) -> pipeline.Report | None:
+    """One build; every problem is printed and none stops the watcher."""
+    try:
+        report = pipeline.build(root, config, only=tuple(sorted(slugs or ())), engine=engine, jobs=jobs, wait_lock=True)
+    except RenditionsError as exc:
+        for line in exc.message.splitlines():
+            echo(f"error: {line}", err=True)
+        return None
+    for p in report.problems:
+        echo(("error: " if p.error else "warning: ") + str(p), err=True)
+    for n in report.notes:
+        echo(f"note: {n}", err=True)
+    echo(f"{_stamp()} {report.summary()}")
+    return report
+
+
+def watch(
+    root: str | os.PathLike = ".",
+    config: str | os.PathLike | None = None,
+    *,
+    engine: str | None = None,
+    jobs: int | None = None,
+    initial: bool = True,
+    echo: Echo = print,
+    stop_event=None,
+) -> None:
+    """Build once, then rebuild on every change until Ctrl-C (or `stop_event` is set).
+
+    Raises ConfigError only if the config is broken at start; later config errors are printed.
+    """
+    import watchfiles
+
+    cfg = load_config(root, config)
+    cfile = config_file(root, config)
+    if initial:
+        run_build(root, config, None, engine, jobs, echo)
+    try:
+        while True:
+            paths = watched_paths(cfg, cfile)
+            ready = False
+            restart = False
+            for changes in watchfiles.watch(
+                *paths, watch_filter=lambda _c, p: kind_of(cfg, cfile, p) is not None, step=STEP_MS,
+                rust_timeout=TICK_MS, yield_on_timeout=True, stop_event=stop_event, raise_interrupt=True,
+            ):
+                if not ready:
+                    ready = True
+                    shown = ", ".join(os.path.relpath(p, cfg.root) + "/" for p in paths)
+                    echo(f"watching {shown} (Ctrl-C to stop)")
+                if not changes:
+                    continue
+                changed = {p for _, p in changes}
+                targets = affected(cfg, cfile, [], changed)
+                if targets.everything:
+                    try:
+                        new = load_config(root, config)
+                    except RenditionsError as exc:
+                        for line in exc.message.splitlines():
+                            echo(f"error: {line}", err=True)
+                        echo("the config has errors: fix it and save again (nothing rebuilt)", err=True)
+                        continue
+                    restart = watched_paths(new, cfile) != paths
+                    cfg = new
+                else:
+                    try:
+                        articles = discover(cfg)
+                    except OSError as exc:
+                        echo(f"error: cannot read the articles: {exc}", err=True)
+                        continue
+                    targets = affected(cfg, cfile, articles, changed)
+                    for n in targets.notes:
+                        echo(f"note: {n}", err=True)
+                if targets.empty:
+                    continue
+                what = "everything" if targets.everything else ", ".join(sorted(targets.slugs))
+                echo(f"{_stamp()} changed {', '.join(targets.why)}: rebuilding {what}")
+                run_build(root, config, None if targets.everything else targets.slugs, engine, jobs, echo)
+                if restart:
+                    break
+            if not restart:
+                return
+    except KeyboardInterrupt:
+        return
+
+
+def _near_slug(stem: str, articles: list[Article]) -> str:
+    """For a master nobody uses: the slug its name nearly matches, if one does."""
+    for a in articles:
+        if a.master is None and near_masters(a.slug, [stem + ".x"]):
+            return f' (did you mean "{a.slug}"? rename the file to match)'
+    return ""

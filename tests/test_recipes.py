@@ -1,0 +1,60 @@
+"""The README's recipes: the CI workflow, the pre-commit hook, the Makefile target, the Python API."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import renditions
+from renditions.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_github_workflow_checks_pull_requests_and_builds_main():
+    doc = yaml.safe_load((REPO / "examples" / "github-workflow.yml").read_text())
+    on = doc.get("on", doc.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert "pull_request" in on and on["push"]["branches"] == ["main"]
+    runs = {name: [s.get("run", "") for s in job["steps"]] for name, job in doc["jobs"].items()}
+    assert "pull_request" in doc["jobs"]["check"]["if"]
+    assert any(r.startswith("renditions check") for r in runs["check"])
+    assert "push" in doc["jobs"]["build"]["if"] and "renditions build" in runs["build"]
+
+
+def test_pre_commit_hook():
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "renditions-check")
+    assert hook["entry"] == "renditions check"
+    assert hook["language"] == "python" and hook["pass_filenames"] is False
+    assert shutil.which(hook["entry"].split()[0]) or (REPO / ".venv" / "bin" / "renditions").exists()
+
+
+def test_makefile_snippet_runs_renditions():
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    readme = (REPO / "README.md").read_text()
+    snippet = re.search(r"```make\n(.*?)```", readme, re.S).group(1)
+    out = subprocess.run([make, "-n", "-f", "-", "images", "images-check"], input=snippet, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["renditions build", "renditions check"]
+
+
+def test_python_api_returns_what_json_prints(site):
+    site.article("alpha")
+    site.master("alpha")
+    site.article("lost")
+    built = renditions.build(site.root)
+    cli = CliRunner().invoke(main, ["build", "--root", str(site.root), "--json"])
+    assert json.loads(cli.stdout)["totals"]["up to date"] == built.to_json()["totals"]["written"] == 4
+    api = renditions.check(site.root).to_json()
+    cli = CliRunner().invoke(main, ["check", "--root", str(site.root), "--json"])
+    assert cli.exit_code == 1
+    assert json.loads(cli.stdout) == json.loads(json.dumps(api))
+    assert api["ok"] is False and api["problems"][0]["path"] == "content/lost.md"

@@ -1,0 +1,98 @@
+"""`renditions status` and the did-you-mean hints a designer can act on."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from renditions.cli import main
+from renditions.hints import master_hint, near_masters
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    """The CLI in a child process: libvips threads started in the test process (status reads
+    masters' headers) could deadlock a later build's forked workers, here or in another file."""
+    return subprocess.run([sys.executable, "-m", "renditions", *args], capture_output=True, text=True)
+
+
+def build(site):
+    cli("build", "--root", str(site.root), "-j", "2")
+
+
+@pytest.fixture
+def states(site):
+    """fresh: built; stale: master changed after the build; missing: one output deleted;
+    lost: no master but a near miss; tiny: master too small; plus one master nobody uses."""
+    for slug in ("fresh", "stale", "missing", "lost", "tiny"):
+        site.article(slug)
+    site.master("fresh")
+    site.master("stale")
+    site.master("missing")
+    site.master("tiny", size=(700, 500))
+    build(site)
+    site.master("stale", colour=(1, 2, 3))
+    site.out("mobile", "missing").unlink()
+    site.master("LOST", size=(1920, 1080))
+    site.master("orphan-master", size=(64, 64), ext="jpg")
+    return site
+
+
+def test_status_json(states):
+    result = cli("status", "--root", str(states.root), "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    rows = {a["slug"]: a for a in doc["articles"]}
+    every = lambda word: {"article": word, "mobile-article": word, "single": word, "mobile-single": word}
+    assert rows["fresh"]["variants"] == every("up to date")
+    assert rows["fresh"]["master"] == {"path": "source_images/fresh.png", "width": 1920, "height": 1080}
+    assert rows["stale"]["variants"] == every("stale")
+    assert rows["missing"]["variants"] == dict(every("up to date"), **{"mobile-article": "missing"})
+    assert rows["lost"]["master"] is None and rows["lost"]["variants"] == every("failed")
+    assert any('did you mean "source_images/LOST.png"' in p and "upper/lower case" in p for p in rows["lost"]["problems"])
+    # 700×500 is big enough for mobile-article (640×360) only; the article fails as a whole
+    assert rows["tiny"]["variants"] == {"article": "failed", "mobile-article": "missing", "single": "failed", "mobile-single": "failed"}
+    assert "master 700×500 is smaller than single (1600×900)" in rows["tiny"]["problems"]
+    assert doc["unused_masters"] == ["source_images/LOST.png", "source_images/orphan-master.jpg"]
+
+
+def test_status_table(states):
+    result = cli("status", "--root", str(states.root))
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["slug", "master", "article", "mobile-article", "single", "mobile-single"]
+    fresh = next(l for l in lines if l.startswith("fresh "))
+    assert "fresh.png 1920×1080" in fresh and fresh.count("up to date") == 4
+    lost = next(l for l in lines if l.startswith("lost "))
+    assert lost.split()[1] == "missing" and lost.count("failed") == 4
+    assert "unused master: source_images/orphan-master.jpg (no article has its name as slug)" in lines
+
+
+def test_hint_shown_by_build_and_check(states):
+    for cmd in ("build", "check"):
+        result = CliRunner().invoke(main, [cmd, "--root", str(states.root), "--dry-run"] if cmd == "build" else [cmd, "--root", str(states.root)])
+        assert 'content/lost.md: no master: add source_images/lost.png' in result.output
+        assert 'did you mean "source_images/LOST.png"?' in result.output
+
+
+@pytest.mark.parametrize(
+    "slug, names, expect, why",
+    [
+        ("5-breakthroughs-2025", ["5-breakthroughs-2025 .png"], "5-breakthroughs-2025 .png", "a leading or trailing space"),
+        ("evening-walks", ["Evening-Walks.JPG"], "Evening-Walks.JPG", "different upper/lower case"),
+        ("evening-walks", ["evening_walks.jpeg"], "evening_walks.jpeg", "different spaces, underscores or hyphens"),
+        ("staying-active-in-the-mountains", ["staying-active-in-the-mountain.jpeg", "unrelated.png"], "staying-active-in-the-mountain.jpeg", "a different spelling"),
+        ("alpha", ["beta.png", "alphabet-soup.png"], None, None),
+        ("alpha", ["alpha.png", "Alpha.png"], None, None),  # an exact master exists: no hint
+    ],
+)
+def test_near_misses(tmp_path, slug, names, expect, why):
+    for n in names:
+        (tmp_path / n).write_bytes(b"x")
+    hint = master_hint(slug, tmp_path, tmp_path.parent)
+    if expect is None:
+        assert hint == "" and near_masters(slug, names) == []
+    else:
+        assert f'did you mean "{tmp_path.name}/{expect}"?' in hint and why in hint

@@ -1,0 +1,153 @@
+"""`renditions watch`: a dropped-in master is built within 2 s; an edit rebuilds only its article."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from renditions.config import load_config
+from renditions.discover import discover
+from renditions.watch import affected, config_file, kind_of, watched_paths
+
+
+class Watcher:
+    """`renditions watch` in a child process, its output collected line by line."""
+
+    def __init__(self, root: Path):
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "renditions", "watch", "--root", str(root), "-j", "2"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, after: int = 0, timeout: float = 15) -> int:
+        """Index of the first line from `after` on that contains `text`."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for i, line in enumerate(self.lines[after:], start=after):
+                if text in line:
+                    return i
+            time.sleep(0.05)
+        raise AssertionError(f"no {text!r} in the watcher's output:\n" + "\n".join(self.lines))
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+
+def signature(paths):
+    return {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in paths}
+
+
+@pytest.mark.slow
+def test_new_master_then_focus_edit(site, tmp_path):
+    site.article("alpha")
+    site.master("alpha")
+    site.article("beta")
+    site.master("beta")
+    site.article("gamma")  # its master is dropped in while watching
+    spare = site.master("gamma", size=(1920, 1080))
+    dropped = tmp_path / "gamma.png"
+    shutil.move(spare, dropped)
+
+    w = Watcher(site.root)
+    try:
+        ready = w.wait_for("watching", timeout=30)
+        assert any("8 written" in line for line in w.lines[:ready]), w.lines  # the initial build
+        assert not any(p.exists() for p in site.outputs("gamma"))
+
+        start = time.monotonic()
+        shutil.copy(dropped, site.sources / "gamma.png")
+        deadline = start + 10
+        while not all(p.exists() for p in site.outputs("gamma")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        took = time.monotonic() - start
+        assert all(p.exists() for p in site.outputs("gamma")), w.lines
+        print(f"new master → 4 variants in {took:.2f} s")
+        assert took < 2.0, f"the four variants took {took:.2f} s"
+        done = w.wait_for("4 written", after=ready)
+        assert "rebuilding gamma" in "\n".join(w.lines[ready:done])
+
+        others = site.outputs("beta") + site.outputs("gamma")
+        before = signature(others)
+        alpha_before = signature(site.outputs("alpha"))
+        site.article("alpha", extra="focus: [0.1, 0.5]")
+        done = w.wait_for("rebuilding alpha", after=done + 1)
+        built = w.wait_for(" written,", after=done)
+        assert "4 written, 0 up to date" in w.lines[built]  # only alpha's four outputs were planned
+        time.sleep(0.5)
+        assert signature(others) == before
+        after = signature(site.outputs("alpha"))
+        assert all(after[p] != alpha_before[p] for p in after)
+    finally:
+        code = w.stop()
+    assert code == 0, w.lines
+    assert "Traceback" not in "\n".join(w.lines)
+
+
+@pytest.mark.slow
+def test_errors_are_printed_and_watching_goes_on(site):
+    site.article("alpha")
+    site.master("alpha")
+    w = Watcher(site.root)
+    try:
+        ready = w.wait_for("watching", timeout=30)
+        (site.sources / "alpha.png").write_bytes(b"not an image")
+        w.wait_for("error: ", after=ready)
+        n = len(w.lines)
+        site.master("alpha", size=(1920, 1080), colour=(200, 10, 10))
+        n = w.wait_for("4 written", after=n)
+        cfg = site.root / "config" / "renditions.yaml"
+        cfg.write_text(cfg.read_text() + "# a comment\n")
+        n = w.wait_for("rebuilding everything", after=n)
+        w.wait_for("0 written, 4 up to date", after=n)
+        assert w.proc.poll() is None
+    finally:
+        assert w.stop() == 0
+
+
+def test_what_a_change_rebuilds(site):
+    site.article("alpha")
+    site.article("beta", extra="slug: beta-slug")
+    site.master("alpha")
+    cfg = load_config(site.root)
+    cf = config_file(site.root, None)
+    articles = discover(cfg)
+    src, content = site.sources, site.root / "content"
+    assert kind_of(cfg, cf, str(site.root / "config" / "renditions.yaml")) == "config"
+    assert kind_of(cfg, cf, str(src / "x.JPG")) == "master"
+    assert kind_of(cfg, cf, str(src / "LICENSES.md")) is None
+    assert kind_of(cfg, cf, str(content / "a.md")) == "article"
+    assert kind_of(cfg, cf, str(site.public / "img" / "x.png")) is None
+    assert kind_of(cfg, cf, str(src / ".x.png.abc.renditions-tmp")) is None
+
+    t = affected(cfg, cf, articles, {str(src / "alpha.png")})
+    assert t.slugs == {"alpha"} and not t.everything
+    t = affected(cfg, cf, articles, {str(src / "beta-slug.webp")})  # a new master: matched by slug, not file name
+    assert t.slugs == {"beta-slug"}
+    t = affected(cfg, cf, articles, {str(content / "beta.md"), str(src / "alpha.png")})
+    assert t.slugs == {"alpha", "beta-slug"}
+    t = affected(cfg, cf, articles, {str(site.root / "config" / "renditions.yaml")})
+    assert t.everything
+    (src / "Alpha .png").write_bytes(b"x")
+    t = affected(cfg, cf, articles, {str(src / "Alpha .png")})
+    assert t.empty and "nothing uses this master" in t.notes[0]
+    assert set(watched_paths(cfg, cf)) == {site.root / "config", site.sources, site.root / "content"}
