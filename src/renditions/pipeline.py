@@ -229,7 +229,7 @@ def _work(job: Job, config: Config, engine_name: str, threads: int | None) -> tu
     except RenderError as exc:
         return "error", exc.message
     except OSError as exc:
-        return "error", f"{os.path.relpath(job.file, config.root)}: cannot write: {exc.strerror} ({exc.filename})"
+        return "error", f"cannot write {exc.filename}: {exc.strerror}"
     records = [
         (r.output, digest_bytes(r.data), len(r.data), r.width, r.height, r.placeholder.colour, r.placeholder.data_uri)
         for r in result.rendered
