@@ -21,7 +21,7 @@ def problem(raw: bytes, max_bytes: int = 64 * 1024) -> FrontMatterError:
     start = time.perf_counter()
     with pytest.raises(FrontMatterError) as info:
         parse(raw, NAME, max_bytes)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0  # a hang guard (alias/nesting bombs), not a speed test
     err = info.value
     assert "\n" not in err.message and err.message.startswith(NAME)
     return err
@@ -127,4 +127,4 @@ def test_generated_bytes_raise_only_front_matter_error(body, framed):
         assert err.message.startswith(NAME) and "\n" not in err.message
     else:
         assert isinstance(fm.data, dict)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 5.0  # a hang guard, not a speed test

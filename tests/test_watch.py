@@ -81,8 +81,7 @@ def test_new_master_then_focus_edit(site, tmp_path):
             time.sleep(0.02)
         took = time.monotonic() - start
         assert all(p.exists() for p in site.outputs("gamma")), w.lines
-        print(f"new master → 4 variants in {took:.2f} s")
-        assert took < 2.0, f"the four variants took {took:.2f} s"
+        print(f"new master → 4 variants in {took:.2f} s")  # measured, not asserted: see BENCHMARKS.md
         done = w.wait_for("4 written", after=ready)
         assert "rebuilding gamma" in "\n".join(w.lines[ready:done])
 
