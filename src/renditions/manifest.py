@@ -90,4 +90,5 @@ def load(path: Path, shown: str) -> Manifest:
             entries[key] = Entry(**value)
         except (TypeError, ValueError):
             raise ManifestError(shown, f"the entry for {key} is malformed: {_fix(shown)}") from None
-    return Manifest(path, entries)
+    shard = doc.get("shard")
+    return Manifest(path, entries, shard if isinstance(shard, str) else None)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from . import manifest as manifest_mod
 from .config import Config, load_config
 from .discover import Article, discover
-from .engine import get_engine
+from .engine import Engine, get_engine
 from .errors import PathError, RenderError, UsageError
 from .hashing import Hasher, cache_file, digest_bytes
 from .lock import bind_to_parent, site_lock
@@ -126,6 +126,7 @@ class Session:
     hasher: Hasher
     engine_name: str
     engine_id: str
+    engine: Engine
 
 
 def parse_shard(spec: str | None) -> tuple[int, int] | None:
@@ -171,7 +172,7 @@ def open_session(
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
     man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
     hasher = Hasher(cache_file(cfg.root) if use_cache else None)
-    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}")
+    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng)
 
 
 def _fresh_result(o: Output, man: Manifest) -> OutputResult:
@@ -261,8 +262,7 @@ def build(
         s.manifest = manifest_mod.load(s.config.manifest, os.path.relpath(s.config.manifest, s.config.root))
         plan = make_plan(s.config, s.articles, s.manifest, s.hasher, s.engine_id, force)
         sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})
-        if shard:
-            s.manifest.shard = shard
+        s.manifest.shard = shard  # only a shard build's manifest says which shard it is
         results, problems, notes = _execute(plan, s, jobs, threads, progress)
         if plan.jobs or shard or not s.config.manifest.exists():  # a no-op build rewrites nothing
             s.manifest.save()

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from .config import ENCODER_DEFAULTS, Config
 from .discover import Article
-from .engine import Engine, get_engine
+from .engine import Engine
 from .errors import PathError, RenditionsError
-from .geometry import GRAVITY, TooSmall, decode_scale, plan_geometry
+from .geometry import TooSmall, decode_scale, plan_geometry
 from .paths import resolve_output
 from .pipeline import open_session
 from .plan import MISSING, Plan, Problem, article_outputs, make_plan
-from .render import check_master_file
+from .render import check_master_file, variant_geometry
 from .sniff import sniff_file
 from .write import delete, write_atomic
 
@@ -126,7 +126,7 @@ def crop_boxes(a: Article, cfg: Config, size: tuple[int, int]) -> tuple[list[Box
     for i, v in enumerate(cfg.variants):
         focus = a.focus_for(v.name)
         try:
-            g = plan_geometry(v.fit, size, (v.width, v.height), GRAVITY.get(v.position, (0.5, 0.5)), focus, v.upscale)
+            g = variant_geometry(v, size, focus)
         except TooSmall:
             problems.append(Problem(a.rel, f"master {size[0]}×{size[1]} is smaller than {v.name} ({v.width}×{v.height}): use a larger master or set upscale: true", a.rel))
             continue
@@ -219,11 +219,10 @@ def preview(root=".", config=None, *, out: str | os.PathLike | None = None, engi
     plan = make_plan(cfg, s.articles, s.manifest, s.hasher, s.engine_id)
     page = Path(os.path.abspath(out)) if out else default_page(cfg)
     page_dir = page.parent
-    eng = get_engine(engine)
     thumbs: set[str] = set()
     sections, count = [], 0
     for a in s.articles:
-        text, n = article_html(a, cfg, plan, eng, s.hasher, page_dir, thumbs)
+        text, n = article_html(a, cfg, plan, s.engine, s.hasher, page_dir, thumbs)
         sections.append(text)
         count += n
     loose = [p for p in plan.problems if not p.article]

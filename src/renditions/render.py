@@ -9,7 +9,7 @@ import os
 import stat
 from dataclasses import dataclass
 
-from .config import Config
+from .config import Config, Variant
 from .engine import Engine, Placeholder
 from .errors import RenderError
 from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for
@@ -61,6 +61,11 @@ def render_job(job: Job, config: Config, engine: Engine) -> RenderResult:
         raise RenderError(shown, f"{type(exc).__name__}: {exc}") from None
 
 
+def variant_geometry(v: Variant, master: tuple[int, int], focus: tuple[float, float] | None) -> Geometry:
+    """A variant's crop of an upright master; raises TooSmall. Shared by render, status and preview."""
+    return plan_geometry(v.fit, master, (v.width, v.height), GRAVITY.get(v.position, (0.5, 0.5)), focus, v.upscale)
+
+
 def _render(job: Job, config: Config, engine: Engine, shown: str) -> RenderResult:
     path = str(job.master)
     check_master_file(path, config.max_bytes)
@@ -77,10 +82,8 @@ def _render(job: Job, config: Config, engine: Engine, shown: str) -> RenderResul
         if out.variant in geometries:
             continue
         v = config.variant(out.variant)
-        point = focus.get(v.name, focus.get("*"))
-        anchor = GRAVITY.get(v.position, (0.5, 0.5))
         try:
-            geometries[v.name] = plan_geometry(v.fit, master, (v.width, v.height), anchor, point, v.upscale)
+            geometries[v.name] = variant_geometry(v, master, focus.get(v.name, focus.get("*")))
         except TooSmall:
             too_small.append((scale_for(v.fit, master, (v.width, v.height)), f"{v.name} ({v.width}×{v.height})"))
     if too_small:

@@ -6,7 +6,6 @@ the entry's article, so the result equals the manifest of one unsharded build.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -19,14 +18,11 @@ from .pipeline import in_shard, parse_shard
 def read_shard(path: Path) -> tuple[tuple[int, int], Manifest]:
     """A shard manifest and its K/N; ManifestError if it was not written by `build --shard`."""
     shown = os.path.relpath(path)
-    man = manifest_mod.load(path, shown)
     if not path.exists():
         raise ManifestError(shown, "no such manifest (each runner's manifest is the one its `build --shard K/N` wrote)")
-    try:
-        spec = json.loads(path.read_bytes()).get("shard")
-    except (OSError, ValueError):
-        spec = None
-    if not isinstance(spec, str):
+    man = manifest_mod.load(path, shown)
+    spec = man.shard
+    if spec is None:
         raise ManifestError(shown, "not a shard manifest (no `shard` field): write it with `renditions build --shard K/N`")
     try:
         shard = parse_shard(spec)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .engine import get_engine
 from .errors import RenditionsError
-from .geometry import GRAVITY, TooSmall, plan_geometry
+from .geometry import TooSmall
 from .hints import master_names
 from .pipeline import open_session
 from .plan import MISSING, make_plan
+from .render import variant_geometry
 
 UP_TO_DATE, STALE, MISSING_WORD, FAILED = "up to date", "stale", "missing", "failed"
 #: When an article has several outputs for one variant (`also:`), the worst one is shown.
@@ -80,7 +80,6 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
     s = open_session(root, config, engine)
     cfg = s.config
     plan = make_plan(cfg, s.articles, s.manifest, s.hasher, s.engine_id)
-    eng = get_engine(engine)
     words: dict[tuple[str, str], str] = {}
 
     def mark(article: str, variant: str, word: str) -> None:
@@ -103,7 +102,7 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
         size = None
         if a.master is not None:
             try:
-                probe = eng.probe(str(a.master))
+                probe = s.engine.probe(str(a.master))
                 size = (probe.width, probe.height)
             except RenditionsError as exc:
                 problems.setdefault(a.rel, []).append(f"master cannot be read: {exc.reason}")
@@ -113,7 +112,7 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
             word = FAILED if a.rel in failed else words.get((a.rel, v.name), MISSING_WORD)
             if size is not None and word != UP_TO_DATE:
                 try:
-                    plan_geometry(v.fit, size, (v.width, v.height), GRAVITY.get(v.position, (0.5, 0.5)), a.focus_for(v.name), v.upscale)
+                    variant_geometry(v, size, a.focus_for(v.name))
                 except TooSmall:
                     word = FAILED
                     problems.setdefault(a.rel, []).append(
