@@ -7,11 +7,13 @@ import math
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageFilter, ImageStat, features
 from PIL import __version__ as PIL_VERSION
 
 from .engine import Encoded, Placeholder, Probe
 from .errors import RenderError
+from .pngenc import encode_png
 from .geometry import Geometry
 
 _FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "GIF": "gif", "AVIF": "avif"}
@@ -225,7 +227,13 @@ class PillowEngine:
                     if src.mode == "RGBA" and method != Image.Quantize.LIBIMAGEQUANT:
                         method = Image.Quantize.FASTOCTREE
                     im = src.quantize(options["colours"], method=method)
-                im.save(buf, "PNG", compress_level=options["compression"])
+                    im.save(buf, "PNG", compress_level=options["compression"])
+                else:  # lossless: the same writer as the libvips engine (see pngenc)
+                    if im.mode not in ("L", "LA", "RGB", "RGBA"):
+                        im = im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
+                    pixels = np.asarray(im)
+                    data = encode_png(pixels.reshape(im.height, im.width, -1), options["compression"], options["filter"])
+                    return Encoded(data, im.width, im.height, fmt)
             elif fmt == "webp":
                 im.save(buf, "WEBP", quality=options["quality"], method=options["effort"], lossless=options["lossless"])
             elif fmt == "avif":
