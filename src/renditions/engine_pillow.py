@@ -7,13 +7,11 @@ import math
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageFilter, ImageStat, features
 from PIL import __version__ as PIL_VERSION
 
 from .engine import Encoded, Placeholder, Probe
 from .errors import RenderError
-from .pngenc import encode_png
 from .geometry import Geometry
 
 _FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "GIF": "gif", "AVIF": "avif"}
@@ -231,6 +229,10 @@ class PillowEngine:
                 else:  # lossless: the same writer as the libvips engine (see pngenc)
                     if im.mode not in ("L", "LA", "RGB", "RGBA"):
                         im = im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
+                    import numpy as np  # imported here: numpy starts a thread, and the build process must stay single-threaded to fork
+
+                    from .pngenc import encode_png
+
                     pixels = np.asarray(im)
                     data = encode_png(pixels.reshape(im.height, im.width, -1), options["compression"], options["filter"])
                     return Encoded(data, im.width, im.height, fmt)

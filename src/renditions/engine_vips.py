@@ -6,7 +6,6 @@ import math
 import os
 from dataclasses import dataclass
 
-import numpy as np
 import pyvips
 
 from .engine import (
@@ -21,7 +20,6 @@ from .engine import (
     xmp_orientation,
 )
 from .errors import RenderError
-from .pngenc import encode_png
 from .geometry import Geometry
 
 _LOADERS = {
@@ -227,6 +225,10 @@ class VipsEngine:
                     palette=True, Q=options["quality"], bitdepth=8 if options["colours"] > 16 else 4,
                 )
             elif fmt == "png":  # lossless: our writer, half libpng's CPU for fewer bytes (see pngenc)
+                import numpy as np  # imported here: numpy starts a thread, and the build process must stay single-threaded to fork
+
+                from .pngenc import encode_png
+
                 pixels = np.frombuffer(im.write_to_memory(), np.uint8).reshape(im.height, im.width, im.bands)
                 data = encode_png(pixels, options["compression"], options["filter"])
             elif fmt == "webp":
