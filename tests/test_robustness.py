@@ -163,18 +163,23 @@ def bomb_bytes() -> bytes:
 
 
 @pytest.mark.parametrize("engine", ["vips", "pillow"])
-def test_broken_images_cost_only_their_article(tmp_path, engine, bomb_bytes):
-    site = Site(tmp_path / "site")
-    site.article("good")
-    site.master("good")
-    site.article("wrong-ext")  # PNG content named .jpg: judged by content, rendered fine
-    site.master("wrong-ext", GOOD_PNG, ext="jpg")
+
+def _add_bad_masters(site, bomb_bytes):
+    """One article per BAD_IMAGES entry, its master written as the entry says."""
     for slug, (name, data, _) in BAD_IMAGES.items():
         site.article(slug)
         if data is None:
             (site.sources / name).mkdir()
         else:
             (site.sources / name).write_bytes(bomb_bytes if data == "BOMB" else data)
+
+def test_broken_images_cost_only_their_article(tmp_path, engine, bomb_bytes):
+    site = Site(tmp_path / "site")
+    site.article("good")
+    site.master("good")
+    site.article("wrong-ext")  # PNG content named .jpg: judged by content, rendered fine
+    site.master("wrong-ext", GOOD_PNG, ext="jpg")
+    _add_bad_masters(site, bomb_bytes)
     r = site.build("--engine", engine, "-j", "2")
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr
@@ -484,13 +489,8 @@ def test_done_when_site(tmp_path, bomb_bytes):
         site.article(slug, raw=raw)
         site.master(slug)
         bad[slug] = ""
-    for slug, (name, data, _) in BAD_IMAGES.items():
-        site.article(slug)
-        if data is None:
-            (site.sources / name).mkdir()
-        else:
-            (site.sources / name).write_bytes(bomb_bytes if data == "BOMB" else data)
-        bad[slug] = ""
+    _add_bad_masters(site, bomb_bytes)
+    bad.update(dict.fromkeys(BAD_IMAGES, ""))
     site.article("dotdot", dict(KEYS, MobileSingleImage="/img/../../../tmp/x.png"))
     site.master("dotdot")
     site.article("symlinked", dict(KEYS, singleImage="/img/linked/symlinked.webp"))
