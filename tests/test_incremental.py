@@ -209,7 +209,11 @@ def test_ctrl_c_leaves_complete_files_and_a_truthful_manifest(site):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(1.5)
+    # interrupt mid-build: once the first variant is on disk (a fixed sleep could land while a
+    # loaded machine is still importing, which tests Python's start-up, not renditions)
+    deadline = time.monotonic() + 60
+    while p.poll() is None and time.monotonic() < deadline and not list(site.public.rglob("*.png")):
+        time.sleep(0.02)
     os.killpg(p.pid, signal.SIGINT)
     out, err = p.communicate(timeout=120)
     assert p.returncode in (0, 130), err
