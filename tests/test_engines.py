@@ -265,3 +265,32 @@ def test_unsupported_content_is_named(eng, tmp_path):
     with pytest.raises(RenderError) as e:
         eng.probe(str(path))
     assert e.value.reason.startswith("not a supported image")
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+@in_child
+def test_webp_keeps_colour_alpha_and_grey(eng, tmp_path, lossless):
+    # both engines encode WebP through Pillow's libwebp; what comes back is what went in
+    path = tmp_path / "a.png"
+    im = Image.new("RGBA", (64, 40), (200, 30, 90, 255))
+    im.paste((10, 120, 250, 0), (0, 0, 32, 40))  # left half transparent
+    im.save(path)
+    _, out, _ = render(eng, path, out=(64, 40), fmt="webp", options={"quality": 90, "effort": 4, "lossless": lossless})
+    assert out.format == "WEBP" and out.size == (64, 40)
+    rgba = out.convert("RGBA")
+    assert rgba.getpixel((5, 20))[3] == 0 and rgba.getpixel((60, 20))[3] == 255
+    tol = 0 if lossless else 12
+    assert all(abs(a - b) <= tol for a, b in zip(rgba.getpixel((60, 20))[:3], (200, 30, 90))), rgba.getpixel((60, 20))
+    grey = tmp_path / "g.png"
+    Image.new("L", (64, 40), 77).save(grey)
+    _, out, _ = render(eng, grey, out=(64, 40), fmt="webp", options={"quality": 90, "effort": 4, "lossless": lossless})
+    px = out.convert("RGB").getpixel((30, 20))
+    assert max(abs(c - 77) for c in px) <= (0 if lossless else 2), px
+
+
+@in_child
+def test_a_webp_wider_than_libwebp_allows_is_named(eng, tmp_path):
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (17000, 4), (1, 2, 3)).save(path)
+    with pytest.raises(RenderError, match="16383"):
+        render(eng, path, out=(17000, 4), fmt="webp")

@@ -1,12 +1,12 @@
 """The libvips engine: strict decode, shrink-on-load, one decode shared by every variant."""
 from __future__ import annotations
 
-import base64
 import math
 import os
 from dataclasses import dataclass
 
 import pyvips
+from PIL import Image as PILImage
 
 from .engine import (
     MASTER_FORMATS,
@@ -19,6 +19,7 @@ from .engine import (
     raw_profile_exif,
     xmp_orientation,
 )
+from .engine_pillow import placeholder_from, webp_bytes
 from .errors import RenderError
 from .geometry import Geometry
 
@@ -232,15 +233,15 @@ class VipsEngine:
                 pixels = np.frombuffer(im.write_to_memory(), np.uint8).reshape(im.height, im.width, im.bands)
                 data = encode_png(pixels, options["compression"], options["filter"])
             elif fmt == "webp":
-                data = im.webpsave_buffer(
-                    Q=options["quality"], effort=options["effort"], lossless=options["lossless"], keep="none"
-                )
+                data = webp_bytes(_to_pillow(im), options)
             elif fmt == "avif":
                 data = im.heifsave_buffer(Q=options["quality"], effort=options["effort"], compression="av1", keep="none")
             else:
                 raise ValueError(fmt)
         except pyvips.Error as exc:
             raise RenderError("", f"cannot encode {fmt}: {_error(exc)}") from None
+        except (OSError, ValueError) as exc:  # from Pillow's WebP encoder
+            raise RenderError("", f"cannot encode {fmt}: {exc}") from None
         return Encoded(bytes(data), im.width, im.height, fmt)
 
     def placeholder(self, im: pyvips.Image, background) -> Placeholder:
@@ -248,15 +249,14 @@ class VipsEngine:
         if im.bands < 3:
             im = im.colourspace("srgb")
         factor = max(1.0, max(im.width, im.height) / 16)
-        small = im.shrink(factor, factor).copy_memory()  # a box filter is all a 16-pixel preview needs
-        stats = small.stats()
-        avg = [round(stats(4, band + 1)[0]) for band in range(3)]  # column 4 of vips stats: the mean
-        tiny = small.gaussblur(0.6).cast("uchar")
-        data = tiny.webpsave_buffer(Q=40, effort=4, keep="none")
-        return Placeholder(
-            colour="#{:02x}{:02x}{:02x}".format(*avg),
-            data_uri="data:image/webp;base64," + base64.b64encode(bytes(data)).decode("ascii"),
-        )
+        small = im.shrink(factor, factor).cast("uchar")  # a box filter is all a 16-pixel preview needs
+        return placeholder_from(_to_pillow(small))
+
+
+def _to_pillow(im: pyvips.Image):
+    """The same 8-bit pixels as a Pillow image (one copy), for the encoders taken from Pillow."""
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[im.bands]
+    return PILImage.frombuffer(mode, (im.width, im.height), im.write_to_memory(), "raw", mode, 0, 1)
 
 
 def default_threads(jobs: int) -> int:
