@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 
 import pyvips
-from PIL import Image as PILImage
 
 from .engine import (
     MASTER_FORMATS,
@@ -19,7 +18,6 @@ from .engine import (
     raw_profile_exif,
     xmp_orientation,
 )
-from .engine_pillow import placeholder_from, webp_bytes
 from .errors import RenderError
 from .geometry import Geometry
 
@@ -233,6 +231,8 @@ class VipsEngine:
                 pixels = np.frombuffer(im.write_to_memory(), np.uint8).reshape(im.height, im.width, im.bands)
                 data = encode_png(pixels, options["compression"], options["filter"])
             elif fmt == "webp":
+                from .engine_pillow import webp_bytes  # imported here: a no-op build needs no Pillow
+
                 data = webp_bytes(_to_pillow(im), options)
             elif fmt == "avif":
                 data = im.heifsave_buffer(Q=options["quality"], effort=options["effort"], compression="av1", keep="none")
@@ -250,13 +250,17 @@ class VipsEngine:
             im = im.colourspace("srgb")
         factor = max(1.0, max(im.width, im.height) / 16)
         small = im.shrink(factor, factor).cast("uchar")  # a box filter is all a 16-pixel preview needs
+        from .engine_pillow import placeholder_from
+
         return placeholder_from(_to_pillow(small))
 
 
 def _to_pillow(im: pyvips.Image):
     """The same 8-bit pixels as a Pillow image (one copy), for the encoders taken from Pillow."""
+    from PIL import Image
+
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[im.bands]
-    return PILImage.frombuffer(mode, (im.width, im.height), im.write_to_memory(), "raw", mode, 0, 1)
+    return Image.frombuffer(mode, (im.width, im.height), im.write_to_memory(), "raw", mode, 0, 1)
 
 
 def default_threads(jobs: int) -> int:

@@ -199,7 +199,7 @@ def _mp_context():
     if threads == 1:
         return get_context("fork")
     ctx = get_context("forkserver")
-    ctx.set_forkserver_preload(["renditions.pipeline", "renditions.engine_vips"])  # workers start warm
+    ctx.set_forkserver_preload(["renditions.pipeline", "renditions.engine_vips", "renditions.engine_pillow"])  # workers start warm
     return ctx
 
 
