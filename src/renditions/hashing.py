@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 
 from .write import write_atomic
@@ -47,7 +48,7 @@ class Hasher:
             st = os.stat(path)
         except OSError:
             return None
-        if not os.path.isfile(path):
+        if not stat.S_ISREG(st.st_mode):
             return None
         sig = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
         hit = self.cache.get(key)
