@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,12 +109,15 @@ def _quote(value: str, limit: int = 100) -> str:
 
 
 def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> Article:
-    rel = os.path.relpath(file, config.root)
+    path, root = os.fspath(file), os.fspath(config.root) + os.sep
+    rel = path[len(root):]  # relpath's answer without its cost, when nothing needs normalising
+    if not path.startswith(root) or "/." in "/" + rel or "//" in rel:
+        rel = os.path.relpath(file, config.root)
     fallback_slug = file.stem
     try:
-        if file.stat().st_size > config.max_bytes:
-            raise FrontMatterError(rel, "the article file is too large to read")
         with open(file, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size > config.max_bytes:
+                raise FrontMatterError(rel, "the article file is too large to read")
             raw = fh.read(config.max_front_matter_bytes + 8192)
         fm = frontmatter.parse(raw, rel, config.max_front_matter_bytes)
     except FrontMatterError as exc:
@@ -159,8 +163,12 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
             break
         if found:
             master = found[0]
-            real_src = os.path.realpath(config.sources)
-            if not os.path.realpath(master).startswith(real_src + os.sep):
+            try:
+                mode = os.lstat(master).st_mode
+            except OSError:
+                mode = 0
+            # a plain file listed in the masters' folder is inside it; only a link needs resolving
+            if stat.S_ISLNK(mode) and not os.path.realpath(master).startswith(os.path.realpath(config.sources) + os.sep):
                 d.errors.append(f"master {os.path.relpath(master, config.root)} leads outside {os.path.relpath(config.sources, config.root)}/")
                 master = None
             elif not os.path.isfile(master):

@@ -64,25 +64,29 @@ def resolve_output(site_path: str, public: Path, sources: Path, memo: dict | Non
     """
     if memo is None:
         return _resolve_one(site_path, public, sources)
-    dest = public.joinpath(*site_path.split("/")[1:])
+    if "root" not in memo:  # strings, not Paths: thousands of outputs go through here
+        memo["public"] = os.fspath(public)
+        memo["root"] = Path(os.path.realpath(public))
+        memo["src"] = Path(os.path.realpath(sources))
+    folder_part, _, name = site_path[1:].rpartition("/")
+    dest = os.path.join(memo["public"], folder_part, name) if folder_part else os.path.join(memo["public"], name)
     try:
         mode = os.lstat(dest).st_mode
     except OSError:
         mode = 0
     if stat.S_ISLNK(mode) or stat.S_ISDIR(mode):
         return _resolve_one(site_path, public, sources)  # rare: the full checks
-    if "root" not in memo:
-        memo["root"] = Path(os.path.realpath(public))
-        memo["src"] = Path(os.path.realpath(sources))
-    root, src = memo["root"], memo["src"]
-    folder = memo.get(dest.parent)
+    folder = memo.get(folder_part)
     if folder is None:
-        folder = memo[dest.parent] = _resolve_folder(dest.parent, root, src)
+        parent = Path(os.path.dirname(dest))
+        folder = memo[folder_part] = _resolve_folder(parent, memo["root"], memo["src"])
+        if not isinstance(folder, str) and folder == memo["src"].parent:
+            memo[("src", folder_part)] = memo["src"].name  # the one name in this folder that is refused
     if isinstance(folder, str):
         raise PathError("", folder)
-    if folder / dest.name == src:
+    if memo.get(("src", folder_part)) == name:
         raise PathError("", "the path lands in the masters' folder; a master is never overwritten")
-    return dest
+    return Path(dest)
 
 
 def _resolve_folder(parent: Path, root: Path, src: Path) -> Path | str:
