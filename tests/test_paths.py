@@ -201,3 +201,13 @@ def test_no_path_escapes_the_web_root(layout, value):
 def test_non_strings_raise_only_path_error(value):
     with pytest.raises(PathError):
         clean_site_path(value)
+
+
+def test_a_plan_resolves_folders_of_any_name_the_same_with_or_without_its_memo(tmp_path):
+    # the memo that resolves each folder once keeps its own entries too; no folder name may alias them
+    public, sources = tmp_path / "public", tmp_path / "source_images"
+    public.mkdir()
+    sources.mkdir()
+    memo: dict = {}
+    for site in ["/public/a.png", "/src/a.png", "/root/a.png", "/folders/a.png", "/a.png", "/img/x/a.png"]:
+        assert resolve_output(site, public, sources, memo) == resolve_output(site, public, sources) == public / site[1:]

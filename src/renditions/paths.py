@@ -68,23 +68,21 @@ def resolve_output(site_path: str, public: Path, sources: Path, memo: dict | Non
         memo["public"] = os.fspath(public)
         memo["root"] = Path(os.path.realpath(public))
         memo["src"] = Path(os.path.realpath(sources))
+        memo["folders"] = {}  # site folder ("img/a") -> its real path, or why nothing goes there
     folder_part, _, name = site_path[1:].rpartition("/")
-    dest = os.path.join(memo["public"], folder_part, name) if folder_part else os.path.join(memo["public"], name)
+    dest = os.path.join(memo["public"], site_path[1:])
     try:
         mode = os.lstat(dest).st_mode
     except OSError:
         mode = 0
     if stat.S_ISLNK(mode) or stat.S_ISDIR(mode):
         return _resolve_one(site_path, public, sources)  # rare: the full checks
-    folder = memo.get(folder_part)
+    folder = memo["folders"].get(folder_part)
     if folder is None:
-        parent = Path(os.path.dirname(dest))
-        folder = memo[folder_part] = _resolve_folder(parent, memo["root"], memo["src"])
-        if not isinstance(folder, str) and folder == memo["src"].parent:
-            memo[("src", folder_part)] = memo["src"].name  # the one name in this folder that is refused
+        folder = memo["folders"][folder_part] = _resolve_folder(Path(os.path.dirname(dest)), memo["root"], memo["src"])
     if isinstance(folder, str):
         raise PathError("", folder)
-    if memo.get(("src", folder_part)) == name:
+    if name == memo["src"].name and folder == memo["src"].parent:
         raise PathError("", "the path lands in the masters' folder; a master is never overwritten")
     return Path(dest)
 
