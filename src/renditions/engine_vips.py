@@ -224,12 +224,9 @@ class VipsEngine:
                     palette=True, Q=options["quality"], bitdepth=8 if options["colours"] > 16 else 4,
                 )
             elif fmt == "png":  # lossless: our writer, half libpng's CPU for fewer bytes (see pngenc)
-                import numpy as np  # imported here: numpy starts a thread, and the build process must stay single-threaded to fork
+                from .pngenc import encode_png_raw  # imported here: numpy starts a thread, and the build process must stay single-threaded to fork
 
-                from .pngenc import encode_png
-
-                pixels = np.frombuffer(im.write_to_memory(), np.uint8).reshape(im.height, im.width, im.bands)
-                data = encode_png(pixels, options["compression"], options["filter"])
+                data = encode_png_raw(im.write_to_memory(), im.width, im.height, im.bands, options["compression"], options["filter"])
             elif fmt == "webp":
                 from .engine_pillow import webp_bytes  # imported here: a no-op build needs no Pillow
 
@@ -240,8 +237,6 @@ class VipsEngine:
                 raise ValueError(fmt)
         except pyvips.Error as exc:
             raise RenderError("", f"cannot encode {fmt}: {_error(exc)}") from None
-        except (OSError, ValueError) as exc:  # from Pillow's WebP encoder
-            raise RenderError("", f"cannot encode {fmt}: {exc}") from None
         return Encoded(bytes(data), im.width, im.height, fmt)
 
     def placeholder(self, im: pyvips.Image, background) -> Placeholder:

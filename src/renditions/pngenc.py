@@ -31,6 +31,11 @@ def encode_png(pixels: np.ndarray, level: int = 6, adaptive: bool = True) -> byt
     return b"".join((_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", deflate.zlib_compress(rows, level)), _chunk(b"IEND", b"")))
 
 
+def encode_png_raw(data, width: int, height: int, bands: int, level: int = 6, adaptive: bool = True) -> bytes:
+    """encode_png for interleaved 8-bit pixels in a buffer (what both engines hold)."""
+    return encode_png(np.frombuffer(data, np.uint8).reshape(height, width, bands), level, adaptive)
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", deflate.crc32(data, deflate.crc32(kind)))
 
