@@ -1,0 +1,125 @@
+"""The one table of image formats: what finds a master, what content is read, what is written.
+
+Master lookup, the content sniffer, the did-you-mean hints, output paths, messages, `--help`
+and the README all derive their format lists from FORMATS, so they cannot disagree.
+A master is found by its extension but judged by its content: a format found here but not
+`read` (BMP, ICO, PPM) is refused as "not a supported image", never reported as missing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: The engines, by their `name`.
+VIPS, PILLOW = "libvips", "pillow"
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # what the manifest, `also:` and the encoder settings call it
+    label: str  # how messages and the README write it
+    master_exts: tuple[str, ...]  # extensions (lower case) that find a master; the first is the one suggested
+    signatures: tuple[tuple[tuple[int, bytes], ...], ...]  # content: any one signature, all of its (offset, bytes)
+    read_by: tuple[str, ...] = ()  # engines that decode it as a master; () = found, then refused
+    written_by: tuple[str, ...] = ()  # engines that encode it; () = never written
+    output_exts: tuple[str, ...] = ()  # extensions a front-matter path may end in; the first is written for `also:`
+    mime: str | None = None  # of an output
+    vips_loaders: tuple[str, ...] = ()  # libvips' `vips-loader` names for it
+    pillow_names: tuple[str, ...] = ()  # Pillow's `Image.format` names for it
+
+    @property
+    def read(self) -> bool:
+        return bool(self.read_by)
+
+    @property
+    def written(self) -> bool:
+        return bool(self.written_by)
+
+    @property
+    def ext(self) -> str | None:
+        """The extension renditions writes for this format (a sibling from `also:`)."""
+        return self.output_exts[0] if self.output_exts else None
+
+
+def _ftyp(*brands: bytes) -> tuple[tuple[tuple[int, bytes], ...], ...]:
+    return tuple(((4, b"ftyp"), (8, brand)) for brand in brands)
+
+
+#: In the order lists are shown: the formats renditions writes first, then the rest it reads,
+#: then those it finds and refuses.
+FORMATS: tuple[Format, ...] = (
+    Format("png", "PNG", (".png",), (((0, b"\x89PNG\r\n\x1a\n"),),), (VIPS, PILLOW), (VIPS, PILLOW),
+           (".png",), "image/png", ("pngload",), ("PNG",)),
+    Format("jpeg", "JPEG", (".jpg", ".jpeg"), (((0, b"\xff\xd8"),),), (VIPS, PILLOW), (VIPS, PILLOW),
+           (".jpg", ".jpeg"), "image/jpeg", ("jpegload",), ("JPEG", "MPO")),
+    Format("webp", "WebP", (".webp",), (((0, b"RIFF"), (8, b"WEBP")),), (VIPS, PILLOW), (VIPS, PILLOW),
+           (".webp",), "image/webp", ("webpload",), ("WEBP",)),
+    # mif1 is the generic HEIF brand; the only HEIF renditions writes is AVIF, so it counts as AVIF
+    Format("avif", "AVIF", (".avif",), _ftyp(b"avif", b"avis", b"mif1"), (VIPS, PILLOW), (VIPS, PILLOW),
+           (".avif",), "image/avif", pillow_names=("AVIF",)),  # libvips: heifload, told apart by compression
+    Format("tiff", "TIFF", (".tif", ".tiff"),
+           (((0, b"II*\x00"),), ((0, b"MM\x00*"),), ((0, b"II+\x00"),), ((0, b"MM\x00+"),)),
+           (VIPS, PILLOW), vips_loaders=("tiffload",), pillow_names=("TIFF",)),
+    Format("gif", "GIF", (".gif",), (((0, b"GIF87a"),), ((0, b"GIF89a"),)), (VIPS, PILLOW),
+           vips_loaders=("gifload",), pillow_names=("GIF",)),
+    # HEVC-coded HEIF: only where libvips' libheif has an HEVC decoder (the bundled one has none)
+    Format("heif", "HEIC", (".heic", ".heif"), _ftyp(b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"), (VIPS,),
+           vips_loaders=("heifload",)),
+    Format("bmp", "BMP", (".bmp",), (((0, b"BM"),),)),
+    Format("ico", "ICO", (".ico",), (((0, b"\x00\x00\x01\x00"),), ((0, b"\x00\x00\x02\x00"),))),
+    Format("ppm", "PPM", (".ppm", ".pgm", ".pbm", ".pnm"), tuple(((0, b"P%d" % d),) for d in range(1, 8))),
+)
+
+BY_NAME: dict[str, Format] = {f.name: f for f in FORMATS}
+
+#: Every extension that finds a master (read or refused), lower case.
+MASTER_EXTS: tuple[str, ...] = tuple(e for f in FORMATS for e in f.master_exts)
+
+#: Formats a master may be; the rest are found only to be refused.
+READ: tuple[Format, ...] = tuple(f for f in FORMATS if f.read)
+
+#: Formats renditions writes, and the output extension of each front-matter path.
+WRITTEN: tuple[Format, ...] = tuple(f for f in FORMATS if f.written)
+OUTPUT_FORMATS: dict[str, str] = {e: f.name for f in WRITTEN for e in f.output_exts}
+OUTPUT_EXT: dict[str, str] = {f.name: f.ext for f in WRITTEN if f.ext}
+
+
+def listed(items: list[str] | tuple[str, ...], last: str = "or") -> str:
+    """"a, b, c or d": how every format list reads in a message."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last} " + items[-1]
+
+
+def output_for(path: str) -> str | None:
+    """The format a site path's extension asks for; None if renditions doesn't write it."""
+    dot = path.rfind(".")
+    return OUTPUT_FORMATS.get(path[dot:].lower()) if dot > path.rfind("/") else None
+
+
+def readable_by(engine: str) -> tuple[Format, ...]:
+    return tuple(f for f in FORMATS if engine in f.read_by)
+
+
+def unsupported(engine: str, found: str | None = None) -> str:
+    """The one "not a supported image" reason, naming what this engine reads (and what came)."""
+    labels = listed([f.label for f in readable_by(engine)])
+    came = f", found {found}" if found else ""
+    return f"not a supported image (expected {labels} content{came})"
+
+
+def by_vips_loader(loader: str) -> Format | None:
+    """The format of a libvips loader name (`pngload`, `pngload_source`, ...)."""
+    base = loader.removesuffix("_source").removesuffix("_buffer")
+    return next((f for f in FORMATS if base in f.vips_loaders), None)
+
+
+def by_pillow_name(name: str | None) -> Format | None:
+    return next((f for f in FORMATS if name in f.pillow_names), None) if name else None
+
+
+def sniff_format(head: bytes) -> Format | None:
+    """The format whose signature the first bytes of a file carry (None if none does)."""
+    for f in FORMATS:
+        for signature in f.signatures:
+            if all(head[at : at + len(magic)] == magic for at, magic in signature):
+                return f
+    return None
