@@ -13,7 +13,8 @@ import traceback
 import pytest
 from PIL import Image
 
-from renditions.engine import exif_orientation, get_engine, mpo_frames, png_frames, raw_profile_exif, xmp_orientation
+from renditions.engine import exif_orientation, mpo_frames, png_frames, raw_profile_exif, xmp_orientation
+from renditions.engines import get_engine
 from renditions.errors import RenderError
 from renditions.geometry import plan_geometry
 

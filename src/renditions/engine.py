@@ -1,7 +1,9 @@
 """The one seam between renditions and its imaging libraries.
 
 Two engines implement the same small protocol: libvips (engine_vips) and Pillow
-(engine_pillow). Nothing outside those two modules imports pyvips or Pillow.
+(engine_pillow). This module holds the protocol and the plain data and metadata readers they
+share, and imports neither engine: `engines.get_engine` chooses one, `encoders` holds the
+encoders both use. Nothing but those modules imports pyvips or Pillow.
 """
 from __future__ import annotations
 
@@ -10,9 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .geometry import Geometry
-
-#: Input formats renditions accepts as masters, judged by content, not by name.
-MASTER_FORMATS = ("jpeg", "png", "webp", "tiff", "gif", "heif", "avif")
 
 _XMP_ORIENTATION = re.compile(rb"tiff:Orientation(?:>|=\s*[\"'])\s*([1-8])")
 
@@ -102,6 +101,12 @@ def png_frames(path: str, limit: int = 1 << 20) -> int:
     return 1
 
 
+def is_grey(colour: tuple[int, int, int]) -> bool:
+    """A grey image stays grey over a grey background; over any other colour it becomes RGB,
+    in both engines, for `contain` padding and for flattening alike."""
+    return colour[0] == colour[1] == colour[2]
+
+
 @dataclass(frozen=True)
 class Probe:
     """What a master's header says, read without decoding its pixels."""
@@ -157,19 +162,3 @@ class Engine(Protocol):
     def placeholder(self, pixels: Any, background: tuple[int, int, int]) -> Placeholder:
         """Dominant colour and a tiny blurred data URI."""
 
-
-def get_engine(name: str | None = None, threads: int | None = None) -> Engine:
-    """libvips unless asked otherwise or unavailable; Pillow as the fallback."""
-    if name in (None, "auto", "vips", "libvips"):
-        try:
-            from .engine_vips import VipsEngine
-        except Exception:  # pragma: no cover - depends on the machine
-            if name in ("vips", "libvips"):
-                raise
-        else:
-            return VipsEngine(threads=threads)
-    if name in (None, "auto", "pillow"):
-        from .engine_pillow import PillowEngine
-
-        return PillowEngine()
-    raise ValueError(f"unknown engine {name!r} (expected vips or pillow)")

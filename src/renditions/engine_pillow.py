@@ -1,7 +1,6 @@
 """The Pillow engine: the fallback where libvips can't be imported, and `--engine pillow`."""
 from __future__ import annotations
 
-import base64
 import io
 import math
 import warnings
@@ -10,11 +9,11 @@ from dataclasses import dataclass
 from PIL import Image, ImageCms, ImageFile, ImageFilter, ImageStat, features
 from PIL import __version__ as PIL_VERSION
 
-from .engine import Encoded, Placeholder, Probe
+from . import encoders, formats
+from .engine import Encoded, Placeholder, Probe, is_grey
 from .errors import RenderError
 from .geometry import Geometry
 
-_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "GIF": "gif", "AVIF": "avif"}
 _TRANSPOSE = {
     2: [Image.Transpose.FLIP_LEFT_RIGHT],
     3: [Image.Transpose.ROTATE_180],
@@ -36,30 +35,7 @@ def _orientation(im: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def webp_bytes(im: Image.Image, options: dict) -> bytes:
-    """WebP through Pillow's libwebp, for both engines: the same bytes as libvips' webpsave with
-    these settings, for 25 % less CPU (measured on the corpus's 160 variants)."""
-    buf = io.BytesIO()
-    try:
-        im.save(buf, "WEBP", quality=options["quality"], method=options["effort"], lossless=options["lossless"])
-    except (OSError, ValueError) as exc:  # e.g. wider than libwebp's 16383 px
-        raise RenderError("", f"cannot encode webp: {exc}") from None
-    return buf.getvalue()
-
-
-def placeholder_from(small: Image.Image) -> Placeholder:
-    """Dominant colour and blurred WebP data URI of a variant already shrunk to 16 px (RGB), for
-    both engines: at this size libvips' fixed cost per operation is 10× Pillow's work."""
-    avg = [round(c) for c in ImageStat.Stat(small).mean[:3]]
-    buf = io.BytesIO()
-    small.filter(ImageFilter.GaussianBlur(0.6)).save(buf, "WEBP", quality=40, method=4)
-    return Placeholder(
-        colour="#{:02x}{:02x}{:02x}".format(*avg),
-        data_uri="data:image/webp;base64," + base64.b64encode(buf.getvalue()).decode("ascii"),
-    )
-
-
-_UNSUPPORTED = "not a supported image (expected JPEG, PNG, WebP, TIFF, GIF or AVIF content)"
+_UNSUPPORTED = formats.unsupported(formats.PILLOW)
 
 
 def _reason(exc: BaseException) -> str:
@@ -99,9 +75,10 @@ class PillowEngine:
         im = _open(path)
         with im, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fmt = _FORMATS.get(im.format or "")
-            if fmt is None:
-                raise RenderError(path, f"{_UNSUPPORTED[:-1]}, found {im.format})")
+            found = formats.by_pillow_name(im.format)
+            if found is None or formats.PILLOW not in found.read_by:
+                raise RenderError(path, formats.unsupported(formats.PILLOW, found.label if found else im.format))
+            fmt = found.name
             w, h = im.size
             orientation = _orientation(im)
             if fmt == "tiff":  # raw size: Pillow ≥ 11 reports a TIFF's size already transposed
@@ -196,12 +173,18 @@ class PillowEngine:
         if position in ("attention", "entropy"):
             box = self._smart_box(im, cw * sx, ch * sy)
         alpha = im.mode in ("RGBA", "LA")
-        work = im.convert("RGBa" if im.mode == "RGBA" else "La") if alpha else im
-        out = work.resize(geometry.size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
-        if alpha:
-            out = out.convert(im.mode)
+        whole = tuple(round(c) for c in box)
+        if whole == box and geometry.size == (whole[2] - whole[0], whole[3] - whole[1]):
+            out = im.crop(whole)  # nothing to resample: the pixels as they are, alpha or not
+        else:
+            work = im.convert("RGBa" if im.mode == "RGBA" else "La") if alpha else im
+            out = work.resize(geometry.size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+            if alpha:
+                out = out.convert(im.mode)
         if geometry.canvas != geometry.size:
-            fill = tuple(background) if out.mode.startswith("RGB") else round(sum(background) / 3)
+            if out.mode in ("L", "LA") and not is_grey(background):
+                out = out.convert("RGBA" if alpha else "RGB")  # a grey image padded with a colour
+            fill = tuple(background) if out.mode.startswith("RGB") else background[0]
             if alpha:  # `contain` pads with the background colour, opaque, as documented
                 fill = (*fill, 255) if isinstance(fill, tuple) else (fill, 255)
             canvas = Image.new(out.mode, geometry.canvas, fill)
@@ -227,12 +210,13 @@ class PillowEngine:
         x0, y0 = min(best_xy[0] / scale, im.width - cw), min(best_xy[1] / scale, im.height - ch)
         return (x0, y0, x0 + cw, y0 + ch)
 
-    def _flatten(self, im: Image.Image, background) -> Image.Image:
-        if im.mode in ("RGBA", "LA"):
-            base = Image.new("RGB", im.size, tuple(background))
-            base.paste(im.convert("RGBA"), (0, 0), im.convert("RGBA"))
-            return base.convert("L") if im.mode == "LA" else base
-        return im
+    @staticmethod
+    def _flatten(im: Image.Image, background) -> Image.Image:
+        """Alpha composited onto the background by the rule both engines share (encoders.flatten)."""
+        if im.mode not in ("RGBA", "LA"):
+            return im
+        data, bands = encoders.flatten(im.tobytes(), im.width, im.height, len(im.getbands()), background)
+        return Image.frombytes("L" if bands == 1 else "RGB", im.size, data)
 
     def encode(self, im: Image.Image, fmt: str, options: dict, background) -> Encoded:
         buf = io.BytesIO()
@@ -240,7 +224,9 @@ class PillowEngine:
         try:
             if fmt == "jpeg":
                 im = self._flatten(im, background)
-                im.save(buf, "JPEG", quality=options["quality"], progressive=options["progressive"], optimize=True)
+                # full chroma from quality 90, as libvips does: the engines then agree on colour edges
+                full = {"subsampling": 0} if options["quality"] >= 90 else {}
+                im.save(buf, "JPEG", quality=options["quality"], progressive=options["progressive"], optimize=True, **full)
             elif fmt == "png":
                 if options["palette"]:
                     method = Image.Quantize.LIBIMAGEQUANT if features.check("libimagequant") else Image.Quantize.FASTOCTREE
@@ -252,12 +238,10 @@ class PillowEngine:
                 else:  # lossless: the same writer as the libvips engine (see pngenc)
                     if im.mode not in ("L", "LA", "RGB", "RGBA"):
                         im = im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
-                    from .pngenc import encode_png_raw  # imported here: numpy starts a thread, and the build process must stay single-threaded to fork
-
-                    data = encode_png_raw(im.tobytes(), im.width, im.height, len(im.getbands()), options["compression"], options["filter"])
+                    data = encoders.png_bytes(im.tobytes(), im.width, im.height, len(im.getbands()), options)
                     return Encoded(data, im.width, im.height, fmt)
             elif fmt == "webp":
-                return Encoded(webp_bytes(im, options), im.width, im.height, fmt)
+                return Encoded(encoders.webp_bytes(im, options), im.width, im.height, fmt)
             elif fmt == "avif":
                 if not features.check("avif"):
                     raise RenderError("", "this Pillow has no AVIF encoder")
@@ -273,4 +257,4 @@ class PillowEngine:
     def placeholder(self, im: Image.Image, background) -> Placeholder:
         small = self._flatten(im, background).convert("RGB")
         small.thumbnail((16, 16), Image.Resampling.BILINEAR)
-        return placeholder_from(small)
+        return encoders.placeholder_from(small)

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 import pyvips
 
+from . import formats
 from .engine import (
-    MASTER_FORMATS,
     Encoded,
     Placeholder,
     Probe,
     exif_orientation,
+    is_grey,
     mpo_frames,
     png_frames,
     raw_profile_exif,
@@ -20,15 +21,6 @@ from .engine import (
 )
 from .errors import RenderError
 from .geometry import Geometry
-
-_LOADERS = {
-    "jpegload": "jpeg",
-    "pngload": "png",
-    "webpload": "webp",
-    "tiffload": "tiff",
-    "gifload": "gif",
-    "heifload": "heif",
-}
 
 
 def _error(exc: Exception) -> str:
@@ -66,16 +58,17 @@ class VipsEngine:
         except pyvips.Error as exc:
             msg = _error(exc)
             if "not a known file format" in msg:
-                msg = "not a supported image (expected JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC content)"
+                msg = formats.unsupported(formats.VIPS)
             else:
                 msg = f"cannot decode the image: {msg}"
             raise RenderError(path, msg) from None
 
     def probe(self, path: str) -> Probe:
         img = self._open(path)
-        fmt = _LOADERS.get(img.get("vips-loader").removesuffix("_source").removesuffix("_buffer"))
-        if fmt is None or fmt not in MASTER_FORMATS:
-            raise RenderError(path, f"unsupported image format ({img.get('vips-loader')})")
+        found = formats.by_vips_loader(img.get("vips-loader"))
+        if found is None or formats.VIPS not in found.read_by:
+            raise RenderError(path, formats.unsupported(formats.VIPS, f"{img.get('vips-loader')} content"))
+        fmt = found.name
         if fmt == "heif" and "avif" in str(img.get("heif-compression") if img.get_typeof("heif-compression") else ""):
             fmt = "avif"
         fields = set(img.get_fields())
@@ -182,8 +175,9 @@ class VipsEngine:
             y = min(max(0, round(top * sy)), im.height - ch_i)
             if (x, y, cw_i, ch_i) != (0, 0, im.width, im.height):
                 im = im.crop(x, y, cw_i, ch_i)
-        # an all-opaque alpha needs no premultiplying: the 8-bit resize is 3x faster than the float one
-        alpha = im.hasalpha() and not img.opaque
+        # an all-opaque alpha needs no premultiplying: the 8-bit resize is 3x faster than the float one;
+        # nor does a crop that is not resized, whose pixels are kept exactly
+        alpha = im.hasalpha() and not img.opaque and (im.width, im.height) != (w, h)
         if alpha:
             im = im.premultiply()
         if (im.width, im.height) != (w, h):
@@ -198,18 +192,26 @@ class VipsEngine:
         if geometry.canvas != geometry.size:
             cw2, ch2 = geometry.canvas
             ox, oy = geometry.offset
-            bg = list(background) if im.bands >= 3 else [sum(background) / 3]
+            if im.bands < 3 and not is_grey(background):  # a grey image padded with a colour
+                grey = im.extract_band(0)
+                im = grey.bandjoin([grey, grey] + ([im.extract_band(1)] if im.hasalpha() else [])).copy(interpretation="srgb")
+            bg = list(background) if im.bands >= 3 else [background[0]]
             if im.hasalpha():
                 bg = bg + [255]  # `contain` pads with the background colour, opaque, as documented
             im = im.embed(ox, oy, cw2, ch2, extend="background", background=bg)
         return im.copy_memory()  # evaluated once: the placeholder and every encode reuse it
 
     # -- writing -------------------------------------------------------------------------
-    def _flatten(self, im: pyvips.Image, background) -> pyvips.Image:
-        if im.hasalpha():
-            bg = list(background) if im.bands >= 3 else [sum(background) / 3]
-            im = im.flatten(background=bg).cast("uchar")
-        return im
+    @staticmethod
+    def _flatten(im: pyvips.Image, background) -> pyvips.Image:
+        """Alpha composited onto the background by the rule both engines share (encoders.flatten)."""
+        if not im.hasalpha():
+            return im
+        from .encoders import flatten  # imported here: a no-op build needs no Pillow
+
+        data, bands = flatten(im.write_to_memory(), im.width, im.height, im.bands, background)
+        out = pyvips.Image.new_from_memory(data, im.width, im.height, bands, "uchar")
+        return out.copy(interpretation="srgb" if bands >= 3 else "b-w")
 
     def encode(self, im: pyvips.Image, fmt: str, options: dict, background) -> Encoded:
         try:
@@ -224,11 +226,11 @@ class VipsEngine:
                     palette=True, Q=options["quality"], bitdepth=8 if options["colours"] > 16 else 4,
                 )
             elif fmt == "png":  # lossless: our writer, half libpng's CPU for fewer bytes (see pngenc)
-                from .pngenc import encode_png_raw  # imported here: numpy starts a thread, and the build process must stay single-threaded to fork
+                from .encoders import png_bytes  # imported here: a no-op build needs no Pillow
 
-                data = encode_png_raw(im.write_to_memory(), im.width, im.height, im.bands, options["compression"], options["filter"])
+                data = png_bytes(im.write_to_memory(), im.width, im.height, im.bands, options)
             elif fmt == "webp":
-                from .engine_pillow import webp_bytes  # imported here: a no-op build needs no Pillow
+                from .encoders import webp_bytes
 
                 data = webp_bytes(_to_pillow(im), options)
             elif fmt == "avif":
@@ -245,17 +247,16 @@ class VipsEngine:
             im = im.colourspace("srgb")
         factor = max(1.0, max(im.width, im.height) / 16)
         small = im.shrink(factor, factor).cast("uchar")  # a box filter is all a 16-pixel preview needs
-        from .engine_pillow import placeholder_from
+        from .encoders import placeholder_from
 
         return placeholder_from(_to_pillow(small))
 
 
 def _to_pillow(im: pyvips.Image):
     """The same 8-bit pixels as a Pillow image (one copy), for the encoders taken from Pillow."""
-    from PIL import Image
+    from .encoders import from_raw
 
-    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[im.bands]
-    return Image.frombuffer(mode, (im.width, im.height), im.write_to_memory(), "raw", mode, 0, 1)
+    return from_raw(im.write_to_memory(), im.width, im.height, im.bands)
 
 
 def default_threads(jobs: int) -> int:

@@ -16,7 +16,8 @@ from typing import Any, Callable
 from . import manifest as manifest_mod
 from .config import Config, load_config
 from .discover import Article, discover
-from .engine import Engine, get_engine
+from .engine import Engine
+from .engines import get_engine
 from .errors import PathError, RenderError, UsageError
 from .hashing import Hasher, cache_file, digest_bytes
 from .lock import bind_to_parent, site_lock

@@ -1,0 +1,25 @@
+"""Choose and make an engine: the one module that imports both engines.
+
+Kept apart from the engine seam (engine.py) so that neither engine imports a module that
+imports it back: no import circle.
+"""
+from __future__ import annotations
+
+from .engine import Engine
+
+
+def get_engine(name: str | None = None, threads: int | None = None) -> Engine:
+    """libvips unless asked otherwise or unavailable; Pillow as the fallback."""
+    if name in (None, "auto", "vips", "libvips"):
+        try:
+            from .engine_vips import VipsEngine  # imported here: a no-op build decodes nothing
+        except Exception:  # pragma: no cover - depends on the machine
+            if name in ("vips", "libvips"):
+                raise
+        else:
+            return VipsEngine(threads=threads)
+    if name in (None, "auto", "pillow"):
+        from .engine_pillow import PillowEngine
+
+        return PillowEngine()
+    raise ValueError(f"unknown engine {name!r} (expected vips or pillow)")
