@@ -64,7 +64,7 @@ def test_missing_master_fails_that_article_only(site):
     r = run(site, "build")
     assert r.exit_code == 1
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
-    assert errors == ["error: content/lost.md: no master: add source_images/lost.png (or .jpg, .webp, .tif, .avif, .heic)"]
+    assert errors == ["error: content/lost.md: no master: add source_images/lost.png (or .jpg, .webp, .avif, .tif, .gif, .heic)"]
     assert "8 written, 0 up to date, 1 failed" in r.stdout
     assert all(p.exists() for p in site.outputs("good-one") + site.outputs("good-two"))
     assert not any(p.exists() for p in site.outputs("lost"))

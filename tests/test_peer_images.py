@@ -18,9 +18,9 @@ from _colour import delta_e76
 from PIL import Image, ImageChops, ImageCms, ImageOps, ImageStat
 
 import renditions
+from renditions.formats import MASTER_EXTS
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "peer-images"
-MASTER_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".avif", ".heic"}
 
 pytestmark = pytest.mark.skipif(
     not (PEER / "MANIFEST.tsv").is_file(), reason=f"peer images not found at {PEER} (the shared/ folder beside the clone)"
@@ -90,7 +90,7 @@ def peer(request, tmp_path_factory) -> PeerSite:
         f = row["file"]
         slug = f"p{i:03d}"
         ext = os.path.splitext(f)[1].lower()
-        if ext not in MASTER_EXTS:  # .bmp .gif .ppm .ico .mpo .apng .bin: the content decides the format
+        if ext not in MASTER_EXTS:  # .mpo .apng .bin: the content decides the format
             ext = ".png"
         shutil.copy(PEER / f, root / "source_images" / f"{slug}{ext}")
         keys = "".join(f"{k}: /img/{n}/{slug}.{e}\n" for n, (k, e, *_) in VARIANTS.items())

@@ -14,6 +14,7 @@ import click
 
 from . import pipeline
 from .errors import ConfigError, RenditionsError
+from .formats import help_text as formats_help
 from .plan import Problem
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -83,7 +84,7 @@ def main() -> None:
     """
 
 
-@main.command()
+@main.command(epilog=formats_help())
 @site_options
 @engine_option
 @json_option

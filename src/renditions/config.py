@@ -13,12 +13,12 @@ from typing import Any, Callable
 import yaml
 
 from .errors import ConfigError
+from .formats import OUTPUT_FORMATS, WRITTEN, listed, output_for
 
 CONFIG_NAME = "config/renditions.yaml"
 
-#: Output formats, chosen by a path's extension.
-FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp", ".avif": "avif"}
-SIBLING_FORMATS = ("webp", "avif", "png", "jpeg")
+#: Formats an output may have (chosen by a path's extension, see formats.output_for) or add with `also:`.
+SIBLING_FORMATS = tuple(f.name for f in WRITTEN)
 FITS = ("cover", "contain", "inside")
 GRAVITIES = ("centre", "north", "northeast", "east", "southeast", "south", "southwest", "west", "northwest")
 POSITIONS = GRAVITIES + ("attention", "entropy")
@@ -111,7 +111,7 @@ class Config:
 
 def format_for(path: str) -> str | None:
     """The output format a site path asks for, from its extension (None if unsupported)."""
-    return FORMATS.get(os.path.splitext(path)[1].lower())
+    return output_for(path)
 
 
 def parse_colour(value: Any) -> tuple[int, int, int] | None:
@@ -308,7 +308,7 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
             c.bad(f"{p}path", 'a template containing "{slug}"', raw["path"])
             ok = False
         if ok and format_for(raw["path"]) is None:
-            c.bad(f"{p}path", "a path ending in .png, .jpg, .jpeg, .webp or .avif", raw["path"])
+            c.bad(f"{p}path", "a path ending in " + listed(tuple(OUTPUT_FORMATS)), raw["path"])
             ok = False
         if ok and raw["key"] in seen_keys:
             c.bad(f"{p}key", f"a key not already used by variants.{seen_keys[raw['key']]}", raw["key"])

@@ -15,9 +15,9 @@ from pathlib import Path
 from . import frontmatter
 from .config import Config, Variant
 from .errors import FrontMatterError, PathError
+from .formats import MASTER_EXTS
 from .paths import clean_site_path
 
-MASTER_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".avif", ".heic")
 _SLUG = re.compile(r"[^/\\\x00-\x1f]+")
 
 

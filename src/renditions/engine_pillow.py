@@ -12,6 +12,7 @@ from PIL import __version__ as PIL_VERSION
 from . import encoders, formats
 from .engine import Encoded, Placeholder, Probe, is_grey
 from .errors import RenderError
+from .sniff import content_label
 from .geometry import Geometry
 
 _TRANSPOSE = {
@@ -57,7 +58,10 @@ def _open(path: str) -> Image.Image:
             warnings.simplefilter("ignore")
             return Image.open(path)
     except Exception as exc:
-        raise RenderError(path, _reason(exc)) from None
+        reason = _reason(exc)
+        if reason == _UNSUPPORTED:
+            reason = formats.unsupported(formats.PILLOW, content_label(path))
+        raise RenderError(path, reason) from None
 
 
 @dataclass

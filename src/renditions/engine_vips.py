@@ -20,6 +20,7 @@ from .engine import (
     xmp_orientation,
 )
 from .errors import RenderError
+from .sniff import content_label
 from .geometry import Geometry
 
 
@@ -58,7 +59,7 @@ class VipsEngine:
         except pyvips.Error as exc:
             msg = _error(exc)
             if "not a known file format" in msg:
-                msg = formats.unsupported(formats.VIPS)
+                msg = formats.unsupported(formats.VIPS, content_label(path))
             else:
                 msg = f"cannot decode the image: {msg}"
             raise RenderError(path, msg) from None

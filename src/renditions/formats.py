@@ -7,6 +7,7 @@ A master is found by its extension but judged by its content: a format found her
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 #: The engines, by their `name`.
@@ -91,8 +92,24 @@ def listed(items: list[str] | tuple[str, ...], last: str = "or") -> str:
 
 def output_for(path: str) -> str | None:
     """The format a site path's extension asks for; None if renditions doesn't write it."""
-    dot = path.rfind(".")
-    return OUTPUT_FORMATS.get(path[dot:].lower()) if dot > path.rfind("/") else None
+    return OUTPUT_FORMATS.get(os.path.splitext(path)[1].lower())
+
+
+def master_choices(stem: str) -> str:
+    """"x.png (or .jpg, .webp, ...)": the names a missing master may take, one per format read."""
+    first, *rest = (f.master_exts[0] for f in READ)
+    return f"{stem}{first} (or {', '.join(rest)})"
+
+
+def help_text() -> str:
+    """The formats paragraph of `renditions build --help`."""
+    read = [e[1:] for f in READ for e in f.master_exts]
+    refused = [e[1:] for f in FORMATS if not f.read for e in f.master_exts]
+    return (
+        f"Masters: <slug>.<ext> in the sources folder, ext {listed(read)} (any case); the content decides "
+        f"the format, and {listed(refused, 'and')} masters are refused as not a supported image. "
+        f"Outputs: the format of each front-matter path's extension, {listed(tuple(OUTPUT_FORMATS))}."
+    )
 
 
 def readable_by(engine: str) -> tuple[Format, ...]:

@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from .discover import MASTER_EXTS
+from .formats import MASTER_EXTS
 
 #: How alike a stem must be to a slug (difflib ratio) to be suggested.
 CUTOFF = 0.8

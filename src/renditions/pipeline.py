@@ -19,6 +19,7 @@ from .discover import Article, discover
 from .engine import Engine
 from .engines import get_engine
 from .errors import PathError, RenderError, UsageError
+from .formats import OUTPUT_FORMATS
 from .hashing import Hasher, cache_file, digest_bytes
 from .lock import bind_to_parent, site_lock
 from .manifest import Entry, Manifest
@@ -414,7 +415,7 @@ def output_folders(config: Config, referenced: frozenset[str]) -> set[Path]:
 def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
     """Image files in the variants' output folders that no article references."""
     orphans = []
-    exts = {".png", ".jpg", ".jpeg", ".webp", ".avif"}
+    exts = OUTPUT_FORMATS  # the extensions renditions writes
     for folder in sorted(output_folders(config, referenced)):
         try:
             names = sorted(os.listdir(folder))

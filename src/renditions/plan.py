@@ -15,6 +15,7 @@ from typing import Callable
 from .config import Config, Variant, format_for
 from .discover import Article
 from .errors import PathError
+from .formats import OUTPUT_EXT, master_choices
 from .geometry import GRAVITY
 from .hints import master_hint
 from .manifest import Manifest
@@ -23,7 +24,7 @@ from .paths import resolve_output
 #: Bumped when renditions changes how it renders, so that every output is re-rendered.
 RENDER_VERSION = 1
 
-EXT = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "avif": ".avif"}
+EXT = OUTPUT_EXT  # output extension per format, from the formats table
 
 MISSING = "missing"
 MASTER_CHANGED = "master changed"
@@ -115,7 +116,7 @@ def article_outputs(article: Article, config: Config) -> tuple[list[tuple], list
         fmt = format_for(target.site_path)
         if fmt is None:
             problems.append(
-                Problem(article.rel, f"{v.key}: {target.site_path} has no image extension renditions writes (.png, .jpg, .webp, .avif)", article.rel, target.line)
+                Problem(article.rel, f"{v.key}: {target.site_path} has no image extension renditions writes ({', '.join(EXT.values())})", article.rel, target.line)
             )
             continue
         outs.append((v, target.site_path, fmt, target.line))
@@ -163,7 +164,7 @@ def make_plan(
         if not errors and a.master is None:
             src = os.path.relpath(config.sources, config.root)
             hint = master_hint(a.slug, config.sources, config.root)
-            errors.append(Problem(a.rel, f"no master: add {src}/{a.slug}.png (or .jpg, .webp, .tif, .avif, .heic){hint}", a.rel))
+            errors.append(Problem(a.rel, f"no master: add {master_choices(f'{src}/{a.slug}')}{hint}", a.rel))
         master_hash = digest(a.master) if a.master is not None and not errors else None
         if a.master is not None and not errors and master_hash is None:
             errors.append(Problem(a.rel, f"cannot read master {os.path.relpath(a.master, config.root)}", a.rel))

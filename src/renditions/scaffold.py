@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .config import CONFIG_NAME
 from .errors import UsageError
+from .formats import READ
 from .write import write_atomic
 
 CONFIG_TEMPLATE = """\
@@ -17,7 +18,7 @@ CONFIG_TEMPLATE = """\
 # Relative paths resolve against the site root (the folder holding config/).
 
 content: "content/**/*.md"      # the articles: markdown files with YAML front matter
-sources: source_images          # masters: one per article, named <slug>.<ext> (png, jpg, webp, tif, avif, heic)
+sources: source_images          # masters: one per article, named <slug>.<ext> (<MASTER_EXTS>)
 public: public                  # web root: the front-matter path "/img/x.png" is written to public/img/x.png
 manifest: renditions.lock.json  # record of what was written, from what; commit it beside the images
 
@@ -39,7 +40,7 @@ variants:
 
 # An article can keep a point of its master in every crop with `focus: [x, y]` in its front
 # matter (fractions of the master's width and height), e.g. focus: [0.3, 0.4].
-"""
+""".replace("<MASTER_EXTS>", ", ".join(f.master_exts[0][1:] for f in READ))
 
 FOLDERS = ("content", "source_images")
 

@@ -17,8 +17,9 @@ from typing import Callable
 
 from . import pipeline
 from .config import CONFIG_NAME, Config, load_config
-from .discover import MASTER_EXTS, Article, discover
+from .discover import Article, discover
 from .errors import RenditionsError
+from .formats import MASTER_EXTS
 from .hints import near_masters
 from .write import TMP_SUFFIX
 
