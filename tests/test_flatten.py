@@ -15,6 +15,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -91,17 +92,40 @@ def output(root: Path, variant: str, slug: str) -> Image.Image:
     return im
 
 
-def test_the_rule_itself_on_raw_pixels():
+def test_the_rule_on_a_few_pixels():
     # a transparent grey over #ff0000 is #ff0000 (the engines used to give grey 85 and grey 76)
-    data, bands = flatten(bytes([128, 0, 128, 128, 128, 255]), 3, 1, 2, RED)
-    assert bands == 3
-    assert list(data) == [*RED, *expected((128,) * 3, 128, RED), 128, 128, 128]
-    data, bands = flatten(bytes([128, 0, 128, 128]), 2, 1, 2, DARK)
-    assert (bands, list(data)) == (1, [64, expected((128,), 128, (64,))[0]])
-    every = bytes(v for a in range(256) for v in (30, 200, 90, a))
-    data, bands = flatten(every, 256, 1, 4, (255, 0, 10))
-    assert [tuple(data[i : i + 3]) for i in range(0, len(data), 3)] == [expected((30, 200, 90), a, (255, 0, 10)) for a in range(256)]
-    assert flatten(bytes([1, 2, 3]), 1, 1, 3, RED) == (bytes([1, 2, 3]), 3)
+    la = Image.new("LA", (3, 1))
+    la.putdata([(128, 0), (128, 128), (128, 255)])
+    flat = flatten(la, RED)
+    assert flat.mode == "RGB" and list(flat.getdata()) == [RED, expected((128,) * 3, 128, RED), (128, 128, 128)]
+    flat = flatten(la, DARK)
+    assert flat.mode == "L" and list(flat.getdata()) == [64, expected((128,), 128, (64,))[0], 128]
+    rgba = Image.new("RGBA", (256, 1))
+    rgba.putdata([(30, 200, 90, a) for a in range(256)])
+    flat = flatten(rgba, (255, 0, 10))
+    assert flat.mode == "RGB" and list(flat.getdata()) == [expected((30, 200, 90), a, (255, 0, 10)) for a in range(256)]
+    opaque = Image.new("RGB", (2, 2), (1, 2, 3))
+    assert flatten(opaque, RED) is opaque
+
+
+def test_the_rule_holds_for_every_level_alpha_and_background():
+    """All 256³ (fg, alpha, bg), grey and colour: out = floor((fg·a + bg·(255 − a)) / 255 + 1/2)."""
+    fg = np.tile(np.arange(256, dtype=np.int64), (256, 1))  # x: the colour
+    alpha = fg.T  # y: the alpha
+    grey = Image.merge("LA", [Image.fromarray(fg.astype(np.uint8)), Image.fromarray(alpha.astype(np.uint8))])
+    bands = np.stack([fg, 255 - fg, fg // 3], axis=2)  # every level in the first two bands
+    colour = Image.merge("RGBA", [*(Image.fromarray(b) for b in bands.transpose(2, 0, 1).astype(np.uint8)), grey.getchannel(1)])
+
+    def rule(c, bg):
+        return (2 * (c * alpha + bg * (255 - alpha)) + 255) // 510
+
+    for bg in range(256):
+        got = np.asarray(flatten(grey, (bg, bg, bg)), dtype=np.int64)
+        assert np.array_equal(got, rule(fg, bg)), f"grey over {bg}: {int((got != rule(fg, bg)).sum())} values off"
+        rgb = (bg, 255 - bg, bg // 2)
+        got = np.asarray(flatten(colour, rgb), dtype=np.int64)
+        want = np.stack([rule(bands[..., i], rgb[i]) for i in range(3)], axis=2)
+        assert np.array_equal(got, want), f"colour over {rgb}: {int((got != want).sum())} values off"
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -1,8 +1,9 @@
 """What both engines share: the flatten-onto-background rule and the encoders taken from Pillow.
 
-Each engine hands over its 8-bit pixels (a Pillow image or a raw buffer); neither engine imports
-the other. numpy is imported inside the functions that use it: it starts a thread, and the build
-process must stay single-threaded until its workers fork.
+Each engine hands over its 8-bit pixels as a Pillow image (libvips' without a copy, see from_raw) or
+a raw buffer; neither engine imports the other. numpy (used by pngenc) is imported inside the
+function that needs it: it starts a thread, and the build process must stay single-threaded
+until its workers fork.
 """
 from __future__ import annotations
 
@@ -15,30 +16,24 @@ from .engine import Placeholder, is_grey
 from .errors import RenderError
 
 
-def flatten(data: bytes, width: int, height: int, bands: int, background: tuple[int, int, int]) -> tuple[bytes, int]:
-    """Interleaved 8-bit pixels with alpha (2 or 4 bands) composited onto an opaque background:
-    (pixels, bands), 1 or 3 bands. Pixels without alpha come back as they are.
+def flatten(im: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    """An 8-bit image with alpha (LA or RGBA) composited onto an opaque background: L or RGB.
+    An image without alpha comes back as it is.
 
     The rule is the browser's: straight (not premultiplied) alpha over the 8-bit sRGB values,
-    out = a·fg + (1 − a)·bg with a = alpha / 255, rounded to the nearest level. A grey image
-    over a colour that isn't grey becomes RGB: its transparent parts show that colour."""
-    if bands not in (2, 4):
-        return bytes(data), bands
-    import numpy as np
-
-    px = np.frombuffer(data, np.uint8).reshape(height, width, bands)
-    colour, alpha = px[..., :-1].astype(np.uint16), px[..., -1:].astype(np.uint16)
-    bg: tuple[int, ...] = background
-    if bands == 2:
-        if is_grey(background):
-            bg = background[:1]
-        else:
-            colour = np.repeat(colour, 3, axis=2)
-    # a·fg + (1 − a)·bg in 255ths, at most 255 · 255: uint16 holds it; 255 is odd, so no value
-    # lies halfway between two levels and adding 127 before the floor division rounds it
-    mixed = colour * alpha + np.asarray(bg, np.uint16) * (255 - alpha)
-    out = ((mixed + 127) // 255).astype(np.uint8)
-    return out.tobytes(), out.shape[2]
+    out = a·fg + (1 − a)·bg with a = alpha / 255, rounded to the nearest level (Pillow's paste
+    with a mask computes exactly this, for every fg, alpha and bg: tests/test_flatten.py). A grey
+    image over a colour that isn't grey becomes RGB: its transparent parts show that colour."""
+    if im.mode not in ("LA", "RGBA"):
+        return im
+    if im.mode == "LA" and is_grey(background):
+        base = Image.new("L", im.size, background[0])
+        base.paste(im.getchannel(0), (0, 0), im.getchannel(1))
+    else:
+        rgba = im if im.mode == "RGBA" else im.convert("RGBA")
+        base = Image.new("RGB", im.size, tuple(background))
+        base.paste(rgba, (0, 0), rgba)  # the colour bands, blended by the alpha band
+    return base
 
 
 def png_bytes(data, width: int, height: int, bands: int, options: dict) -> bytes:

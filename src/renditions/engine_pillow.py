@@ -214,20 +214,12 @@ class PillowEngine:
         x0, y0 = min(best_xy[0] / scale, im.width - cw), min(best_xy[1] / scale, im.height - ch)
         return (x0, y0, x0 + cw, y0 + ch)
 
-    @staticmethod
-    def _flatten(im: Image.Image, background) -> Image.Image:
-        """Alpha composited onto the background by the rule both engines share (encoders.flatten)."""
-        if im.mode not in ("RGBA", "LA"):
-            return im
-        data, bands = encoders.flatten(im.tobytes(), im.width, im.height, len(im.getbands()), background)
-        return Image.frombytes("L" if bands == 1 else "RGB", im.size, data)
-
     def encode(self, im: Image.Image, fmt: str, options: dict, background) -> Encoded:
         buf = io.BytesIO()
         im.info = {}
         try:
             if fmt == "jpeg":
-                im = self._flatten(im, background)
+                im = encoders.flatten(im, background)
                 # full chroma from quality 90, as libvips does: the engines then agree on colour edges
                 full = {"subsampling": 0} if options["quality"] >= 90 else {}
                 im.save(buf, "JPEG", quality=options["quality"], progressive=options["progressive"], optimize=True, **full)
@@ -259,6 +251,6 @@ class PillowEngine:
         return Encoded(buf.getvalue(), im.width, im.height, fmt)
 
     def placeholder(self, im: Image.Image, background) -> Placeholder:
-        small = self._flatten(im, background).convert("RGB")
+        small = encoders.flatten(im, background).convert("RGB")
         small.thumbnail((16, 16), Image.Resampling.BILINEAR)
         return encoders.placeholder_from(small)

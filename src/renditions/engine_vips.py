@@ -210,8 +210,9 @@ class VipsEngine:
             return im
         from .encoders import flatten  # imported here: a no-op build needs no Pillow
 
-        data, bands = flatten(im.write_to_memory(), im.width, im.height, im.bands, background)
-        out = pyvips.Image.new_from_memory(data, im.width, im.height, bands, "uchar")
+        flat = flatten(_to_pillow(im), background)
+        bands = len(flat.getbands())
+        out = pyvips.Image.new_from_memory(flat.tobytes(), im.width, im.height, bands, "uchar")
         return out.copy(interpretation="srgb" if bands >= 3 else "b-w")
 
     def encode(self, im: pyvips.Image, fmt: str, options: dict, background) -> Encoded:
