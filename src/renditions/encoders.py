@@ -14,6 +14,7 @@ from PIL import Image, ImageFilter, ImageStat
 
 from .engine import Placeholder, is_grey
 from .errors import RenderError
+from .formats import BY_NAME
 
 
 def flatten(im: Image.Image, background: tuple[int, int, int]) -> Image.Image:
@@ -62,7 +63,7 @@ def placeholder_from(small: Image.Image) -> Placeholder:
     small.filter(ImageFilter.GaussianBlur(0.6)).save(buf, "WEBP", quality=40, method=4)
     return Placeholder(
         colour="#{:02x}{:02x}{:02x}".format(*avg),
-        data_uri="data:image/webp;base64," + base64.b64encode(buf.getvalue()).decode("ascii"),
+        data_uri=f"data:{BY_NAME['webp'].mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii"),
     )
 
 

@@ -12,8 +12,8 @@ from PIL import __version__ as PIL_VERSION
 from . import encoders, formats
 from .engine import Encoded, Placeholder, Probe, is_grey
 from .errors import RenderError
-from .sniff import content_label
 from .geometry import Geometry
+from .sniff import content_label
 
 _TRANSPOSE = {
     2: [Image.Transpose.FLIP_LEFT_RIGHT],

@@ -20,8 +20,8 @@ from .engine import (
     xmp_orientation,
 )
 from .errors import RenderError
-from .sniff import content_label
 from .geometry import Geometry
+from .sniff import content_label
 
 
 def _error(exc: Exception) -> str:

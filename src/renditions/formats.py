@@ -47,24 +47,26 @@ def _ftyp(*brands: bytes) -> tuple[tuple[tuple[int, bytes], ...], ...]:
 
 #: In the order lists are shown: the formats renditions writes first, then the rest it reads,
 #: then those it finds and refuses.
+BOTH = (VIPS, PILLOW)
 FORMATS: tuple[Format, ...] = (
-    Format("png", "PNG", (".png",), (((0, b"\x89PNG\r\n\x1a\n"),),), (VIPS, PILLOW), (VIPS, PILLOW),
-           (".png",), "image/png", ("pngload",), ("PNG",)),
-    Format("jpeg", "JPEG", (".jpg", ".jpeg"), (((0, b"\xff\xd8"),),), (VIPS, PILLOW), (VIPS, PILLOW),
-           (".jpg", ".jpeg"), "image/jpeg", ("jpegload",), ("JPEG", "MPO")),
-    Format("webp", "WebP", (".webp",), (((0, b"RIFF"), (8, b"WEBP")),), (VIPS, PILLOW), (VIPS, PILLOW),
-           (".webp",), "image/webp", ("webpload",), ("WEBP",)),
-    # mif1 is the generic HEIF brand; the only HEIF renditions writes is AVIF, so it counts as AVIF
-    Format("avif", "AVIF", (".avif",), _ftyp(b"avif", b"avis", b"mif1"), (VIPS, PILLOW), (VIPS, PILLOW),
-           (".avif",), "image/avif", pillow_names=("AVIF",)),  # libvips: heifload, told apart by compression
-    Format("tiff", "TIFF", (".tif", ".tiff"),
-           (((0, b"II*\x00"),), ((0, b"MM\x00*"),), ((0, b"II+\x00"),), ((0, b"MM\x00+"),)),
-           (VIPS, PILLOW), vips_loaders=("tiffload",), pillow_names=("TIFF",)),
-    Format("gif", "GIF", (".gif",), (((0, b"GIF87a"),), ((0, b"GIF89a"),)), (VIPS, PILLOW),
-           vips_loaders=("gifload",), pillow_names=("GIF",)),
+    Format("png", "PNG", (".png",), (((0, b"\x89PNG\r\n\x1a\n"),),), read_by=BOTH, written_by=BOTH,
+           output_exts=(".png",), mime="image/png", vips_loaders=("pngload",), pillow_names=("PNG",)),
+    Format("jpeg", "JPEG", (".jpg", ".jpeg"), (((0, b"\xff\xd8"),),), read_by=BOTH, written_by=BOTH,
+           output_exts=(".jpg", ".jpeg"), mime="image/jpeg", vips_loaders=("jpegload",), pillow_names=("JPEG", "MPO")),
+    Format("webp", "WebP", (".webp",), (((0, b"RIFF"), (8, b"WEBP")),), read_by=BOTH, written_by=BOTH,
+           output_exts=(".webp",), mime="image/webp", vips_loaders=("webpload",), pillow_names=("WEBP",)),
+    # mif1 is the generic HEIF brand; the only HEIF renditions writes is AVIF, so it counts as AVIF.
+    # libvips reads AVIF with heifload (see heif), and the engine tells the two apart by compression.
+    Format("avif", "AVIF", (".avif",), _ftyp(b"avif", b"avis", b"mif1"), read_by=BOTH, written_by=BOTH,
+           output_exts=(".avif",), mime="image/avif", pillow_names=("AVIF",)),
+    Format("tiff", "TIFF", (".tif", ".tiff"), (((0, b"II*\x00"),), ((0, b"MM\x00*"),), ((0, b"II+\x00"),), ((0, b"MM\x00+"),)),
+           read_by=BOTH, vips_loaders=("tiffload",), pillow_names=("TIFF",)),
+    Format("gif", "GIF", (".gif",), (((0, b"GIF87a"),), ((0, b"GIF89a"),)),
+           read_by=BOTH, vips_loaders=("gifload",), pillow_names=("GIF",)),
     # HEVC-coded HEIF: only where libvips' libheif has an HEVC decoder (the bundled one has none)
-    Format("heif", "HEIC", (".heic", ".heif"), _ftyp(b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"), (VIPS,),
-           vips_loaders=("heifload",)),
+    Format("heif", "HEIC", (".heic", ".heif"), _ftyp(b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"),
+           read_by=(VIPS,), vips_loaders=("heifload",)),
+    # found as masters so that their article says "not a supported image", never "no master"
     Format("bmp", "BMP", (".bmp",), (((0, b"BM"),),)),
     Format("ico", "ICO", (".ico",), (((0, b"\x00\x00\x01\x00"),), ((0, b"\x00\x00\x02\x00"),))),
     Format("ppm", "PPM", (".ppm", ".pgm", ".pbm", ".pnm"), tuple(((0, b"P%d" % d),) for d in range(1, 8))),
