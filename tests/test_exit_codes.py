@@ -59,3 +59,16 @@ def test_watch_prints_problems_like_build(site, tmp_path):
     watched = [line for line in lines if line.startswith("error: ")]
     assert built and built == watched
     assert any(re.match(r"error: content/a\.md:\d+: ", line) for line in built), built
+
+
+def test_check_prints_warnings_as_lines(site):
+    """A warning (an orphan file) is one `warning: path: reason` line and leaves exit 0."""
+    site.article("a")
+    site.master("a")
+    assert cli(site, "build").returncode == 0
+    stray = site.out("image", "a").with_name("stray.png")
+    stray.write_bytes(site.out("image", "a").read_bytes())
+    r = cli(site, "check")
+    assert r.returncode == 0, r.stderr
+    assert "warning: /img/artical/articles/stray.png: orphan" in r.stdout
+    assert "Traceback" not in r.stderr

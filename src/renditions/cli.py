@@ -158,7 +158,7 @@ def check(root, config, engine, as_json, strict, fmt) -> None:
             if fmt == "github":
                 click.echo(_github(p))
             else:
-                click.echo(("" if p.error else "warning: ") + p)
+                click.echo(("" if p.error else "warning: ") + str(p))
         click.echo(report.summary(), err=True)
     _exit(report.ok)
 
