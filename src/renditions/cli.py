@@ -5,10 +5,11 @@ Exit codes: 0 all good; 1 some article failed or `check` found a problem;
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -17,6 +18,7 @@ from .errors import ConfigError, RenditionsError
 from .formats import help_text as formats_help
 from .plan import Problem
 
+#: The exit codes, the one table of them (the README's "Exit codes" lists the same).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -37,26 +39,34 @@ def json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")(f)
 
 
-def _fail(exc: RenditionsError) -> None:
-    for line in exc.message.splitlines():
-        click.echo(f"error: {line}", err=True)
-    sys.exit(EXIT_USAGE)
+def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Where every error becomes an exit code: the one place (a command never exits by raising).
+
+    RenditionsError (usage, config, manifest, lock) and OSError (a folder that can't be read or
+    written, a full disk) mean nothing was done: one `error: path: reason` line each, exit 2.
+    Per-article problems never get here: they are in the report, and exit 1.
+    """
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except RenditionsError as exc:
+            lines = exc.message.splitlines()
+        except OSError as exc:
+            lines = RenditionsError.from_os_error(exc).message.splitlines()
+        except KeyboardInterrupt:
+            click.echo("interrupted: every file written so far is complete and recorded; run build again to finish", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        for line in lines:
+            click.echo(f"error: {line}", err=True)
+        sys.exit(EXIT_USAGE)
+
+    return run
 
 
-def _run(fn, *args: Any, **kwargs: Any) -> pipeline.Report:
-    try:
-        return fn(*args, **kwargs)
-    except (ConfigError, RenditionsError) as exc:
-        _fail(exc)
-    except KeyboardInterrupt:
-        click.echo("interrupted: every file written so far is complete and recorded; run build again to finish", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    raise AssertionError("unreachable")
-
-
-def _problem_line(p: Problem) -> str:
-    where = f"{p.path}:{p.line}" if p.line and p.path == p.article else p.path
-    return f"{where}: {p.reason}"
+def _exit(ok: bool) -> None:
+    sys.exit(EXIT_OK if ok else EXIT_FAILED)
 
 
 def _github(p: Problem) -> str:
@@ -96,21 +106,22 @@ def main() -> None:
 @click.option("--wait", "wait_lock", is_flag=True, help="Wait for another build on this site to finish instead of failing.")
 @click.option("--write-front-matter", "write_fm", is_flag=True,
               help="First add each missing variant key to its article (path from the variant's template); no other byte changes.")
+@guarded
 def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait_lock, write_fm) -> None:
     """Render every missing or stale variant of every article."""
     if write_fm:
         from .fmsync import sync
 
-        for added in _run(sync, root, config, only=tuple(only), dry_run=dry_run):
+        for added in sync(root, config, only=tuple(only), dry_run=dry_run):
             verb = "would add" if dry_run else "added"
             click.echo(f"{added.article}: {verb} {', '.join(k for k, _ in added.keys)}", err=True)
     progress = _progress if (sys.stderr.isatty() and not as_json) else None
-    report = _run(pipeline.build, root, config, force=force, dry_run=dry_run, only=tuple(only), jobs=jobs,
+    report = pipeline.build(root, config, force=force, dry_run=dry_run, only=tuple(only), jobs=jobs,
                   engine=engine, shard=shard, wait_lock=wait_lock, progress=progress)
     for p in report.warnings:
-        click.echo(f"warning: {_problem_line(p)}", err=True)
+        click.echo(f"warning: {p}", err=True)
     for p in report.errors:
-        click.echo(f"error: {_problem_line(p)}", err=True)
+        click.echo(f"error: {p}", err=True)
     for n in report.notes:
         click.echo(f"note: {n}", err=True)
     if as_json:
@@ -123,7 +134,7 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
         elif report.count("written") == 0 and report.ok:
             click.echo("nothing to do: every output is up to date")
         click.echo(report.summary())
-    sys.exit(report.exit_code)
+    _exit(report.ok)
 
 
 @main.command()
@@ -133,13 +144,14 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
 @click.option("--strict", is_flag=True, help="Treat orphaned outputs (files no article references) as errors.")
 @click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text", show_default=True,
               help="github: GitHub Actions annotations pointing at the article and front-matter line.")
+@guarded
 def check(root, config, engine, as_json, strict, fmt) -> None:
     """Verify outputs against the manifest and config; decode nothing, write nothing.
 
     Exits 1 with one `path: reason` line per problem: an article without a master, a missing,
     stale or hand-modified output, wrong dimensions or format, or a bad front-matter path.
     """
-    report = _run(pipeline.check, root, config, strict=strict, engine=engine)
+    report = pipeline.check(root, config, strict=strict, engine=engine)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
@@ -147,33 +159,35 @@ def check(root, config, engine, as_json, strict, fmt) -> None:
             if fmt == "github":
                 click.echo(_github(p))
             else:
-                click.echo(("" if p.error else "warning: ") + _problem_line(p))
+                click.echo(("" if p.error else "warning: ") + str(p))
         click.echo(report.summary(), err=True)
-    sys.exit(report.exit_code)
+    _exit(report.ok)
 
 
 @main.command()
 @site_options
 @json_option
 @click.option("--dry-run", is_flag=True, help="List what would be deleted.")
+@guarded
 def prune(root, config, as_json, dry_run) -> None:
     """Delete outputs renditions wrote that no article references any more.
 
     Only files the manifest records as renditions' own are ever deleted.
     """
-    report = _run(pipeline.prune, root, config, dry_run=dry_run)
+    report = pipeline.prune(root, config, dry_run=dry_run)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         for o in report.outputs:
             click.echo(("would delete " if dry_run else "deleted ") + o.path)
         click.echo(report.summary())
-    sys.exit(report.exit_code)
+    _exit(report.ok)
 
 
 @main.command()
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.argument("shards", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@guarded
 def merge(out, shards) -> None:
     """Combine the manifests of `build --shard 1/N` … `N/N` into OUT: the manifest of one build.
 
@@ -182,12 +196,7 @@ def merge(out, shards) -> None:
     """
     from .shard import merge as merge_shards
 
-    try:
-        man = merge_shards(out, list(shards))
-    except RenditionsError as exc:
-        _fail(exc)
-    except OSError as exc:
-        _fail(RenditionsError(out, f"cannot write the manifest: {exc.strerror}"))
+    man = merge_shards(out, list(shards))
     click.echo(f"{out}: {len(man.entries)} outputs from {len(shards)} shards")
     sys.exit(EXIT_OK)
 
@@ -196,6 +205,7 @@ def merge(out, shards) -> None:
 @engine_option
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Articles rendered at once [default: CPU count].")
 @click.option("--no-initial-build", is_flag=True, help="Start watching without building everything first.")
+@guarded
 def watch(root, config, engine, jobs, no_initial_build) -> None:
     """Rebuild what each change affects, while you work; Ctrl-C stops.
 
@@ -204,10 +214,7 @@ def watch(root, config, engine, jobs, no_initial_build) -> None:
     """
     from .watch import watch as run_watch
 
-    try:
-        run_watch(root, config, engine=engine, jobs=jobs, initial=not no_initial_build, echo=click.echo)
-    except RenditionsError as exc:
-        _fail(exc)
+    run_watch(root, config, engine=engine, jobs=jobs, initial=not no_initial_build, echo=click.echo)
     click.echo("stopped watching", err=True)
     sys.exit(EXIT_OK)
 
@@ -217,6 +224,7 @@ def watch(root, config, engine, jobs, no_initial_build) -> None:
 @engine_option
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Where to write the page [default: PUBLIC/_renditions/index.html].")
+@guarded
 def preview(root, config, engine, out) -> None:
     """Write one HTML page: every master with each variant's crop box, every variant, every problem.
 
@@ -224,7 +232,7 @@ def preview(root, config, engine, out) -> None:
     """
     from .preview import preview as run_preview
 
-    result = _run(run_preview, root, config, out=out, engine=engine)
+    result = run_preview(root, config, out=out, engine=engine)
     click.echo(f"{result.page}: {result.articles} articles, {result.problems} problems shown")
     sys.exit(EXIT_OK)
 
@@ -233,6 +241,7 @@ def preview(root, config, engine, out) -> None:
 @site_options
 @engine_option
 @json_option
+@guarded
 def status(root, config, engine, as_json) -> None:
     """One row per article: its master, and each variant up to date, stale, missing or failed.
 
@@ -241,7 +250,7 @@ def status(root, config, engine, as_json) -> None:
     """
     from .status import status as run_status
 
-    st = _run(run_status, root, config, engine=engine)
+    st = run_status(root, config, engine=engine)
     if as_json:
         click.echo(json.dumps(st.to_json(), indent=2))
         sys.exit(EXIT_OK)
@@ -257,6 +266,7 @@ def status(root, config, engine, as_json) -> None:
 @main.command()
 @click.option("--root", type=click.Path(file_okay=False), default=".", show_default=True,
               help="The folder to turn into a site.")
+@guarded
 def init(root) -> None:
     """Start a site: a commented config/renditions.yaml, and content/ and source_images/ folders.
 
@@ -264,7 +274,7 @@ def init(root) -> None:
     """
     from .scaffold import init_site
 
-    for name in _run(init_site, root):
+    for name in init_site(root):
         click.echo(f"created {os.path.join(root, name)}")
     click.echo("next: put articles in content/, one master per article in source_images/, then run renditions build")
     sys.exit(EXIT_OK)

@@ -5,6 +5,8 @@ exit 2, per-article problems make a build exit 1.
 """
 from __future__ import annotations
 
+import os
+
 
 class RenditionsError(Exception):
     """Base class: `path: reason`, one line."""
@@ -19,6 +21,16 @@ class RenditionsError(Exception):
     def message(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         return f"{where}: {self.reason}"
+
+    @classmethod
+    def from_os_error(cls, exc: OSError) -> RenditionsError:
+        """An OSError as `path: reason` (both paths of a failed rename), for the same one-line report."""
+        where = exc.filename if exc.filename is not None else "renditions"
+        if exc.filename2 is not None:
+            where = f"{where} -> {exc.filename2}"
+        if isinstance(where, bytes):
+            where = os.fsdecode(where)
+        return cls(where, exc.strerror or str(exc))
 
 
 class ConfigError(RenditionsError):

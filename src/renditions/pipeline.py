@@ -75,10 +75,6 @@ class Report:
     def ok(self) -> bool:
         return not self.errors
 
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else 1
-
     def summary(self) -> str:
         if self.command == "build":
             if self.dry_run:

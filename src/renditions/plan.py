@@ -67,7 +67,9 @@ class Problem:
     error: bool = True
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+        """`path: reason`, with `:line` when the problem is about a front-matter line of the article."""
+        where = f"{self.path}:{self.line}" if self.line and self.path == self.article else self.path
+        return f"{where}: {self.reason}"
 
 
 @dataclass(frozen=True)

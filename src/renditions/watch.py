@@ -128,8 +128,9 @@ def run_build(root, config, slugs: frozenset[str] | None, engine: str | None, jo
     """One build; every problem is printed and none stops the watcher."""
     try:
         report = pipeline.build(root, config, only=tuple(sorted(slugs or ())), engine=engine, jobs=jobs, wait_lock=True)
-    except RenditionsError as exc:
-        for line in exc.message.splitlines():
+    except (RenditionsError, OSError) as exc:
+        error = exc if isinstance(exc, RenditionsError) else RenditionsError.from_os_error(exc)
+        for line in error.message.splitlines():
             echo(f"error: {line}", err=True)
         return None
     for p in report.problems:

@@ -1,0 +1,74 @@
+"""Errors become exit codes in one place, the CLI: one `error: path: reason` line, never a traceback."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+
+def cli(site, *args):
+    return subprocess.run([sys.executable, "-m", "renditions", *args, "--root", str(site.root)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_lock_path_is_a_folder(site):
+    site.article("a")
+    site.master("a")
+    (site.root / ".renditions.lock").mkdir()
+    r = cli(site, "build")
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and ".renditions.lock" in lines[0], r.stderr
+    assert not site.public.exists()  # nothing was done
+
+
+def test_manifest_path_is_a_folder(site):
+    site.article("a")
+    site.master("a")
+    (site.root / "renditions.lock.json").mkdir()
+    for command in ("build", "check"):
+        r = cli(site, command)
+        assert r.returncode == 2, (command, r.stderr)
+        assert "Traceback" not in r.stderr
+        assert "renditions.lock.json" in r.stderr
+
+
+def test_web_root_is_a_file_fails_the_articles_not_the_run(site):
+    """An output folder that can't be made costs the articles, each named once (exit 1)."""
+    site.article("a")
+    site.master("a")
+    site.public.write_text("not a folder")
+    r = cli(site, "build")
+    assert r.returncode in (1, 2)
+    assert "Traceback" not in r.stderr
+    assert "public" in r.stderr
+    assert site.public.read_text() == "not a folder"
+
+
+def test_watch_prints_problems_like_build(site, tmp_path):
+    """`watch` reports a front-matter problem with its line, in the same words as `build`."""
+    from renditions.watch import run_build
+
+    site.article("a", extra='image: "no-slash.png"')
+    site.master("a")
+    lines: list[str] = []
+    run_build(site.root, None, None, None, 1, lambda msg, err=False: lines.append(msg))
+    b = cli(site, "build")
+    built = [line for line in b.stderr.splitlines() if line.startswith("error: ")]
+    watched = [line for line in lines if line.startswith("error: ")]
+    assert built and built == watched
+    assert any(re.match(r"error: content/a\.md:\d+: ", line) for line in built), built
+
+
+def test_check_prints_warnings_as_lines(site):
+    """A warning (an orphan file) is one `warning: path: reason` line and leaves exit 0."""
+    site.article("a")
+    site.master("a")
+    assert cli(site, "build").returncode == 0
+    stray = site.out("image", "a").with_name("stray.png")
+    stray.write_bytes(site.out("image", "a").read_bytes())
+    r = cli(site, "check")
+    assert r.returncode == 0, r.stderr
+    assert "warning: /img/artical/articles/stray.png: orphan" in r.stdout
+    assert "Traceback" not in r.stderr
