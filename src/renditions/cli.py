@@ -13,6 +13,9 @@ from typing import Any
 import click
 
 from . import pipeline
+from .prune import prune as prune_site
+from .report import Report
+from .verify import check as check_site
 from .errors import ConfigError, RenditionsError
 from .plan import Problem
 
@@ -42,7 +45,7 @@ def _fail(exc: RenditionsError) -> None:
     sys.exit(EXIT_USAGE)
 
 
-def _run(fn, *args: Any, **kwargs: Any) -> pipeline.Report:
+def _run(fn, *args: Any, **kwargs: Any) -> Report:
     try:
         return fn(*args, **kwargs)
     except (ConfigError, RenditionsError) as exc:
@@ -138,7 +141,7 @@ def check(root, config, engine, as_json, strict, fmt) -> None:
     Exits 1 with one `path: reason` line per problem: an article without a master, a missing,
     stale or hand-modified output, wrong dimensions or format, or a bad front-matter path.
     """
-    report = _run(pipeline.check, root, config, strict=strict, engine=engine)
+    report = _run(check_site, root, config, strict=strict, engine=engine)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
@@ -160,7 +163,7 @@ def prune(root, config, as_json, dry_run) -> None:
 
     Only files the manifest records as renditions' own are ever deleted.
     """
-    report = _run(pipeline.prune, root, config, dry_run=dry_run)
+    report = _run(prune_site, root, config, dry_run=dry_run)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
