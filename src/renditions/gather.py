@@ -64,6 +64,6 @@ def gather(
             if entry is None or not dest.exists():
                 continue
             present.add(site_path)
-            if up_to_date_so_far(entry, master_hash, recipes.recipe(v, recipes.crop(v, a), fmt)):
+            if up_to_date_so_far(entry, master_hash, recipes.resolve(v, a, fmt)[2]):
                 outputs[site_path] = digest(dest)
     return Facts(dests, masters, frozenset(present), outputs, hints)

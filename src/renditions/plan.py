@@ -163,25 +163,18 @@ def article_outputs(article: Article, config: Config) -> tuple[list[tuple], list
 
 
 class Recipes:
-    """Each article's crops and each output's recipe, memoised: thousands of outputs share a few."""
+    """Each output's crop, encoder settings and recipe, memoised: thousands of outputs share a few."""
 
     def __init__(self, engine: str):
         self.engine = engine
-        self.crops: dict = {}
-        self.hashes: dict = {}
+        self.memo: dict = {}
 
-    def crop(self, v: Variant, article: Article) -> Crop:
-        key = (v.name, article.focus_for(v.name))
-        found = self.crops.get(key)
+    def resolve(self, v: Variant, article: Article, fmt: str) -> tuple[Crop, tuple[tuple[str, Any], ...], str]:
+        key = (v.name, article.focus, fmt)  # most articles have no focus: a cheap key
+        found = self.memo.get(key)
         if found is None:
-            found = self.crops[key] = crop_for(v, article)
-        return found
-
-    def recipe(self, v: Variant, crop: Crop, fmt: str) -> str:
-        key = (crop, fmt)
-        found = self.hashes.get(key)
-        if found is None:
-            found = self.hashes[key] = recipe_hash(crop, fmt, v.encoder(fmt).options, self.engine)
+            crop, options = crop_for(v, article), v.encoder(fmt).options
+            found = self.memo[key] = (crop, options, recipe_hash(crop, fmt, options, self.engine))
         return found
 
 
@@ -237,8 +230,7 @@ def make_plan(
             continue
         stale, ok = [], []
         for v, site_path, fmt, line, dest in resolved:
-            crop = recipes.crop(v, a)
-            recipe = recipes.recipe(v, crop, fmt)
+            crop, options, recipe = recipes.resolve(v, a, fmt)
             entry = manifest.entries.get(site_path)
             if force:
                 reason = FORCED
@@ -252,7 +244,7 @@ def make_plan(
                 reason = MODIFIED
             else:
                 reason = None
-            out = Output(site_path, dest, v.name, fmt, recipe, reason, line, a.rel, crop, v.encoder(fmt).options)
+            out = Output(site_path, dest, v.name, fmt, recipe, reason, line, a.rel, crop, options)
             (stale if reason else ok).append(out)
         fresh.extend(ok)
         if stale:
