@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from .config import Config, Variant, format_for
 from .discover import Article
-from .manifest import Manifest
+from .manifest import Entry, Manifest
 
 #: Bumped when renditions changes how it renders, so that every output is re-rendered.
 RENDER_VERSION = 1
@@ -65,10 +65,10 @@ class Output:
     format: str
     recipe: str
     reason: str | None  # None: up to date
+    crop: Crop
+    options: tuple[tuple[str, Any], ...]  # the encoder's settings for `format`
     line: int | None = None
     article: str = ""
-    crop: Crop | None = None
-    options: tuple[tuple[str, Any], ...] = ()  # the encoder's settings for `format`
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ class Recipes:
         return found
 
 
-def up_to_date_so_far(entry, master_hash: str | None, recipe: str) -> bool:
+def up_to_date_so_far(entry: Entry, master_hash: str | None, recipe: str) -> bool:
     """Whether only the output's own bytes are left to compare: gather hashes just those outputs."""
     return entry.master_hash == master_hash and entry.recipe == recipe
 
@@ -244,7 +244,7 @@ def make_plan(
                 reason = MODIFIED
             else:
                 reason = None
-            out = Output(site_path, dest, v.name, fmt, recipe, reason, line, a.rel, crop, options)
+            out = Output(site_path, dest, v.name, fmt, recipe, reason, crop, options, line, a.rel)
             (stale if reason else ok).append(out)
         fresh.extend(ok)
         if stale:
