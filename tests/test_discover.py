@@ -5,6 +5,7 @@ import os
 
 from renditions.config import load_config
 from renditions.discover import discover
+from renditions.gather import gather
 from renditions.plan import make_plan
 from renditions.manifest import Manifest
 
@@ -55,7 +56,8 @@ def test_broken_front_matter_becomes_one_problem_with_line(site):
     assert found["dup"].errors == ("front matter is not valid YAML: duplicate key 'image'",)
     assert found["dup"].error_line == 3
     assert found["crlf"].errors == ()
-    plan = make_plan(cfg, list(found.values()), Manifest(cfg.manifest), lambda p: "h", "test")
+    arts, man = list(found.values()), Manifest(cfg.manifest)
+    plan = make_plan(cfg, arts, man, gather(cfg, arts, man, lambda p: "h", "test"), "test")
     assert plan.failed_articles == ("content/dup.md",)
     [p] = [p for p in plan.problems if p.error]
     assert (p.path, p.line) == ("content/dup.md", 3)

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from renditions.cli import main
-from renditions.pipeline import in_shard
+from renditions.shard import in_shard
 
 SLUGS = [f"post-{i}" for i in range(7)]
 COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30), (30, 200, 200), (200, 30, 200), (90, 90, 90)]

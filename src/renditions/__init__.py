@@ -7,6 +7,9 @@ The Python API returns the same report the CLI prints with `--json`:
     report.ok, report.to_json()
 """
 from .errors import ConfigError, RenditionsError
-from .pipeline import Report, build, check, prune
+from .pipeline import build
+from .prune import prune
+from .report import Report
+from .verify import check
 
 __all__ = ["build", "check", "prune", "Report", "RenditionsError", "ConfigError"]

@@ -14,6 +14,9 @@ from typing import Any, Callable
 import click
 
 from . import pipeline
+from .prune import prune as prune_site
+from .report import Report
+from .verify import check as check_site
 from .errors import ConfigError, RenditionsError
 from .formats import help_text as formats_help
 from .plan import Problem
@@ -151,7 +154,7 @@ def check(root, config, engine, as_json, strict, fmt) -> None:
     Exits 1 with one `path: reason` line per problem: an article without a master, a missing,
     stale or hand-modified output, wrong dimensions or format, or a bad front-matter path.
     """
-    report = pipeline.check(root, config, strict=strict, engine=engine)
+    report = check_site(root, config, strict=strict, engine=engine)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
@@ -174,7 +177,7 @@ def prune(root, config, as_json, dry_run) -> None:
 
     Only files the manifest records as renditions' own are ever deleted.
     """
-    report = pipeline.prune(root, config, dry_run=dry_run)
+    report = prune_site(root, config, dry_run=dry_run)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:

@@ -1,25 +1,24 @@
-"""Articles × config × manifest → what to render, what is fresh, and what is wrong.
+"""Articles × config × manifest × facts → what to render, what is fresh, and what is wrong.
 
-The plan is plain data: `--dry-run` prints it and tests inspect it without a pixel.
-The only I/O is through the `digest` callable and the path checks of resolve_output.
+The plan is plain data: `--dry-run` prints it and tests inspect it without a pixel. It is
+pure: what it needs from the disk (output paths checked, digests, master hints) is read
+before it by gather.py and passed in as Facts, so tests/test_plan.py needs no files.
+Each output carries its variant's settings resolved once (Crop, format, encoder options),
+so render and the workers never look at the config.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Mapping
 
 from .config import Config, Variant, format_for
 from .discover import Article
-from .errors import PathError
 from .formats import OUTPUT_EXT, master_choices
-from .geometry import GRAVITY
-from .hints import master_hint
-from .manifest import Manifest
-from .paths import resolve_output
+from .manifest import Entry, Manifest
 
 #: Bumped when renditions changes how it renders, so that every output is re-rendered.
 RENDER_VERSION = 1
@@ -34,6 +33,32 @@ FORCED = "forced"
 
 
 @dataclass(frozen=True)
+class Crop:
+    """One variant's pixel settings for one article, resolved from the config and the front matter."""
+
+    variant: str
+    width: int
+    height: int
+    fit: str
+    position: str  # "centre" when `focus` is set: the focus point beats the position
+    focus: tuple[float, float] | None
+    background: tuple[int, int, int]
+    upscale: bool
+
+
+def aim(variant: Variant, article: Article) -> tuple[str, tuple[float, float] | None]:
+    """(position, focus point) of a variant's crop: the article's front-matter focus beats the
+    variant's position (smart crops included), so with a focus point the position is unused."""
+    point = article.focus_for(variant.name)
+    return (variant.position if point is None else "centre"), point
+
+
+def crop_for(variant: Variant, article: Article) -> Crop:
+    position, point = aim(variant, article)
+    return Crop(variant.name, variant.width, variant.height, variant.fit, position, point, variant.background, variant.upscale)
+
+
+@dataclass(frozen=True)
 class Output:
     site_path: str
     dest: Path
@@ -41,6 +66,8 @@ class Output:
     format: str
     recipe: str
     reason: str | None  # None: up to date
+    crop: Crop
+    options: tuple[tuple[str, Any], ...]  # the encoder's settings for `format`
     line: int | None = None
     article: str = ""
 
@@ -54,8 +81,8 @@ class Job:
     slug: str
     master: Path
     master_hash: str
-    focus: tuple[tuple[str, tuple[float, float]], ...]
     outputs: tuple[Output, ...]
+    shown: str  # the master as the designer names it (relative to the site root)
 
 
 @dataclass(frozen=True)
@@ -85,20 +112,30 @@ class Plan:
         return tuple(o for j in self.jobs for o in j.outputs)
 
 
-def recipe_hash(variant: Variant, fmt: str, focus: tuple[float, float] | None, engine: str) -> str:
+@dataclass(frozen=True)
+class Facts:
+    """What the plan needs from the disk, read before it (gather.gather) so make_plan reads nothing."""
+
+    dests: Mapping[str, Path | str]  # site path → its file, or why no output can go there
+    masters: Mapping[Path, str | None]  # master → its digest (None: unreadable), when it was needed
+    present: frozenset[str] = frozenset()  # site paths with a manifest entry whose file exists
+    outputs: Mapping[str, str | None] = field(default_factory=dict)  # site path → digest of its file, when needed
+    hints: Mapping[str, str] = field(default_factory=dict)  # slug → "did you mean" for a missing master
+
+
+def recipe_hash(crop: Crop, fmt: str, options: tuple[tuple[str, Any], ...], engine: str) -> str:
     """Hash of every setting that changes an output's pixels or bytes."""
-    enc = variant.encoder(fmt)
     doc = {
         "v": RENDER_VERSION,
         "engine": engine,
-        "size": [variant.width, variant.height],
-        "fit": variant.fit,
-        "position": variant.position if focus is None else None,
-        "focus": focus,
-        "background": list(variant.background),
-        "upscale": variant.upscale,
+        "size": [crop.width, crop.height],
+        "fit": crop.fit,
+        "position": crop.position if crop.focus is None else None,
+        "focus": crop.focus,
+        "background": list(crop.background),
+        "upscale": crop.upscale,
         "format": fmt,
-        "encoder": [list(kv) for kv in enc.options],
+        "encoder": [list(kv) for kv in options],
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -128,18 +165,39 @@ def article_outputs(article: Article, config: Config) -> tuple[list[tuple], list
     return outs, problems
 
 
+class Recipes:
+    """Each output's crop, encoder settings and recipe, memoised: thousands of outputs share a few."""
+
+    def __init__(self, engine: str):
+        self.engine = engine
+        self.memo: dict = {}
+
+    def resolve(self, v: Variant, article: Article, fmt: str) -> tuple[Crop, tuple[tuple[str, Any], ...], str]:
+        key = (v.name, article.focus, fmt)  # most articles have no focus: a cheap key
+        found = self.memo.get(key)
+        if found is None:
+            crop, options = crop_for(v, article), v.encoder(fmt).options
+            found = self.memo[key] = (crop, options, recipe_hash(crop, fmt, options, self.engine))
+        return found
+
+
+def up_to_date_so_far(entry: Entry, master_hash: str | None, recipe: str) -> bool:
+    """Whether only the output's own bytes are left to compare: gather hashes just those outputs."""
+    return entry.master_hash == master_hash and entry.recipe == recipe
+
+
 def make_plan(
     config: Config,
     articles: list[Article],
     manifest: Manifest,
-    digest: Callable[[Path], str | None],
+    facts: Facts,
     engine: str,
     force: bool = False,
 ) -> Plan:
+    """Pure: reads nothing but its arguments (the disk was read into `facts` before)."""
     jobs, fresh, problems, failed = [], [], [], []
     referenced: set[str] = set()
-    memo: dict = {}  # resolve each output folder once, not each of thousands of outputs
-    recipes: dict = {}
+    recipes = Recipes(engine)
     owners: dict[str, str] = {}
     per_article = []
     for a in articles:
@@ -149,10 +207,9 @@ def make_plan(
         resolved, bad = [], list(path_problems)
         for v, site_path, fmt, line in outs:
             referenced.add(site_path)
-            try:
-                dest = resolve_output(site_path, config.public, config.sources, memo)
-            except PathError as exc:
-                bad.append(Problem(a.rel, f"{v.key}: {site_path}: {exc.reason}", a.rel, line))
+            dest = facts.dests[site_path]
+            if isinstance(dest, str):
+                bad.append(Problem(a.rel, f"{v.key}: {site_path}: {dest}", a.rel, line))
                 continue
             if site_path in owners and owners[site_path] != a.rel:
                 bad.append(Problem(a.rel, f"{v.key}: {site_path} is also written by {owners[site_path]}", a.rel, line))
@@ -165,9 +222,9 @@ def make_plan(
         errors = [Problem(a.rel, e, a.rel, a.error_line) for e in a.errors] + bad
         if not errors and a.master is None:
             src = os.path.relpath(config.sources, config.root)
-            hint = master_hint(a.slug, config.sources, config.root)
+            hint = facts.hints.get(a.slug, "")
             errors.append(Problem(a.rel, f"no master: add {master_choices(f'{src}/{a.slug}')}{hint}", a.rel))
-        master_hash = digest(a.master) if a.master is not None and not errors else None
+        master_hash = facts.masters.get(a.master) if a.master is not None and not errors else None
         if a.master is not None and not errors and master_hash is None:
             errors.append(Problem(a.rel, f"cannot read master {os.path.relpath(a.master, config.root)}", a.rel))
         if errors:
@@ -176,26 +233,25 @@ def make_plan(
             continue
         stale, ok = [], []
         for v, site_path, fmt, line, dest in resolved:
-            focus = a.focus_for(v.name)
-            recipe = recipes.get((v.name, fmt, focus))
-            if recipe is None:
-                recipe = recipes[(v.name, fmt, focus)] = recipe_hash(v, fmt, focus, engine)
+            crop, options, recipe = recipes.resolve(v, a, fmt)
             entry = manifest.entries.get(site_path)
             if force:
                 reason = FORCED
-            elif entry is None or not dest.exists():
+            elif entry is None or site_path not in facts.present:
                 reason = MISSING
             elif entry.master_hash != master_hash:
                 reason = MASTER_CHANGED
             elif entry.recipe != recipe:
                 reason = RECIPE_CHANGED
-            elif digest(dest) != entry.hash:
+            elif facts.outputs.get(site_path) != entry.hash:
                 reason = MODIFIED
             else:
                 reason = None
-            out = Output(site_path, dest, v.name, fmt, recipe, reason, line, a.rel)
+            out = Output(site_path, dest, v.name, fmt, recipe, reason, crop, options, line, a.rel)
             (stale if reason else ok).append(out)
         fresh.extend(ok)
         if stale:
-            jobs.append(Job(a.rel, a.file, a.slug, a.master, master_hash, a.focus, tuple(stale)))
+            assert a.master is not None and master_hash is not None
+            shown = os.path.relpath(a.master, config.root)
+            jobs.append(Job(a.rel, a.file, a.slug, a.master, master_hash, tuple(stale), shown))
     return Plan(tuple(jobs), tuple(fresh), tuple(problems), tuple(failed), frozenset(referenced))

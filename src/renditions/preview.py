@@ -19,9 +19,9 @@ from .engine import Engine
 from .errors import PathError, RenditionsError
 from .geometry import TooSmall, decode_scale, plan_geometry
 from .paths import resolve_output
-from .pipeline import open_session
-from .plan import MISSING, Plan, Problem, article_outputs, make_plan
+from .plan import MISSING, Plan, Problem, article_outputs, crop_for
 from .render import check_master_file, variant_geometry
+from .session import open_session
 from .sniff import sniff_file
 from .write import delete, write_atomic
 
@@ -124,14 +124,14 @@ def crop_boxes(a: Article, cfg: Config, size: tuple[int, int]) -> tuple[list[Box
     """Each variant's crop as percentages of the master, and the variants it is too small for."""
     boxes, problems = [], []
     for i, v in enumerate(cfg.variants):
-        focus = a.focus_for(v.name)
+        crop = crop_for(v, a)
         try:
-            g = variant_geometry(v, size, focus)
+            g = variant_geometry(crop, size)
         except TooSmall:
             problems.append(Problem(a.rel, f"master {size[0]}×{size[1]} is smaller than {v.name} ({v.width}×{v.height}): use a larger master or set upscale: true", a.rel))
             continue
         left, top, w, h = g.crop
-        smart = focus is None and v.position in ("attention", "entropy")
+        smart = crop.position in ("attention", "entropy")  # a focus point beats a smart crop
         boxes.append(Box(v.name, COLOURS[i % len(COLOURS)], 100 * left / size[0], 100 * top / size[1], 100 * w / size[0], 100 * h / size[1], smart))
     return boxes, problems
 
@@ -216,7 +216,7 @@ def preview(root=".", config=None, *, out: str | os.PathLike | None = None, engi
     """Write the preview page (and the masters' thumbnails beside it); read-only for everything else."""
     s = open_session(root, config, engine)
     cfg = s.config
-    plan = make_plan(cfg, s.articles, s.manifest, s.hasher, s.engine_id)
+    plan = s.plan()
     page = Path(os.path.abspath(out)) if out else default_page(cfg)
     page_dir = page.parent
     thumbs: set[str] = set()

@@ -9,11 +9,18 @@ import os
 import stat
 from dataclasses import dataclass
 
-from .config import Config, Variant
 from .engine import Engine, Placeholder
 from .errors import RenderError
 from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for
-from .plan import Job, Output
+from .plan import Crop, Job, Output
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The config's guards against hostile masters: all render needs from the config."""
+
+    max_bytes: int
+    max_pixels: int
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,13 @@ def check_master_file(path: str, max_bytes: int) -> None:
         raise RenderError(path, f"the master is {st.st_size} bytes, over the max_bytes limit of {max_bytes}")
 
 
-def render_job(job: Job, config: Config, engine: Engine) -> RenderResult:
-    """Raises RenderError naming the master and the reason; never anything else."""
-    shown = os.path.relpath(job.master, config.root)
+def render_job(job: Job, limits: Limits, engine: Engine) -> RenderResult:
+    """Raises RenderError naming the master and the reason; never anything else.
+
+    Everything an output needs was resolved by the plan (job.outputs[i].crop, .options)."""
+    shown = job.shown
     try:
-        return _render(job, config, engine, shown)
+        return _render(job, limits, engine, shown)
     except RenderError as exc:
         raise RenderError(shown, exc.reason) from None
     except MemoryError:
@@ -61,31 +70,32 @@ def render_job(job: Job, config: Config, engine: Engine) -> RenderResult:
         raise RenderError(shown, f"{type(exc).__name__}: {exc}") from None
 
 
-def variant_geometry(v: Variant, master: tuple[int, int], focus: tuple[float, float] | None) -> Geometry:
+def variant_geometry(crop: Crop, master: tuple[int, int]) -> Geometry:
     """A variant's crop of an upright master; raises TooSmall. Shared by render, status and preview."""
-    return plan_geometry(v.fit, master, (v.width, v.height), GRAVITY.get(v.position, (0.5, 0.5)), focus, v.upscale)
+    return plan_geometry(crop.fit, master, (crop.width, crop.height), GRAVITY.get(crop.position, (0.5, 0.5)), crop.focus, crop.upscale)
 
 
-def _render(job: Job, config: Config, engine: Engine, shown: str) -> RenderResult:
+def _render(job: Job, limits: Limits, engine: Engine, shown: str) -> RenderResult:
     path = str(job.master)
-    check_master_file(path, config.max_bytes)
+    check_master_file(path, limits.max_bytes)
     probe = engine.probe(path)
-    if probe.pixels > config.max_pixels:
+    if probe.pixels > limits.max_pixels:
         raise RenderError(
-            shown, f"master is {probe.width}×{probe.height} ({probe.pixels / 1e6:.0f} megapixels), over the max_pixels limit of {config.max_pixels / 1e6:g} megapixels"
+            shown, f"master is {probe.width}×{probe.height} ({probe.pixels / 1e6:.0f} megapixels), over the max_pixels limit of {limits.max_pixels / 1e6:g} megapixels"
         )
     master = (probe.width, probe.height)
-    focus = dict(job.focus)
+    crops: dict[str, Crop] = {}
     geometries: dict[str, Geometry] = {}
     too_small: list[tuple[float, str]] = []
     for out in job.outputs:
-        if out.variant in geometries:
+        c = out.crop
+        if c.variant in crops:
             continue
-        v = config.variant(out.variant)
+        crops[c.variant] = c
         try:
-            geometries[v.name] = variant_geometry(v, master, focus.get(v.name, focus.get("*")))
+            geometries[c.variant] = variant_geometry(c, master)
         except TooSmall:
-            too_small.append((scale_for(v.fit, master, (v.width, v.height)), f"{v.name} ({v.width}×{v.height})"))
+            too_small.append((scale_for(c.fit, master, (c.width, c.height)), f"{c.variant} ({c.width}×{c.height})"))
     if too_small:
         # name the most demanding variant first: a master big enough for it serves them all
         names = [n for _, n in sorted(too_small, key=lambda t: -t[0])]
@@ -97,13 +107,12 @@ def _render(job: Job, config: Config, engine: Engine, shown: str) -> RenderResul
     notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
     rendered = []
     for name, geometry in geometries.items():
-        v = config.variant(name)
-        point = focus.get(v.name, focus.get("*"))
-        pixels = engine.cut(img, geometry, master, v.position if point is None else "centre", v.background)
-        ph = engine.placeholder(pixels, v.background)
+        c = crops[name]
+        pixels = engine.cut(img, geometry, master, c.position, c.background)
+        ph = engine.placeholder(pixels, c.background)
         for out in job.outputs:
             if out.variant != name:
                 continue
-            enc = engine.encode(pixels, out.format, dict(v.encoder(out.format).options), v.background)
+            enc = engine.encode(pixels, out.format, dict(out.options), c.background)
             rendered.append(Rendered(out, enc.data, enc.width, enc.height, ph))
     return RenderResult(job, tuple(rendered), notes)

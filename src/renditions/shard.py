@@ -6,13 +6,33 @@ the entry's article, so the result equals the manifest of one unsharded build.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 from . import manifest as manifest_mod
 from .errors import ManifestError, UsageError
 from .manifest import Entry, Manifest
-from .pipeline import in_shard, parse_shard
+
+
+def parse_shard(spec: str | None) -> tuple[int, int] | None:
+    if not spec:
+        return None
+    try:
+        k, n = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise UsageError("--shard", f'expected K/N like "1/3", got "{spec}"') from None
+    if not 1 <= k <= n:
+        raise UsageError("--shard", f"expected 1 ≤ K ≤ N, got {spec}")
+    return k, n
+
+
+def in_shard(article_rel: str, shard: tuple[int, int] | None) -> bool:
+    """Deterministic split of articles across N runners, by a hash of the article's path."""
+    if shard is None:
+        return True
+    k, n = shard
+    return int(hashlib.sha256(article_rel.encode()).hexdigest()[:8], 16) % n == k - 1
 
 
 def read_shard(path: Path) -> tuple[tuple[int, int], Manifest]:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from .errors import RenditionsError
 from .geometry import TooSmall
 from .hints import master_names
-from .pipeline import open_session
-from .plan import MISSING, make_plan
+from .plan import MISSING, crop_for
 from .render import variant_geometry
+from .session import open_session
 
 UP_TO_DATE, STALE, MISSING_WORD, FAILED = "up to date", "stale", "missing", "failed"
 #: When an article has several outputs for one variant (`also:`), the worst one is shown.
@@ -79,7 +79,7 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
     """The status of every article's variants, read-only."""
     s = open_session(root, config, engine)
     cfg = s.config
-    plan = make_plan(cfg, s.articles, s.manifest, s.hasher, s.engine_id)
+    plan = s.plan()
     words: dict[tuple[str, str], str] = {}
 
     def mark(article: str, variant: str, word: str) -> None:
@@ -112,7 +112,7 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
             word = FAILED if a.rel in failed else words.get((a.rel, v.name), MISSING_WORD)
             if size is not None and word != UP_TO_DATE:
                 try:
-                    variant_geometry(v, size, a.focus_for(v.name))
+                    variant_geometry(crop_for(v, a), size)
                 except TooSmall:
                     word = FAILED
                     problems.setdefault(a.rel, []).append(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import pipeline
+from .report import Report
 from .config import CONFIG_NAME, Config, load_config
 from .discover import Article, discover
 from .errors import RenditionsError
@@ -124,7 +125,7 @@ def _stamp() -> str:
     return time.strftime("%H:%M:%S")
 
 
-def run_build(root, config, slugs: frozenset[str] | None, engine: str | None, jobs: int | None, echo: Echo) -> pipeline.Report | None:
+def run_build(root, config, slugs: frozenset[str] | None, engine: str | None, jobs: int | None, echo: Echo) -> Report | None:
     """One build; every problem is printed and none stops the watcher."""
     try:
         report = pipeline.build(root, config, only=tuple(sorted(slugs or ())), engine=engine, jobs=jobs, wait_lock=True)

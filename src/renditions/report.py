@@ -1,0 +1,101 @@
+"""What build, check and prune report: one row per output, the problems, and a summary.
+
+The CLI prints it, `--json` dumps it, and the Python API returns it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .manifest import Manifest
+from .plan import Output, Problem
+
+
+@dataclass(frozen=True)
+class OutputResult:
+    path: str
+    article: str
+    variant: str
+    status: str  # written | up to date | stale | failed | orphan | pruned
+    reason: str | None = None
+    bytes: int | None = None
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    colour: str | None = None
+    placeholder: str | None = None
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class Report:
+    command: str
+    outputs: tuple[OutputResult, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+    failed_articles: tuple[str, ...] = ()
+    dry_run: bool = False
+    engine: str = ""
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.error)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.error)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outputs if o.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        if self.command == "build":
+            if self.dry_run:
+                return f"{self.count('stale')} to render, {self.count('up to date')} up to date, {len(self.failed_articles)} failed (dry run: nothing written)"
+            return f"{self.count('written')} written, {self.count('up to date')} up to date, {len(self.failed_articles)} failed"
+        if self.command == "check":
+            if self.ok:
+                return f"all {self.count('up to date')} outputs up to date"
+            n = len(self.errors)
+            return f"{n} problem{'s' if n != 1 else ''}, {self.count('up to date')} outputs up to date"
+        if self.command == "prune":
+            verb = "to delete" if self.dry_run else "deleted"
+            return f"{self.count('pruned')} orphaned outputs {verb}"
+        return ""
+
+    def to_json(self) -> dict:
+        totals = {}
+        for o in self.outputs:
+            totals[o.status] = totals.get(o.status, 0) + 1
+        return {
+            "command": self.command,
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "engine": self.engine,
+            "outputs": [o.to_json() for o in self.outputs],
+            "problems": [
+                {"path": p.path, "reason": p.reason, "article": p.article, "line": p.line, "level": "error" if p.error else "warning"}
+                for p in self.problems
+            ],
+            "notes": list(self.notes),
+            "totals": {
+                **totals,
+                "failed_articles": len(self.failed_articles),
+                "bytes_written": sum(o.bytes or 0 for o in self.outputs if o.status == "written"),
+            },
+        }
+
+
+def fresh_result(o: Output, man: Manifest) -> OutputResult:
+    """An up-to-date output as reports show it, with what the manifest knows of it."""
+    e = man.entries.get(o.site_path)
+    return OutputResult(
+        o.site_path, o.article, o.variant, "up to date", None,
+        e.bytes if e else None, e.width if e else None, e.height if e else None, o.format,
+        e.colour if e else None, e.placeholder if e else None,
+    )

@@ -1,0 +1,63 @@
+"""The front half build, check, status and preview share: config → articles → manifest.
+
+Opening a session reads the config, finds the articles (narrowed by --only and --shard),
+loads the manifest and picks the engine; it renders nothing and starts no thread.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from . import manifest as manifest_mod
+from .config import Config, load_config
+from .discover import Article, discover
+from .engine import Engine
+from .engines import get_engine
+from .errors import UsageError
+from .gather import gather
+from .hashing import Hasher, cache_file
+from .manifest import Manifest
+from .plan import Plan, make_plan
+from .shard import in_shard, parse_shard
+
+
+@dataclass
+class Session:
+    config: Config
+    articles: list[Article]
+    manifest: Manifest
+    hasher: Hasher
+    engine_name: str
+    engine_id: str
+    engine: Engine
+
+    def plan(self, force: bool = False) -> Plan:
+        """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
+        facts = gather(self.config, self.articles, self.manifest, self.hasher, self.engine_id, force)
+        return make_plan(self.config, self.articles, self.manifest, facts, self.engine_id, force)
+
+
+def open_session(
+    root: str | os.PathLike = ".",
+    config: str | os.PathLike | None = None,
+    engine: str | None = None,
+    only: tuple[str, ...] = (),
+    shard: str | None = None,
+    use_cache: bool = True,
+    threads: int | None = None,
+    read_manifest: bool = True,
+) -> Session:
+    cfg = load_config(root, config)
+    shard_t = parse_shard(shard)
+    eng = get_engine(engine, threads=threads)
+    articles = discover(cfg)
+    if only:
+        known = {a.slug for a in articles}
+        unknown = [s for s in only if s not in known]
+        if unknown:
+            raise UsageError("--only", f"no article has the slug {', '.join(unknown)}")
+        articles = [a for a in articles if a.slug in only]
+    articles = [a for a in articles if in_shard(a.rel, shard_t)]
+    man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
+    hasher = Hasher(cache_file(cfg.root) if use_cache else None)
+    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng)

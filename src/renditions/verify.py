@@ -1,0 +1,94 @@
+"""`check`: verify every output against the manifest and the config, decoding and writing nothing.
+
+Also finds orphans: image files in the variants' output folders that no article references
+(prune.py deletes the ones renditions wrote).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .config import Config
+from .formats import OUTPUT_FORMATS
+from .plan import Problem
+from .report import OutputResult, Report, fresh_result
+from .session import open_session
+from .sniff import sniff_file
+
+REASON_TEXT = {
+    "missing": "missing",
+    "master changed": "stale: its master changed",
+    "recipe changed": "stale: its variant settings changed",
+    "output modified": "modified by hand: its bytes differ from what renditions wrote",
+}
+
+
+def output_folders(config: Config, referenced: frozenset[str]) -> set[Path]:
+    folders = {config.public.joinpath(*d.split("/")[1:]) for d in {os.path.dirname(p) for p in referenced}}
+    folders |= {config.public.joinpath(*os.path.dirname(v.path).split("/")[1:]) for v in config.variants}
+    return folders
+
+
+def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
+    """Image files in the variants' output folders that no article references."""
+    orphans = []
+    exts = OUTPUT_FORMATS  # the extensions renditions writes
+    for folder in sorted(output_folders(config, referenced)):
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        rel = os.path.relpath(folder, config.public).replace(os.sep, "/")
+        prefix = "/" if rel == "." else "/" + rel + "/"
+        for name in names:
+            site = prefix + name  # built once per folder: relpath per file costs seconds on big sites
+            if site in referenced or os.path.splitext(name)[1].lower() not in exts or not os.path.isfile(folder / name):
+                continue
+            orphans.append(site)
+    return orphans
+
+
+def check(
+    root: str | os.PathLike = ".",
+    config: str | os.PathLike | None = None,
+    *,
+    strict: bool = False,
+    engine: str | None = None,
+) -> Report:
+    """Verify every output against the manifest and the config. Decodes nothing, writes nothing."""
+    s = open_session(root, config, engine)
+    plan = s.plan()
+    problems = list(plan.problems)
+    outs = []
+    for j in plan.jobs:
+        for o in j.outputs:
+            problems.append(Problem(o.site_path, REASON_TEXT.get(o.reason, o.reason), j.article, o.line))
+            outs.append(OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format))
+    for o in plan.fresh:
+        article = o.article
+        c = o.crop
+        try:
+            found = sniff_file(str(o.dest))
+        except OSError:
+            found = None
+        want = (o.format, c.width, c.height)
+        if found is None:
+            problems.append(Problem(o.site_path, f"not a readable {o.format} file", article, o.line))
+        elif found[0] != o.format:
+            problems.append(Problem(o.site_path, f"is {found[0]}, but its extension asks for {o.format}", article, o.line))
+        elif (c.fit != "inside" and found[1:] != want[1:]) or (c.fit == "inside" and (found[1] > c.width or found[2] > c.height)):
+            problems.append(
+                Problem(o.site_path, f"is {found[1]}×{found[2]}, but variant {c.variant} is {c.width}×{c.height}", article, o.line)
+            )
+        outs.append(fresh_result(o, s.manifest))
+    for site in find_orphans(s.config, plan.referenced):
+        known = "renditions wrote it; `renditions prune` deletes it" if site in s.manifest.entries else "not in the manifest"
+        problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))
+        outs.append(OutputResult(site, "", "", "orphan"))
+    return Report(
+        "check",
+        outputs=tuple(sorted(outs, key=lambda r: r.path)),
+        problems=tuple(problems),
+        failed_articles=plan.failed_articles,
+        engine=s.engine_id,
+    )

@@ -1,0 +1,85 @@
+"""The fork rule: no worker is forked from a build process that runs another thread.
+
+A process forked while another thread holds a lock (libvips' pool, numpy's, a progress
+bar's monitor) can deadlock; breaking this once hung the test suite. workers.start_method
+owns the rule; these tests watch os.fork itself, so they fail if any path forks anyway.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+from PIL import Image
+
+from renditions import pipeline, workers
+
+from conftest import SIZES
+
+
+@pytest.fixture
+def forks(monkeypatch) -> list[int]:
+    """Every os.fork the build process makes, with the number of threads it ran at that moment."""
+    seen: list[int] = []
+    real = os.fork
+
+    def fork():
+        seen.append(workers.threads_running())
+        return real()
+
+    monkeypatch.setattr(os, "fork", fork)
+    return seen
+
+
+def test_a_thread_started_before_the_pool_means_no_fork(site, forks):
+    for slug in ("one", "two"):
+        site.article(slug)
+        site.master(slug)
+    stop = threading.Event()
+    waiter = threading.Thread(target=stop.wait, name="test-blocker", daemon=True)
+    waiter.start()
+    try:
+        assert workers.threads_running() >= 2
+        assert workers.start_method() == "forkserver"
+        report = pipeline.build(site.root, jobs=2)
+    finally:
+        stop.set()
+        waiter.join()
+    assert forks == []  # the workers came from the fork server, not from this threaded process
+    assert report.ok and report.count("written") == 8, report.problems
+    for slug in ("one", "two"):
+        for key, path in zip(SIZES, site.outputs(slug)):
+            with Image.open(path) as im:
+                assert im.size == SIZES[key]
+
+
+def test_a_single_threaded_build_forks_its_workers(site):
+    """The measured fast path stays: a fresh build process is single-threaded and forks."""
+    for slug in ("one", "two"):
+        site.article(slug)
+        site.master(slug)
+    script = textwrap.dedent(
+        """
+        import json, os, sys
+        from renditions import pipeline, workers
+        seen, real = [], os.fork
+        def fork():
+            seen.append(workers.threads_running())
+            return real()
+        os.fork = fork
+        method = workers.start_method()
+        report = pipeline.build(sys.argv[1], jobs=2)
+        print(json.dumps({"method": method, "forks": seen, "written": report.count("written"), "ok": report.ok}))
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", script, str(site.root)], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "RENDITIONS_CACHE_DIR": str(site.root.parent / "cache")})
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["ok"] and got["written"] == 8
+    assert got["method"] == "fork"
+    assert got["forks"] and set(got["forks"]) == {1}  # every fork happened single-threaded
