@@ -57,7 +57,7 @@ def test_python_api_returns_what_json_prints(site):
     site.article("lost")
     built = renditions.build(site.root)
     cli = CliRunner().invoke(main, ["build", "--root", str(site.root), "--json"])
-    assert json.loads(cli.stdout)["totals"]["up to date"] == built.to_json()["totals"]["written"] == 4
+    assert json.loads(cli.stdout)["totals"]["up_to_date"] == built.to_json()["totals"]["written"] == 4
     api = renditions.check(site.root).to_json()
     cli = CliRunner().invoke(main, ["check", "--root", str(site.root), "--json"])
     assert cli.exit_code == 1

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from . import pipeline
-from .errors import ConfigError, RenditionsError
+from .errors import ConfigError, LockError, ManifestError, RenditionsError, UsageError
 from .plan import Problem
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -36,9 +36,35 @@ def json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")(f)
 
 
+#: `error.kind` in a `--json` error document, by error type (schemas/report.schema.json)
+ERROR_KINDS = (
+    (ConfigError, "config"), (UsageError, "usage"), (ManifestError, "manifest"), (LockError, "lock"), (RenditionsError, "error"),
+)
+
+
+def _json_wanted() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.params.get("as_json"))
+
+
+def _error_doc(command: str, kind: str, path: str | None, reason: str, line: int | None, problems: list[str], code: int) -> dict:
+    """With `--json`, an error is a document on stdout too, so a script always has JSON to read."""
+    return {"command": command, "ok": False, "exit_code": code,
+            "error": {"kind": kind, "path": path, "line": line, "reason": reason, "problems": problems}}
+
+
+def _emit_json(doc: dict) -> None:
+    """Every `--json` document leaves through here (the tests validate each against the schema)."""
+    click.echo(json.dumps(doc, indent=2))
+
+
 def _fail(exc: RenditionsError) -> None:
     for line in exc.message.splitlines():
         click.echo(f"error: {line}", err=True)
+    if _json_wanted():
+        kind = next(k for t, k in ERROR_KINDS if isinstance(exc, t))
+        problems = exc.problems if isinstance(exc, ConfigError) else [exc.reason]
+        _emit_json(_error_doc(click.get_current_context().info_name, kind, exc.path, exc.reason, exc.line, problems, EXIT_USAGE))
     sys.exit(EXIT_USAGE)
 
 
@@ -48,7 +74,10 @@ def _run(fn, *args: Any, **kwargs: Any) -> pipeline.Report:
     except (ConfigError, RenditionsError) as exc:
         _fail(exc)
     except KeyboardInterrupt:
-        click.echo("interrupted: every file written so far is complete and recorded; run build again to finish", err=True)
+        reason = "interrupted: every file written so far is complete and recorded; run build again to finish"
+        click.echo(reason, err=True)
+        if _json_wanted():
+            _emit_json(_error_doc(click.get_current_context().info_name, "interrupted", None, reason, None, [], EXIT_INTERRUPTED))
         sys.exit(EXIT_INTERRUPTED)
     raise AssertionError("unreachable")
 
@@ -58,13 +87,50 @@ def _problem_line(p: Problem) -> str:
     return f"{where}: {p.reason}"
 
 
-def _github(p: Problem) -> str:
+def _escape_data(text: str) -> str:
+    """GitHub's workflow-command escaping for a message: no newline can start a new command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """A property value also escapes `:` and `,`, so a file name cannot forge `line=` or end the properties."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _github(p: Problem, file: str | None = None, line: int | None = None) -> str:
+    """One annotation; `file` relative to what GitHub resolves against (see gitcheck.annotation_base)."""
     level = "error" if p.error else "warning"
     loc = ""
-    if p.article:
-        loc = f" file={p.article}" + (f",line={p.line}" if p.line else "")
-    msg = f"{p.path}: {p.reason}".replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return f"::{level}{loc}::{msg}"
+    if file:
+        loc = f" file={_escape_property(file)}" + (f",line={int(line)}" if line else "")
+    return f"::{level}{loc}::{_escape_data(f'{p.path}: {p.reason}')}"
+
+
+def _locator(root, config):
+    """Problem → (file, line) for annotations: the article's line, else the orphan's manifest entry,
+    else the file itself; paths relative to the git top (or $GITHUB_WORKSPACE)."""
+    from .config import load_config
+    from .gitcheck import annotation_base, manifest_lines
+
+    cfg = load_config(root, config)
+    base = os.path.realpath(annotation_base(cfg.root))
+    entries = manifest_lines(cfg.manifest)
+
+    def rel(path) -> str:
+        return os.path.relpath(os.path.realpath(path), base).replace(os.sep, "/")
+
+    def locate(p: Problem) -> tuple[str | None, int | None]:
+        if p.article:
+            return rel(cfg.root / p.article), p.line
+        if p.path in entries:
+            return rel(cfg.manifest), entries[p.path]
+        if p.path.startswith("/"):
+            file = cfg.public.joinpath(*p.path.split("/")[1:])
+        else:
+            file = cfg.root / p.path
+        return (rel(file), None) if os.path.lexists(file) else (None, None)
+
+    return locate
 
 
 def _progress(total: int):
@@ -74,7 +140,31 @@ def _progress(total: int):
     return tqdm(total=total, unit="article", file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """With `--json` on the command line, a usage error (bad option or value) is a JSON document
+    on stdout as well as click's message on stderr; the exit code stays 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        if "--json" not in argv or not standalone_mode:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            exc.show()
+            command = exc.ctx.info_name if exc.ctx is not None and exc.ctx.parent is not None else next(
+                (a for a in argv if a in self.commands), "renditions")
+            _emit_json(_error_doc(command, "usage", None, exc.format_message(), None, [exc.format_message()], EXIT_USAGE))
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="renditions")
 def main() -> None:
     """renditions: every image variant your articles' front matter names, cut from one master each.
@@ -113,7 +203,7 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
     for n in report.notes:
         click.echo(f"note: {n}", err=True)
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        _emit_json(report.to_json())
     else:
         if dry_run:
             for o in report.outputs:
@@ -132,19 +222,31 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
 @click.option("--strict", is_flag=True, help="Treat orphaned outputs (files no article references) as errors.")
 @click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text", show_default=True,
               help="github: GitHub Actions annotations pointing at the article and front-matter line.")
-def check(root, config, engine, as_json, strict, fmt) -> None:
+@click.option("--staged", is_flag=True,
+              help="Also fail when an output or the manifest is untracked or differs from what git has staged (pre-commit).")
+def check(root, config, engine, as_json, strict, fmt, staged) -> None:
     """Verify outputs against the manifest and config; decode nothing, write nothing.
 
     Exits 1 with one `path: reason` line per problem: an article without a master, a missing,
     stale or hand-modified output, wrong dimensions or format, or a bad front-matter path.
     """
     report = _run(pipeline.check, root, config, strict=strict, engine=engine)
+    if staged:
+        from dataclasses import replace
+
+        from .config import load_config
+        from .gitcheck import staged_problems
+
+        needed = [o.path for o in report.outputs if o.status == "up to date"]
+        extra = _run(staged_problems, _run(load_config, root, config), needed)
+        report = replace(report, problems=report.problems + tuple(extra))
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        _emit_json(report.to_json())
     else:
+        locate = _locator(root, config) if fmt == "github" else None
         for p in report.problems:
-            if fmt == "github":
-                click.echo(_github(p))
+            if locate is not None:
+                click.echo(_github(p, *locate(p)))
             else:
                 click.echo(("" if p.error else "warning: ") + _problem_line(p))
         click.echo(report.summary(), err=True)
@@ -162,7 +264,7 @@ def prune(root, config, as_json, dry_run) -> None:
     """
     report = _run(pipeline.prune, root, config, dry_run=dry_run)
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        _emit_json(report.to_json())
     else:
         for o in report.outputs:
             click.echo(("would delete " if dry_run else "deleted ") + o.path)
@@ -242,7 +344,7 @@ def status(root, config, engine, as_json) -> None:
 
     st = _run(run_status, root, config, engine=engine)
     if as_json:
-        click.echo(json.dumps(st.to_json(), indent=2))
+        _emit_json(st.to_json())
         sys.exit(EXIT_OK)
     click.echo(st.table())
     for row in st.rows:

@@ -45,7 +45,8 @@ class OutputResult:
     placeholder: str | None = None
 
     def to_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+        """Statuses in snake_case (`up_to_date`): scripts key on them (schemas/report.schema.json)."""
+        return {**self.__dict__, "status": self.status.replace(" ", "_")}
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,15 @@ class Report:
             return f"{self.count('pruned')} orphaned outputs {verb}"
         return ""
 
+    #: Every status an output can have, snake_case as `--json` prints it; each is in `totals`, zeros kept.
+    STATUSES = ("written", "up_to_date", "stale", "failed", "orphan", "pruned")
+
     def to_json(self) -> dict:
-        totals = {}
+        """The `--json` report: a fixed set of snake_case keys (zeros kept), so scripts never miss a key."""
+        totals = dict.fromkeys(self.STATUSES, 0)
         for o in self.outputs:
-            totals[o.status] = totals.get(o.status, 0) + 1
+            key = o.status.replace(" ", "_")
+            totals[key] = totals.get(key, 0) + 1
         return {
             "command": self.command,
             "ok": self.ok,

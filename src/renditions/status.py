@@ -36,7 +36,7 @@ class Row:
             "master": None if self.master is None else {
                 "path": self.master, "width": self.size[0] if self.size else None, "height": self.size[1] if self.size else None,
             },
-            "variants": dict(self.variants),
+            "variants": {name: word.replace(" ", "_") for name, word in self.variants},
             "problems": list(self.problems),
         }
 
@@ -48,10 +48,11 @@ class Status:
     unused_masters: tuple[str, ...]
 
     def to_json(self) -> dict:
-        totals: dict[str, int] = {}
+        # fixed snake_case keys, zeros kept: a script reading totals["stale"] never meets a KeyError
+        totals = {word.replace(" ", "_"): 0 for word in SEVERITY}
         for r in self.rows:
             for _, word in r.variants:
-                totals[word] = totals.get(word, 0) + 1
+                totals[word.replace(" ", "_")] += 1
         return {
             "command": "status",
             "variants": list(self.variants),
