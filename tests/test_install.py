@@ -26,8 +26,8 @@ def _run(cmd, cwd, env=None, timeout=900) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    # --no-isolation: the build backend (setuptools) comes from this venv, so no download is needed
-    r = _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", out, REPO], cwd=out)
+    # as a release is built: an isolated environment with the build backend pyproject.toml names
+    r = _run([sys.executable, "-m", "build", "--wheel", "--outdir", out, REPO], cwd=out)
     assert r.returncode == 0, r.stderr[-3000:]
     (whl,) = out.glob("renditions-*.whl")
     return whl
