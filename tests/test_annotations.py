@@ -77,7 +77,7 @@ def test_a_file_name_with_a_newline_and_a_comma_cannot_inject_a_command_or_forge
     # `::level props::message`: GitHub ends the properties at the first `::`, so none may hold a `:`
     assert not any(":" in ln[2:].split("::", 1)[0] for ln in lines)
     (ann,) = [ln for ln in lines if ln.startswith("::error ")]  # no master; the rest are missing-key warnings
-    assert ann.endswith("pwned.md: no master: add source_images/evil.png (or .jpg, .webp, .tif, .avif, .heic)")
+    assert "pwned.md: no master: add source_images/evil.png" in ann
     props = ann.split("::")[1]
     assert props.startswith("error file=content/a%2Cline=1%0A%3A%3Aerror file=forged.md%3A%3Apwned.md")
     assert props.count(",") <= 1 and props.count(",line=") <= 1  # only our own line property, if any
