@@ -289,7 +289,7 @@ def merge(out, shards) -> None:
         _fail(exc)
     except OSError as exc:
         _fail(RenditionsError(out, f"cannot write the manifest: {exc.strerror}"))
-    click.echo(f"{out}: {len(man.entries)} outputs from {len(shards)} shards")
+    click.echo(f"{out}: {pipeline.plural(len(man.entries), 'output')} from {pipeline.plural(len(shards), 'shard')}")
     sys.exit(EXIT_OK)
 
 @main.command()
@@ -326,7 +326,7 @@ def preview(root, config, engine, out) -> None:
     from .preview import preview as run_preview
 
     result = _run(run_preview, root, config, out=out, engine=engine)
-    click.echo(f"{result.page}: {result.articles} articles, {result.problems} problems shown")
+    click.echo(f"{result.page}: {pipeline.plural(result.articles, 'article')}, {pipeline.plural(result.problems, 'problem')} shown")
     sys.exit(EXIT_OK)
 
 
@@ -334,7 +334,8 @@ def preview(root, config, engine, out) -> None:
 @site_options
 @engine_option
 @json_option
-def status(root, config, engine, as_json) -> None:
+@click.option("--wide", is_flag=True, help="Every column in full, however wide (default: fit in 100 columns).")
+def status(root, config, engine, as_json, wide) -> None:
     """One row per article: its master, and each variant up to date, stale, missing or failed.
 
     Also lists each article's problems (with did-you-mean hints for near-miss master names)
@@ -346,7 +347,10 @@ def status(root, config, engine, as_json) -> None:
     if as_json:
         _emit_json(st.to_json())
         sys.exit(EXIT_OK)
-    click.echo(st.table())
+    table = st.table(None if wide else 100)
+    click.echo(table)
+    if not wide and table != st.table(None):
+        click.echo("(shortened to fit 100 columns: `renditions status --wide` shows every column in full)", err=True)
     for row in st.rows:
         for reason in row.problems:
             click.echo(f"{row.article}: {reason}")

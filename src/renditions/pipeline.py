@@ -30,6 +30,11 @@ from .write import delete, sweep, write_all
 CHECKPOINT_SECONDS = 2.0
 
 
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """`1 article`, `2 articles`: messages read as written by a person."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+
+
 @dataclass(frozen=True)
 class OutputResult:
     path: str
@@ -85,12 +90,13 @@ class Report:
             return f"{self.count('written')} written, {self.count('up to date')} up to date, {len(self.failed_articles)} failed"
         if self.command == "check":
             if self.ok:
-                return f"all {self.count('up to date')} outputs up to date"
+                n = self.count('up to date')
+                return "the 1 output is up to date" if n == 1 else f"all {n} outputs up to date"
             n = len(self.errors)
-            return f"{n} problem{'s' if n != 1 else ''}, {self.count('up to date')} outputs up to date"
+            return f"{plural(n, 'problem')}, {plural(self.count('up to date'), 'output')} up to date"
         if self.command == "prune":
             verb = "to delete" if self.dry_run else "deleted"
-            return f"{self.count('pruned')} orphaned outputs {verb}"
+            return f"{plural(self.count('pruned'), 'orphaned output')} {verb}"
         return ""
 
     #: Every status an output can have, snake_case as `--json` prints it; each is in `totals`, zeros kept.
