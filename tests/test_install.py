@@ -92,3 +92,28 @@ def test_wheel_in_a_fresh_venv_runs_init_build_check_on_a_new_site(wheel, tmp_pa
     (site / "source_images" / "hello.png").unlink()
     r = _run([exe, "check"], cwd=site, env=env)
     assert r.returncode == 1 and "content/hello.md" in r.stdout
+
+
+@pytest.mark.slow
+def test_the_readmes_install_line_installs_from_a_clone_of_this_repository(tmp_path):
+    """`pip install "git+https://github.com/OWNER/renditions@REF"`, pointed at a clone and its commit."""
+    import re
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    line = next(ln.strip() for ln in (REPO / "README.md").read_text().splitlines() if ln.strip().startswith("pip install \"git+"))
+    clone = tmp_path / "clone"
+    assert _run(["git", "clone", "-q", REPO, clone], cwd=tmp_path).returncode == 0
+    sha = _run(["git", "rev-parse", "HEAD"], cwd=clone).stdout.strip()
+    args = re.fullmatch(r'pip install "git\+https://github\.com/OWNER/renditions@REF"\s+(#.*)?', line)
+    assert args, line
+    venv = tmp_path / "venv"
+    assert _run([sys.executable, "-m", "venv", venv], cwd=tmp_path).returncode == 0
+    r = _run([venv / "bin" / "python", "-m", "pip", "install", "-q", f"git+file://{clone}@{sha}"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = _run([venv / "bin" / "renditions", "--version"], cwd=tmp_path)
+    assert r.returncode == 0 and "version" in r.stdout
+    r = _run([venv / "bin" / "python", "-c", "import importlib.resources as r; "
+              "print(r.files('renditions').joinpath('schemas/report.schema.json').is_file())"], cwd=tmp_path)
+    assert r.stdout.strip() == "True", r.stderr

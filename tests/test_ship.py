@@ -112,3 +112,34 @@ def test_action_runs_renditions_as_written(tmp_path, site):
     assert r.returncode == 1 and r.stdout.startswith("::error file=")
     r = subprocess.run(["bash", "-e", "-c", step["run"]], env=dict(env, RENDITIONS_COMMAND="deploy"), capture_output=True, text=True)
     assert r.returncode == 2 and "input command must be check or build" in r.stdout
+
+
+def _readme_section(title: str) -> str:
+    readme = (REPO / "README.md").read_text()
+    start = readme.index(f"## {title}\n")
+    return readme[start:readme.index("\n## ", start + 1)]
+
+
+def test_readme_starts_with_using_it_in_a_site():
+    readme = (REPO / "README.md").read_text()
+    assert readme.split("\n## ")[1].startswith("Use it in your site")
+    section = _readme_section("Use it in your site")
+    assert 'pipx install "git+https://github.com/OWNER/renditions@REF"' in section
+    assert 'pip install "git+https://github.com/OWNER/renditions@REF"' in section
+    assert "renditions --version" in section
+    assert "pip install renditions" not in readme and "v0.1.0" not in readme
+
+
+def test_readmes_pre_commit_and_action_snippets_match_what_ships():
+    import re
+
+    section = _readme_section("Use it in your site")
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    config = yaml.safe_load(blocks[0])
+    (repo,) = config["repos"]
+    hook_ids = {h["id"] for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    assert {h["id"] for h in repo["hooks"]} <= hook_ids and repo["rev"] == "REF"
+    assert "pre-commit autoupdate" in section
+    steps = yaml.safe_load(blocks[1])
+    uses = next(s for s in steps if s.get("uses", "").startswith("OWNER/renditions@"))
+    assert set(uses["with"]) <= set(_action()["inputs"])
