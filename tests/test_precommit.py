@@ -146,3 +146,34 @@ def test_real_pre_commit_blocks_a_commit_that_leaves_a_new_output_unstaged(repo,
     r = commit("beta")
     assert r.returncode == 0, r.stdout + r.stderr
     assert git(repo.root, "status", "--porcelain").stdout == ""
+
+
+@pytest.mark.slow
+def test_the_shipped_hook_from_a_clone_of_this_repository(repo, tmp_path):
+    """As the README says: `repo:` this repository (a clone here), `rev:` a commit sha; pre-commit
+    installs renditions into its own environment from that commit and runs the shipped hook."""
+    pre_commit = BIN / "pre-commit"
+    if not pre_commit.exists():
+        pytest.skip("pre-commit is not installed (pip install -e '.[test]')")
+    clone = tmp_path / "renditions-clone"
+    git(tmp_path, "clone", "-q", str(REPO), str(clone))
+    sha = git(clone, "rev-parse", "HEAD").stdout.strip()
+    (repo.root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(
+        {"repos": [{"repo": str(clone), "rev": sha, "hooks": [{"id": "renditions-check"}]}]}))
+    git(repo.root, "add", ".pre-commit-config.yaml")
+    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"))
+    env.pop("VIRTUAL_ENV", None)
+
+    def hook() -> subprocess.CompletedProcess:
+        return subprocess.run([str(pre_commit), "run", "renditions-check"], cwd=repo.root, env=env,
+                              capture_output=True, text=True, timeout=900)
+
+    r = hook()
+    assert r.returncode == 0, r.stdout + r.stderr
+    new_article(repo)
+    left_out = repo.out("mobile", "beta").relative_to(repo.root).as_posix()
+    git(repo.root, "add", "-A")
+    git(repo.root, "reset", "-q", "--", left_out)
+    r = hook()
+    assert r.returncode == 1
+    assert f"{left_out} is untracked; run `git add -- {left_out}`" in r.stdout

@@ -147,7 +147,7 @@ class _Group(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         argv = list(sys.argv[1:] if args is None else args)
         if "--json" not in argv or not standalone_mode:
-            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
             return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
