@@ -177,3 +177,18 @@ def test_the_shipped_hook_from_a_clone_of_this_repository(repo, tmp_path):
     r = hook()
     assert r.returncode == 1
     assert f"{left_out} is untracked; run `git add -- {left_out}`" in r.stdout
+
+
+def test_staged_problems_annotate_the_file_itself(repo, monkeypatch):
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    new_article(repo)
+    git(repo.root, "add", "-A")
+    left_out = repo.out("image", "beta").relative_to(repo.root).as_posix()
+    git(repo.root, "reset", "-q", "--", left_out)
+    r = subprocess.run([str(BIN / "renditions"), "check", "--staged", "--format", "github", "--root", str(repo.root)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [
+        f"::error file={left_out}::/img/artical/articles/beta.png: not in the commit: {left_out} is untracked; "
+        f"run `git add -- {left_out}`"
+    ]

@@ -106,7 +106,7 @@ def _github(p: Problem, file: str | None = None, line: int | None = None) -> str
     return f"::{level}{loc}::{_escape_data(f'{p.path}: {p.reason}')}"
 
 
-def _locator(root, config):
+def _locator(root, config, orphans: frozenset[str]):
     """Problem → (file, line) for annotations: the article's line, else the orphan's manifest entry,
     else the file itself; paths relative to the git top (or $GITHUB_WORKSPACE)."""
     from .config import load_config
@@ -122,7 +122,7 @@ def _locator(root, config):
     def locate(p: Problem) -> tuple[str | None, int | None]:
         if p.article:
             return rel(cfg.root / p.article), p.line
-        if p.path in entries:
+        if p.path in orphans and p.path in entries:
             return rel(cfg.manifest), entries[p.path]
         if p.path.startswith("/"):
             file = cfg.public.joinpath(*p.path.split("/")[1:])
@@ -243,7 +243,8 @@ def check(root, config, engine, as_json, strict, fmt, staged) -> None:
     if as_json:
         _emit_json(report.to_json())
     else:
-        locate = _locator(root, config) if fmt == "github" else None
+        orphans = frozenset(o.path for o in report.outputs if o.status == "orphan")
+        locate = _locator(root, config, orphans) if fmt == "github" else None
         for p in report.problems:
             if locate is not None:
                 click.echo(_github(p, *locate(p)))

@@ -7,6 +7,7 @@ output and the manifest are in the index as they are on disk.
 """
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -72,7 +73,7 @@ def staged_problems(config: Config, site_paths: list[str]) -> list[Problem]:
     tracked = set(_split_z(_git(top, "ls-files", "-z", "--full-name")))
     unstaged = set(_split_z(_git(top, "diff", "--name-only", "-z")))
     untracked = [p for p in rel.values() if p not in tracked]
-    ignored = set(_split_z(_git(top, "check-ignore", "-z", "--stdin", stdin="\0".join(untracked) + "\0", ))) if untracked else set()
+    ignored = set(_split_z(_git(top, "check-ignore", "-z", "--stdin", stdin="\0".join(untracked) + "\0"))) if untracked else set()
     problems = []
     for shown, path in rel.items():
         fix = f"run `git add -- {shlex.quote(path)}`"
@@ -87,8 +88,6 @@ def staged_problems(config: Config, site_paths: list[str]) -> list[Problem]:
 
 def manifest_lines(path: Path) -> dict[str, int]:
     """Site path → the line of its entry in the manifest (saved with indent=1: `  "/x.png": {`)."""
-    import json
-
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
