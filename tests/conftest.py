@@ -93,3 +93,38 @@ def site(tmp_path, monkeypatch) -> Site:
 @pytest.fixture(params=["vips", "pillow"])
 def engine(request) -> str:
     return request.param
+
+
+def load_schema(name: str) -> dict:
+    """A JSON Schema as shipped inside the installed package."""
+    import json
+    from importlib.resources import files
+
+    return json.loads(files("renditions").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def report_validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(load_schema("report"))
+
+
+@pytest.fixture(autouse=True)
+def _json_reports_match_the_schema(monkeypatch, report_validator):
+    """Every `--json` document the CLI prints in-process, across the whole suite, must match the schema."""
+    import json
+
+    from renditions import cli
+
+    real = cli._emit_json
+    invalid: list[str] = []  # asserted after the test: CliRunner would swallow an exception raised here
+
+    def checked(doc: dict) -> None:
+        invalid.extend(f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                       for e in report_validator.iter_errors(json.loads(json.dumps(doc))))
+        real(doc)
+
+    monkeypatch.setattr(cli, "_emit_json", checked)
+    yield
+    assert not invalid, f"a --json document does not match schemas/report.schema.json: {invalid}"

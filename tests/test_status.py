@@ -46,10 +46,10 @@ def test_status_json(states):
     doc = json.loads(result.stdout)
     rows = {a["slug"]: a for a in doc["articles"]}
     every = lambda word: {"article": word, "mobile-article": word, "single": word, "mobile-single": word}
-    assert rows["fresh"]["variants"] == every("up to date")
+    assert rows["fresh"]["variants"] == every("up_to_date")
     assert rows["fresh"]["master"] == {"path": "source_images/fresh.png", "width": 1920, "height": 1080}
     assert rows["stale"]["variants"] == every("stale")
-    assert rows["missing"]["variants"] == dict(every("up to date"), **{"mobile-article": "missing"})
+    assert rows["missing"]["variants"] == dict(every("up_to_date"), **{"mobile-article": "missing"})
     assert rows["lost"]["master"] is None and rows["lost"]["variants"] == every("failed")
     assert any('did you mean "source_images/LOST.png"' in p and "upper/lower case" in p for p in rows["lost"]["problems"])
     # 700×500 is big enough for mobile-article (640×360) only; the article fails as a whole

@@ -6,10 +6,10 @@ The Python API returns the same report the CLI prints with `--json`:
     report = renditions.build("path/to/site")
     report.ok, report.to_json()
 """
-from .errors import ConfigError, RenditionsError
+from .errors import ConfigError, LockError, ManifestError, RenditionsError, UsageError
 from .pipeline import build
 from .prune import prune
 from .report import Report
 from .verify import check
 
-__all__ = ["build", "check", "prune", "Report", "RenditionsError", "ConfigError"]
+__all__ = ["build", "check", "prune", "Report", "RenditionsError", "ConfigError", "UsageError", "ManifestError", "LockError"]

@@ -14,12 +14,12 @@ from typing import Any, Callable
 import click
 
 from . import pipeline
-from .prune import prune as prune_site
-from .report import Report
-from .verify import check as check_site
-from .errors import ConfigError, RenditionsError
+from .errors import ConfigError, LockError, ManifestError, RenditionsError, UsageError
 from .formats import help_text as formats_help
 from .plan import Problem
+from .prune import prune as prune_site
+from .report import plural
+from .verify import check as check_site
 
 #: The exit codes, the one table of them (the README's "Exit codes" lists the same).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -42,12 +42,35 @@ def json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")(f)
 
 
+#: `error.kind` in a `--json` error document, by error type (schemas/report.schema.json)
+ERROR_KINDS = (
+    (ConfigError, "config"), (UsageError, "usage"), (ManifestError, "manifest"), (LockError, "lock"), (RenditionsError, "error"),
+)
+
+
+def _json_wanted() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.params.get("as_json"))
+
+
+def _error_doc(command: str, kind: str, path: str | None, reason: str, line: int | None, problems: list[str], code: int) -> dict:
+    """With `--json`, an error is a document on stdout too, so a script always has JSON to read."""
+    return {"command": command, "ok": False, "exit_code": code,
+            "error": {"kind": kind, "path": path, "line": line, "reason": reason, "problems": problems}}
+
+
+def _emit_json(doc: dict) -> None:
+    """Every `--json` document leaves through here (the tests validate each against the schema)."""
+    click.echo(json.dumps(doc, indent=2))
+
+
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     """Where every error becomes an exit code: the one place (a command never exits by raising).
 
     RenditionsError (usage, config, manifest, lock) and OSError (a folder that can't be read or
-    written, a full disk) mean nothing was done: one `error: path: reason` line each, exit 2.
-    Per-article problems never get here: they are in the report, and exit 1.
+    written, a full disk) mean nothing was done: one `error: path: reason` line each (and, with
+    `--json`, an error document on stdout), exit 2. Per-article problems never get here: they are
+    in the report, and exit 1.
     """
 
     @functools.wraps(command)
@@ -55,14 +78,21 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except RenditionsError as exc:
-            lines = exc.message.splitlines()
+            error = exc
         except OSError as exc:
-            lines = RenditionsError.from_os_error(exc).message.splitlines()
+            error = RenditionsError.from_os_error(exc)
         except KeyboardInterrupt:
-            click.echo("interrupted: every file written so far is complete and recorded; run build again to finish", err=True)
+            reason = "interrupted: every file written so far is complete and recorded; run build again to finish"
+            click.echo(reason, err=True)
+            if _json_wanted():
+                _emit_json(_error_doc(click.get_current_context().info_name, "interrupted", None, reason, None, [], EXIT_INTERRUPTED))
             sys.exit(EXIT_INTERRUPTED)
-        for line in lines:
+        for line in error.message.splitlines():
             click.echo(f"error: {line}", err=True)
+        if _json_wanted():
+            kind = next(k for t, k in ERROR_KINDS if isinstance(error, t))
+            problems = error.problems if isinstance(error, ConfigError) else [error.reason]
+            _emit_json(_error_doc(click.get_current_context().info_name, kind, error.path, error.reason, error.line, problems, EXIT_USAGE))
         sys.exit(EXIT_USAGE)
 
     return run
@@ -72,13 +102,50 @@ def _exit(ok: bool) -> None:
     sys.exit(EXIT_OK if ok else EXIT_FAILED)
 
 
-def _github(p: Problem) -> str:
+def _escape_data(text: str) -> str:
+    """GitHub's workflow-command escaping for a message: no newline can start a new command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """A property value also escapes `:` and `,`, so a file name cannot forge `line=` or end the properties."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _github(p: Problem, file: str | None = None, line: int | None = None) -> str:
+    """One annotation; `file` relative to what GitHub resolves against (see gitcheck.annotation_base)."""
     level = "error" if p.error else "warning"
     loc = ""
-    if p.article:
-        loc = f" file={p.article}" + (f",line={p.line}" if p.line else "")
-    msg = f"{p.path}: {p.reason}".replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return f"::{level}{loc}::{msg}"
+    if file:
+        loc = f" file={_escape_property(file)}" + (f",line={int(line)}" if line else "")
+    return f"::{level}{loc}::{_escape_data(f'{p.path}: {p.reason}')}"
+
+
+def _locator(root, config, orphans: frozenset[str]):
+    """Problem → (file, line) for annotations: the article's line, else the orphan's manifest entry,
+    else the file itself; paths relative to the git top (or $GITHUB_WORKSPACE)."""
+    from .config import load_config
+    from .gitcheck import annotation_base, manifest_lines
+
+    cfg = load_config(root, config)
+    base = os.path.realpath(annotation_base(cfg.root))
+    entries = manifest_lines(cfg.manifest)
+
+    def rel(path) -> str:
+        return os.path.relpath(os.path.realpath(path), base).replace(os.sep, "/")
+
+    def locate(p: Problem) -> tuple[str | None, int | None]:
+        if p.article:
+            return rel(cfg.root / p.article), p.line
+        if p.path in orphans and p.path in entries:
+            return rel(cfg.manifest), entries[p.path]
+        if p.path.startswith("/"):
+            file = cfg.public.joinpath(*p.path.split("/")[1:])
+        else:
+            file = cfg.root / p.path
+        return (rel(file), None) if os.path.lexists(file) else (None, None)
+
+    return locate
 
 
 def _progress(total: int):
@@ -88,7 +155,31 @@ def _progress(total: int):
     return tqdm(total=total, unit="article", file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """With `--json` on the command line, a usage error (bad option or value) is a JSON document
+    on stdout as well as click's message on stderr; the exit code stays 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        if "--json" not in argv or not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            exc.show()
+            command = exc.ctx.info_name if exc.ctx is not None and exc.ctx.parent is not None else next(
+                (a for a in argv if a in self.commands), "renditions")
+            _emit_json(_error_doc(command, "usage", None, exc.format_message(), None, [exc.format_message()], EXIT_USAGE))
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="renditions")
 def main() -> None:
     """renditions: every image variant your articles' front matter names, cut from one master each.
@@ -122,13 +213,13 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
     report = pipeline.build(root, config, force=force, dry_run=dry_run, only=tuple(only), jobs=jobs,
                   engine=engine, shard=shard, wait_lock=wait_lock, progress=progress)
     for p in report.warnings:
-        click.echo(f"warning: {p}", err=True)
+        click.echo(f"warning: {str(p)}", err=True)
     for p in report.errors:
-        click.echo(f"error: {p}", err=True)
+        click.echo(f"error: {str(p)}", err=True)
     for n in report.notes:
         click.echo(f"note: {n}", err=True)
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        _emit_json(report.to_json())
     else:
         if dry_run:
             for o in report.outputs:
@@ -147,20 +238,33 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
 @click.option("--strict", is_flag=True, help="Treat orphaned outputs (files no article references) as errors.")
 @click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text", show_default=True,
               help="github: GitHub Actions annotations pointing at the article and front-matter line.")
+@click.option("--staged", is_flag=True,
+              help="Also fail when an output or the manifest is untracked or differs from what git has staged (pre-commit).")
 @guarded
-def check(root, config, engine, as_json, strict, fmt) -> None:
+def check(root, config, engine, as_json, strict, fmt, staged) -> None:
     """Verify outputs against the manifest and config; decode nothing, write nothing.
 
     Exits 1 with one `path: reason` line per problem: an article without a master, a missing,
     stale or hand-modified output, wrong dimensions or format, or a bad front-matter path.
     """
     report = check_site(root, config, strict=strict, engine=engine)
+    if staged:
+        from dataclasses import replace
+
+        from .config import load_config
+        from .gitcheck import staged_problems
+
+        needed = [o.path for o in report.outputs if o.status == "up to date"]
+        extra = staged_problems(load_config(root, config), needed)
+        report = replace(report, problems=report.problems + tuple(extra))
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        _emit_json(report.to_json())
     else:
+        orphans = frozenset(o.path for o in report.outputs if o.status == "orphan")
+        locate = _locator(root, config, orphans) if fmt == "github" else None
         for p in report.problems:
-            if fmt == "github":
-                click.echo(_github(p))
+            if locate is not None:
+                click.echo(_github(p, *locate(p)))
             else:
                 click.echo(("" if p.error else "warning: ") + str(p))
         click.echo(report.summary(), err=True)
@@ -179,7 +283,7 @@ def prune(root, config, as_json, dry_run) -> None:
     """
     report = prune_site(root, config, dry_run=dry_run)
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        _emit_json(report.to_json())
     else:
         for o in report.outputs:
             click.echo(("would delete " if dry_run else "deleted ") + o.path)
@@ -200,7 +304,7 @@ def merge(out, shards) -> None:
     from .shard import merge as merge_shards
 
     man = merge_shards(out, list(shards))
-    click.echo(f"{out}: {len(man.entries)} outputs from {len(shards)} shards")
+    click.echo(f"{out}: {plural(len(man.entries), 'output')} from {plural(len(shards), 'shard')}")
     sys.exit(EXIT_OK)
 
 @main.command()
@@ -236,7 +340,7 @@ def preview(root, config, engine, out) -> None:
     from .preview import preview as run_preview
 
     result = run_preview(root, config, out=out, engine=engine)
-    click.echo(f"{result.page}: {result.articles} articles, {result.problems} problems shown")
+    click.echo(f"{result.page}: {plural(result.articles, 'article')}, {plural(result.problems, 'problem')} shown")
     sys.exit(EXIT_OK)
 
 
@@ -244,8 +348,9 @@ def preview(root, config, engine, out) -> None:
 @site_options
 @engine_option
 @json_option
+@click.option("--wide", is_flag=True, help="Every column in full, however wide (default: fit in 100 columns).")
 @guarded
-def status(root, config, engine, as_json) -> None:
+def status(root, config, engine, as_json, wide) -> None:
     """One row per article: its master, and each variant up to date, stale, missing or failed.
 
     Also lists each article's problems (with did-you-mean hints for near-miss master names)
@@ -255,9 +360,12 @@ def status(root, config, engine, as_json) -> None:
 
     st = run_status(root, config, engine=engine)
     if as_json:
-        click.echo(json.dumps(st.to_json(), indent=2))
+        _emit_json(st.to_json())
         sys.exit(EXIT_OK)
-    click.echo(st.table())
+    table = st.table(None if wide else 100)
+    click.echo(table)
+    if not wide and table != st.table(None):
+        click.echo("(shortened to fit 100 columns: `renditions status --wide` shows every column in full)", err=True)
     for row in st.rows:
         for reason in row.problems:
             click.echo(f"{row.article}: {reason}")

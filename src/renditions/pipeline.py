@@ -7,7 +7,7 @@ processes), manifest.py (the record). check is in verify.py, prune in prune.py.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from . import manifest as manifest_mod
 from .lock import site_lock
@@ -26,14 +26,17 @@ def build(
     *,
     force: bool = False,
     dry_run: bool = False,
-    only: tuple[str, ...] = (),
+    only: str | Iterable[str] = (),
     jobs: int | None = None,
     engine: str | None = None,
     shard: str | None = None,
     wait_lock: bool = False,
     progress: Callable[[int], Any] | None = None,
 ) -> Report:
-    """Render every missing or stale output. Returns the report `--json` prints."""
+    """Render every missing or stale output. Returns the report `--json` prints.
+
+    `only` is one slug or an iterable of slugs (a string is one slug, never its characters)."""
+    only = (only,) if isinstance(only, str) else tuple(only)
     jobs = max(1, jobs or os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // jobs)
     s = open_session(root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run)  # else read under the lock

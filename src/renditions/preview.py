@@ -20,6 +20,7 @@ from .errors import PathError, RenditionsError
 from .geometry import TooSmall, decode_scale, plan_geometry
 from .paths import resolve_output
 from .plan import MISSING, Plan, Problem, article_outputs, crop_for
+from .report import plural
 from .render import check_master_file, variant_geometry
 from .session import open_session
 from .sniff import sniff_file
@@ -230,8 +231,8 @@ def preview(root=".", config=None, *, out: str | os.PathLike | None = None, engi
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>renditions preview: {html.escape(cfg.root.name)}</title><style>{CSS}</style></head><body>"
-        f"<h1>renditions preview</h1><p>{len(s.articles)} articles, {count} problems · "
-        f"{len(cfg.variants)} variants: {', '.join(html.escape(v.name) for v in cfg.variants)} · rebuilt by <code>renditions preview</code></p>"
+        f"<h1>renditions preview</h1><p>{plural(len(s.articles), 'article')}, {plural(count, 'problem')} · "
+        f"{plural(len(cfg.variants), 'variant')}: {', '.join(html.escape(v.name) for v in cfg.variants)} · rebuilt by <code>renditions preview</code></p>"
         + (f'<ul class="problems">{_problem_items(loose)}</ul>' if loose else "")
         + "".join(sections)
         + "</body></html>\n"

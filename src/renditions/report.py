@@ -10,6 +10,11 @@ from .manifest import Manifest
 from .plan import Output, Problem
 
 
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """`1 article`, `2 articles`: messages read as written by a person."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+
+
 @dataclass(frozen=True)
 class OutputResult:
     path: str
@@ -25,7 +30,8 @@ class OutputResult:
     placeholder: str | None = None
 
     def to_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+        """Statuses in snake_case (`up_to_date`): scripts key on them (schemas/report.schema.json)."""
+        return {**self.__dict__, "status": self.status.replace(" ", "_")}
 
 
 @dataclass(frozen=True)
@@ -60,18 +66,24 @@ class Report:
             return f"{self.count('written')} written, {self.count('up to date')} up to date, {len(self.failed_articles)} failed"
         if self.command == "check":
             if self.ok:
-                return f"all {self.count('up to date')} outputs up to date"
+                n = self.count('up to date')
+                return "the 1 output is up to date" if n == 1 else f"all {n} outputs up to date"
             n = len(self.errors)
-            return f"{n} problem{'s' if n != 1 else ''}, {self.count('up to date')} outputs up to date"
+            return f"{plural(n, 'problem')}, {plural(self.count('up to date'), 'output')} up to date"
         if self.command == "prune":
             verb = "to delete" if self.dry_run else "deleted"
-            return f"{self.count('pruned')} orphaned outputs {verb}"
+            return f"{plural(self.count('pruned'), 'orphaned output')} {verb}"
         return ""
 
+    #: Every status an output can have, snake_case as `--json` prints it; each is in `totals`, zeros kept.
+    STATUSES = ("written", "up_to_date", "stale", "failed", "orphan", "pruned")
+
     def to_json(self) -> dict:
-        totals = {}
+        """The `--json` report: a fixed set of snake_case keys (zeros kept), so scripts never miss a key."""
+        totals = dict.fromkeys(self.STATUSES, 0)
         for o in self.outputs:
-            totals[o.status] = totals.get(o.status, 0) + 1
+            key = o.status.replace(" ", "_")
+            totals[key] = totals.get(key, 0) + 1
         return {
             "command": self.command,
             "ok": self.ok,

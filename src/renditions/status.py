@@ -36,7 +36,7 @@ class Row:
             "master": None if self.master is None else {
                 "path": self.master, "width": self.size[0] if self.size else None, "height": self.size[1] if self.size else None,
             },
-            "variants": dict(self.variants),
+            "variants": {name: word.replace(" ", "_") for name, word in self.variants},
             "problems": list(self.problems),
         }
 
@@ -48,10 +48,11 @@ class Status:
     unused_masters: tuple[str, ...]
 
     def to_json(self) -> dict:
-        totals: dict[str, int] = {}
+        # fixed snake_case keys, zeros kept: a script reading totals["stale"] never meets a KeyError
+        totals = {word.replace(" ", "_"): 0 for word in SEVERITY}
         for r in self.rows:
             for _, word in r.variants:
-                totals[word] = totals.get(word, 0) + 1
+                totals[word.replace(" ", "_")] += 1
         return {
             "command": "status",
             "variants": list(self.variants),
@@ -60,19 +61,71 @@ class Status:
             "totals": totals,
         }
 
-    def table(self) -> str:
+    def table(self, width: int | None = 100) -> str:
+        """The table, at most `width` columns (None: every column in full, as `--wide` prints it).
+
+        Too wide a table is shortened step by step: a master named after its slug shows only its
+        extension and size; then the variant columns fold into one count per status; then long
+        slugs and master names are cut in the middle with "…"."""
         head = ["slug", "master", *self.variants]
-        body = []
-        for r in self.rows:
-            if r.master is None:
-                master = "missing"
-            else:
-                master = os.path.basename(r.master) + (f" {r.size[0]}×{r.size[1]}" if r.size else " (unreadable)")
-            body.append([r.slug, master, *(w for _, w in r.variants)])
-        widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [head, *body]]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+        body = [[r.slug, self._master_cell(r, short=False), *(w for _, w in r.variants)] for r in self.rows]
+        if width is None or _width(head, body) <= width:
+            return _render(head, body)
+        body = [[r.slug, self._master_cell(r, short=True), *(w for _, w in r.variants)] for r in self.rows]
+        _fit(head, body, width, shortest=24)
+        if _width(head, body) > width:
+            head = ["slug", "master", "variants"]
+            body = [[row[0], row[1], _counts(r)] for r, row in zip(self.rows, body)]
+            _fit(head, body, width, shortest=12)
+        return _render(head, body)
+
+    @staticmethod
+    def _master_cell(r: Row, short: bool) -> str:
+        if r.master is None:
+            return "missing"
+        name = os.path.basename(r.master)
+        stem, ext = os.path.splitext(name)
+        if short and stem == r.slug:
+            name = ext.lstrip(".") or name  # the slug column already names it
+        return name + (f" {r.size[0]}×{r.size[1]}" if r.size else " (unreadable)")
+
+
+def _counts(r: Row) -> str:
+    """`4 up to date`, or `2 up to date, 1 stale, 1 missing`: the variant columns folded into one."""
+    n: dict[str, int] = {}
+    for _, word in r.variants:
+        n[word] = n.get(word, 0) + 1
+    return ", ".join(f"{n[w]} {w}" for w in SEVERITY if w in n)
+
+
+def _fit(head: list[str], body: list[list[str]], width: int, shortest: int) -> None:
+    """Cut the slug, then the master column (never below `shortest`) until the table fits."""
+    for col in (0, 1):
+        over = _width(head, body) - width
+        if over <= 0:
+            return
+        widest = max(len(row[col]) for row in body)
+        keep = max(shortest, max(len(head[col]), widest - over))
+        for row in body:
+            row[col] = _cut(row[col], keep)
+
+
+def _cut(text: str, keep: int) -> str:
+    if len(text) <= keep:
+        return text
+    head = (keep - 1) // 2
+    return text[:head] + "…" + text[len(text) - (keep - 1 - head):]
+
+
+def _width(head: list[str], body: list[list[str]]) -> int:
+    return sum(max(len(row[i]) for row in [head, *body]) for i in range(len(head))) + 2 * (len(head) - 1)
+
+
+def _render(head: list[str], body: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [head, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 def status(root=".", config=None, *, engine: str | None = None) -> Status:

@@ -1,0 +1,104 @@
+"""What git sees: the commit's view of the outputs, and paths as CI annotations need them.
+
+`check` verifies the working tree; a commit carries the index. An output left untracked or
+unstaged passes `check` on the committer's machine and fails on the next fresh clone, so
+`check --staged` (the pre-commit hook) also asks git, with real git commands, whether every
+output and the manifest are in the index as they are on disk.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+from .config import Config
+from .errors import UsageError
+from .plan import Problem
+
+
+def _git(cwd: Path, *args: str, stdin: str | None = None) -> str:
+    try:
+        r = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise UsageError("--staged", "git is not installed (or not on PATH)") from None
+    if r.returncode not in (0, 1):  # check-ignore exits 1 when nothing is ignored
+        raise UsageError("--staged", f"git {args[0]} failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
+    return r.stdout
+
+
+def repo_root(path: str | os.PathLike) -> Path | None:
+    """The top of the git work tree holding `path`, or None outside git (or without git)."""
+    try:
+        r = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return Path(r.stdout.strip()) if r.returncode == 0 and r.stdout.strip() else None
+
+
+def annotation_base(site_root: str | os.PathLike) -> Path:
+    """What GitHub resolves annotation `file=` paths against: $GITHUB_WORKSPACE, else the git top."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        return Path(workspace).resolve()
+    top = repo_root(site_root)
+    return top.resolve() if top else Path(site_root).resolve()
+
+
+def _split_z(out: str) -> list[str]:
+    return [p for p in out.split("\0") if p]
+
+
+def staged_problems(config: Config, site_paths: list[str]) -> list[Problem]:
+    """Every output (by site path) and the manifest that the commit needs but does not carry as on disk.
+
+    A file git ignores is not needed (a site that keeps public/ out of git builds in CI)."""
+    top = repo_root(config.root)
+    if top is None:
+        raise UsageError("--staged", f"{config.root} is not inside a git repository")
+    top = top.resolve()
+    needed = [(site, config.public.joinpath(*site.split("/")[1:])) for site in site_paths]
+    needed.append((os.path.relpath(config.manifest, config.root), config.manifest))
+    rel = {}
+    for shown, file in needed:
+        if not file.exists():
+            continue  # a missing output is check's own problem ("missing")
+        try:
+            rel[shown] = file.resolve().relative_to(top).as_posix()
+        except ValueError:
+            continue  # outside this repository: not this commit's business
+    if not rel:
+        return []
+    tracked = set(_split_z(_git(top, "ls-files", "-z", "--full-name")))
+    unstaged = set(_split_z(_git(top, "diff", "--name-only", "-z")))
+    untracked = [p for p in rel.values() if p not in tracked]
+    ignored = set(_split_z(_git(top, "check-ignore", "-z", "--stdin", stdin="\0".join(untracked) + "\0"))) if untracked else set()
+    problems = []
+    for shown, path in rel.items():
+        fix = f"run `git add -- {shlex.quote(path)}`"
+        if path in ignored:
+            continue
+        if path not in tracked:
+            problems.append(Problem(shown, f"not in the commit: {path} is untracked; {fix}"))
+        elif path in unstaged:
+            problems.append(Problem(shown, f"not in the commit as on disk: {path} differs from what is staged; {fix}"))
+    return problems
+
+
+def manifest_lines(path: Path) -> dict[str, int]:
+    """Site path → the line of its entry in the manifest (saved with indent=1: `  "/x.png": {`)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    lines = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith('  "') and not line.startswith('   ') and line.endswith('": {'):
+            try:
+                key = json.loads(line.strip()[:-3])
+            except ValueError:
+                continue
+            if isinstance(key, str):
+                lines[key] = n
+    return lines

@@ -1,0 +1,112 @@
+"""Machine output: `--json` keeps a fixed set of snake_case keys, errors are JSON too, schemas ship."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+import renditions
+from conftest import Site, load_schema
+from renditions.cli import main
+
+TOTALS = {"written", "up_to_date", "stale", "failed", "orphan", "pruned", "failed_articles", "bytes_written"}
+
+
+def run(site: Site, *args: str):
+    return CliRunner().invoke(main, [*args, "--root", str(site.root)])
+
+
+@pytest.fixture
+def built(site) -> Site:
+    site.article("alpha")
+    site.master("alpha")
+    assert run(site, "build").exit_code == 0
+    return site
+
+
+def test_a_no_op_build_keeps_every_total_with_zeros(built, report_validator):
+    r = run(built, "build", "--json")
+    assert r.exit_code == 0
+    doc = json.loads(r.stdout)
+    report_validator.validate(doc)
+    assert set(doc["totals"]) == TOTALS
+    assert doc["totals"] == {**dict.fromkeys(TOTALS, 0), "up_to_date": 4}
+    assert {o["status"] for o in doc["outputs"]} == {"up_to_date"}
+    assert all(" " not in k for o in doc["outputs"] for k in o)
+
+
+def test_check_prune_and_status_reports_match_the_schema(built, report_validator):
+    (built.root / "content" / "alpha.md").unlink()
+    for args, code in ((("check", "--json"), 0), (("prune", "--dry-run", "--json"), 0), (("prune", "--json"), 0)):
+        r = run(built, *args)
+        assert r.exit_code == code, r.output
+        report_validator.validate(json.loads(r.stdout))
+    doc = json.loads(run(built, "check", "--json").stdout)
+    assert doc["totals"]["orphan"] == 0 and doc["totals"]["pruned"] == 0  # prune removed them; the keys stay
+    # status runs in a child process (see test_status.py): validated here explicitly
+    st = subprocess.run([sys.executable, "-m", "renditions", "status", "--json", "--root", str(built.root)],
+                        capture_output=True, text=True)
+    assert st.returncode == 0, st.stderr
+    doc = json.loads(st.stdout)
+    report_validator.validate(doc)
+    assert set(doc["totals"]) == {"up_to_date", "stale", "missing", "failed"}
+
+
+def test_a_real_manifest_matches_the_manifest_schema(built):
+    doc = json.loads((built.root / "renditions.lock.json").read_text())
+    jsonschema.Draft202012Validator(load_schema("manifest")).validate(doc)
+    assert len(doc["outputs"]) == 4
+    doc["outputs"]["/img/artical/articles/alpha.png"]["width"] = "800"
+    with pytest.raises(jsonschema.ValidationError):  # the schema is not a rubber stamp
+        jsonschema.Draft202012Validator(load_schema("manifest")).validate(doc)
+
+
+def test_config_error_with_json_is_json_on_stdout_with_exit_2(site, report_validator):
+    site.config("content: 5\nvariants: {}\nbogus: 1\n")
+    r = run(site, "build", "--json")
+    assert r.exit_code == 2
+    doc = json.loads(r.stdout)
+    report_validator.validate(doc)
+    assert doc["ok"] is False and doc["exit_code"] == 2 and doc["command"] == "build"
+    assert doc["error"]["kind"] == "config" and doc["error"]["path"] == "config/renditions.yaml"
+    assert len(doc["error"]["problems"]) >= 2  # every problem of the config, not just the first
+    assert r.stderr.startswith("error: config/renditions.yaml: ")  # the message on stderr stays
+
+
+def test_usage_errors_with_json_are_json_too(built, report_validator):
+    r = run(built, "build", "--json", "--only", "nope")
+    assert r.exit_code == 2
+    doc = json.loads(r.stdout)
+    assert doc["error"]["kind"] == "usage" and "no article has the slug nope" in doc["error"]["reason"]
+    r = run(built, "check", "--json", "--format", "xml")  # click's own usage error
+    assert r.exit_code == 2
+    doc = json.loads(r.stdout)
+    report_validator.validate(doc)
+    assert doc["command"] == "check" and doc["error"]["kind"] == "usage" and "xml" in doc["error"]["reason"]
+    assert "Invalid value for '--format'" in r.stderr
+    r = run(built, "check", "--format", "xml")  # without --json: no JSON
+    assert r.exit_code == 2 and r.stdout == ""
+
+
+def test_the_python_api_takes_one_slug_as_a_string(built):
+    built.article("beta")
+    built.master("beta")
+    report = renditions.build(built.root, only="beta")
+    assert report.count("written") == 4 and {o.article for o in report.outputs} == {"content/beta.md"}
+    report = renditions.build(built.root, only=iter(["alpha", "beta"]), force=True)
+    assert report.count("written") == 8
+    with pytest.raises(renditions.UsageError, match="no article has the slug b$"):
+        renditions.build(built.root, only=["b"])
+
+
+def test_the_python_api_raises_typed_errors(site):
+    with pytest.raises(renditions.ConfigError) as exc:
+        renditions.check(site.root / "nowhere")
+    assert isinstance(exc.value, renditions.RenditionsError) and "no config file here" in exc.value.reason
+    (site.root / "renditions.lock.json").write_text("{")
+    with pytest.raises(renditions.ManifestError):
+        renditions.check(site.root)

@@ -1,0 +1,194 @@
+"""The pre-commit hook checks what is being committed, with real git and real pre-commit."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from conftest import Site
+from renditions.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    r = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def hook_entry() -> str:
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "renditions-check")
+    assert hook["language"] == "python" and hook["pass_filenames"] is False and hook["always_run"] is True
+    return hook["entry"]
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch) -> Site:
+    """A site that is a git repository, everything built and committed."""
+    monkeypatch.setenv("RENDITIONS_CACHE_DIR", str(tmp_path / "cache"))
+    site = Site(tmp_path / "site")
+    git(site.root, "init", "-q", "-b", "main")
+    git(site.root, "config", "user.email", "site@example.invalid")
+    git(site.root, "config", "user.name", "Site Owner")
+    git(site.root, "config", "commit.gpgsign", "false")
+    site.article("alpha")
+    site.master("alpha")
+    assert CliRunner().invoke(main, ["build", "--root", str(site.root)]).exit_code == 0
+    git(site.root, "add", "-A")
+    git(site.root, "commit", "-q", "-m", "site")
+    return site
+
+
+def staged(site: Site) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "renditions"), *hook_entry().split()[1:], "--root", str(site.root)],
+                          capture_output=True, text=True)
+
+
+def new_article(site: Site, slug: str = "beta") -> None:
+    site.article(slug)
+    site.master(slug, colour=(200, 40, 40))
+    assert CliRunner().invoke(main, ["build", "--root", str(site.root)]).exit_code == 0
+
+
+def test_passes_when_everything_is_committed_or_staged(repo):
+    assert staged(repo).returncode == 0
+    new_article(repo)
+    git(repo.root, "add", "-A")
+    r = staged(repo)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_an_untracked_output_fails_naming_the_file_and_the_git_add(repo):
+    new_article(repo)
+    left_out = repo.out("mobile", "beta")
+    for p in ("content/beta.md", "source_images/beta.png", "renditions.lock.json", *(
+            str(o.relative_to(repo.root)) for o in repo.outputs("beta") if o != left_out)):
+        git(repo.root, "add", "--", p)
+    r = staged(repo)
+    assert r.returncode == 1
+    rel = left_out.relative_to(repo.root).as_posix()
+    assert r.stdout.splitlines() == [
+        f"/img/artical/mobile-articles/beta.png: not in the commit: {rel} is untracked; run `git add -- {rel}`"
+    ]
+    git(repo.root, "add", "--", rel)
+    assert staged(repo).returncode == 0
+
+
+def test_an_unstaged_change_to_the_manifest_or_an_output_fails(repo):
+    new_article(repo)
+    git(repo.root, "add", "-A")
+    repo.master("beta", colour=(10, 200, 10))  # a new master: the build changes four outputs and the manifest
+    assert CliRunner().invoke(main, ["build", "--root", str(repo.root)]).exit_code == 0
+    git(repo.root, "add", "--", "source_images/beta.png")
+    r = staged(repo)
+    assert r.returncode == 1
+    assert "renditions.lock.json: not in the commit as on disk: renditions.lock.json differs from what is staged; " \
+           "run `git add -- renditions.lock.json`" in r.stdout
+    assert sum("differs from what is staged" in ln for ln in r.stdout.splitlines()) == 5
+
+
+def test_outputs_git_ignores_are_not_needed(repo):
+    (repo.root / ".gitignore").write_text("/public/\n")
+    git(repo.root, "rm", "-r", "-q", "--cached", "public")
+    new_article(repo)
+    git(repo.root, "add", "-A")
+    r = staged(repo)
+    assert r.returncode == 0, r.stdout
+
+
+def test_outside_git_it_says_so(site):
+    site.article("alpha")
+    site.master("alpha")
+    CliRunner().invoke(main, ["build", "--root", str(site.root)])
+    r = staged(site)
+    assert r.returncode == 2 and "is not inside a git repository" in r.stderr
+
+
+@pytest.mark.slow
+def test_real_pre_commit_blocks_a_commit_that_leaves_a_new_output_unstaged(repo, tmp_path):
+    """pre-commit installed as a git hook; `git commit` runs the shipped hook's entry."""
+    pre_commit = BIN / "pre-commit"
+    if not pre_commit.exists():
+        pytest.skip("pre-commit is not installed (pip install -e '.[test]')")
+    (repo.root / ".pre-commit-config.yaml").write_text(yaml.safe_dump({"repos": [{"repo": "local", "hooks": [{
+        "id": "renditions-check", "name": "renditions check", "entry": hook_entry(),
+        "language": "system", "pass_filenames": False, "always_run": True,
+    }]}]}))
+    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    subprocess.run([str(pre_commit), "install"], cwd=repo.root, env=env, check=True, capture_output=True)
+    git(repo.root, "add", ".pre-commit-config.yaml")
+
+    def commit(msg: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "commit", "-m", msg], cwd=repo.root, env=env, capture_output=True, text=True)
+
+    r = commit("hook config")
+    assert r.returncode == 0, r.stdout + r.stderr
+    new_article(repo)
+    left_out = repo.out("singleImage", "beta").relative_to(repo.root).as_posix()
+    git(repo.root, "add", "-A")
+    git(repo.root, "reset", "-q", "--", left_out)
+    r = commit("beta")
+    assert r.returncode != 0
+    assert f"run `git add -- {left_out}`" in r.stdout + r.stderr
+    assert git(repo.root, "log", "--format=%s").stdout.splitlines()[0] == "hook config"  # nothing was committed
+    git(repo.root, "add", "--", left_out)
+    r = commit("beta")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert git(repo.root, "status", "--porcelain").stdout == ""
+
+
+@pytest.mark.slow
+def test_the_shipped_hook_from_a_clone_of_this_repository(repo, tmp_path):
+    """As the README says: `repo:` this repository (a clone here), `rev:` a commit sha; pre-commit
+    installs renditions into its own environment from that commit and runs the shipped hook."""
+    pre_commit = BIN / "pre-commit"
+    if not pre_commit.exists():
+        pytest.skip("pre-commit is not installed (pip install -e '.[test]')")
+    clone = tmp_path / "renditions-clone"
+    git(tmp_path, "clone", "-q", str(REPO), str(clone))
+    sha = git(clone, "rev-parse", "HEAD").stdout.strip()
+    (repo.root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(
+        {"repos": [{"repo": str(clone), "rev": sha, "hooks": [{"id": "renditions-check"}]}]}))
+    git(repo.root, "add", ".pre-commit-config.yaml")
+    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"))
+    env.pop("VIRTUAL_ENV", None)
+
+    def hook() -> subprocess.CompletedProcess:
+        return subprocess.run([str(pre_commit), "run", "renditions-check"], cwd=repo.root, env=env,
+                              capture_output=True, text=True, timeout=900)
+
+    r = hook()
+    assert r.returncode == 0, r.stdout + r.stderr
+    new_article(repo)
+    left_out = repo.out("mobile", "beta").relative_to(repo.root).as_posix()
+    git(repo.root, "add", "-A")
+    git(repo.root, "reset", "-q", "--", left_out)
+    r = hook()
+    assert r.returncode == 1
+    assert f"{left_out} is untracked; run `git add -- {left_out}`" in r.stdout
+
+
+def test_staged_problems_annotate_the_file_itself(repo, monkeypatch):
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    new_article(repo)
+    git(repo.root, "add", "-A")
+    left_out = repo.out("image", "beta").relative_to(repo.root).as_posix()
+    git(repo.root, "reset", "-q", "--", left_out)
+    r = subprocess.run([str(BIN / "renditions"), "check", "--staged", "--format", "github", "--root", str(repo.root)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [
+        f"::error file={left_out}::/img/artical/articles/beta.png: not in the commit: {left_out} is untracked; "
+        f"run `git add -- {left_out}`"
+    ]
