@@ -66,6 +66,6 @@ def test_unreadable_things_matching_the_glob(site):
     (site.root / "content" / "folder.md").mkdir()  # a folder is not an article
     os.mkfifo(site.root / "content" / "fifo.md")  # nor is a pipe (reading it would hang)
     os.symlink("/nonexistent/x.md", site.root / "content" / "dangling.md")
-    write(site, "ok.md", b"---\nslug: ok\n---\n")
+    write(site, "ok.md", b"---\nslug: ok\nimage: /img/ok.png\n---\n")  # a key: an image article
     _, found = articles(site)
     assert list(found) == ["ok"]

@@ -95,7 +95,8 @@ def main() -> None:
 @click.option("--wait", "wait_lock", is_flag=True, help="Wait for another build on this site to finish instead of failing.")
 @click.option("--write-front-matter", "write_fm", is_flag=True,
               help="First add each missing variant key to its article (path from the variant's template); no other byte changes.")
-def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait_lock, write_fm) -> None:
+@click.option("--drafts", is_flag=True, help="Also build articles marked `draft: true` or `published: false`.")
+def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait_lock, write_fm, drafts) -> None:
     """Render every missing or stale variant of every article."""
     if write_fm:
         from .fmsync import sync
@@ -105,7 +106,7 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
             click.echo(f"{added.article}: {verb} {', '.join(k for k, _ in added.keys)}", err=True)
     progress = _progress if (sys.stderr.isatty() and not as_json) else None
     report = _run(pipeline.build, root, config, force=force, dry_run=dry_run, only=tuple(only), jobs=jobs,
-                  engine=engine, shard=shard, wait_lock=wait_lock, progress=progress)
+                  engine=engine, shard=shard, wait_lock=wait_lock, progress=progress, drafts=drafts)
     for p in report.warnings:
         click.echo(f"warning: {_problem_line(p)}", err=True)
     for p in report.errors:
@@ -250,6 +251,8 @@ def status(root, config, engine, as_json) -> None:
             click.echo(f"{row.article}: {reason}")
     for name in st.unused_masters:
         click.echo(f"unused master: {name} (no article has its name as slug)")
+    for page in st.pages:
+        click.echo(f"page without images: {page} (no variant key and no master: not built)")
     sys.exit(EXIT_OK)
 
 

@@ -62,7 +62,7 @@ def sync(
     """Add every missing variant key to every article (or only these slugs)."""
     cfg = load_config(root, config)
     added = []
-    for a in discover(cfg):
+    for a in discover(cfg, drafts=True):
         if only and a.slug not in only:
             continue
         keys = missing_keys(a, cfg)

@@ -158,11 +158,12 @@ def open_session(
     use_cache: bool = True,
     threads: int | None = None,
     read_manifest: bool = True,
+    drafts: bool = False,
 ) -> Session:
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
     eng = get_engine(engine, threads=threads)
-    articles = discover(cfg)
+    articles = discover(cfg, drafts=drafts)
     if only:
         known = {a.slug for a in articles}
         unknown = [s for s in only if s not in known]
@@ -250,11 +251,12 @@ def build(
     shard: str | None = None,
     wait_lock: bool = False,
     progress: Callable[[int], Any] | None = None,
+    drafts: bool = False,
 ) -> Report:
     """Render every missing or stale output. Returns the report `--json` prints."""
     jobs = max(1, jobs or os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    s = open_session(root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run)  # else read under the lock
+    s = open_session(root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run, drafts=drafts)  # else read under the lock
     if dry_run:
         plan = make_plan(s.config, s.articles, s.manifest, s.hasher, s.engine_id, force)
         return _plan_report(plan, s, dry_run=True)
@@ -438,8 +440,15 @@ def check(
 ) -> Report:
     """Verify every output against the manifest and the config. Decodes nothing, writes nothing."""
     s = open_session(root, config, engine)
-    plan = make_plan(s.config, s.articles, s.manifest, s.hasher, s.engine_id)
-    problems = list(plan.problems)
+    # build warns about a missing variant key and uses the template path; the page's template
+    # reads the key, so the page shows no image: an error here, with the fix
+    missing = [
+        Problem(a.rel, f"no `{s.config.variant(t.variant).key}` key: the page shows no image "
+                f"(`renditions build --write-front-matter` adds {t.site_path})", a.rel)
+        for a in s.articles if not a.errors for t in a.targets if t.from_template
+    ]
+    plan = make_plan(s.config, [replace(a, warnings=()) for a in s.articles], s.manifest, s.hasher, s.engine_id)
+    problems = missing + list(plan.problems)
     outs = []
     for j in plan.jobs:
         for o in j.outputs:
@@ -478,7 +487,7 @@ def check(
 def prune(root: str | os.PathLike = ".", config: str | os.PathLike | None = None, *, dry_run: bool = False) -> Report:
     """Delete orphaned outputs the manifest records as renditions' own; never any other file."""
     cfg = load_config(root, config)
-    articles = discover(cfg)
+    articles = discover(cfg, drafts=True)  # a draft's outputs are kept for the day it is published
     from .plan import article_outputs
 
     referenced = frozenset(p for a in articles for _, p, _, _ in article_outputs(a, cfg)[0])

@@ -137,7 +137,7 @@ def make_plan(
     referenced: set[str] = set()
     memo: dict = {}  # resolve each output folder once, not each of thousands of outputs
     recipes: dict = {}
-    owners: dict[str, str] = {}
+    owners: dict[str, tuple] = {}  # site path -> (article, (master, variant, focus))
     per_article = []
     for a in articles:
         for w in a.warnings:
@@ -151,10 +151,13 @@ def make_plan(
             except PathError as exc:
                 bad.append(Problem(a.rel, f"{v.key}: {site_path}: {exc.reason}", a.rel, line))
                 continue
-            if site_path in owners and owners[site_path] != a.rel:
-                bad.append(Problem(a.rel, f"{v.key}: {site_path} is also written by {owners[site_path]}", a.rel, line))
+            claim = (a.master, v.name, a.focus_for(v.name))
+            if site_path in owners and owners[site_path][0] != a.rel:
+                if owners[site_path][1] == claim:
+                    continue  # a translation asking for the same image: one shared output
+                bad.append(Problem(a.rel, f"{v.key}: {site_path} is also written by {owners[site_path][0]}", a.rel, line))
                 continue
-            owners[site_path] = a.rel
+            owners[site_path] = (a.rel, claim)
             resolved.append((v, site_path, fmt, line, dest))
         per_article.append((a, resolved, bad))
 
