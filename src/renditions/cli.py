@@ -266,8 +266,13 @@ def init(root) -> None:
     """
     from .scaffold import init_site
 
-    for name in _run(init_site, root):
+    done = _run(init_site, root)
+    if done.generator:
+        click.echo(f"a {done.generator} site: the config fits its layout")
+    for name in done.created:
         click.echo(f"created {os.path.join(root, name)}")
+    for line in done.advice:
+        click.echo(line)
     click.echo("next: put articles in content/, one master per article in source_images/, then run renditions build")
     sys.exit(EXIT_OK)
 
