@@ -164,3 +164,48 @@ def test_a_jekyll_posts_tree_with_dates_in_file_names(tmp_path):
     assert size_of(root / "img" / "Summer Picnic.png") == SIZES["image"]
     assert not list((root / "img").rglob("unpublished*"))  # published: false is not built
     assert not (root / "img" / "built.png").exists()
+
+
+def test_a_key_typo_and_a_missing_key_fail_check_but_build_warns(tmp_path):
+    root = tmp_path / "site"
+    write(root, "content/typo.md", "---\ntitle: t\nsingleimage: /img/artical/single-articles/typo.png\n---\n")
+    write(root, "content/partial.md", '---\ntitle: t\nimage: "/img/artical/articles/partial.png"\n---\n')
+    masters(root, "typo", "partial")
+    assert renditions(root, "init").returncode == 0
+    b = renditions(root, "build")
+    assert b.returncode == 1  # the typo costs its article
+    assert 'content/typo.md:3: singleimage: not a variant key; did you mean "singleImage"?' in b.stderr
+    assert "warning: content/partial.md: no `mobile` key" in b.stderr  # build: a warning, the template path built
+    assert size_of(root / "public/img/artical/mobile-articles/partial.png") == SIZES["mobile"]
+    c = renditions(root, "check", "--format", "github")
+    assert c.returncode == 1
+    assert 'did you mean "singleImage"?' in c.stdout
+    assert "::error file=content/partial.md::content/partial.md: no `mobile` key: the page shows no image " \
+           "(`renditions build --write-front-matter` adds /img/artical/mobile-articles/partial.png)" in c.stdout
+    # the fix the message names makes check pass for that article
+    write(root, "content/typo.md", "---\ntitle: t\n---\n")
+    assert renditions(root, "build", "--write-front-matter").returncode == 0
+    c = renditions(root, "check")
+    assert c.returncode == 0, c.stdout
+
+
+def test_drafts_are_not_built_pruned_or_checked_until_asked(tmp_path):
+    root = tmp_path / "site"
+    write(root, "content/draft.md", '---\ndraft: true\nimage: "/img/artical/articles/draft.png"\n---\n')
+    write(root, "content/trip.md", "---\ntitle: Trip\n---\n")
+    write(root, "content/trip.fr.md", "---\ntitle: Voyage\n---\n")
+    masters(root, "draft", "trip")
+    assert renditions(root, "init").returncode == 0
+    cfg = root / "config" / "renditions.yaml"
+    cfg.write_text(cfg.read_text().replace("languages: []", "languages: [fr]"))
+    out = root / "public/img/artical/articles/draft.png"
+    b = renditions(root, "build", "--write-front-matter")
+    assert b.returncode == 0, b.stderr  # trip.md and trip.fr.md share their outputs: no collision
+    assert not out.exists()
+    assert renditions(root, "check").returncode == 0
+    b = renditions(root, "build", "--drafts")
+    assert b.returncode == 0, b.stderr
+    assert size_of(out) == SIZES["image"]
+    p = renditions(root, "prune")
+    assert p.returncode == 0 and out.exists()  # kept for the day the draft is published
+    assert renditions(root, "check").returncode == 0
