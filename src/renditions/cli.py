@@ -201,6 +201,7 @@ def watch(root, config, engine, jobs, no_initial_build) -> None:
 
     A new or changed master rebuilds its article, a saved article rebuilds that article,
     a changed config rebuilds everything. Errors are printed and watching goes on.
+    Drafts are built too: you are working on them.
     """
     from .watch import watch as run_watch
 
@@ -220,7 +221,7 @@ def watch(root, config, engine, jobs, no_initial_build) -> None:
 def preview(root, config, engine, out) -> None:
     """Write one HTML page: every master with each variant's crop box, every variant, every problem.
 
-    Open it straight from disk (file://); it needs no server and no JavaScript.
+    Open it straight from disk (file://); it needs no server and no JavaScript. Drafts are included.
     """
     from .preview import preview as run_preview
 

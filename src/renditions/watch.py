@@ -129,7 +129,7 @@ def _stamp() -> str:
 def run_build(root, config, slugs: frozenset[str] | None, engine: str | None, jobs: int | None, echo: Echo) -> pipeline.Report | None:
     """One build; every problem is printed and none stops the watcher."""
     try:
-        report = pipeline.build(root, config, only=tuple(sorted(slugs or ())), engine=engine, jobs=jobs, wait_lock=True)
+        report = pipeline.build(root, config, only=tuple(sorted(slugs or ())), engine=engine, jobs=jobs, wait_lock=True, drafts=True)
     except RenditionsError as exc:
         for line in exc.message.splitlines():
             echo(f"error: {line}", err=True)
@@ -191,7 +191,7 @@ def watch(
                     cfg = new
                 else:
                     try:
-                        articles = discover(cfg)
+                        articles = discover(cfg, drafts=True)
                     except OSError as exc:
                         echo(f"error: cannot read the articles: {exc}", err=True)
                         continue
