@@ -209,3 +209,57 @@ def test_drafts_are_not_built_pruned_or_checked_until_asked(tmp_path):
     p = renditions(root, "prune")
     assert p.returncode == 0 and out.exists()  # kept for the day the draft is published
     assert renditions(root, "check").returncode == 0
+
+
+ELEVENTY_CONFIG = """module.exports = function (eleventyConfig) {
+  eleventyConfig.addPassthroughCopy({ "public": "/" });
+  eleventyConfig.addPreprocessor("drafts", "*", (data) => { if (data.draft) return false; });
+};
+"""
+ELEVENTY_LAYOUT = """<html><body>
+{% if image %}<img data-key="image" src="{{ image }}">{% endif %}
+{% if mobile %}<img data-key="mobile" src="{{ mobile }}">{% endif %}
+{% if singleImage %}<img data-key="singleImage" srcset="{{ singleImage }} 1600w">{% endif %}
+{% if MobileSingleImage %}<img data-key="MobileSingleImage" src="{{ MobileSingleImage }}">{% endif %}
+{{ content | safe }}</body></html>
+"""
+
+
+@pytest.mark.slow
+def test_an_eleventy_site_shows_every_image(tmp_path):
+    """Runs only where Eleventy is installed (`npm install @11ty/eleventy`, then put its .bin on PATH
+    or set ELEVENTY to the binary): it is not a Python package."""
+    eleventy = os.environ.get("ELEVENTY") or shutil.which("eleventy")
+    if not eleventy:
+        pytest.skip("Eleventy is not installed: npm install @11ty/eleventy, then set ELEVENTY=node_modules/.bin/eleventy")
+    root = tmp_path / "site"
+    write(root, "eleventy.config.js", ELEVENTY_CONFIG)
+    write(root, "_includes/post.njk", ELEVENTY_LAYOUT)
+    write(root, "index.md", "---\ntitle: Home\n---\nWelcome.\n")
+    write(root, "posts/2024-05-01-old-friends.md", "---\nlayout: post.njk\ntitle: Old friends\n---\n")
+    write(root, "posts/summer-picnic.md", '---\nlayout: post.njk\nimage: "/img/Summer%20Picnic.png"\n---\n')
+    write(root, "posts/secret.md", "---\nlayout: post.njk\ndraft: true\n---\n")
+    masters(root, "old-friends", "summer-picnic", "secret")
+
+    r = renditions(root, "init")
+    assert r.returncode == 0, r.stderr
+    assert 'addPassthroughCopy({ "public": "/" })' in r.stdout
+    r = renditions(root, "build", "--write-front-matter")
+    assert r.returncode == 0, r.stderr
+    assert renditions(root, "check").returncode == 0
+    e = subprocess.run([eleventy, "--quiet"], cwd=root, capture_output=True, text=True)
+    assert e.returncode == 0, e.stdout + e.stderr
+
+    found = {}
+    for page in (root / "_site").rglob("*.html"):
+        for key, attr, value in IMG.findall(page.read_text()):
+            url = value.split()[0] if attr == "srcset" else value
+            file = root / "_site" / unquote(url).lstrip("/")
+            assert file.is_file(), f"{page.relative_to(root)}: <img {attr}={value}> is a broken image"
+            assert size_of(file) == SIZES[key], (page, url)
+            found.setdefault(str(page.relative_to(root / "_site")), set()).add(key)
+    assert found == {
+        "posts/2024-05-01-old-friends/index.html": set(KEYS),
+        "posts/summer-picnic/index.html": set(KEYS),
+    }
+    assert not list((root / "_site").rglob("secret*"))
