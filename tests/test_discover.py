@@ -165,3 +165,13 @@ def test_drafts_are_skipped_unless_asked(site):
     cfg = load_config(site.root)
     assert [a.slug for a in discover(cfg)] == ["live"]
     assert [a.slug for a in discover(cfg, drafts=True)] == ["d1", "d2", "live"]
+
+
+def test_a_page_starting_with_a_template_tag_is_not_json(site):
+    """Only `{"` or `{}` opens JSON front matter; `{{< shortcode >}}` and `{% include %}` are body text."""
+    write(site, "shortcode.md", b"{{< figure src=\"/x.png\" >}}\n")
+    write(site, "liquid.md", b"{% include header.html %}\n")
+    cfg = load_config(site.root)
+    pages = [a for a in read_all(cfg) if not a.images]
+    assert sorted(a.rel for a in pages) == ["content/liquid.md", "content/shortcode.md"]
+    assert all(not a.errors for a in pages)

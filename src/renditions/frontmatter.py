@@ -36,13 +36,14 @@ class FrontMatter:
 
 #: How each format's front matter opens (after an optional BOM).
 OPENERS = {b"---": "yaml", b"+++": "toml"}
+_JSON_START = re.compile(rb"\{\s*[\"}]")
 
 
 def format_of(raw: bytes) -> str | None:
     """"yaml", "toml" or "json" from the file's first bytes; None when it has no front matter."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if raw.startswith(b"{"):
+    if _JSON_START.match(raw):  # `{"` or `{}`: a `{{< shortcode >}}` or `{% tag %}` is body text
         return "json"
     return OPENERS.get(raw.split(b"\n", 1)[0].rstrip())
 
