@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import os
 
+import pytest
+from click.testing import CliRunner
+
+from renditions.cli import main
 from renditions.config import load_config
-from renditions.discover import discover
+from renditions.discover import discover, path_slug, read_all
+from renditions.errors import ConfigError
 from renditions.gather import gather
 from renditions.plan import make_plan
 from renditions.manifest import Manifest
@@ -68,6 +73,107 @@ def test_unreadable_things_matching_the_glob(site):
     (site.root / "content" / "folder.md").mkdir()  # a folder is not an article
     os.mkfifo(site.root / "content" / "fifo.md")  # nor is a pipe (reading it would hang)
     os.symlink("/nonexistent/x.md", site.root / "content" / "dangling.md")
-    write(site, "ok.md", b"---\nslug: ok\n---\n")
+    write(site, "ok.md", b"---\nslug: ok\nimage: /img/ok.png\n---\n")  # a key: an image article
     _, found = articles(site)
     assert list(found) == ["ok"]
+
+
+def test_pages_without_images_and_readmes_cost_nothing(site):
+    """Home and section pages, an about page and a README: no key and no master, so not articles."""
+    (site.root / "content" / "posts").mkdir()
+    write(site, "_index.md", b"+++\ntitle = 'Home'\n+++\n")
+    write(site, "posts/_index.md", b"---\ntitle: Posts\n---\n")
+    write(site, "about.md", b"---\ntitle: About\n---\n")
+    write(site, "README.md", b"# How to write for this site\n")
+    write(site, "withmaster.md", b"---\ntitle: t\n---\n")
+    site.master("withmaster")
+    write(site, "keyed.md", b"---\nimage: /img/keyed.png\n---\n")
+    cfg = load_config(site.root)
+    assert [a.slug for a in discover(cfg)] == ["keyed", "withmaster"]
+    pages = {a.rel: a for a in read_all(cfg) if not a.images}
+    assert set(pages) == {"content/_index.md", "content/posts/_index.md", "content/about.md", "content/README.md"}
+    assert all(not a.errors for a in pages.values())
+    r = CliRunner().invoke(main, ["status", "--root", str(site.root)])
+    assert r.exit_code == 0
+    assert "page without images: content/about.md" in r.output
+    assert "page without images: content/README.md" in r.output
+
+
+def test_content_takes_a_list_of_globs_and_exclude(site):
+    for folder in ("posts", "_posts", "drafts"):
+        (site.root / folder).mkdir()
+        (site.root / folder / "a.md").write_bytes(f"---\nslug: {folder}-a\nimage: /img/{folder}.png\n---\n".encode())
+    cfg_file = site.root / "config" / "renditions.yaml"
+    text = cfg_file.read_text().replace('content: "content/**/*.md"', 'content: ["posts/*.md", "_posts/*.md", "drafts/*.md"]\nexclude: ["drafts/**"]')
+    cfg_file.write_text(text)
+    assert [a.slug for a in discover(load_config(site.root))] == ["_posts-a", "posts-a"]
+    cfg_file.write_text(text.replace('exclude: ["drafts/**"]', "exclude: drafts"))
+    with pytest.raises(ConfigError, match="exclude: expected a list of non-empty strings"):
+        load_config(site.root)
+
+
+@pytest.mark.parametrize("rel, languages, slug", [
+    ("content/posts/my-trip/index.md", (), "my-trip"),
+    ("content/posts/my-trip/_index.md", (), "my-trip"),
+    ("content/posts/my-trip/index.fr.md", ("fr",), "my-trip"),
+    ("_posts/2024-05-01-old-friends.md", (), "old-friends"),
+    ("_posts/2024-05-01-old-friends.de.md", ("fr", "de"), "old-friends"),
+    ("content/trip.fr.md", ("fr",), "trip"),
+    ("content/trip.fr.md", (), "trip.fr"),  # not a listed language: part of the name
+    ("content/v1.2.md", ("fr",), "v1.2"),
+    ("content/2024-05-01.md", (), "2024-05-01"),  # only a date: the date is the name
+    ("content/index.md", (), "content"),
+])
+def test_slug_as_generators_derive_it(rel, languages, slug):
+    assert path_slug(rel, languages) == slug
+
+
+def test_slug_key_wins_and_bundles_find_their_master(site):
+    (site.root / "content" / "my-trip").mkdir()
+    write(site, "my-trip/index.md", b"---\ntitle: t\n---\n")
+    write(site, "2024-05-01-old-friends.md", b"---\ntitle: t\n---\n")
+    write(site, "renamed.md", b"---\nslug: chosen\n---\n")
+    for slug in ("my-trip", "old-friends", "chosen"):
+        site.master(slug)
+    _, found = articles(site)
+    assert {s: a.master.name for s, a in found.items()} == {"my-trip": "my-trip.png", "old-friends": "old-friends.png", "chosen": "chosen.png"}
+
+
+@pytest.mark.parametrize("key, meant", [
+    ("singleimage", "singleImage"),
+    ("MobileSingleImg", "MobileSingleImage"),
+    ("Image", "image"),
+    ("mobil", "mobile"),
+    ("SingleImages", "singleImage"),
+])
+def test_a_near_miss_key_is_an_error_with_did_you_mean(site, key, meant):
+    write(site, "typo.md", f"---\ntitle: t\n{key}: /img/x.png\n---\n".encode())
+    _, found = articles(site)
+    a = found["typo"]
+    assert a.errors == (f'{key}: not a variant key; did you mean "{meant}"?',)
+    assert a.error_line == 3
+
+
+def test_generator_keys_and_unrelated_keys_are_not_typos(site):
+    write(site, "fine.md", b"---\ntitle: t\nimages: [/img/og.png]\nmobileMenu: true\nimage: /img/fine.png\n---\n")
+    _, found = articles(site)
+    assert found["fine"].errors == ()
+
+
+def test_drafts_are_skipped_unless_asked(site):
+    write(site, "d1.md", b"---\ndraft: true\nimage: /img/d1.png\n---\n")
+    write(site, "d2.md", b"---\npublished: false\nimage: /img/d2.png\n---\n")
+    write(site, "live.md", b"---\ndraft: false\nimage: /img/live.png\n---\n")
+    cfg = load_config(site.root)
+    assert [a.slug for a in discover(cfg)] == ["live"]
+    assert [a.slug for a in discover(cfg, drafts=True)] == ["d1", "d2", "live"]
+
+
+def test_a_page_starting_with_a_template_tag_is_not_json(site):
+    """Only `{"` or `{}` opens JSON front matter; `{{< shortcode >}}` and `{% include %}` are body text."""
+    write(site, "shortcode.md", b"{{< figure src=\"/x.png\" >}}\n")
+    write(site, "liquid.md", b"{% include header.html %}\n")
+    cfg = load_config(site.root)
+    pages = [a for a in read_all(cfg) if not a.images]
+    assert sorted(a.rel for a in pages) == ["content/liquid.md", "content/shortcode.md"]
+    assert all(not a.errors for a in pages)

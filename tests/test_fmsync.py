@@ -62,3 +62,48 @@ def test_unparseable_article_is_left_alone(site):
     path.write_bytes(b"---\ntitle: [unclosed\n---\n")
     CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter"])
     assert path.read_bytes() == b"---\ntitle: [unclosed\n---\n"
+
+
+TOML = (
+    b"+++\r\n"
+    b"title = 'TOML, as hugo new writes it'  # a comment\r\n"
+    b"image = \"/img/artical/articles/toml.png\"\r\n"
+    b"[params]\r\n"
+    b"mobile = 'not a top-level key'\r\n"
+    b"+++\r\n"
+    b"Body \xe9 in Latin-1.\r\n"
+)
+JSON = (
+    b'{\n'
+    b'    "title": "JSON, as Hugo accepts it",\n'
+    b'    "image": "/img/artical/articles/json.png"\n'
+    b'}\n'
+    b'Body { with braces }.\n'
+)
+
+
+def test_toml_and_json_get_keys_in_their_own_format(site):
+    """Keys land at the top level of each format (TOML: before [params]); every other byte stays."""
+    for slug, raw in (("toml", TOML), ("json", JSON)):
+        site.master(slug)
+        (site.root / "content" / f"{slug}.md").write_bytes(raw)
+    result = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter"])
+    assert result.exit_code == 0, result.output
+    toml = (site.root / "content" / "toml.md").read_bytes()
+    at = TOML.index(b"[params]")
+    assert toml == TOML[:at] + (
+        b'mobile = "/img/artical/mobile-articles/toml.png"\r\n'
+        b'singleImage = "/img/artical/single-articles/toml.png"\r\n'
+        b'MobileSingleImage = "/img/artical/mobile-single-articles/toml.png"\r\n'
+    ) + TOML[at:]
+    json_ = (site.root / "content" / "json.md").read_bytes()
+    at = JSON.index(b"\n}")
+    assert json_ == JSON[:at] + (
+        b',\n    "mobile": "/img/artical/mobile-articles/json.png"'
+        b',\n    "singleImage": "/img/artical/single-articles/json.png"'
+        b',\n    "MobileSingleImage": "/img/artical/mobile-single-articles/json.png"'
+    ) + JSON[at:]
+    assert "no `mobile` key" not in result.output
+    assert all(p.exists() for slug in ("toml", "json") for p in site.outputs(slug))
+    check = CliRunner().invoke(main, ["check", "--root", str(site.root)])
+    assert check.exit_code == 0, check.output

@@ -41,7 +41,17 @@ CASES = [
     ("unterminated", b"---\ntitle: x\nimage: /img/x.png\n\nbody text\n", 1, "not closed"),
     ("non-UTF-8", b"---\ntitle: ok\nauthor: Ren\xe9e\n---\n", 3, "not UTF-8"),
     ("UTF-16", "---\ntitle: x\n---\n".encode("utf-16"), 1, "UTF-16"),
-    ("TOML", b"+++\ntitle = 'x'\n+++\n", 1, "TOML"),
+    ("TOML, not closed", b"+++\ntitle = 'x'\n", 1, "add a +++ line"),
+    ("TOML duplicate key", b"+++\nimage = '/a.png'\ntitle = 't'\nimage = '/b.png'\n+++\n", 4, "not valid TOML"),
+    ("TOML syntax", b"+++\ntitle = 'x'\nimage =\n+++\n", 3, "not valid TOML"),
+    ("TOML empty", b"+++\n+++\n", 1, "front matter is empty"),
+    ("TOML non-UTF-8", b"+++\ntitle = 'Ren\xe9e'\n+++\n", 2, "not UTF-8"),
+    ("JSON duplicate key", b'{\n"image": "/a.png",\n"image": "/b.png"\n}\n', 3, "duplicate key 'image'"),
+    ("JSON syntax", b'{\n"title": "x",\n"image": \n}\n', 4, "not valid JSON"),
+    ("JSON NaN", b'{"n": NaN}\n', None, "NaN is not JSON"),
+    ("JSON non-UTF-8", b'{\n"title": "Ren\xe9e"\n}\nbody\n', 2, "not UTF-8"),
+    ("JSON list", b'[1, 2]\n', None, "no front matter"),
+    ("JSON never closed", b'{"title": "' + b"x" * 200_000, 1, "larger than"),
     ("duplicate key", b"---\nimage: /img/a.png\ntitle: t\nimage: /img/b.png\n---\n", 4, "duplicate key 'image'"),
     ("python tag", b"---\nimage: !!python/object/apply:os.system ['rm -rf /']\n---\n", 2, "YAML tags"),
     ("local tag", b"---\ntitle: x\nimage: !path /img/x.png\n---\n", 3, "YAML tags (!path)"),
@@ -89,13 +99,19 @@ EXPECTED = {"title": "Caf\u00e9", "image": "/img/x.png", "focus": [0.25, 0.75]}
         b"---  \ntitle: Caf\xc3\xa9\nimage: /img/x.png\nfocus: [0.25, 0.75]\n...\nbody\n",
         # the body is not front matter: any encoding, any size, and its own --- lines are fine
         b"---\ntitle: Caf\xc3\xa9\nimage: /img/x.png\nfocus: [0.25, 0.75]\n---\n\xff\xfe latin-1 body \xe9\n---\n" + b"x" * 200_000,
+        # TOML (+++), as `hugo new content` writes it, and JSON ({ ... }), as Hugo accepts it
+        b"+++\ntitle = 'Caf\xc3\xa9'\nimage = \"/img/x.png\"\nfocus = [0.25, 0.75]\n+++\nbody\n",
+        b"\xef\xbb\xbf+++\r\ntitle = 'Caf\xc3\xa9'\r\nimage = \"/img/x.png\"\r\nfocus = [0.25, 0.75]\r\n[params]\r\nx = 1\r\n+++\r\n",
+        b'{\n"title": "Caf\xc3\xa9",\n"image": "/img/x.png",\n"focus": [0.25, 0.75]\n}\n\xff body \xe9 {\n',
     ],
-    ids=["lf", "bom", "crlf", "bom+crlf", "dots-close", "body-anything"],
+    ids=["lf", "bom", "crlf", "bom+crlf", "dots-close", "body-anything", "toml", "toml-bom-crlf-table", "json"],
 )
 def test_bom_crlf_and_body_simply_work(raw):
     fm = parse(raw, NAME)
-    assert fm.data == EXPECTED
-    assert fm.lines == {"title": 2, "image": 3, "focus": 4}
+    assert {k: fm.data[k] for k in EXPECTED} == EXPECTED
+    assert set(fm.data) - set(EXPECTED) <= {"params"}
+    assert {k: fm.lines[k] for k in EXPECTED} == {"title": 2, "image": 3, "focus": 4}
+    assert fm.format == {b"+": "toml", b"{": "json"}.get(raw.lstrip(b"\xef\xbb\xbf")[:1], "yaml")
 
 
 def test_anchor_without_alias_and_explicit_strings_are_plain():

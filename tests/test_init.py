@@ -1,6 +1,7 @@
 """`renditions init`: a commented config that loads, the folders, and never an overwrite."""
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from renditions.cli import main
@@ -32,3 +33,48 @@ def test_init_refuses_to_overwrite(tmp_path):
     assert "already exists" in result.output and "never overwrites" in result.output
     assert (root / "config" / "renditions.yaml").read_text() == "mine: true\n"
     assert not (root / "content").exists()
+
+
+HUGO_TOML = 'baseURL = "/"\ndefaultContentLanguage = "en"\n[languages.en]\nweight = 1\n[languages.fr]\nweight = 2\n'
+
+
+def test_init_in_a_hugo_site_writes_static_and_its_languages(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "hugo.toml").write_text(HUGO_TOML)
+    result = CliRunner().invoke(main, ["init", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "a Hugo site" in result.output
+    cfg = load_config(root)
+    assert cfg.public == root / "static"  # Hugo's public/ is its output, wiped by --cleanDestinationDir
+    assert cfg.content == ("content/**/*.md",) and cfg.languages == ("en", "fr")
+    assert (root / ".gitignore").read_text() == ".renditions.lock\n"
+
+
+@pytest.mark.parametrize("marker, public, words", [
+    ("_config.yml", ".", "exclude: [source_images, config, renditions.lock.json]"),
+    ("eleventy.config.js", "public", 'addPassthroughCopy({ "public": "/" })'),
+    (".eleventy.js", "public", "addPassthroughCopy"),
+    ("hugo.yaml", "static", "static/"),
+    ("config.toml", "static", "static/"),
+])
+def test_init_knows_the_generator(tmp_path, marker, public, words):
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / marker).write_text("")
+    (root / ".gitignore").write_text("_site\n/.renditions.lock")  # already ignored, no final newline
+    result = CliRunner().invoke(main, ["init", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert words in result.output
+    cfg = load_config(root)
+    assert cfg.public == (root / public if public != "." else root)
+    assert cfg.languages == ()
+    assert (root / ".gitignore").read_text() == "_site\n/.renditions.lock"  # never a duplicate line
+
+
+def test_gitignore_gains_the_lock_line_once(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / ".gitignore").write_bytes(b"node_modules")
+    assert CliRunner().invoke(main, ["init", "--root", str(root)]).exit_code == 0
+    assert (root / ".gitignore").read_bytes() == b"node_modules\n.renditions.lock\n"

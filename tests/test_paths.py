@@ -53,6 +53,15 @@ def reason(value: object) -> str:
         ("/img/" + "a" * 300 + ".png", "too long"),
         ("/" + "/".join(["abcdefgh"] * 200) + ".png", "too long"),
         ("/img/\ud800.png", "not valid Unicode"),
+        ("/img/%2e%2e/%2e%2e/x.png", "'..'"),
+        ("/img/%2E%2e/x.png", "'..'"),
+        ("/img/%2e/x.png", "'..' or '.'"),
+        ("/img/..%2Fx.png", "encoded /"),
+        ("/img%2f..%2f..%2fx.png", "encoded /"),
+        ("/img/x.png%00.jpg", "encoded NUL"),
+        ("/img/x%0A.png", "encoded control"),
+        ("/img/..%5C..%5Cx.png", "encoded backslash"),
+        ("/img/%FF.png", "not UTF-8"),
         (None, "got nothing"),
         (["/img/x.png"], "got list"),
         ({"path": "/img/x.png"}, "got dict"),
@@ -73,7 +82,11 @@ def test_rejections_name_the_reason(value, expected):
         ("/img/x.png#top", "/img/x.png"),
         ("/img/x.png?v=2#top", "/img/x.png"),
         ("/etc/passwd.png", "/etc/passwd.png"),  # a site path: lands in public/etc/, inside the root
-        ("/img/%2e%2e/x.png", "/img/%2e%2e/x.png"),  # taken literally, not URL-decoded
+        # a URL path: decoded as the web server decodes it, so the file is the one it serves
+        ("/img/Summer%20Picnic.png", "/img/Summer Picnic.png"),
+        ("/img/caf%C3%A9.png", "/img/caf\u00e9.png"),
+        ("/img/100%.png", "/img/100%.png"),  # not an escape: kept
+        ("/img/a%2520b.png", "/img/a%20b.png"),  # decoded once, as a server does
         ("/img/caf\u00e9 d\u00e9j\u00e0.png", "/img/caf\u00e9 d\u00e9j\u00e0.png"),
         ("/img/.../x.png", "/img/.../x.png"),  # three dots is an ordinary name
     ],

@@ -454,7 +454,6 @@ FRONT_MATTER_CASES = {
     "fm-list": b"---\n- a\n- b\n---\n",
     "fm-unterminated": b"---\ntitle: x\nimage: /img/x.png\n",
     "fm-latin1": b"---\ntitle: Ren\xe9e\n---\n",
-    "fm-toml": b"+++\ntitle = 'x'\n+++\n",
     "fm-duplicate": b"---\nimage: /img/card/a.png\nimage: /img/card/b.png\n---\n",
     "fm-tag": b"---\nimage: !!python/object/apply:os.system ['touch /tmp/pwned']\n---\n",
     "fm-alias-bomb": b"---\na: &a [x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b]\n---\n",
@@ -465,6 +464,7 @@ FRONT_MATTER_CASES = {
 GOOD_VARIANTS = {  # BOM and CRLF simply work
     "fm-bom": b"\xef\xbb\xbf---\nslug: fm-bom\n---\n",
     "fm-crlf": b"---\r\nslug: fm-crlf\r\n---\r\nbody\r\n",
+    "fm-toml": b"+++\ntitle = 'x'\n+++\n",  # Hugo's default front matter (issue 15)
 }
 
 

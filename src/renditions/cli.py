@@ -200,8 +200,9 @@ def main() -> None:
 @click.option("--wait", "wait_lock", is_flag=True, help="Wait for another build on this site to finish instead of failing.")
 @click.option("--write-front-matter", "write_fm", is_flag=True,
               help="First add each missing variant key to its article (path from the variant's template); no other byte changes.")
+@click.option("--drafts", is_flag=True, help="Also build articles marked `draft: true` or `published: false`.")
 @guarded
-def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait_lock, write_fm) -> None:
+def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait_lock, write_fm, drafts) -> None:
     """Render every missing or stale variant of every article."""
     if write_fm:
         from .fmsync import sync
@@ -211,7 +212,7 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
             click.echo(f"{added.article}: {verb} {', '.join(k for k, _ in added.keys)}", err=True)
     progress = _progress if (sys.stderr.isatty() and not as_json) else None
     report = pipeline.build(root, config, force=force, dry_run=dry_run, only=tuple(only), jobs=jobs,
-                  engine=engine, shard=shard, wait_lock=wait_lock, progress=progress)
+                  engine=engine, shard=shard, wait_lock=wait_lock, progress=progress, drafts=drafts)
     for p in report.warnings:
         click.echo(f"warning: {str(p)}", err=True)
     for p in report.errors:
@@ -318,6 +319,7 @@ def watch(root, config, engine, jobs, no_initial_build) -> None:
 
     A new or changed master rebuilds its article, a saved article rebuilds that article,
     a changed config rebuilds everything. Errors are printed and watching goes on.
+    Drafts are built too: you are working on them.
     """
     from .watch import watch as run_watch
 
@@ -335,7 +337,7 @@ def watch(root, config, engine, jobs, no_initial_build) -> None:
 def preview(root, config, engine, out) -> None:
     """Write one HTML page: every master with each variant's crop box, every variant, every problem.
 
-    Open it straight from disk (file://); it needs no server and no JavaScript.
+    Open it straight from disk (file://); it needs no server and no JavaScript. Drafts are included.
     """
     from .preview import preview as run_preview
 
@@ -371,6 +373,8 @@ def status(root, config, engine, as_json, wide) -> None:
             click.echo(f"{row.article}: {reason}")
     for name in st.unused_masters:
         click.echo(f"unused master: {name} (no article has its name as slug)")
+    for page in st.pages:
+        click.echo(f"page without images: {page} (no variant key and no master: not built)")
     sys.exit(EXIT_OK)
 
 
@@ -385,8 +389,13 @@ def init(root) -> None:
     """
     from .scaffold import init_site
 
-    for name in init_site(root):
+    done = init_site(root)
+    if done.generator:
+        click.echo(f"a {done.generator} site: the config fits its layout")
+    for name in done.created:
         click.echo(f"created {os.path.join(root, name)}")
+    for line in done.advice:
+        click.echo(line)
     click.echo("next: put articles in content/, one master per article in source_images/, then run renditions build")
     sys.exit(EXIT_OK)
 

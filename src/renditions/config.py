@@ -51,9 +51,11 @@ TOP_DEFAULTS: dict[str, Any] = {
     "max_bytes": 200 * 1024 * 1024,
     "max_front_matter_bytes": 64 * 1024,
 }
+#: List settings: which files are articles, and the language codes a file name may end in.
+LIST_DEFAULTS: dict[str, tuple[str, ...]] = {"exclude": (), "languages": ()}
 
 VARIANT_KEYS = {"key", "path", "width", "height"} | set(SETTING_DEFAULTS) | set(ENCODER_DEFAULTS)
-TOP_KEYS = set(TOP_DEFAULTS) | {"variants", "defaults"}
+TOP_KEYS = set(TOP_DEFAULTS) | set(LIST_DEFAULTS) | {"variants", "defaults"}
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class Variant:
 class Config:
     root: Path
     file: Path
-    content: str
+    content: tuple[str, ...]  # globs, relative to root: the files that may be articles
     sources: Path
     public: Path
     manifest: Path
@@ -101,6 +103,8 @@ class Config:
     max_bytes: int
     max_front_matter_bytes: int
     variants: tuple[Variant, ...] = field(default_factory=tuple)
+    exclude: tuple[str, ...] = ()  # globs of files that are never articles
+    languages: tuple[str, ...] = ()  # `trip.fr.md` is a translation of `trip` when "fr" is listed
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -257,7 +261,20 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
         if key not in TOP_KEYS:
             c.bad(str(key), "one of " + ", ".join(sorted(TOP_KEYS)), "an unknown key")
     top = dict(TOP_DEFAULTS)
-    for key in ("content", "sources", "public", "manifest", "focus_key"):
+    content = data.get("content", top["content"])
+    if isinstance(content, str):
+        content = [content]
+    if c.check("content", content, lambda v: isinstance(v, list) and v and all(_nonempty_str(x) for x in v),
+               "a glob or a list of globs"):
+        top["content"] = tuple(content)
+    else:
+        top["content"] = (TOP_DEFAULTS["content"],)
+    for key in LIST_DEFAULTS:
+        top[key] = LIST_DEFAULTS[key]
+        if key in data and c.check(key, data[key], lambda v: isinstance(v, list) and all(_nonempty_str(x) for x in v),
+                                   "a list of non-empty strings"):
+            top[key] = tuple(data[key])
+    for key in ("sources", "public", "manifest", "focus_key"):
         if key in data and c.check(key, data[key], _nonempty_str, "a non-empty string"):
             top[key] = data[key]
     for key in ("max_pixels", "max_bytes", "max_front_matter_bytes"):
@@ -348,6 +365,8 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
         max_bytes=top["max_bytes"],
         max_front_matter_bytes=top["max_front_matter_bytes"],
         variants=tuple(variants),
+        exclude=top["exclude"],
+        languages=top["languages"],
     )
 
 

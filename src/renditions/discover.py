@@ -19,6 +19,15 @@ from .formats import MASTER_EXTS
 from .paths import clean_site_path
 
 _SLUG = re.compile(r"[^/\\\x00-\x1f]+")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-(?=.)")
+#: File names that stand for their folder: Hugo's page bundles (leaf and branch).
+BUNDLE_NAMES = ("index", "_index")
+#: The generators' own front-matter keys: never read as a typo of a variant key (Hugo's `images`).
+GENERATOR_KEYS = frozenset({
+    "images", "title", "date", "draft", "published", "slug", "tags", "categories", "layout", "permalink",
+    "description", "summary", "weight", "aliases", "url", "type", "author", "authors", "lastmod", "keywords",
+    "series", "lang", "translationKey", "params", "menu", "cascade", "linkTitle", "excerpt",
+})
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,8 @@ class Article:
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     error_line: int | None = None
+    images: bool = True  # False: a page without images (no variant key, no master), never built
+    draft: bool = False  # `draft: true` or `published: false`: built only with --drafts
 
     def focus_for(self, variant: str) -> tuple[float, float] | None:
         found = dict(self.focus)
@@ -53,11 +64,60 @@ class Article:
 class _Draft:
     errors: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    error_line: int | None = None
+
+
+def _matches(config: Config, patterns: tuple[str, ...]) -> set[str]:
+    root = glob.escape(str(config.root))
+    return {p for pattern in patterns for p in glob.glob(os.path.join(root, pattern), recursive=True)}
 
 
 def article_files(config: Config) -> list[Path]:
-    pattern = os.path.join(glob.escape(str(config.root)), config.content)
-    return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    """Files the `content` globs match and no `exclude` glob does."""
+    found = _matches(config, config.content) - _matches(config, config.exclude)
+    return sorted(Path(p) for p in found if os.path.isfile(p))
+
+
+def path_slug(rel: str, languages: tuple[str, ...] = ()) -> str:
+    """The slug a generator derives from a file's path (README, "How an article's slug is found").
+
+    `x/index.md` and `x/_index.md` (page bundles) → `x`; `2024-05-01-old-friends.md` → `old-friends`;
+    `trip.fr.md` → `trip` when `fr` is one of the config's languages.
+    """
+    parts = rel.replace(os.sep, "/").split("/")
+    stem = os.path.splitext(parts[-1])[0]
+    base, dot, lang = stem.rpartition(".")
+    if dot and base and lang in languages:
+        stem = base
+    if stem in BUNDLE_NAMES and len(parts) > 1:
+        return parts[-2]
+    return _DATE.sub("", stem)
+
+
+def near_key(key: str, keys: tuple[str, ...]) -> str | None:
+    """The variant key `key` was probably meant to be (same letters in another case, or a typo)."""
+    if key in keys or key in GENERATOR_KEYS or len(key) > 64:
+        return None
+    low = key.lower()
+    for k in keys:
+        if low == k.lower():
+            return k
+    for k in keys:
+        limit = 1 if len(k) <= 6 else 2
+        if abs(len(k) - len(key)) <= limit and _distance(low, k.lower()) <= limit:
+            return k
+    return None
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (both strings are short front-matter keys)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
 
 
 def master_index(sources: Path) -> dict[str, list[Path]]:
@@ -113,12 +173,15 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
     rel = path[len(root):]  # relpath's answer without its cost, when nothing needs normalising
     if not path.startswith(root) or "/." in "/" + rel or "//" in rel:
         rel = os.path.relpath(file, config.root)
-    fallback_slug = file.stem
+    fallback_slug = path_slug(rel, config.languages)
     try:
         with open(file, "rb") as fh:
             if os.fstat(fh.fileno()).st_size > config.max_bytes:
                 raise FrontMatterError(rel, "the article file is too large to read")
             raw = fh.read(config.max_front_matter_bytes + 8192)
+        if frontmatter.format_of(raw) is None and not masters.get(fallback_slug):
+            # a README, or a page written without front matter: nothing to build, nothing wrong
+            return Article(file=file, rel=rel, slug=fallback_slug, images=False)
         fm = frontmatter.parse(raw, rel, config.max_front_matter_bytes)
     except FrontMatterError as exc:
         return Article(file=file, rel=rel, slug=fallback_slug, errors=(exc.reason,), error_line=exc.line)
@@ -131,6 +194,16 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
     if not isinstance(slug, str) or not _SLUG.fullmatch(slug) or slug.strip() in ("", ".", ".."):
         d.errors.append(f"slug: expected a name without / or \\, got {slug!r}")
         slug = fallback_slug
+
+    keys = tuple(v.key for v in config.variants)
+    typos = False
+    for key in data:
+        meant = near_key(key, keys) if isinstance(key, str) else None
+        if meant is not None and meant not in data:
+            typos = True
+            d.errors.append(f'{key}: not a variant key; did you mean "{meant}"?')
+            d.error_line = d.error_line or lines.get(key)
+    draft = data.get("draft") is True or data.get("published") is False
 
     targets = []
     for v in config.variants:
@@ -176,6 +249,9 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
                 d.errors.append(f"master {os.path.relpath(master, config.root)} is {kind}, not an image")
                 master = None
             break
+    images = typos or master is not None or any(not t.from_template for t in targets) or bool(d.errors)
+    if not images and not masters.get(slug):
+        return Article(file=file, rel=rel, slug=slug, images=False, draft=draft)
     return Article(
         file=file,
         rel=rel,
@@ -185,10 +261,17 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
         master=master,
         errors=tuple(d.errors),
         warnings=tuple(d.warnings),
+        error_line=d.error_line,
+        draft=draft,
     )
 
 
-def discover(config: Config) -> list[Article]:
-    """Every article the config's `content` glob matches, in path order."""
+def read_all(config: Config) -> list[Article]:
+    """Every file the `content` globs match, pages without images and drafts included, in path order."""
     masters = master_index(config.sources)
     return [read_article(f, config, masters) for f in article_files(config)]
+
+
+def discover(config: Config, drafts: bool = False) -> list[Article]:
+    """The image articles (a variant key or a master), without drafts unless `drafts`, in path order."""
+    return [a for a in read_all(config) if a.images and (drafts or not a.draft)]

@@ -2,14 +2,18 @@
 
 A YAML round-trip would reorder keys, requote strings and drop comments, so the new lines
 are spliced in as bytes just before the closing `---`, with the file's own line ending.
+TOML gets `key = "path"` lines before its first [table] (or the closing `+++`), JSON a member
+before its closing `}`: each article keeps its own format.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import frontmatter
 from .config import Config, load_config
 from .discover import Article, discover
 from .errors import FrontMatterError
@@ -37,8 +41,56 @@ def line_ending(raw: bytes) -> bytes:
     return b"\r\n" if first.endswith(b"\r") else b"\n"
 
 
+_TOML_TABLE = re.compile(rb"""^\s*\[\[?\s*[A-Za-z0-9_.\-"' ]+\]\]?\s*(#.*)?$""")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def insert_keys(raw: bytes, keys: tuple[tuple[str, str], ...], name: str = "") -> bytes:
-    """`raw` with `key: "value"` lines inserted before the closing `---` line."""
+    """`raw` with the keys added in its own front-matter format (YAML, TOML or JSON)."""
+    kind = frontmatter.format_of(raw)
+    if kind == "toml":
+        return _insert_toml(raw, keys, name)
+    if kind == "json":
+        return _insert_json(raw, keys, name)
+    return _insert_yaml(raw, keys, name)
+
+
+def _insert_toml(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> bytes:
+    """`key = "value"` lines before the first [table] header, else before the closing `+++`."""
+    bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+    body = raw[len(bom):]
+    eol = line_ending(body)
+    lines = body.splitlines(keepends=True)
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() == b"+++" or _TOML_TABLE.match(lines[i].rstrip(b"\r\n")):
+            new = b"".join(
+                f"{k if _BARE_KEY.fullmatch(k) else json.dumps(k)} = {json.dumps(v, ensure_ascii=False)}".encode("utf-8") + eol
+                for k, v in keys
+            )
+            return bom + b"".join(lines[:i]) + new + b"".join(lines[i:])
+    raise FrontMatterError(name, "front matter is not closed: add a +++ line after it", 1)
+
+
+def _insert_json(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> bytes:
+    """Members before the object's closing `}`, indented like its first member."""
+    bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+    body = raw[len(bom):]
+    _, end, text = frontmatter.json_end(body, name, len(body))
+    close = len(text[: end - 1].encode("utf-8", "surrogateescape"))  # the byte offset of `}`
+    before = body[:close].rstrip()
+    space = body[len(before):close]
+    eol = line_ending(body)
+    indent = re.search(r"\n([ \t]*)\"", text[:end])
+    pad = (indent.group(1) if indent else "  ").encode()
+    members = b",".join(
+        eol + pad + f"{json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}".encode("utf-8") for k, v in keys
+    )
+    comma = b"" if before.endswith(b"{") else b","
+    return bom + before + comma + members + (space if b"\n" in space else eol) + body[close:]
+
+
+def _insert_yaml(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> bytes:
+    """`key: "value"` lines inserted before the closing `---` line."""
     bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
     body = raw[len(bom):]
     eol = line_ending(body)
@@ -62,7 +114,7 @@ def sync(
     """Add every missing variant key to every article (or only these slugs)."""
     cfg = load_config(root, config)
     added = []
-    for a in discover(cfg):
+    for a in discover(cfg, drafts=True):
         if only and a.slug not in only:
             continue
         keys = missing_keys(a, cfg)

@@ -1,14 +1,24 @@
-"""Read the YAML front matter of one article, strictly and in bounded time and memory.
+"""Read the front matter of one article, strictly and in bounded time and memory.
 
+Three formats, as static-site generators write them: YAML between `---` lines, TOML between
+`+++` lines (Hugo's default) and a JSON object at the start of the file (Hugo accepts it).
 Hostile input is expected: duplicate keys, tags and aliases are refused rather than
-interpreted, and the front matter's size is capped before YAML sees it.
+interpreted, and the front matter's size is capped before a parser sees it.
 """
 from __future__ import annotations
 
+import json
+import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 from .errors import FrontMatterError
 
@@ -21,6 +31,21 @@ class FrontMatter:
     data: dict
     #: 1-based line in the article file of each top-level key (for annotations).
     lines: dict
+    format: str = "yaml"  # yaml | toml | json: the format --write-front-matter writes in
+
+
+#: How each format's front matter opens (after an optional BOM).
+OPENERS = {b"---": "yaml", b"+++": "toml"}
+_JSON_START = re.compile(rb"\{\s*[\"}]")
+
+
+def format_of(raw: bytes) -> str | None:
+    """"yaml", "toml" or "json" from the file's first bytes; None when it has no front matter."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if _JSON_START.match(raw):  # `{"` or `{}`: a `{{< shortcode >}}` or `{% tag %}` is body text
+        return "json"
+    return OPENERS.get(raw.split(b"\n", 1)[0].rstrip())
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -74,18 +99,17 @@ def split(raw: bytes, name: str, max_bytes: int) -> tuple[str, int]:
         raise FrontMatterError(name, "not UTF-8 text (the file is UTF-16: save it as UTF-8)", 1)
     lines = raw[: max_bytes + 8192].splitlines(keepends=True)
     first = lines[0].rstrip()
-    if first == b"+++":
-        raise FrontMatterError(name, "TOML front matter (+++) is not supported: use YAML between --- lines", 1)
-    if first != b"---":
-        raise FrontMatterError(name, "no front matter: the file must start with a --- line", 1)
+    if first not in OPENERS:
+        raise FrontMatterError(name, "no front matter: the file must start with a --- line (YAML), +++ (TOML) or { (JSON)", 1)
+    closers = (b"---", b"...") if first == b"---" else (first,)
     size = 0
     for i, line in enumerate(lines[1:], start=2):
-        if line.rstrip() in (b"---", b"..."):
+        if line.rstrip() in closers:
             return _decode(lines[1 : i - 1], name), 2
         size += len(line)
         if size > max_bytes:
             raise FrontMatterError(name, f"front matter is larger than {max_bytes} bytes (max_front_matter_bytes)", 1)
-    raise FrontMatterError(name, "front matter is not closed: add a --- line after it", 1)
+    raise FrontMatterError(name, f"front matter is not closed: add a {first.decode()} line after it", 1)
 
 
 def _decode(lines: list[bytes], name: str) -> str:
@@ -99,7 +123,12 @@ def _decode(lines: list[bytes], name: str) -> str:
 
 def parse(raw: bytes, name: str, max_bytes: int = 64 * 1024) -> FrontMatter:
     """Parse an article's bytes. Raises FrontMatterError with the line where known."""
+    kind = format_of(raw)
+    if kind == "json":
+        return _parse_json(raw, name, max_bytes)
     text, start = split(raw, name, max_bytes)
+    if kind == "toml":
+        return _parse_toml(text, name, start)
     if not text.strip():
         raise FrontMatterError(name, "front matter is empty", start - 1)
     _check_nesting(text, name, start)
@@ -206,3 +235,95 @@ def _check_nesting(text: str, name: str, start: int) -> None:
 
 def loader_key(node: yaml.Node) -> Any:
     return node.value if isinstance(node, yaml.ScalarNode) else None
+
+
+_TOML_AT = re.compile(r"\(at line (\d+), column \d+\)")
+_TOML_KEY = re.compile(r"""\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
+
+
+def _parse_toml(text: str, name: str, start: int) -> FrontMatter:
+    """TOML between +++ lines: tomllib refuses duplicate keys itself; the size cap is split()'s."""
+    if not text.strip():
+        raise FrontMatterError(name, "front matter is empty", start - 1)
+    _check_nesting(text, name, start)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        at = _TOML_AT.search(msg)
+        line = start + int(at.group(1)) - 1 if at else None
+        raise FrontMatterError(name, f"front matter is not valid TOML: {_one_line(_TOML_AT.sub('', msg).strip())}", line) from None
+    except RecursionError:
+        raise FrontMatterError(name, "front matter is nested too deeply") from None
+    if not data:
+        raise FrontMatterError(name, "front matter is empty", start - 1)
+    lines = {}
+    for i, line in enumerate(text.splitlines(), start=start):
+        if line.lstrip().startswith("["):
+            break  # a [table]: keys after it are not top-level
+        m = _TOML_KEY.match(line)
+        if m:
+            lines.setdefault(m.group(1) or m.group(2) or m.group(3), i)
+    return FrontMatter(data=data, lines=lines, format="toml")
+
+
+def _no_duplicates(pairs: list) -> dict:
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Duplicate(key)
+        out[key] = value
+    return out
+
+
+class _Duplicate(ValueError):
+    pass
+
+
+def _refuse_constant(word: str) -> None:
+    raise ValueError(f"{word} is not JSON")
+
+
+def json_end(raw: bytes, name: str, max_bytes: int) -> tuple[dict, int, str]:
+    """The JSON object at the start of `raw`: (data, end offset in the text, text).
+
+    Only the object's own bytes must be UTF-8; the body after it may be anything.
+    """
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    head = raw[: max_bytes + 1].decode("utf-8", "surrogateescape")
+    decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+    try:
+        data, end = decoder.raw_decode(head)
+    except _Duplicate as exc:
+        raise FrontMatterError(name, f"front matter is not valid JSON: duplicate key {exc.args[0]!r}", _key_line(head, exc.args[0], 2)) from None
+    except json.JSONDecodeError as exc:
+        if len(raw) > max_bytes and (exc.pos >= len(head) - 1 or exc.msg.startswith("Unterminated")):
+            raise FrontMatterError(name, f"front matter is larger than {max_bytes} bytes (max_front_matter_bytes)", 1) from None
+        raise FrontMatterError(name, f"front matter is not valid JSON: {exc.msg}", exc.lineno) from None
+    except RecursionError:
+        raise FrontMatterError(name, "front matter is nested too deeply") from None
+    except ValueError as exc:
+        raise FrontMatterError(name, f"front matter has a value that cannot be read: {exc}") from None
+    bad = re.search("[\udc80-\udcff]", head[:end])
+    if bad:
+        raise FrontMatterError(name, "not UTF-8 text (save the file as UTF-8)", head.count("\n", 0, bad.start()) + 1)
+    return data, end, head
+
+
+def _key_line(text: str, key: str, nth: int = 1) -> int | None:
+    quoted, at = json.dumps(key, ensure_ascii=False), -1
+    for _ in range(nth):
+        at = text.find(quoted, at + 1)
+    return None if at < 0 else text.count("\n", 0, at) + 1
+
+
+def _parse_json(raw: bytes, name: str, max_bytes: int) -> FrontMatter:
+    """A JSON object at the start of the file, as strictly as YAML: no duplicate keys, no NaN."""
+    data, end, text = json_end(raw, name, max_bytes)
+    if not isinstance(data, dict):
+        raise FrontMatterError(name, "front matter must be a mapping of keys to values", 1)
+    if not data:
+        raise FrontMatterError(name, "front matter is empty", 1)
+    _check_nesting(text[:end], name, 1)
+    return FrontMatter(data=data, lines={k: _key_line(text[:end], k) for k in data}, format="json")

@@ -3,6 +3,7 @@
 This is the only gate between what an article says and where renditions writes, so it
 is strict: a path is refused unless it names a plain file inside the web root.
 A query string or fragment (`x.png?v=2`, `x.png#top`) is stripped: the file is `x.png`.
+A site path is a URL path: percent escapes are decoded (`%20` → a space), as the web server does.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import re
 import stat
 from pathlib import Path
+from urllib.parse import unquote
 
 from .errors import PathError
 
@@ -45,6 +47,8 @@ def clean_site_path(value: object) -> str:
     path = re.split(r"[?#]", path, maxsplit=1)[0]
     if not path.startswith("/"):
         raise PathError("", "a site path must start with / (it is relative to the web root)")
+    if "%" in path:
+        path = _decode_url(path)
     parts = path.split("/")[1:]
     if any(p in ("..", ".") for p in parts):
         raise PathError("", "the path contains a '..' or '.' segment")
@@ -53,6 +57,24 @@ def clean_site_path(value: object) -> str:
     if len(path) > 1024 or any(len(p.encode("utf-8", "surrogatepass")) > 255 for p in parts):
         raise PathError("", "the path is too long")
     return path
+
+
+def _decode_url(path: str) -> str:
+    """The path a web server looks up for this URL path (`%20` → a space), checked again once decoded."""
+    try:
+        parts = [unquote(p, errors="strict") for p in path.split("/")]
+    except UnicodeDecodeError:
+        raise PathError("", "the path's percent escapes are not UTF-8 text") from None
+    if any("/" in p for p in parts):
+        raise PathError("", "the path contains an encoded / (%2F) inside a name")
+    decoded = "/".join(parts)
+    if "\x00" in decoded:
+        raise PathError("", "the path contains an encoded NUL byte (%00)")
+    if _CONTROL.search(decoded):
+        raise PathError("", "the path contains an encoded control character")
+    if "\\" in decoded:
+        raise PathError("", "the path contains an encoded backslash (%5C)")
+    return decoded
 
 
 def resolve_output(site_path: str, public: Path, sources: Path, memo: dict | None = None) -> Path:

@@ -32,6 +32,7 @@ def build(
     shard: str | None = None,
     wait_lock: bool = False,
     progress: Callable[[int], Any] | None = None,
+    drafts: bool = False,
 ) -> Report:
     """Render every missing or stale output. Returns the report `--json` prints.
 
@@ -39,7 +40,7 @@ def build(
     only = (only,) if isinstance(only, str) else tuple(only)
     jobs = max(1, jobs or os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    s = open_session(root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run)  # else read under the lock
+    s = open_session(root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run, drafts=drafts)  # else read under the lock
     if dry_run:
         return _plan_report(s.plan(force), s)
     with site_lock(s.config.root, wait=wait_lock):

@@ -198,7 +198,7 @@ def make_plan(
     jobs, fresh, problems, failed = [], [], [], []
     referenced: set[str] = set()
     recipes = Recipes(engine)
-    owners: dict[str, str] = {}
+    owners: dict[str, tuple] = {}  # site path -> (article, (master, variant, focus))
     per_article = []
     for a in articles:
         for w in a.warnings:
@@ -211,10 +211,13 @@ def make_plan(
             if isinstance(dest, str):
                 bad.append(Problem(a.rel, f"{v.key}: {site_path}: {dest}", a.rel, line))
                 continue
-            if site_path in owners and owners[site_path] != a.rel:
-                bad.append(Problem(a.rel, f"{v.key}: {site_path} is also written by {owners[site_path]}", a.rel, line))
+            claim = (a.master, v.name, a.focus_for(v.name))
+            if site_path in owners and owners[site_path][0] != a.rel:
+                if owners[site_path][1] == claim:
+                    continue  # a translation asking for the same image: one shared output
+                bad.append(Problem(a.rel, f"{v.key}: {site_path} is also written by {owners[site_path][0]}", a.rel, line))
                 continue
-            owners[site_path] = a.rel
+            owners[site_path] = (a.rel, claim)
             resolved.append((v, site_path, fmt, line, dest))
         per_article.append((a, resolved, bad))
 

@@ -215,7 +215,7 @@ def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, pa
 
 def preview(root=".", config=None, *, out: str | os.PathLike | None = None, engine: str | None = None) -> PreviewResult:
     """Write the preview page (and the masters' thumbnails beside it); read-only for everything else."""
-    s = open_session(root, config, engine)
+    s = open_session(root, config, engine, drafts=True)
     cfg = s.config
     plan = s.plan()
     page = Path(os.path.abspath(out)) if out else default_page(cfg)

@@ -18,7 +18,7 @@ from .write import delete
 def prune(root: str | os.PathLike = ".", config: str | os.PathLike | None = None, *, dry_run: bool = False) -> Report:
     """Delete orphaned outputs the manifest records as renditions' own; never any other file."""
     cfg = load_config(root, config)
-    articles = discover(cfg)
+    articles = discover(cfg, drafts=True)  # a draft's outputs are kept for the day it is published
     referenced = frozenset(p for a in articles for _, p, _, _ in article_outputs(a, cfg)[0])
     with site_lock(cfg.root):
         man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root))

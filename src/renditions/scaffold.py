@@ -2,24 +2,39 @@
 
 The config written here is the shipped example's, with a comment on every line, so a new
 site starts from something that builds and explains itself. Nothing existing is overwritten.
+In a Hugo, Jekyll or Eleventy site the config fits the generator: its web root, its content
+globs, its languages; and init says what the generator's own config needs.
 """
 from __future__ import annotations
 
+import json
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from .config import CONFIG_NAME
 from .errors import UsageError
 from .formats import READ
+from .lock import LOCK_NAME
 from .write import write_atomic
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 CONFIG_TEMPLATE = """\
 # renditions config. Every setting and its default: README.md, "Config reference".
 # Relative paths resolve against the site root (the folder holding config/).
 
-content: "content/**/*.md"      # the articles: markdown files with YAML front matter
+content: {content}      # the articles: markdown files with YAML, TOML or JSON front matter
+exclude: {exclude}                     # files the content globs match that are never articles
+languages: {languages}                   # trip.fr.md is the translation of trip.md when fr is listed
 sources: source_images          # masters: one per article, named <slug>.<ext> (<MASTER_EXTS>)
-public: public                  # web root: the front-matter path "/img/x.png" is written to public/img/x.png
+public: {public}                  # web root: the front-matter path "/img/x.png" is written to {public}/img/x.png
 manifest: renditions.lock.json  # record of what was written, from what; commit it beside the images
 
 # Settings every variant inherits (each variant may override them):
@@ -31,7 +46,7 @@ manifest: renditions.lock.json  # record of what was written, from what; commit 
 #   also: [webp]        # extra formats written beside each output, for <picture>
 
 # One entry per image the site shows. `key` is the front-matter key that holds the output's
-# path; `path` is used (with a warning) when an article lacks the key ({slug} is replaced).
+# path; `path` is used when an article lacks the key ({slug} is replaced): build warns, check fails.
 variants:
   article:        {key: image,             path: "/img/artical/articles/{slug}.png",               width: 800,  height: 450}
   mobile-article: {key: mobile,            path: "/img/artical/mobile-articles/{slug}.png",        width: 640,  height: 360}
@@ -42,23 +57,116 @@ variants:
 # matter (fractions of the master's width and height), e.g. focus: [0.3, 0.4].
 """.replace("<MASTER_EXTS>", ", ".join(f.master_exts[0][1:] for f in READ))
 
+
+
+@dataclass(frozen=True)
+class Generator:
+    """What a static-site generator needs from renditions' config, and from its own."""
+
+    name: str
+    markers: tuple[str, ...]  # files in the site root that identify it
+    public: str  # the folder it publishes as the web root
+    content: tuple[str, ...]
+    exclude: tuple[str, ...]
+    advice: tuple[str, ...]  # lines for the generator's own config
+
+
+PLAIN = Generator("", (), "public", ("content/**/*.md",), (), ())
+GENERATORS = (
+    Generator(
+        "Hugo", ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml"), "static", ("content/**/*.md",), (),
+        ("Hugo copies static/ into its public/ as it builds: nothing to add to its config.",),
+    ),
+    Generator(
+        "Jekyll", ("_config.yml",), ".", ("**/*.md",), ("_site/**", "vendor/**", "node_modules/**"),
+        ("add to _config.yml, so Jekyll does not publish the masters and the config:",
+         "  exclude: [source_images, config, renditions.lock.json]"),
+    ),
+    Generator(
+        "Eleventy", ("eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.js"), "public",
+        ("**/*.md",), ("_site/**", "node_modules/**"),
+        ("add to your Eleventy config, so it copies the images to its output:",
+         '  eleventyConfig.addPassthroughCopy({ "public": "/" });'),
+    ),
+)
 FOLDERS = ("content", "source_images")
 
 
-def init_site(root: str | os.PathLike = ".") -> list[str]:
-    """Write the config and create the folders; returns what was created (relative to root).
+@dataclass(frozen=True)
+class Init:
+    created: tuple[str, ...]  # relative to the site root
+    generator: str  # "" when no generator was recognised
+    advice: tuple[str, ...]
+
+
+def detect(base: Path) -> Generator:
+    """The generator whose config file is in the site root (PLAIN when none is)."""
+    for gen in GENERATORS:
+        if any((base / m).is_file() for m in gen.markers):
+            return gen
+    return PLAIN
+
+
+def hugo_languages(base: Path) -> tuple[str, ...]:
+    """The language codes a Hugo config lists under `languages` (none when it cannot be read)."""
+    loaders = {".toml": lambda t: tomllib.loads(t), ".yaml": yaml.safe_load, ".json": json.loads}
+    for name in ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml"):
+        try:
+            text = (base / name).read_text(encoding="utf-8")
+            data = loaders[Path(name).suffix](text)
+        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+            continue
+        langs = data.get("languages") if isinstance(data, dict) else None
+        if isinstance(langs, dict):
+            return tuple(str(k) for k in langs)
+    return ()
+
+
+def _flow(items: tuple[str, ...]) -> str:
+    return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+
+def init_site(root: str | os.PathLike = ".") -> Init:
+    """Write the config, create the folders and ignore the lock file; returns what was done.
 
     Raises UsageError, and creates nothing, when the site already has a config."""
     base = Path(root)
     config = base / CONFIG_NAME
     if os.path.lexists(config):
         raise UsageError(str(config), "a config already exists; renditions init never overwrites it (edit it, or delete it first)")
+    gen = detect(base)
+    languages = hugo_languages(base) if gen.name == "Hugo" else ()
+    fill = {
+        "{content}": json.dumps(gen.content[0]) if len(gen.content) == 1 else _flow(gen.content),
+        "{exclude}": _flow(gen.exclude), "{languages}": _flow(languages), "{public}": gen.public,
+    }
+    text = CONFIG_TEMPLATE
+    for mark, value in fill.items():
+        text = text.replace(mark, value)
     created = []
-    write_atomic(config, CONFIG_TEMPLATE.encode("utf-8"))
+    write_atomic(config, text.encode("utf-8"))
     created.append(CONFIG_NAME)
-    for name in FOLDERS:
+    for name in ("content" if gen.content[0].startswith("content/") else None, "source_images"):
+        if name is None:
+            continue
         folder = base / name
         if not folder.is_dir():
             folder.mkdir(parents=True)
             created.append(name + "/")
-    return created
+    if ignore_lock(base):
+        created.append(".gitignore")
+    return Init(tuple(created), gen.name, gen.advice)
+
+
+def ignore_lock(base: Path) -> bool:
+    """Add the lock file to .gitignore (creating it), unless a line already names it."""
+    path = base / ".gitignore"
+    try:
+        old = path.read_bytes()
+    except FileNotFoundError:
+        old = b""
+    if LOCK_NAME.encode() in (line.strip().lstrip(b"/") for line in old.splitlines()):
+        return False
+    sep = b"" if not old or old.endswith(b"\n") else b"\n"
+    write_atomic(path, old + sep + LOCK_NAME.encode() + b"\n")
+    return True

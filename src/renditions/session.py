@@ -46,11 +46,12 @@ def open_session(
     use_cache: bool = True,
     threads: int | None = None,
     read_manifest: bool = True,
+    drafts: bool = False,
 ) -> Session:
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
     eng = get_engine(engine, threads=threads)
-    articles = discover(cfg)
+    articles = discover(cfg, drafts=drafts)
     if only:
         known = {a.slug for a in articles}
         unknown = [s for s in only if s not in known]

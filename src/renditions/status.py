@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .discover import read_all
 from .errors import RenditionsError
 from .geometry import TooSmall
 from .hints import master_names
@@ -46,6 +47,7 @@ class Status:
     variants: tuple[str, ...]
     rows: tuple[Row, ...]
     unused_masters: tuple[str, ...]
+    pages: tuple[str, ...] = ()  # content files without images (no variant key, no master): never built
 
     def to_json(self) -> dict:
         # fixed snake_case keys, zeros kept: a script reading totals["stale"] never meets a KeyError
@@ -58,6 +60,7 @@ class Status:
             "variants": list(self.variants),
             "articles": [r.to_json() for r in self.rows],
             "unused_masters": list(self.unused_masters),
+            "pages_without_images": list(self.pages),
             "totals": totals,
         }
 
@@ -180,4 +183,5 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
     unused = tuple(
         f"{folder}/{n}" for n in master_names(cfg.sources) if os.path.realpath(cfg.sources / n) not in used
     )
-    return Status(tuple(v.name for v in cfg.variants), tuple(rows), unused)
+    pages = tuple(a.rel for a in read_all(cfg) if not a.images)
+    return Status(tuple(v.name for v in cfg.variants), tuple(rows), unused, pages)

@@ -47,13 +47,16 @@ class Targets:
 
 
 def content_base(cfg: Config) -> Path:
-    """The folder the content glob starts from (its part before the first wildcard)."""
-    parts = []
-    for part in cfg.content.replace("\\", "/").split("/")[:-1]:
-        if glob.has_magic(part):
-            break
-        parts.append(part)
-    return cfg.root.joinpath(*parts) if parts else cfg.root
+    """The folder every content glob starts from (their common part before the first wildcard)."""
+    bases = []
+    for pattern in cfg.content:
+        parts = []
+        for part in pattern.replace("\\", "/").split("/")[:-1]:
+            if glob.has_magic(part):
+                break
+            parts.append(part)
+        bases.append(os.fspath(cfg.root.joinpath(*parts)))
+    return Path(os.path.commonpath(bases)) if bases else cfg.root
 
 
 def config_file(root: str | os.PathLike, config: str | os.PathLike | None) -> Path:
@@ -87,9 +90,9 @@ def kind_of(cfg: Config, config: Path, path: str) -> str | None:
     if p.parent == Path(os.path.abspath(cfg.sources)) and p.suffix.lower() in MASTER_EXTS:
         return "master"
     rel = os.path.relpath(p, cfg.root).replace(os.sep, "/")
-    pattern = cfg.content.replace("\\", "/")
-    if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pattern.replace("**/", "")):
-        return "article"
+    for pattern in (g.replace("\\", "/") for g in cfg.content):
+        if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pattern.replace("**/", "")):
+            return "article"
     return None
 
 
@@ -128,7 +131,7 @@ def _stamp() -> str:
 def run_build(root, config, slugs: frozenset[str] | None, engine: str | None, jobs: int | None, echo: Echo) -> Report | None:
     """One build; every problem is printed and none stops the watcher."""
     try:
-        report = pipeline.build(root, config, only=tuple(sorted(slugs or ())), engine=engine, jobs=jobs, wait_lock=True)
+        report = pipeline.build(root, config, only=tuple(sorted(slugs or ())), engine=engine, jobs=jobs, wait_lock=True, drafts=True)
     except (RenditionsError, OSError) as exc:
         error = exc if isinstance(exc, RenditionsError) else RenditionsError.from_os_error(exc)
         for line in error.message.splitlines():
@@ -191,7 +194,7 @@ def watch(
                     cfg = new
                 else:
                     try:
-                        articles = discover(cfg)
+                        articles = discover(cfg, drafts=True)
                     except OSError as exc:
                         echo(f"error: cannot read the articles: {exc}", err=True)
                         continue
