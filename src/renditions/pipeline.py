@@ -259,12 +259,15 @@ def build(
         plan = make_plan(s.config, s.articles, s.manifest, s.hasher, s.engine_id, force)
         return _plan_report(plan, s, dry_run=True)
     with site_lock(s.config.root, wait=wait_lock):
-        s.manifest = manifest_mod.load(s.config.manifest, os.path.relpath(s.config.manifest, s.config.root))
+        s.manifest = manifest_mod.load(  # a manifest git merged is resolved against the files
+            s.config.manifest, os.path.relpath(s.config.manifest, s.config.root),
+            manifest_mod.match_on_disk(s.config.public, s.config.sources, s.hasher),
+        )
         plan = make_plan(s.config, s.articles, s.manifest, s.hasher, s.engine_id, force)
         sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})
         s.manifest.shard = shard  # only a shard build's manifest says which shard it is
         results, problems, notes = _execute(plan, s, jobs, threads, progress)
-        if plan.jobs or shard or not s.config.manifest.exists():  # a no-op build rewrites nothing
+        if plan.jobs or shard or s.manifest.healed or not s.config.manifest.exists():  # a no-op build rewrites nothing
             s.manifest.save()
         s.hasher.save()
     failed = set(plan.failed_articles) | {p.article for p in problems}
@@ -483,7 +486,7 @@ def prune(root: str | os.PathLike = ".", config: str | os.PathLike | None = None
 
     referenced = frozenset(p for a in articles for _, p, _, _ in article_outputs(a, cfg)[0])
     with site_lock(cfg.root):
-        man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root))
+        man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), manifest_mod.match_on_disk(cfg.public, cfg.sources, Hasher()))
         outs = []
         for site in find_orphans(cfg, referenced):
             if site not in man.entries:
