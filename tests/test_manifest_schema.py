@@ -146,3 +146,99 @@ def test_one_entry_per_line_and_the_old_layout_still_reads(built):
     (built.root / MANIFEST).write_text(json.dumps(doc, indent=1, sort_keys=True))  # as earlier versions wrote it
     r = run(built, "check")
     assert r.exit_code == 0, r.output
+
+
+# -- the stat cache: a bad one is ignored and rebuilt ------------------------------------------
+
+from renditions.hashing import cache_file  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[1, 2]",
+        b'{"x": 5}',
+        b'{"/a": [1, 2, 3, 4, 5]}',
+        b'{"/a": [1, 2, 3, 4, "short"]}',
+        b'{"/a": null, "/b": {"c": []}}',
+        b"[" * 100_000,
+        b"\xff\xfe\x00garbage",
+        b"",
+    ],
+)
+def test_a_stat_cache_of_any_shape_is_ignored_and_rebuilt(built, content):
+    cache = cache_file(built.root)
+    cache.write_bytes(content)
+    before = {k: v for k, v in files(built).items() if k.startswith("public/")}
+    for cmd in ("check", "build"):
+        r = run(built, cmd)
+        assert r.exit_code == 0, r.output
+        assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert {k: v for k, v in files(built).items() if k.startswith("public/")} == before
+    doc = json.loads(cache.read_bytes())  # rebuilt by the build
+    assert doc and all(isinstance(v, list) and len(v) == 5 and len(v[4]) == 64 for v in doc.values())
+
+
+@pytest.mark.parametrize("bad", [5, None, "x", [1, 2], {"a": 1}, "SIG+int", "SIG+short"])
+def test_a_stat_cache_with_bad_values_for_real_files(built, bad):
+    """The entries of the files the build hashes, each replaced by a value of the wrong shape."""
+    cache = cache_file(built.root)
+    doc = json.loads(cache.read_bytes())
+    assert any("source_images" in k for k in doc)
+    for k, v in doc.items():
+        doc[k] = v[:4] + [12345] if bad == "SIG+int" else v[:4] + ["ab"] if bad == "SIG+short" else bad
+    cache.write_text(json.dumps(doc))
+    for cmd in ("check", "build"):
+        r = run(built, cmd)
+        assert r.exit_code == 0, r.output
+        assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert all(len(v) == 5 and len(v[4]) == 64 for v in json.loads(cache.read_bytes()).values())
+
+
+def test_a_stat_cache_that_is_a_fifo_or_a_folder(built):
+    cache = cache_file(built.root)
+    cache.unlink()
+    os.mkfifo(cache)
+    assert run(built, "check").exit_code == 0  # never blocks on it
+    cache.unlink()
+    cache.mkdir()
+    assert run(built, "build").exit_code == 0
+
+
+# -- the lock file: never through a link, only a regular file --------------------------------
+
+LOCK = ".renditions.lock"
+
+
+def _lock_refused(site, cmd, expected):
+    before = files(site)
+    r = run(site, cmd)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.strip().splitlines() == [f"error: {LOCK}: {expected}"]
+    assert files(site) == before
+
+
+def test_a_lock_symlink_is_refused_and_its_target_never_created(built, tmp_path):
+    target = tmp_path / "elsewhere" / "created-by-renditions"
+    (tmp_path / "elsewhere").mkdir()
+    (built.root / LOCK).unlink(missing_ok=True)
+    os.symlink(target, built.root / LOCK)
+    msg = "is a symbolic link, not renditions' lock file: delete the link (renditions creates the file itself, never through a link)"
+    for cmd in ("build", "prune"):
+        _lock_refused(built, cmd, msg)
+    assert not os.path.lexists(target)
+    os.unlink(built.root / LOCK)
+    os.symlink(tmp_path / "elsewhere", built.root / LOCK)  # a link to a folder: no traceback either
+    _lock_refused(built, "build", msg)
+
+
+def test_a_folder_at_the_lock_is_one_line(built):
+    (built.root / LOCK).unlink(missing_ok=True)
+    (built.root / LOCK).mkdir()
+    _lock_refused(built, "build", "is a folder, not renditions' lock file: delete it (renditions creates the file itself)")
+
+
+def test_a_fifo_at_the_lock_is_refused(built):
+    (built.root / LOCK).unlink(missing_ok=True)
+    os.mkfifo(built.root / LOCK)
+    _lock_refused(built, "prune", "is not a regular file, so not renditions' lock file: delete it (renditions creates the file itself)")
