@@ -166,7 +166,7 @@ def _entry(key: Any, value: Any) -> Entry:
         v = value[name]
         if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
             raise ValueError(f"the entry for {_short(key)}: `{name}` must be a whole number from 0 to {hi}, got {_short(v)}")
-    if value["format"] not in _OUT_FORMATS:
+    if not isinstance(value["format"], str) or value["format"] not in _OUT_FORMATS:
         raise ValueError(f"the entry for {_short(key)}: `format` must be one of {', '.join(sorted(_OUT_FORMATS))}, got {_short(value['format'])}")
     for name in ("colour", "placeholder"):
         if not isinstance(value.get(name, ""), str):
