@@ -242,3 +242,14 @@ def test_a_fifo_at_the_lock_is_refused(built):
     (built.root / LOCK).unlink(missing_ok=True)
     os.mkfifo(built.root / LOCK)
     _lock_refused(built, "prune", "is not a regular file, so not renditions' lock file: delete it (renditions creates the file itself)")
+
+
+def test_a_conflict_in_the_old_layout_asks_for_a_hand_merge(built):
+    """Before one-line entries, a conflict could split an entry: no side is whole, so no guessing."""
+    doc = _doc(built)
+    old = json.dumps(doc, indent=1, sort_keys=True).splitlines()
+    cut = next(i for i, line in enumerate(old) if '"hash"' in line)
+    text = "\n".join(old[:cut] + ["<<<<<<< HEAD", old[cut], "=======", old[cut].replace('"hash": "', '"hash": "0'), ">>>>>>> two"] + old[cut + 1:])
+    (built.root / MANIFEST).write_text(text + "\n")
+    for cmd in ("check", "build"):
+        _one_line(built, cmd, "a merge conflict in the manifest that is not renditions' own layout: resolve it by hand, or delete")

@@ -243,10 +243,12 @@ def load(path: Path, shown: str, resolve: Resolver | None = None) -> Manifest:
             head, outputs, markers = _split_lines(text)
         except (ValueError, RecursionError):
             head, outputs, markers = {}, None, any(_MARKER.match(line) for line in text.splitlines())
-        if markers and resolve is None:
-            raise ManifestError(shown, _CONFLICT) from None
+        if "format" not in head:  # nothing of a manifest in it: an empty or foreign file
+            outputs = None
         if markers and outputs is None:
             raise ManifestError(shown, f"a merge conflict in the manifest that is not renditions' own layout: resolve it by hand, or {_fix(shown)}") from None
+        if markers and resolve is None:
+            raise ManifestError(shown, _CONFLICT) from None
         if outputs is None:
             raise ManifestError(shown, f"the manifest is not valid JSON (truncated or hand-edited?): {_fix(shown)}") from None
         healed = True
