@@ -136,8 +136,33 @@ def _pairs(pairs: list) -> dict | _Dups:
     return d if len(d) == len(pairs) else _Dups(pairs)
 
 
+def _fits(value: Any) -> bool:
+    """The schema as one expression: the fast path for the thousands of entries that fit it."""
+    if type(value) is not dict or not _REQUIRED <= value.keys() <= _FIELDS:
+        return False
+    v = value.get
+    return (
+        type(v("article")) is str and type(v("variant")) is str and type(v("master")) is str and type(v("engine")) is str
+        and v("article") != "" and v("variant") != "" and v("master") != "" and v("engine") != ""
+        and type(v("master_hash")) is str and type(v("recipe")) is str and type(v("hash")) is str
+        and _HEX.fullmatch(v("master_hash")) is not None and _HEX.fullmatch(v("recipe")) is not None
+        and _HEX.fullmatch(v("hash")) is not None
+        and type(v("bytes")) is int and type(v("width")) is int and type(v("height")) is int
+        and 0 <= v("bytes") <= MAX_BYTES * 64 and 0 <= v("width") <= 1 << 20 and 0 <= v("height") <= 1 << 20
+        and type(v("format")) is str and v("format") in _OUT_FORMATS
+        and type(v("colour", "")) is str and type(v("placeholder", "")) is str
+        and type(v("notes", [])) is list and all(type(n) is str for n in v("notes", []))
+    )
+
+
 def _entry(key: Any, value: Any) -> Entry:
     """Check one output's record against the schema; ValueError(why) if it doesn't fit."""
+    if type(key) is str and _fits(value):
+        try:
+            if clean_site_path(key) == key:
+                return Entry(**{**value, "notes": tuple(value.get("notes", ()))})
+        except PathError:
+            pass
     if not isinstance(key, str):
         raise ValueError(f"the key {_short(key)} is not a site path")
     try:
