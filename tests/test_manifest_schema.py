@@ -253,3 +253,31 @@ def test_a_conflict_in_the_old_layout_asks_for_a_hand_merge(built):
     (built.root / MANIFEST).write_text(text + "\n")
     for cmd in ("check", "build"):
         _one_line(built, cmd, "a merge conflict in the manifest that is not renditions' own layout: resolve it by hand, or delete")
+
+
+def test_a_manifest_that_cannot_be_written_is_one_line(site, monkeypatch):
+    """ENOSPC as the disk reports it (injected at the one write the manifest makes)."""
+    import errno
+
+    import renditions.manifest as manifest_mod
+
+    site.article("one")
+    site.master("one", (1600, 900))
+    monkeypatch.chdir(site.root)
+    real = manifest_mod.write_atomic
+
+    def full(path, data):
+        if path.name == MANIFEST:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(manifest_mod, "write_atomic", full)
+    r = run(site, "build")
+    assert r.exit_code == 2, r.output
+    assert r.stderr.strip().splitlines() == [
+        f"error: {MANIFEST}: cannot write the manifest: No space left on device: free space or fix the folder, then run `renditions build` again"
+    ]
+    assert not (site.root / MANIFEST).exists()
+    monkeypatch.setattr(manifest_mod, "write_atomic", real)
+    r = run(site, "build")
+    assert r.exit_code == 0 and run(site, "check").exit_code == 0

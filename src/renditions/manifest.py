@@ -72,7 +72,14 @@ class Manifest:
     healed: bool = False
 
     def save(self) -> None:
-        write_atomic(self.path, dumps(self.entries, self.shard).encode("utf-8"))
+        """Write it atomically; a full disk or a read-only folder is a ManifestError, not a traceback
+        (the old manifest stays whole, and the next build redoes what it could not record)."""
+        try:
+            write_atomic(self.path, dumps(self.entries, self.shard).encode("utf-8"))
+        except OSError as exc:
+            raise ManifestError(
+                os.path.relpath(self.path), f"cannot write the manifest: {exc.strerror}: free space or fix the folder, then run `renditions build` again"
+            ) from None
 
 
 def dumps(entries: dict[str, Entry], shard: str | None = None) -> str:
