@@ -119,3 +119,72 @@ def test_relative_paths_resolve_against_root(tmp_path):
     cfg = load_config(tmp_path / "site", cfg_file)
     assert cfg.public == (tmp_path / "site" / "out" / "www")
     assert cfg.sources == (tmp_path / "site" / "masters")
+
+
+# -- every number has a sane range; the YAML is read as strictly as front matter -------------
+
+SHIPPED = (REPO / "config" / "renditions.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("max_front_matter_bytes: 1000000000000", "max_front_matter_bytes: expected an integer from 1 to 16777216, got 1000000000000"),
+        ("max_pixels: 0", "max_pixels: expected an integer from 1 to 1000000000, got 0"),
+        ("max_bytes: -5", "max_bytes: expected an integer from 1 to 4294967296, got -5"),
+        ("max_bytes: 1.5e+3", "max_bytes: expected an integer from 1 to 4294967296, got 1500.0"),
+        ("max_pixels: true", "max_pixels: expected an integer from 1 to 1000000000, got True"),
+    ],
+)
+def test_top_numbers_out_of_range_are_config_errors(site, line, expected):
+    from click.testing import CliRunner
+
+    from renditions.cli import main
+
+    site.config(SHIPPED + "\n" + line + "\n")
+    site.article("one")
+    for cmd in ("build", "check"):
+        r = CliRunner().invoke(main, [cmd, "--root", str(site.root)])
+        assert r.exit_code == 2, r.output
+        assert r.stderr.strip().splitlines() == [f"error: config/renditions.yaml: {expected}"]
+        assert not site.public.exists() and not (site.root / "renditions.lock.json").exists()
+
+
+def test_numbers_inside_their_range_are_accepted(site):
+    site.config(SHIPPED + "\nmax_front_matter_bytes: 16777216\nmax_pixels: 1000000000\nmax_bytes: 1\n")
+    cfg = load_config(site.root)
+    assert (cfg.max_front_matter_bytes, cfg.max_pixels, cfg.max_bytes) == (16777216, 1000000000, 1)
+
+
+def test_a_duplicate_key_in_the_config_is_refused(site):
+    from click.testing import CliRunner
+
+    from renditions.cli import main
+
+    site.config(SHIPPED + "\nmax_pixels: 5\nmax_pixels: 6\n")
+    r = CliRunner().invoke(main, ["check", "--root", str(site.root)])
+    assert r.exit_code == 2
+    n = (SHIPPED + "\nmax_pixels: 5\n").count("\n") + 1  # the second one
+    assert r.stderr.strip().splitlines() == [f"error: config/renditions.yaml: line {n}: not valid YAML (duplicate key 'max_pixels')"]
+
+
+def test_deeply_nested_config_is_one_line(site):
+    from click.testing import CliRunner
+
+    from renditions.cli import main
+
+    site.config("defaults: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    r = CliRunner().invoke(main, ["check", "--root", str(site.root)])
+    assert r.exit_code == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "nested more than 32 levels deep" in lines[0]
+
+
+def test_anchors_and_merge_keys_still_share_settings(site):
+    site.config(
+        "variants:\n"
+        "  a: &base {key: image, path: \"/img/{slug}.png\", width: 800, height: 450}\n"
+        "  b: {<<: *base, key: mobile, path: \"/m/{slug}.png\"}\n"
+    )
+    cfg = load_config(site.root)
+    assert [(v.key, v.width, v.height) for v in cfg.variants] == [("image", 800, 450), ("mobile", 800, 450)]

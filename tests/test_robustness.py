@@ -427,8 +427,8 @@ def test_two_real_builds_at_once_one_wins_cleanly(tmp_path):
         ("[1, 2]", "not a renditions manifest"),
         ('{"format": "renditions-manifest", "version": 99, "outputs": {}}', "version 99"),
         ('{"format": "renditions-manifest", "version": 1, "outputs": []}', "no `outputs` mapping"),
-        ('{"format": "renditions-manifest", "version": 1, "outputs": {"/img/x.png": {"hash": 1}}}', "entry for /img/x.png is malformed"),
-        ('{"format": "renditions-manifest", "version": 1, "outputs": {"/img/x.png": 7}}', "entry for /img/x.png is malformed"),
+        ('{"format": "renditions-manifest", "version": 1, "outputs": {"/img/x.png": {"hash": 1}}}', 'entry for "/img/x.png" has no `article`'),
+        ('{"format": "renditions-manifest", "version": 1, "outputs": {"/img/x.png": 7}}', 'entry for "/img/x.png" is 7, not a mapping'),
     ],
 )
 def test_broken_manifest_is_reported_with_the_fix(small, text, words):

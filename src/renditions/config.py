@@ -54,6 +54,14 @@ TOP_DEFAULTS: dict[str, Any] = {
 #: List settings: which files are articles, and the language codes a file name may end in.
 LIST_DEFAULTS: dict[str, tuple[str, ...]] = {"exclude": (), "languages": ()}
 
+#: The sane range of each top-level number: beyond it a typo, never a site (10**12 bytes of front
+#: matter would make every command die allocating it).
+TOP_RANGES: dict[str, tuple[int, int]] = {
+    "max_pixels": (1, 1_000_000_000),
+    "max_bytes": (1, 4 * 1024**3),
+    "max_front_matter_bytes": (1, 16 * 1024**2),
+}
+
 VARIANT_KEYS = {"key", "path", "width", "height"} | set(SETTING_DEFAULTS) | set(ENCODER_DEFAULTS)
 TOP_KEYS = set(TOP_DEFAULTS) | set(LIST_DEFAULTS) | {"variants", "defaults"}
 
@@ -159,10 +167,6 @@ class _Checker:
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _pos_int(v: Any) -> bool:
-    return _is_int(v) and v > 0
 
 
 def _int_in(lo: int, hi: int) -> Callable[[Any], bool]:
@@ -277,8 +281,8 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
     for key in ("sources", "public", "manifest", "focus_key"):
         if key in data and c.check(key, data[key], _nonempty_str, "a non-empty string"):
             top[key] = data[key]
-    for key in ("max_pixels", "max_bytes", "max_front_matter_bytes"):
-        if key in data and c.check(key, data[key], _pos_int, "a positive integer"):
+    for key, (lo, hi) in TOP_RANGES.items():
+        if key in data and c.check(key, data[key], _int_in(lo, hi), f"an integer from {lo} to {hi}"):
             top[key] = data[key]
 
     base = _base_settings()
@@ -370,6 +374,41 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
     )
 
 
+#: Deeper YAML is refused before Python's recursion limit is anywhere near.
+MAX_DEPTH = 32
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """safe_load, plus: a key given twice is an error (as in front matter), not silently the last
+    one; and nesting is bounded. Anchors and merge keys stay allowed: configs share settings."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise yaml.MarkedYAMLError(None, None, f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.MarkedYAMLError(None, None, "a mapping key must be a plain value", key_node.start_mark) from None
+            if key in seen:
+                raise yaml.MarkedYAMLError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(root: str | os.PathLike = ".", config: str | os.PathLike | None = None) -> Config:
     """Read and validate the config. Relative paths in it resolve against `root`."""
     root_path = Path(root).absolute()
@@ -384,7 +423,9 @@ def load_config(root: str | os.PathLike = ".", config: str | os.PathLike | None 
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(shown, [f"cannot read the config: {exc}"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_ConfigLoader)
+    except RecursionError:
+        raise ConfigError(shown, [f"nested more than {MAX_DEPTH} levels deep: not a renditions config"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""

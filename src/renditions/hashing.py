@@ -26,6 +26,43 @@ def cache_file(root: Path) -> Path:
     return Path(base) / f"stat-{key}.json"
 
 
+#: A cache file larger than this is not read (it is rebuilt): 2,000 articles need ~1 MB.
+MAX_CACHE_BYTES = 256 * 1024 * 1024
+
+
+def _valid(key: object, value: object) -> bool:
+    return (
+        isinstance(key, str)
+        and type(value) is list
+        and len(value) == 5
+        and all(type(v) is int for v in value[:4])
+        and isinstance(value[4], str)
+        and len(value[4]) == 64
+    )
+
+
+def _read_cache(path: Path) -> dict[str, list]:
+    """The stat cache, or {} when it is missing, unreadable or of any unexpected shape: it is
+    only an optimisation, so a bad one is ignored and rebuilt, never trusted and never fatal."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
+    except OSError:
+        return {}
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_CACHE_BYTES:
+            return {}
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            loaded = json.loads(fh.read(MAX_CACHE_BYTES + 1))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    finally:
+        os.close(fd)
+    if not isinstance(loaded, dict) or not all(_valid(k, v) for k, v in loaded.items()):
+        return {}
+    return loaded
+
+
 class Hasher:
     """Hash files once per run; reuse hashes whose stat signature hasn't changed."""
 
@@ -34,12 +71,7 @@ class Hasher:
         self.cache: dict[str, list] = {}
         self.dirty = False
         if cache_path is not None:
-            try:
-                loaded = json.loads(cache_path.read_text())
-                if isinstance(loaded, dict):
-                    self.cache = loaded
-            except (OSError, ValueError):
-                pass
+            self.cache = _read_cache(cache_path)
 
     def __call__(self, path: Path) -> str | None:
         """The file's sha256, or None if it is not a readable regular file."""

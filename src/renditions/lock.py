@@ -9,6 +9,7 @@ import ctypes
 import fcntl
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -24,8 +25,7 @@ _PR_SET_PDEATHSIG = 1
 
 @contextmanager
 def site_lock(root: Path, wait: bool = False) -> Iterator[None]:
-    path = root / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = _open_lock(root / LOCK_NAME)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -36,6 +36,24 @@ def site_lock(root: Path, wait: bool = False) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def _open_lock(path: Path) -> int:
+    """Open (or create) the lock file itself: never through a symbolic link, and only a regular
+    file, so a committed `.renditions.lock` link can't make a build create or lock a file elsewhere."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except IsADirectoryError:
+        raise LockError(LOCK_NAME, "is a folder, not renditions' lock file: delete it (renditions creates the file itself)") from None
+    except OSError as exc:
+        if os.path.islink(path):
+            raise LockError(LOCK_NAME, "is a symbolic link, not renditions' lock file: delete the link (renditions creates the file itself, never through a link)") from None
+        raise LockError(LOCK_NAME, f"cannot create renditions' lock file: {exc.strerror}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise LockError(LOCK_NAME, "is not a regular file, so not renditions' lock file: delete it (renditions creates the file itself)")
+    return fd
 
 
 def bind_to_parent(parent: int) -> None:

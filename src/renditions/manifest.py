@@ -1,19 +1,29 @@
 """The versioned record of what was written, from what. Meant to be committed.
 
-One entry per output, keyed by site path, sorted, so diffs stay small. Freshness is
-decided from it (hashes, never mtimes), so a fresh clone builds nothing.
+One entry per output, keyed by site path, sorted, one entry per line, so diffs stay small
+and two branches that add different articles merge line by line (see README, "Merging").
+Freshness is decided from it (hashes, never mtimes), so a fresh clone builds nothing.
+Everything read back is checked against the schema: a manifest is a file anyone can edit.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import os
+import re
+import stat
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
-from .errors import ManifestError
+from .formats import OUTPUT_FORMATS
+from .errors import ManifestError, PathError
+from .paths import clean_site_path, resolve_output
 from .write import write_atomic
 
 FORMAT = "renditions-manifest"
 VERSION = 1
+#: Far above any real site's manifest (2,000 articles: 5 MB); refused before it is read.
+MAX_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -39,56 +49,286 @@ class Entry:
         return d
 
 
+#: A conflicted merge's marker lines (git, with or without diff3's base section).
+_MARKER = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |$)")
+_HEX = re.compile(r"[0-9a-f]{1,128}")
+_FIELDS = frozenset(Entry.__dataclass_fields__)
+_REQUIRED = frozenset(k for k, f in Entry.__dataclass_fields__.items() if f.default is MISSING and f.default_factory is MISSING)
+_OUT_FORMATS = frozenset(OUTPUT_FORMATS.values())
+_CONFLICT = "merge conflict in the manifest: run `renditions build` to resolve it (it re-checks each entry against the files)"
+
+#: Given a site path and the distinct entries two merged branches recorded for it, the one
+#: that matches the file on disk (or None to forget the output, so it is rendered again).
+Resolver = Callable[[str, list[Entry]], "Entry | None"]
+
+
 @dataclass
 class Manifest:
     path: Path
     entries: dict[str, Entry] = field(default_factory=dict)
     shard: str | None = None
+    #: Read from a merged file (conflict markers, a union merge's duplicate lines): save it even
+    #: if nothing is rendered, so the next reader finds a clean manifest.
+    healed: bool = False
 
     def save(self) -> None:
-        doc = {
-            "format": FORMAT,
-            "version": VERSION,
-            "outputs": {k: self.entries[k].to_json() for k in sorted(self.entries)},
-        }
-        if self.shard:  # a shard's partial manifest says so; `renditions merge` combines them
-            doc["shard"] = self.shard
-        text = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-        write_atomic(self.path, text.encode("utf-8"))
+        """Write it atomically; a full disk or a read-only folder is a ManifestError, not a traceback
+        (the old manifest stays whole, and the next build redoes what it could not record)."""
+        try:
+            write_atomic(self.path, dumps(self.entries, self.shard).encode("utf-8"))
+        except OSError as exc:
+            raise ManifestError(
+                os.path.relpath(self.path), f"cannot write the manifest: {exc.strerror}: free space or fix the folder, then run `renditions build` again"
+            ) from None
+
+
+def dumps(entries: dict[str, Entry], shard: str | None = None) -> str:
+    """The manifest's text: one line per output, so git merges two branches' additions line by
+    line (and a `merge=union` attribute merges them with no conflict at all)."""
+    head = [f'"format": {json.dumps(FORMAT)},', f'"version": {VERSION},']
+    if shard:  # a shard's partial manifest says so; `renditions merge` combines them
+        head.append(f'"shard": {json.dumps(shard, ensure_ascii=False)},')
+    lines = [
+        f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(entries[k].to_json(), sort_keys=True, ensure_ascii=False)}"
+        for k in sorted(entries)
+    ]
+    body = ",\n".join(lines)
+    return "{\n" + "".join(f" {h}\n" for h in head) + ' "outputs": {\n' + (body + "\n" if body else "") + " }\n}\n"
 
 
 def _fix(shown: str) -> str:
     return f"delete {shown} and run `renditions build` to write a new one (every output is re-rendered)"
 
 
-def load(path: Path, shown: str) -> Manifest:
-    """Read the manifest; a missing one is empty. Raises ManifestError with the fix."""
+def _short(value: Any) -> str:
+    """A value for a one-line message: never the whole of a hostile string or structure."""
+    if isinstance(value, (dict, list)):
+        return type(value).__name__ if isinstance(value, dict) else "a list"
+    text = json.dumps(value, ensure_ascii=True) if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _read(path: Path, shown: str) -> bytes | None:
+    """The file's bytes; None if there is none. Never blocks on a FIFO, never reads a folder."""
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        return Manifest(path)
+        return None
+    except IsADirectoryError:
+        raise ManifestError(shown, "is a folder, not a manifest: move it away (or set `manifest:` in the config)") from None
     except OSError as exc:
         raise ManifestError(shown, f"cannot read the manifest: {exc.strerror}") from None
     try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ManifestError(shown, f"the manifest is not valid JSON (truncated or hand-edited?): {_fix(shown)}") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ManifestError(shown, f"not a renditions manifest: {_fix(shown)}")
-    if doc.get("version") != VERSION:
-        raise ManifestError(
-            shown, f"manifest version {doc.get('version')!r} is not the {VERSION} this renditions reads: upgrade renditions, or {_fix(shown)}"
-        )
-    entries = {}
-    outputs = doc.get("outputs")
-    if not isinstance(outputs, dict):
-        raise ManifestError(shown, f"the manifest has no `outputs` mapping: {_fix(shown)}")
-    for key, value in outputs.items():
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ManifestError(shown, "is a folder, not a manifest: move it away (or set `manifest:` in the config)")
+        if not stat.S_ISREG(st.st_mode):
+            raise ManifestError(shown, "is not a regular file: replace it with the manifest renditions writes")
+        if st.st_size > MAX_BYTES:
+            raise ManifestError(shown, f"is {st.st_size} bytes, far more than any manifest: {_fix(shown)}")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ManifestError(shown, f"cannot read the manifest: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+class _Dups(list):
+    """The pairs of a JSON object that holds one key twice (a union merge's duplicate lines)."""
+
+
+def _pairs(pairs: list) -> dict | _Dups:
+    d = dict(pairs)
+    return d if len(d) == len(pairs) else _Dups(pairs)
+
+
+def _fits(value: Any) -> bool:
+    """The schema as one expression: the fast path for the thousands of entries that fit it."""
+    if type(value) is not dict or not _REQUIRED <= value.keys() <= _FIELDS:
+        return False
+    v = value.get
+    return (
+        type(v("article")) is str and type(v("variant")) is str and type(v("master")) is str and type(v("engine")) is str
+        and v("article") != "" and v("variant") != "" and v("master") != "" and v("engine") != ""
+        and type(v("master_hash")) is str and type(v("recipe")) is str and type(v("hash")) is str
+        and _HEX.fullmatch(v("master_hash")) is not None and _HEX.fullmatch(v("recipe")) is not None
+        and _HEX.fullmatch(v("hash")) is not None
+        and type(v("bytes")) is int and type(v("width")) is int and type(v("height")) is int
+        and 0 <= v("bytes") <= MAX_BYTES * 64 and 0 <= v("width") <= 1 << 20 and 0 <= v("height") <= 1 << 20
+        and type(v("format")) is str and v("format") in _OUT_FORMATS
+        and type(v("colour", "")) is str and type(v("placeholder", "")) is str
+        and type(v("notes", [])) is list and all(type(n) is str for n in v("notes", []))
+    )
+
+
+def _entry(key: Any, value: Any) -> Entry:
+    """Check one output's record against the schema; ValueError(why) if it doesn't fit."""
+    if type(key) is str and _fits(value):
         try:
-            value = dict(value)
-            value["notes"] = tuple(value.get("notes", ()))
-            entries[key] = Entry(**value)
-        except (TypeError, ValueError):
-            raise ManifestError(shown, f"the entry for {key} is malformed: {_fix(shown)}") from None
-    shard = doc.get("shard")
-    return Manifest(path, entries, shard if isinstance(shard, str) else None)
+            if clean_site_path(key) == key:
+                return Entry(**{**value, "notes": tuple(value.get("notes", ()))})
+        except PathError:
+            pass
+    if not isinstance(key, str):
+        raise ValueError(f"the key {_short(key)} is not a site path")
+    try:
+        clean = clean_site_path(key)
+    except PathError as exc:
+        raise ValueError(f"the key {_short(key)} is not a site path like /img/x.png: {exc.reason}") from None
+    if clean != key:
+        raise ValueError(f"the key {_short(key)} is not a plain site path (it should read {_short(clean)})")
+    if not isinstance(value, dict):
+        raise ValueError(f"the entry for {_short(key)} is {_short(value)}, not a mapping")
+    unknown = value.keys() - _FIELDS
+    if unknown:
+        raise ValueError(f"the entry for {_short(key)} has an unknown field {_short(sorted(map(str, unknown))[0])}")
+    missing = _REQUIRED - value.keys()
+    if missing:
+        raise ValueError(f"the entry for {_short(key)} has no `{sorted(missing)[0]}`")
+    for name in ("article", "variant", "master", "engine"):
+        v = value[name]
+        if not isinstance(v, str) or not v:
+            raise ValueError(f"the entry for {_short(key)}: `{name}` must be a non-empty string, got {_short(v)}")
+    for name in ("master_hash", "recipe", "hash"):
+        v = value[name]
+        if not isinstance(v, str) or not _HEX.fullmatch(v):
+            raise ValueError(f"the entry for {_short(key)}: `{name}` must be a hex digest, got {_short(v)}")
+    for name, hi in (("bytes", MAX_BYTES * 64), ("width", 1 << 20), ("height", 1 << 20)):
+        v = value[name]
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
+            raise ValueError(f"the entry for {_short(key)}: `{name}` must be a whole number from 0 to {hi}, got {_short(v)}")
+    if not isinstance(value["format"], str) or value["format"] not in _OUT_FORMATS:
+        raise ValueError(f"the entry for {_short(key)}: `format` must be one of {', '.join(sorted(_OUT_FORMATS))}, got {_short(value['format'])}")
+    for name in ("colour", "placeholder"):
+        if not isinstance(value.get(name, ""), str):
+            raise ValueError(f"the entry for {_short(key)}: `{name}` must be a string, got {_short(value[name])}")
+    notes = value.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise ValueError(f"the entry for {_short(key)}: `notes` must be a list of strings")
+    return Entry(**{**value, "notes": tuple(notes)})
+
+
+def _split_lines(text: str) -> tuple[dict, list[tuple[str, Any]], bool]:
+    """Read a manifest line by line, as `dumps` lays it out: the header fields, every output line
+    in order (both sides of a conflict, never its base), and whether conflict markers were seen.
+    ValueError if a line is neither, e.g. a manifest truncated or hand-edited."""
+    head: dict = {}
+    outputs: list[tuple[str, Any]] = []
+    markers, in_base = False, False
+    for line in text.splitlines():
+        m = _MARKER.match(line)
+        if m:
+            markers = True
+            in_base = m.group(1) == "|||||||"  # diff3: the common ancestor, superseded by both sides
+            continue
+        s = line.strip().rstrip(",")
+        if in_base or s in ("", "{", "}", "}}", '"outputs": {'):
+            continue
+        doc = json.loads("{" + s + "}", object_pairs_hook=_pairs)
+        if not isinstance(doc, dict) or len(doc) != 1:
+            raise ValueError(line)
+        (k, v), = doc.items()
+        if k in ("format", "version", "shard"):
+            if k in head and head[k] != v:
+                raise ValueError(line)
+            head[k] = v
+        elif isinstance(v, dict):
+            outputs.append((k, v))
+        else:
+            raise ValueError(line)
+    return head, outputs, markers
+
+
+def load(path: Path, shown: str, resolve: Resolver | None = None) -> Manifest:
+    """Read and check the manifest; a missing one is empty. Raises ManifestError with the fix.
+
+    A manifest git merged (conflict markers, or a `merge=union` that left two lines for one
+    output) is read from both sides when `resolve` is given: it picks, per output, the entry
+    that matches the file on disk. Without it, such a manifest is an error saying to build."""
+    raw = _read(path, shown)
+    if raw is None:
+        return Manifest(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ManifestError(shown, f"the manifest is not valid JSON (truncated or hand-edited?): {_fix(shown)}") from None
+    healed = False
+    try:
+        doc = json.loads(text, object_pairs_hook=_pairs)
+        if not isinstance(doc, dict):
+            raise ManifestError(shown, f"not a renditions manifest: {_fix(shown)}")
+        head = {k: doc.get(k) for k in ("format", "version", "shard") if k in doc}
+        outputs = doc.get("outputs")
+        if isinstance(outputs, _Dups):
+            outputs, healed = list(outputs), True
+        elif isinstance(outputs, dict):
+            outputs = list(outputs.items())
+        else:
+            if doc.get("format") == FORMAT and doc.get("version") == VERSION:
+                raise ManifestError(shown, f"the manifest has no `outputs` mapping: {_fix(shown)}")
+            outputs = None
+    except RecursionError:
+        raise ManifestError(shown, f"the manifest is nested far too deeply to be one: {_fix(shown)}") from None
+    except ValueError:
+        try:
+            head, outputs, markers = _split_lines(text)
+        except (ValueError, RecursionError):
+            head, outputs, markers = {}, None, any(_MARKER.match(line) for line in text.splitlines())
+        if "format" not in head:  # nothing of a manifest in it: an empty or foreign file
+            outputs = None
+        if markers and outputs is None:
+            raise ManifestError(shown, f"a merge conflict in the manifest that is not renditions' own layout: resolve it by hand, or {_fix(shown)}") from None
+        if markers and resolve is None:
+            raise ManifestError(shown, _CONFLICT) from None
+        if outputs is None:
+            raise ManifestError(shown, f"the manifest is not valid JSON (truncated or hand-edited?): {_fix(shown)}") from None
+        healed = True
+    if isinstance(head, _Dups) or head.get("format") != FORMAT:
+        raise ManifestError(shown, f"not a renditions manifest: {_fix(shown)}")
+    if head.get("version") != VERSION:
+        raise ManifestError(
+            shown, f"manifest version {_short(head.get('version'))} is not the {VERSION} this renditions reads: upgrade renditions, or {_fix(shown)}"
+        )
+    if re.search(r"\\[uU][dD][89a-fA-F]", text):  # a lone surrogate can only come in as an escape
+        try:
+            json.dumps(outputs, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ManifestError(shown, f"the manifest holds text that is not valid Unicode (a lone surrogate): {_fix(shown)}") from None
+    candidates: dict[str, list[Entry]] = {}
+    for key, value in outputs:
+        try:
+            entry = _entry(key, value)
+        except ValueError as exc:
+            raise ManifestError(shown, f"{exc}: {_fix(shown)}") from None
+        seen = candidates.setdefault(key, [])
+        if entry not in seen:
+            seen.append(entry)
+    entries: dict[str, Entry] = {}
+    for key, seen in candidates.items():
+        if len(seen) == 1:
+            entries[key] = seen[0]
+            continue
+        if resolve is None:
+            raise ManifestError(shown, _CONFLICT)
+        chosen = resolve(key, seen)
+        if chosen is not None:
+            entries[key] = chosen
+    shard = head.get("shard")
+    if shard is not None and not isinstance(shard, str):
+        raise ManifestError(shown, f"its `shard` must be a string like \"1/3\", got {_short(shard)}: {_fix(shown)}")
+    return Manifest(path, entries, shard, healed=healed)
+
+
+def match_on_disk(public: Path, sources: Path, digest: Callable[[Path], str | None]) -> Resolver:
+    """A Resolver for a merged manifest: the entry whose hash is the output file's on disk."""
+
+    def pick(site_path: str, candidates: list[Entry]) -> Entry | None:
+        try:
+            dest = resolve_output(site_path, public, sources)
+        except PathError:
+            return None
+        actual = digest(dest)
+        return next((e for e in candidates if e.hash == actual), None)
+
+    return pick

@@ -44,12 +44,15 @@ def build(
     if dry_run:
         return _plan_report(s.plan(force), s)
     with site_lock(s.config.root, wait=wait_lock):
-        s.manifest = manifest_mod.load(s.config.manifest, os.path.relpath(s.config.manifest, s.config.root))
+        s.manifest = manifest_mod.load(  # a manifest git merged is resolved against the files
+            s.config.manifest, os.path.relpath(s.config.manifest, s.config.root),
+            manifest_mod.match_on_disk(s.config.public, s.config.sources, s.hasher),
+        )
         plan = s.plan(force)
         sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})
         s.manifest.shard = shard  # only a shard build's manifest says which shard it is
         results, problems, notes = _render_and_record(plan, s, jobs, threads, progress)
-        if plan.jobs or shard or not s.config.manifest.exists():  # a no-op build rewrites nothing
+        if plan.jobs or shard or s.manifest.healed or not s.config.manifest.exists():  # a no-op build rewrites nothing
             s.manifest.save()
         s.hasher.save()
     failed = set(plan.failed_articles) | {p.article for p in problems}

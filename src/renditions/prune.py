@@ -7,6 +7,7 @@ from . import manifest as manifest_mod
 from .config import load_config
 from .discover import discover
 from .errors import PathError
+from .hashing import Hasher
 from .lock import site_lock
 from .paths import resolve_output
 from .plan import article_outputs
@@ -21,7 +22,7 @@ def prune(root: str | os.PathLike = ".", config: str | os.PathLike | None = None
     articles = discover(cfg, drafts=True)  # a draft's outputs are kept for the day it is published
     referenced = frozenset(p for a in articles for _, p, _, _ in article_outputs(a, cfg)[0])
     with site_lock(cfg.root):
-        man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root))
+        man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), manifest_mod.match_on_disk(cfg.public, cfg.sources, Hasher()))
         outs = []
         for site in find_orphans(cfg, referenced):
             if site not in man.entries:

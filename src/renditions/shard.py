@@ -34,6 +34,15 @@ def in_shard(article_rel: str, shard: tuple[int, int] | None) -> bool:
     k, n = shard
     return int(hashlib.sha256(article_rel.encode()).hexdigest()[:8], 16) % n == k - 1
 
+#: More runners than any CI matrix has (GitHub Actions: 256 jobs); a larger N is a forged file.
+MAX_SHARDS = 1024
+
+
+def _listed(items: list[str], most: int = 5) -> str:
+    """A short list for a one-line message, however many items there are."""
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
 
 def read_shard(path: Path) -> tuple[tuple[int, int], Manifest]:
     """A shard manifest and its K/N; ManifestError if it was not written by `build --shard`."""
@@ -44,11 +53,14 @@ def read_shard(path: Path) -> tuple[tuple[int, int], Manifest]:
     spec = man.shard
     if spec is None:
         raise ManifestError(shown, "not a shard manifest (no `shard` field): write it with `renditions build --shard K/N`")
+    said = spec if len(spec) <= 40 else spec[:37] + "..."
     try:
         shard = parse_shard(spec)
     except UsageError:
-        raise ManifestError(shown, f'its shard "{spec}" is not K/N') from None
+        raise ManifestError(shown, f'its shard "{said}" is not K/N') from None
     assert shard is not None
+    if shard[1] > MAX_SHARDS:
+        raise ManifestError(shown, f'its shard "{said}" splits the site into more than {MAX_SHARDS} slices: not a manifest `build --shard` wrote')
     return shard, man
 
 
@@ -57,14 +69,14 @@ def merge_manifests(shards: list[tuple[tuple[int, int], Manifest]]) -> dict[str,
     shards are not exactly 1/N … N/N, or two shards each rewrote an output differently."""
     counts = {n for (_, n), _ in shards}
     if len(counts) != 1:
-        raise UsageError("merge", f"the manifests come from different splits ({', '.join(f'{k}/{n}' for (k, n), _ in shards)})")
+        raise UsageError("merge", f"the manifests come from different splits ({_listed([f'{k}/{n}' for (k, n), _ in shards])})")
     n = counts.pop()
     seen = sorted(k for (k, _), _ in shards)
     if seen != list(range(1, n + 1)):
         missing = sorted(set(range(1, n + 1)) - set(seen))
         dup = sorted({k for k in seen if seen.count(k) > 1})
-        what = (f"missing shard {', '.join(f'{k}/{n}' for k in missing)}" if missing else "") + (
-            ("; " if missing and dup else "") + (f"shard {', '.join(f'{k}/{n}' for k in dup)} given twice" if dup else "")
+        what = (f"missing shard {_listed([f'{k}/{n}' for k in missing])}" if missing else "") + (
+            ("; " if missing and dup else "") + (f"shard {_listed([f'{k}/{n}' for k in dup])} given twice" if dup else "")
         )
         raise UsageError("merge", f"expected the manifests of shards 1/{n} to {n}/{n}: {what}")
     merged: dict[str, Entry] = {}
@@ -80,7 +92,11 @@ def merge_manifests(shards: list[tuple[tuple[int, int], Manifest]]) -> dict[str,
             # shard holds (a rewrite); entries every shard carries unchanged are the old state
             rewritten = [e for e in owned if sum(man.entries.get(key) == e for _, man in shards) == 1]
             if len(rewritten) != 1:
-                raise UsageError("merge", f"{key}: shards disagree about this output; build it without --shard")
+                claims = rewritten or owned
+                files = [os.path.relpath(man.path) for _, man in shards if man.entries.get(key) in claims]
+                raise UsageError(
+                    "merge", f"{key}: {_listed(files, 2)} record different outputs for it; build it without --shard"
+                )
             owned = rewritten
         if owned:
             merged[key] = owned[0]
