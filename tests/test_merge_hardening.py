@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from renditions.cli import main
-from renditions.pipeline import in_shard
+from renditions.shard import in_shard
 
 KEY = "/img/artical/articles/one.png"
 
