@@ -87,18 +87,19 @@ def staged_problems(config: Config, site_paths: list[str]) -> list[Problem]:
 
 
 def manifest_lines(path: Path) -> dict[str, int]:
-    """Site path → the line of its entry in the manifest (saved with indent=1: `  "/x.png": {`)."""
+    """Site path → the line of its entry in the manifest (one entry a line: `  "/x.png": {...},`)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return {}
     lines = {}
+    decoder = json.JSONDecoder()
     for n, line in enumerate(text.splitlines(), 1):
-        if line.startswith('  "') and not line.startswith('   ') and line.endswith('": {'):
+        if line.startswith('  "') and not line.startswith("   "):
             try:
-                key = json.loads(line.strip()[:-3])
+                key, end = decoder.raw_decode(line, 2)
             except ValueError:
                 continue
-            if isinstance(key, str):
+            if isinstance(key, str) and line[end : end + 1] == ":":
                 lines[key] = n
     return lines
