@@ -19,7 +19,7 @@ from .engine import Engine
 from .errors import PathError, RenditionsError
 from .geometry import TooSmall, decode_scale, plan_geometry
 from .paths import resolve_output
-from .plan import MISSING, Plan, Problem, article_outputs, crop_for
+from .plan import MISSING, Plan, Problem, article_outputs, crop_for, is_extra
 from .render import check_master_file, variant_geometry
 from .session import open_session
 from .sniff import sniff_file
@@ -144,6 +144,8 @@ def shown_outputs(a: Article, cfg: Config, plan: Plan, page_dir: Path) -> list[S
     colour = {v.name: COLOURS[i % len(COLOURS)] for i, v in enumerate(cfg.variants)}
     shown = []
     for v, site_path, fmt, _line in article_outputs(a, cfg)[0]:
+        if is_extra(v, cfg):
+            continue  # an extra width is the same crop at another size
         try:
             dest = resolve_output(site_path, cfg.public, cfg.sources)
         except PathError:
