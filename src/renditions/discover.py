@@ -30,6 +30,7 @@ class Target:
     line: int | None  # front-matter line of the key, None when the key is missing
     from_template: bool = False
     error: str | None = None
+    raw: str | None = None  # the front-matter value exactly as written (query included): the data file's key
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
             targets.append(Target(v.name, path, None, from_template=True))
             continue
         try:
-            targets.append(Target(v.name, clean_site_path(data[v.key]), lines.get(v.key)))
+            targets.append(Target(v.name, clean_site_path(data[v.key]), lines.get(v.key), raw=data[v.key]))
         except PathError as exc:
             value = data[v.key]
             shown = f"{v.key}: {_quote(value)}" if isinstance(value, str) else v.key

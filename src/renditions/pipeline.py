@@ -10,6 +10,7 @@ import os
 from typing import Any, Callable
 
 from . import manifest as manifest_mod
+from .discover import discover
 from .lock import site_lock
 from .manifest import Entry
 from .plan import Job, Plan, Problem
@@ -48,7 +49,9 @@ def build(
         if plan.jobs or shard or not s.config.manifest.exists():  # a no-op build rewrites nothing
             s.manifest.save()
         s.hasher.save()
+        site_problems = _write_data(s, bool(only), shard)
     failed = set(plan.failed_articles) | {p.article for p in problems}
+    problems += site_problems
     fresh = [fresh_result(o, s.manifest) for o in plan.fresh]
     return Report(
         "build",
@@ -58,6 +61,18 @@ def build(
         failed_articles=tuple(sorted(failed)),
         engine=s.engine_id,
     )
+
+
+def _write_data(s: Session, narrowed: bool, shard: str | None) -> list[Problem]:
+    """The data file for templates (config `data:`), from the whole site's manifest. A shard
+    build has only part of the manifest: the merged manifest's next build writes it."""
+    if s.config.data is None or shard:
+        return []
+    from .datafile import template_data, write_data
+
+    articles = discover(s.config) if narrowed else s.articles  # --only: the file still covers every article
+    problem = write_data(s.config, template_data(s.config, articles, s.manifest))
+    return [problem] if problem else []
 
 
 def _plan_report(plan: Plan, s: Session) -> Report:
