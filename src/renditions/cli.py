@@ -144,7 +144,7 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
 @site_options
 @engine_option
 @json_option
-@click.option("--strict", is_flag=True, help="Treat orphaned outputs (files no article references) as errors.")
+@click.option("--strict", is_flag=True, help="Treat orphaned outputs (files no article references) and outputs over their variant's byte budget as errors.")
 @click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text", show_default=True,
               help="github: GitHub Actions annotations pointing at the article and front-matter line.")
 @guarded

@@ -10,6 +10,7 @@ import os
 from typing import Any, Callable
 
 from . import manifest as manifest_mod
+from .budgets import over_budget
 from .discover import discover
 from .lock import site_lock
 from .manifest import Entry
@@ -53,6 +54,7 @@ def build(
     failed = set(plan.failed_articles) | {p.article for p in problems}
     problems += site_problems
     fresh = [fresh_result(o, s.manifest) for o in plan.fresh]
+    problems += over_budget(s.config, results + fresh)  # warnings: the build did its job
     return Report(
         "build",
         outputs=tuple(sorted(results + fresh, key=lambda r: r.path)),
