@@ -62,10 +62,16 @@ def gather(
             hints[a.slug] = master_hint(a.slug, config.sources, config.root)
             continue
         master_hash = masters[a.master] = digest(a.master)
-        if measure is not None and master_hash is not None and a.master not in sizes and any(is_extra(v, config) for v, *_ in mine):
-            size = measure(a.master)
-            if size is not None:
-                sizes[a.master] = size
+        for _name, path in a.masters:  # art direction: a variant's own master, hashed alike
+            if path not in masters:
+                masters[path] = digest(path)
+        if measure is not None and master_hash is not None:
+            for v, *_ in mine:
+                own = a.master_for(v.name)
+                if own is not None and own not in sizes and is_extra(v, config) and masters.get(own) is not None:
+                    size = measure(own)
+                    if size is not None:
+                        sizes[own] = size
         if force or master_hash is None:
             continue
         for v, site_path, fmt, dest in mine:
@@ -73,6 +79,7 @@ def gather(
             if entry is None or not dest.exists():
                 continue
             present.add(site_path)
-            if up_to_date_so_far(entry, master_hash, recipes.resolve(v, a, fmt)[2]):
+            own_hash = masters.get(a.master_for(v.name))
+            if up_to_date_so_far(entry, own_hash, recipes.resolve(v, a, fmt)[2]):
                 outputs[site_path] = digest(dest)
     return Facts(dests, masters, frozenset(present), outputs, hints, sizes)

@@ -115,7 +115,8 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
             for w in outcome.written:
                 o = w.output
                 s.manifest.entries[o.site_path] = Entry(
-                    article=job.article, variant=o.variant, master=job.shown, master_hash=job.master_hash,
+                    article=job.article, variant=o.variant, master=o.master_shown or job.shown,
+                    master_hash=o.master_hash or job.master_hash,
                     recipe=o.recipe, engine=s.engine_id, hash=w.hash, bytes=w.bytes, width=w.width, height=w.height,
                     format=o.format, colour=w.colour, placeholder=w.placeholder, notes=tuple(outcome.notes),
                 )

@@ -71,6 +71,10 @@ class Output:
     options: tuple[tuple[str, Any], ...]  # the encoder's settings for `format`
     line: int | None = None
     article: str = ""
+    # art direction: the variant's own master (`masters:` in front matter); None = the job's master
+    master: Path | None = None
+    master_hash: str | None = None
+    master_shown: str | None = None
 
 
 @dataclass(frozen=True)
@@ -254,9 +258,10 @@ def make_plan(
             problems.append(Problem(a.rel, w, a.rel, None, error=False))
         outs, path_problems = article_outputs(a, config)
         resolved, bad = [], list(path_problems)
-        size = facts.sizes.get(a.master) if a.master is not None else None
         skipped: set[tuple[str, int]] = set()
         for v, site_path, fmt, line in outs:
+            master = a.master_for(v.name)
+            size = facts.sizes.get(master) if master is not None else None
             if is_extra(v, config) and not serves(v, a, size):
                 if (v.name, v.width) not in skipped:  # once per width, not per `also:` sibling
                     skipped.add((v.name, v.width))
@@ -286,6 +291,10 @@ def make_plan(
         master_hash = facts.masters.get(a.master) if a.master is not None and not errors else None
         if a.master is not None and not errors and master_hash is None:
             errors.append(Problem(a.rel, f"cannot read master {os.path.relpath(a.master, config.root)}", a.rel))
+        if not errors:
+            for name, path in a.masters:
+                if facts.masters.get(path) is None:
+                    errors.append(Problem(a.rel, f"masters.{name}: cannot read master {os.path.relpath(path, config.root)}", a.rel))
         if errors:
             problems.extend(errors)
             failed.append(a.rel)
@@ -294,11 +303,14 @@ def make_plan(
         for v, site_path, fmt, line, dest in resolved:
             crop, options, recipe = recipes.resolve(v, a, fmt)
             entry = manifest.entries.get(site_path)
+            own = a.master_for(v.name)
+            own = own if own != a.master else None
+            own_hash = facts.masters.get(own) if own is not None else master_hash
             if force:
                 reason = FORCED
             elif entry is None or site_path not in facts.present:
                 reason = MISSING
-            elif entry.master_hash != master_hash:
+            elif entry.master_hash != own_hash:
                 reason = MASTER_CHANGED
             elif entry.recipe != recipe:
                 reason = RECIPE_CHANGED
@@ -307,6 +319,8 @@ def make_plan(
             else:
                 reason = None
             out = Output(site_path, dest, v.name, fmt, recipe, reason, crop, options, line, a.rel)
+            if own is not None:
+                out = replace(out, master=own, master_hash=own_hash, master_shown=os.path.relpath(own, config.root))
             (stale if reason else ok).append(out)
         fresh.extend(ok)
         if stale:

@@ -124,6 +124,8 @@ def crop_boxes(a: Article, cfg: Config, size: tuple[int, int]) -> tuple[list[Box
     """Each variant's crop as percentages of the master, and the variants it is too small for."""
     boxes, problems = [], []
     for i, v in enumerate(cfg.variants):
+        if a.master_for(v.name) != a.master:
+            continue  # art direction: cut from its own master, not this one
         crop = crop_for(v, a)
         try:
             g = variant_geometry(crop, size)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .engine import Engine, Placeholder
 from .errors import RenderError
@@ -59,6 +59,28 @@ def render_job(job: Job, limits: Limits, engine: Engine) -> RenderResult:
     """Raises RenderError naming the master and the reason; never anything else.
 
     Everything an output needs was resolved by the plan (job.outputs[i].crop, .options)."""
+    results = []
+    for group in by_master(job):  # art direction: each master is read once, for its own variants
+        results.append(_render_guarded(group, limits, engine))
+    return RenderResult(job, tuple(r for res in results for r in res.rendered), tuple(n for res in results for n in res.notes))
+
+
+def by_master(job: Job) -> list[Job]:
+    """The job split by master: the article's, then each variant's own (`masters:`)."""
+    groups: dict = {}
+    for o in job.outputs:
+        groups.setdefault(o.master, []).append(o)
+    out = []
+    for master, outputs in groups.items():
+        if master is None:
+            out.append(replace(job, outputs=tuple(outputs)))
+        else:
+            o = outputs[0]
+            out.append(replace(job, master=master, master_hash=o.master_hash, shown=o.master_shown, outputs=tuple(outputs)))
+    return out
+
+
+def _render_guarded(job: Job, limits: Limits, engine: Engine) -> RenderResult:
     shown = job.shown
     try:
         return _render(job, limits, engine, shown)

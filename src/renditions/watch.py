@@ -109,7 +109,8 @@ def affected(cfg: Config, config: Path, articles: list[Article], paths: set[str]
             everything = True
         elif kind == "master":
             stem = p.stem
-            hit = {a.slug for a in articles if a.slug == stem or (a.master is not None and Path(os.path.abspath(a.master)) == p)}
+            hit = {a.slug for a in articles if a.slug == stem or (a.master is not None and Path(os.path.abspath(a.master)) == p)
+                   or any(Path(os.path.abspath(m)) == p for _, m in a.masters)}
             if not hit and p.exists():
                 notes.append(f"{rel}: no article has the slug {stem!r}, so nothing uses this master{_near_slug(stem, articles)}")
             slugs |= hit
