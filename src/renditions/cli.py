@@ -208,8 +208,10 @@ def merge(out, shards) -> None:
 @engine_option
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Articles rendered at once [default: CPU count].")
 @click.option("--no-initial-build", is_flag=True, help="Start watching without building everything first.")
+@click.option("--preview", "live_preview", is_flag=True,
+              help="Also rewrite the preview page after each build; an open page reloads itself.")
 @guarded
-def watch(root, config, engine, jobs, no_initial_build) -> None:
+def watch(root, config, engine, jobs, no_initial_build, live_preview) -> None:
     """Rebuild what each change affects, while you work; Ctrl-C stops.
 
     A new or changed master rebuilds its article, a saved article rebuilds that article,
@@ -217,7 +219,7 @@ def watch(root, config, engine, jobs, no_initial_build) -> None:
     """
     from .watch import watch as run_watch
 
-    run_watch(root, config, engine=engine, jobs=jobs, initial=not no_initial_build, echo=click.echo)
+    run_watch(root, config, engine=engine, jobs=jobs, initial=not no_initial_build, echo=click.echo, preview=live_preview)
     click.echo("stopped watching", err=True)
     sys.exit(EXIT_OK)
 
