@@ -73,3 +73,16 @@ def test_data_file_not_rewritten_when_unchanged_and_never_over_a_foreign_file(si
     assert r.exit_code == 1
     assert "error: data/renditions.json: not written by renditions, so it is left alone" in r.stderr
     assert data.read_text() == '{"mine": 1}\n'
+
+
+def test_a_width_the_new_master_cannot_serve_leaves_the_srcset(site):
+    site.config(CONFIG)
+    site.article("a", keys={"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"})
+    site.master("a", (1600, 1200))
+    assert run(site, "build").exit_code == 0
+    data = site.root / "data" / "renditions.json"
+    assert "/img/a-1280w.png 1280w" in json.loads(data.read_text())["/img/a.png"]["srcset"]
+    site.master("a", (1000, 750))  # too small for the 2× width now
+    r = run(site, "build")
+    assert r.exit_code == 0 and "/img/a-1280w.png skipped" in r.stderr
+    assert json.loads(data.read_text())["/img/a.png"]["srcset"] == "/img/a-320w.png 320w, /img/a.png 640w"

@@ -53,6 +53,7 @@ def jekyll(data, src, mobile, alt) -> str:
     return liquid.Environment().from_string(text).render(site={"data": {"renditions": data}}, include=include)
 
 
+@pytest.mark.slow
 def test_hugo_eleventy_and_jekyll_snippets_agree(tmp_path):
     exe = hugo()
     root = tmp_path / "site"

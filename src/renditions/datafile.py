@@ -50,7 +50,8 @@ def template_data(config: Config, articles: list[Article], manifest: Manifest) -
                 for p in paths:
                     p = p if fmt == base.format else sibling_path(p, fmt)
                     e = manifest.entries.get(p)
-                    if e is not None and e.format == fmt:
+                    # same master as the front-matter file: a width the master no longer serves is left out
+                    if e is not None and e.format == fmt and e.master_hash == base.master_hash and e.article == a.rel:
                         found.append((e.width, f"{p}{q} {e.width}w"))
                 return ", ".join(s for _, s in sorted(found))
 
