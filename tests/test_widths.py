@@ -92,3 +92,21 @@ def test_widths_under_defaults_and_bad_values(site):
     assert r.exit_code == 2
     assert "variants.card.widths: expected a list of widths in pixels, like [480, 960]" in r.stderr
     assert "variants.card.densities: expected a list of pixel densities from 0 to 8, like [1, 2]" in r.stderr
+
+
+def test_a_width_a_smaller_new_master_cannot_serve_is_an_orphan_that_prune_deletes(site):
+    site.config(CONFIG)
+    site.article("a", keys={"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.png"})
+    site.master("a", (1600, 1200))
+    assert run(site, "build").exit_code == 0
+    wide = site.public / "img" / "a-1280w.png"
+    assert wide.exists()
+    site.master("a", (1000, 750))  # serves 640 and 480, no longer 1280
+    r = run(site, "build")
+    assert r.exit_code == 0 and "/img/a-1280w.png skipped" in r.stderr
+    r = run(site, "check", "--strict")
+    assert r.exit_code == 1 and "/img/a-1280w.png: orphan: no article references it (renditions wrote it" in r.stdout
+    r = run(site, "prune")
+    assert "deleted /img/a-1280w.png" in r.stdout and not wide.exists()
+    assert (site.public / "img" / "a-480w.png").exists()
+    assert run(site, "check", "--strict").exit_code == 0
