@@ -61,3 +61,14 @@ def test_within_budget_says_nothing_and_a_bad_budget_is_a_config_error(site):
     r = run(site, "build")
     assert r.exit_code == 2
     assert 'variants.hero.budget: expected a size like "300KB", "1.5MB" or a number of bytes, got "lots"' in r.stderr
+
+
+def test_a_wider_extra_file_gets_the_budget_times_its_extra_pixels():
+    from renditions.budgets import budget_for
+    from renditions.config import Variant
+
+    v = Variant("card", "image", "/img/{slug}.png", 640, 360, budget=100_000)
+    assert budget_for(v, 640) == 100_000
+    assert budget_for(v, 320) == 100_000  # a narrower file keeps the whole budget
+    assert budget_for(v, 1280) == 400_000  # 2×: four times the pixels
+    assert budget_for(v, 960) == 225_000
