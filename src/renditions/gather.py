@@ -66,9 +66,13 @@ def gather(
             if path not in masters:
                 masters[path] = digest(path)
         if measure is not None and master_hash is not None:
-            for v, *_ in mine:
+            for v, site_path, fmt, _dest in mine:
                 own = a.master_for(v.name)
-                if own is not None and own not in sizes and is_extra(v, config) and masters.get(own) is not None:
+                if own is None or own in sizes or not is_extra(v, config) or masters.get(own) is None:
+                    continue
+                entry = manifest.entries.get(site_path)
+                served = entry is not None and not force and up_to_date_so_far(entry, masters[own], recipes.resolve(v, a, fmt)[2])
+                if not served:  # a width this master and recipe were written for needs no header read
                     size = measure(own)
                     if size is not None:
                         sizes[own] = size
