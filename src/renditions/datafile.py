@@ -53,7 +53,10 @@ def template_data(config: Config, articles: list[Article], manifest: Manifest) -
                     # same master as the front-matter file: a width the master no longer serves is left out
                     if e is not None and e.format == fmt and e.master_hash == base.master_hash and e.article == a.rel:
                         found.append((e.width, f"{p}{q} {e.width}w"))
-                return ", ".join(s for _, s in sorted(found))
+                by_width = {}  # `fit: inside` may leave two widths one size: a srcset lists a width once
+                for w, item in sorted(found):
+                    by_width.setdefault(w, item)
+                return ", ".join(by_width.values())
 
             sources = []
             for fmt in v.also:
