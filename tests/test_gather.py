@@ -45,3 +45,34 @@ def test_what_gather_reads(site):
     asked, digest = counted(s)
     gather(s.config, s.articles, s.manifest, digest, s.engine_id, force=True)
     assert sorted(asked) == ["a.png", "b.png"]  # forced: no output is read
+
+
+def test_a_masters_header_is_read_only_for_extra_widths_not_yet_served(site):
+    """An extra width written from this master and recipe needs no probe: no-op builds stay cheap."""
+    from renditions.session import open_session
+
+    site.config('variants:\n  card: {key: image, path: "/img/{slug}.png", width: 400, height: 300, densities: [2, 4]}\n')
+    site.article("a", keys={"image": "/img/{slug}.png"})
+    site.master("a", (1000, 750))  # serves 800 (2×), not 1600 (4×)
+    measured = []
+
+    def plan():
+        s = open_session(site.root)
+        real = s.measure
+        s.measure = lambda p: measured.append(p.name) or real(p)
+        return s.plan()
+
+    p = plan()
+    assert measured == ["a.png"]
+    assert [o.site_path for o in p.stale] == ["/img/a.png", "/img/a-800w.png"]
+    from renditions.pipeline import build
+
+    assert build(site.root).ok
+    measured.clear()
+    p = plan()
+    assert measured == ["a.png"]  # the 4× width is still unserved: the header says it stays skipped
+    assert not p.stale and any("a-1600w.png skipped" in x.reason for x in p.problems)
+    site.config('variants:\n  card: {key: image, path: "/img/{slug}.png", width: 400, height: 300, densities: [2]}\n')
+    measured.clear()
+    p = plan()
+    assert measured == [] and not p.stale  # every width written from this master: no header read

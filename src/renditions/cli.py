@@ -236,7 +236,7 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
 @site_options
 @engine_option
 @json_option
-@click.option("--strict", is_flag=True, help="Treat orphaned outputs (files no article references) as errors.")
+@click.option("--strict", is_flag=True, help="Treat orphaned outputs (files no article references) and outputs over their variant's byte budget as errors.")
 @click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text", show_default=True,
               help="github: GitHub Actions annotations pointing at the article and front-matter line.")
 @click.option("--staged", is_flag=True,
@@ -313,8 +313,10 @@ def merge(out, shards) -> None:
 @engine_option
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Articles rendered at once [default: CPU count].")
 @click.option("--no-initial-build", is_flag=True, help="Start watching without building everything first.")
+@click.option("--preview", "live_preview", is_flag=True,
+              help="Also rewrite the preview page after each build; an open page reloads itself.")
 @guarded
-def watch(root, config, engine, jobs, no_initial_build) -> None:
+def watch(root, config, engine, jobs, no_initial_build, live_preview) -> None:
     """Rebuild what each change affects, while you work; Ctrl-C stops.
 
     A new or changed master rebuilds its article, a saved article rebuilds that article,
@@ -323,7 +325,7 @@ def watch(root, config, engine, jobs, no_initial_build) -> None:
     """
     from .watch import watch as run_watch
 
-    run_watch(root, config, engine=engine, jobs=jobs, initial=not no_initial_build, echo=click.echo)
+    run_watch(root, config, engine=engine, jobs=jobs, initial=not no_initial_build, echo=click.echo, preview=live_preview)
     click.echo("stopped watching", err=True)
     sys.exit(EXIT_OK)
 

@@ -39,6 +39,9 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "background": "#ffffff",
     "upscale": False,
     "also": (),
+    "widths": (),
+    "densities": (),
+    "budget": None,
 }
 
 TOP_DEFAULTS: dict[str, Any] = {
@@ -63,7 +66,23 @@ TOP_RANGES: dict[str, tuple[int, int]] = {
 }
 
 VARIANT_KEYS = {"key", "path", "width", "height"} | set(SETTING_DEFAULTS) | set(ENCODER_DEFAULTS)
-TOP_KEYS = set(TOP_DEFAULTS) | set(LIST_DEFAULTS) | {"variants", "defaults"}
+TOP_KEYS = set(TOP_DEFAULTS) | set(LIST_DEFAULTS) | {"variants", "defaults", "data"}
+
+#: A budget's units: KB and MB are decimal (1 KB = 1000 bytes), as browsers' network panels count.
+BUDGET_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000 * 1000}
+
+
+def parse_budget(value: Any) -> int | None:
+    """`300KB`, `1.5MB`, `250000` or `"250000B"` → bytes; None if it is none of those."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value > 0 else None
+    if not isinstance(value, str):
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KkMm]?[Bb]?)\s*", value)
+    if not m:
+        return None
+    n = round(float(m.group(1)) * BUDGET_UNITS[m.group(2).upper()])
+    return n if n > 0 else None
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,9 @@ class Variant:
     upscale: bool = False
     also: tuple[str, ...] = ()
     encoders: tuple[Encoder, ...] = ()
+    widths: tuple[int, ...] = ()  # extra widths written beside the front-matter path (see extra_widths)
+    densities: tuple[float, ...] = ()  # extra widths as multiples of `width`
+    budget: int | None = None  # bytes the front-matter path's file should stay under
 
     def encoder(self, fmt: str) -> Encoder:
         for enc in self.encoders:
@@ -113,6 +135,7 @@ class Config:
     variants: tuple[Variant, ...] = field(default_factory=tuple)
     exclude: tuple[str, ...] = ()  # globs of files that are never articles
     languages: tuple[str, ...] = ()  # `trip.fr.md` is a translation of `trip` when "fr" is listed
+    data: Path | None = None  # the data file for templates (see datafile.py), when asked for
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -230,6 +253,26 @@ def _settings(raw: dict, prefix: str, base: dict[str, Any], c: _Checker) -> dict
             "a list of formats from " + ", ".join(SIBLING_FORMATS),
         ):
             out["also"] = tuple(dict.fromkeys(also))
+    if "widths" in raw:
+        if c.check(
+            f"{prefix}widths", raw["widths"],
+            lambda v: isinstance(v, list) and all(_int_in(1, 65535)(x) for x in v),
+            "a list of widths in pixels, like [480, 960]",
+        ):
+            out["widths"] = tuple(sorted(set(raw["widths"])))
+    if "densities" in raw:
+        if c.check(
+            f"{prefix}densities", raw["densities"],
+            lambda v: isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 8 for x in v),
+            "a list of pixel densities from 0 to 8, like [1, 2]",
+        ):
+            out["densities"] = tuple(sorted(set(float(x) for x in raw["densities"])))
+    if "budget" in raw:
+        budget = parse_budget(raw["budget"])
+        if budget is None:
+            c.bad(f"{prefix}budget", 'a size like "300KB", "1.5MB" or a number of bytes', raw["budget"])
+        else:
+            out["budget"] = budget
     for fmt, checks in ENCODER_CHECKS.items():
         if fmt not in raw:
             continue
@@ -281,6 +324,8 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
     for key in ("sources", "public", "manifest", "focus_key"):
         if key in data and c.check(key, data[key], _nonempty_str, "a non-empty string"):
             top[key] = data[key]
+    if "data" in data and c.check("data", data["data"], _nonempty_str, "a path like data/renditions.json"):
+        top["data"] = data["data"]
     for key, (lo, hi) in TOP_RANGES.items():
         if key in data and c.check(key, data[key], _int_in(lo, hi), f"an integer from {lo} to {hi}"):
             top[key] = data[key]
@@ -350,6 +395,9 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
                 background=s["background"],
                 upscale=s["upscale"],
                 also=s["also"],
+                widths=s["widths"],
+                densities=s["densities"],
+                budget=s["budget"],
                 encoders=tuple(
                     Encoder(fmt, tuple(sorted(opts.items()))) for fmt, opts in sorted(s["encoders"].items())
                 ),
@@ -371,6 +419,7 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
         variants=tuple(variants),
         exclude=top["exclude"],
         languages=top["languages"],
+        data=(root / top["data"]) if top.get("data") else None,
     )
 
 

@@ -39,6 +39,7 @@ class Target:
     line: int | None  # front-matter line of the key, None when the key is missing
     from_template: bool = False
     error: str | None = None
+    raw: str | None = None  # the front-matter value exactly as written (query included): the data file's key
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ class Article:
     error_line: int | None = None
     images: bool = True  # False: a page without images (no variant key, no master), never built
     draft: bool = False  # `draft: true` or `published: false`: built only with --drafts
+    masters: tuple[tuple[str, Path], ...] = ()  # art direction: (variant name, its own master)
+
+    def master_for(self, variant: str) -> Path | None:
+        """The master a variant is cut from: its own under `masters:`, else the article's."""
+        return dict(self.masters).get(variant, self.master)
 
     def focus_for(self, variant: str) -> tuple[float, float] | None:
         found = dict(self.focus)
@@ -163,6 +169,41 @@ def _focus(value: object, variants: tuple[Variant, ...], key: str) -> tuple[list
     return [], f"{key}: expected [x, y] with fractions from 0 to 1 (or a mapping of variant to [x, y]), got {value!r}"
 
 
+#: The front-matter key naming another master for chosen variants (art direction).
+MASTERS_KEY = "masters"
+
+
+def _art_direction(value: object, config: Config) -> tuple[list[tuple[str, Path]], list[str]]:
+    """`masters: {mobile-single: portrait.jpg}`: each a plain file in the masters' folder."""
+    if value is None:
+        return [], []
+    names = sorted(v.name for v in config.variants)
+    if not isinstance(value, dict):
+        return [], [f"{MASTERS_KEY}: expected a mapping of variant to a file in {os.path.relpath(config.sources, config.root)}/, got {type(value).__name__}"]
+    found, errors = [], []
+    src = os.path.relpath(config.sources, config.root)
+    for name, file in value.items():
+        key = f"{MASTERS_KEY}.{name}"
+        if name not in names:
+            errors.append(f"{key}: not a variant (expected one of {', '.join(names)})")
+            continue
+        if not isinstance(file, str) or not file.strip() or "/" in file or "\\" in file or file in (".", "..") or "\x00" in file:
+            errors.append(f"{key}: expected the name of a file in {src}/, like portrait.jpg, got {_quote(file) if isinstance(file, str) else type(file).__name__}")
+            continue
+        path = config.sources / file
+        if os.path.splitext(file)[1].lower() not in MASTER_EXTS:
+            errors.append(f"{key}: {src}/{file} is not an image renditions reads (expected {', '.join(MASTER_EXTS)})")
+        elif not os.path.lexists(path):
+            errors.append(f"{key}: no master {src}/{file}")
+        elif os.path.islink(path) and not os.path.realpath(path).startswith(os.path.realpath(config.sources) + os.sep):
+            errors.append(f"{key}: master {src}/{file} leads outside {src}/")
+        elif not os.path.isfile(path):
+            errors.append(f"{key}: master {src}/{file} is not a regular file")
+        else:
+            found.append((name, path))
+    return sorted(found), errors
+
+
 def _quote(value: str, limit: int = 100) -> str:
     """A front-matter string shown on one line: control characters escaped, long ones cut."""
     return repr(value if len(value) <= limit else value[:limit] + "…")
@@ -213,7 +254,7 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
             targets.append(Target(v.name, path, None, from_template=True))
             continue
         try:
-            targets.append(Target(v.name, clean_site_path(data[v.key]), lines.get(v.key)))
+            targets.append(Target(v.name, clean_site_path(data[v.key]), lines.get(v.key), raw=data[v.key]))
         except PathError as exc:
             value = data[v.key]
             shown = f"{v.key}: {_quote(value)}" if isinstance(value, str) else v.key
@@ -222,6 +263,8 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
     focus, problem = _focus(data.get(config.focus_key), config.variants, config.focus_key)
     if problem:
         d.errors.append(problem)
+    art, art_errors = _art_direction(data.get(MASTERS_KEY), config)
+    d.errors.extend(art_errors)
 
     master = None
     stems = [slug] + sorted(
@@ -263,6 +306,7 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
         warnings=tuple(d.warnings),
         error_line=d.error_line,
         draft=draft,
+        masters=tuple(art),
     )
 
 

@@ -15,7 +15,7 @@ from .errors import PathError
 from .hints import master_hint
 from .manifest import Manifest
 from .paths import resolve_output
-from .plan import Facts, Recipes, article_outputs, up_to_date_so_far
+from .plan import Facts, Recipes, article_outputs, is_extra, up_to_date_so_far
 
 
 def gather(
@@ -25,13 +25,18 @@ def gather(
     digest: Callable[[Path], str | None],
     engine: str,
     force: bool = False,
+    measure: Callable[[Path], tuple[int, int] | None] | None = None,
 ) -> Facts:
-    """The Facts make_plan(config, articles, manifest, facts, engine, force) decides from."""
+    """The Facts make_plan(config, articles, manifest, facts, engine, force) decides from.
+
+    `measure` reads a master's upright size from its header; it is called only for articles
+    whose variants ask for extra widths (the plan skips the widths a master can't serve)."""
     dests: dict[str, Path | str] = {}
     masters: dict[Path, str | None] = {}
     present: set[str] = set()
     outputs: dict[str, str | None] = {}
     hints: dict[str, str] = {}
+    sizes: dict[Path, tuple[int, int]] = {}
     memo: dict = {}  # resolve each output folder once, not each of thousands of outputs
     recipes = Recipes(engine)
     owners: dict[str, str] = {}
@@ -57,6 +62,20 @@ def gather(
             hints[a.slug] = master_hint(a.slug, config.sources, config.root)
             continue
         master_hash = masters[a.master] = digest(a.master)
+        for _name, path in a.masters:  # art direction: a variant's own master, hashed alike
+            if path not in masters:
+                masters[path] = digest(path)
+        if measure is not None and master_hash is not None:
+            for v, site_path, fmt, _dest in mine:
+                own = a.master_for(v.name)
+                if own is None or own in sizes or not is_extra(v, config) or masters.get(own) is None:
+                    continue
+                entry = manifest.entries.get(site_path)
+                served = entry is not None and not force and up_to_date_so_far(entry, masters[own], recipes.resolve(v, a, fmt)[2])
+                if not served:  # a width this master and recipe were written for needs no header read
+                    size = measure(own)
+                    if size is not None:
+                        sizes[own] = size
         if force or master_hash is None:
             continue
         for v, site_path, fmt, dest in mine:
@@ -64,6 +83,7 @@ def gather(
             if entry is None or not dest.exists():
                 continue
             present.add(site_path)
-            if up_to_date_so_far(entry, master_hash, recipes.resolve(v, a, fmt)[2]):
+            own_hash = masters.get(a.master_for(v.name))
+            if up_to_date_so_far(entry, own_hash, recipes.resolve(v, a, fmt)[2]):
                 outputs[site_path] = digest(dest)
-    return Facts(dests, masters, frozenset(present), outputs, hints)
+    return Facts(dests, masters, frozenset(present), outputs, hints, sizes)

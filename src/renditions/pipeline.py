@@ -10,6 +10,8 @@ import os
 from typing import Any, Callable, Iterable
 
 from . import manifest as manifest_mod
+from .budgets import over_budget
+from .discover import discover
 from .lock import site_lock
 from .manifest import Entry
 from .plan import Job, Plan, Problem
@@ -55,8 +57,11 @@ def build(
         if plan.jobs or shard or s.manifest.healed or not s.config.manifest.exists():  # a no-op build rewrites nothing
             s.manifest.save()
         s.hasher.save()
+        site_problems = _write_data(s, bool(only), shard)
     failed = set(plan.failed_articles) | {p.article for p in problems}
+    problems += site_problems
     fresh = [fresh_result(o, s.manifest) for o in plan.fresh]
+    problems += over_budget(s.config, results + fresh)  # warnings: the build did its job
     return Report(
         "build",
         outputs=tuple(sorted(results + fresh, key=lambda r: r.path)),
@@ -65,6 +70,18 @@ def build(
         failed_articles=tuple(sorted(failed)),
         engine=s.engine_id,
     )
+
+
+def _write_data(s: Session, narrowed: bool, shard: str | None) -> list[Problem]:
+    """The data file for templates (config `data:`), from the whole site's manifest. A shard
+    build has only part of the manifest: the merged manifest's next build writes it."""
+    if s.config.data is None or shard:
+        return []
+    from .datafile import template_data, write_data
+
+    articles = discover(s.config) if narrowed else s.articles  # --only: the file still covers every article
+    problem = write_data(s.config, template_data(s.config, articles, s.manifest))
+    return [problem] if problem else []
 
 
 def _plan_report(plan: Plan, s: Session) -> Report:
@@ -105,7 +122,8 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
             for w in outcome.written:
                 o = w.output
                 s.manifest.entries[o.site_path] = Entry(
-                    article=job.article, variant=o.variant, master=job.shown, master_hash=job.master_hash,
+                    article=job.article, variant=o.variant, master=o.master_shown or job.shown,
+                    master_hash=o.master_hash or job.master_hash,
                     recipe=o.recipe, engine=s.engine_id, hash=w.hash, bytes=w.bytes, width=w.width, height=w.height,
                     format=o.format, colour=w.colour, placeholder=w.placeholder, notes=tuple(outcome.notes),
                 )

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from .config import Config, Variant, format_for
 from .discover import Article
 from .formats import OUTPUT_EXT, master_choices
+from .geometry import GRAVITY, TooSmall, plan_geometry
 from .manifest import Entry, Manifest
 
 #: Bumped when renditions changes how it renders, so that every output is re-rendered.
@@ -70,6 +71,10 @@ class Output:
     options: tuple[tuple[str, Any], ...]  # the encoder's settings for `format`
     line: int | None = None
     article: str = ""
+    # art direction: the variant's own master (`masters:` in front matter); None = the job's master
+    master: Path | None = None
+    master_hash: str | None = None
+    master_shown: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,7 @@ class Facts:
     present: frozenset[str] = frozenset()  # site paths with a manifest entry whose file exists
     outputs: Mapping[str, str | None] = field(default_factory=dict)  # site path → digest of its file, when needed
     hints: Mapping[str, str] = field(default_factory=dict)  # slug → "did you mean" for a missing master
+    sizes: Mapping[Path, tuple[int, int]] = field(default_factory=dict)  # master → upright size, when an extra width needs it
 
 
 def recipe_hash(crop: Crop, fmt: str, options: tuple[tuple[str, Any], ...], engine: str) -> str:
@@ -144,6 +150,35 @@ def sibling_path(site_path: str, fmt: str) -> str:
     return os.path.splitext(site_path)[0] + EXT[fmt]
 
 
+#: How an extra width's file is named, beside the front-matter path: /img/x.png → /img/x-480w.png.
+WIDTH_TEMPLATE = "{stem}-{width}w{ext}"
+
+
+def width_path(site_path: str, width: int) -> str:
+    stem, ext = os.path.splitext(site_path)
+    return WIDTH_TEMPLATE.format(stem=stem, width=width, ext=ext)
+
+
+def half_up(x: float) -> int:
+    """Rounding as a designer expects it (112.5 → 113), not Python's to-even."""
+    return int(x + 0.5)
+
+
+def extra_widths(v: Variant) -> tuple[int, ...]:
+    """The widths a variant asks for beside its own: `widths`, and round(d × width) per density."""
+    wanted = set(v.widths) | {half_up(d * v.width) for d in v.densities}
+    return tuple(sorted(w for w in wanted if w != v.width and 0 < w <= 65535))
+
+
+def at_width(v: Variant, width: int) -> Variant:
+    """The variant scaled to another width, same aspect ratio, fit and crop (an extra width's recipe)."""
+    return replace(v, width=width, height=max(1, half_up(width * v.height / v.width)), widths=(), densities=())
+
+
+def is_extra(v: Variant, config: Config) -> bool:
+    return v.width != config.variant(v.name).width
+
+
 def article_outputs(article: Article, config: Config) -> tuple[list[tuple], list[Problem]]:
     """(variant, site_path, format, line) for every output of an article, and path problems."""
     outs, problems = [], []
@@ -162,6 +197,12 @@ def article_outputs(article: Article, config: Config) -> tuple[list[tuple], list
         for extra in v.also:
             if extra != fmt:
                 outs.append((v, sibling_path(target.site_path, extra), extra, target.line))
+        for w in extra_widths(v):
+            vw, path = at_width(v, w), width_path(target.site_path, w)
+            outs.append((vw, path, fmt, target.line))
+            for extra in v.also:
+                if extra != fmt:
+                    outs.append((vw, sibling_path(path, extra), extra, target.line))
     return outs, problems
 
 
@@ -173,12 +214,24 @@ class Recipes:
         self.memo: dict = {}
 
     def resolve(self, v: Variant, article: Article, fmt: str) -> tuple[Crop, tuple[tuple[str, Any], ...], str]:
-        key = (v.name, article.focus, fmt)  # most articles have no focus: a cheap key
+        key = (v.name, v.width, article.focus, fmt)  # most articles have no focus: a cheap key
         found = self.memo.get(key)
         if found is None:
             crop, options = crop_for(v, article), v.encoder(fmt).options
             found = self.memo[key] = (crop, options, recipe_hash(crop, fmt, options, self.engine))
         return found
+
+
+def serves(v: Variant, article: Article, size: tuple[int, int] | None) -> bool:
+    """Whether a master of `size` serves variant `v` without enlarging (or enlarging is allowed)."""
+    if size is None or v.upscale:
+        return True
+    crop = crop_for(v, article)
+    try:
+        plan_geometry(crop.fit, size, (crop.width, crop.height), GRAVITY.get(crop.position, (0.5, 0.5)), crop.focus, False)
+    except TooSmall:
+        return False
+    return True
 
 
 def up_to_date_so_far(entry: Entry, master_hash: str | None, recipe: str) -> bool:
@@ -205,7 +258,18 @@ def make_plan(
             problems.append(Problem(a.rel, w, a.rel, None, error=False))
         outs, path_problems = article_outputs(a, config)
         resolved, bad = [], list(path_problems)
+        skipped: set[tuple[str, int]] = set()
         for v, site_path, fmt, line in outs:
+            master = a.master_for(v.name)
+            size = facts.sizes.get(master) if master is not None else None
+            if is_extra(v, config) and not serves(v, a, size):
+                if (v.name, v.width) not in skipped:  # once per width, not per `also:` sibling
+                    skipped.add((v.name, v.width))
+                    assert size is not None
+                    problems.append(Problem(
+                        a.rel, f"{v.key}: {site_path} skipped: the master ({size[0]}×{size[1]}) is too small for "
+                        f"{v.width}×{v.height} (set upscale: true to enlarge)", a.rel, line, error=False))
+                continue
             referenced.add(site_path)
             dest = facts.dests[site_path]
             if isinstance(dest, str):
@@ -230,6 +294,10 @@ def make_plan(
         master_hash = facts.masters.get(a.master) if a.master is not None and not errors else None
         if a.master is not None and not errors and master_hash is None:
             errors.append(Problem(a.rel, f"cannot read master {os.path.relpath(a.master, config.root)}", a.rel))
+        if not errors:
+            for name, path in a.masters:
+                if facts.masters.get(path) is None:
+                    errors.append(Problem(a.rel, f"masters.{name}: cannot read master {os.path.relpath(path, config.root)}", a.rel))
         if errors:
             problems.extend(errors)
             failed.append(a.rel)
@@ -238,11 +306,14 @@ def make_plan(
         for v, site_path, fmt, line, dest in resolved:
             crop, options, recipe = recipes.resolve(v, a, fmt)
             entry = manifest.entries.get(site_path)
+            own = a.master_for(v.name)
+            own = own if own != a.master else None
+            own_hash = facts.masters.get(own) if own is not None else master_hash
             if force:
                 reason = FORCED
             elif entry is None or site_path not in facts.present:
                 reason = MISSING
-            elif entry.master_hash != master_hash:
+            elif entry.master_hash != own_hash:
                 reason = MASTER_CHANGED
             elif entry.recipe != recipe:
                 reason = RECIPE_CHANGED
@@ -251,6 +322,8 @@ def make_plan(
             else:
                 reason = None
             out = Output(site_path, dest, v.name, fmt, recipe, reason, crop, options, line, a.rel)
+            if own is not None:
+                out = replace(out, master=own, master_hash=own_hash, master_shown=os.path.relpath(own, config.root))
             (stale if reason else ok).append(out)
         fresh.extend(ok)
         if stale:

@@ -3,10 +3,12 @@
 Per article: a JPEG thumbnail of the master (a TIFF or HEIC master is not something a
 browser shows) with each variant's crop box drawn over it, every variant beside it with its
 size, bytes and format, and the article's problems as text. Plain HTML and CSS with
-relative links, so it works from file:// with no server and no JavaScript.
+relative links, so it works from file:// with no server and no JavaScript (but for the one
+script of live mode, `watch --preview`, which reloads the page after each build).
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 import urllib.parse
@@ -19,7 +21,7 @@ from .engine import Engine
 from .errors import PathError, RenditionsError
 from .geometry import TooSmall, decode_scale, plan_geometry
 from .paths import resolve_output
-from .plan import MISSING, Plan, Problem, article_outputs, crop_for
+from .plan import MISSING, Plan, Problem, article_outputs, crop_for, is_extra
 from .report import plural
 from .render import check_master_file, variant_geometry
 from .session import open_session
@@ -45,7 +47,7 @@ h2{font-size:1.1em;margin:0 0 .5em}h2 small{font-weight:normal;color:#777}
 .frame{position:relative;line-height:0}
 .frame img{width:100%;height:auto;display:block}
 .box{position:absolute;border:2px solid;box-sizing:border-box}
-.box span{position:absolute;left:0;font-size:11px;white-space:nowrap;line-height:1.3;color:#fff;padding:0 3px}
+.label{position:absolute;font-size:11px;height:1.3em;line-height:1.3em;white-space:nowrap;color:#fff;padding:0 3px;box-sizing:border-box}
 .box.smart{border-style:dashed}
 .nomaster{padding:2em 1em;line-height:1.4;background:#eee;color:#8a1111;text-align:center;border-radius:4px}
 .variants{flex:1 1 400px;display:flex;flex-wrap:wrap;gap:.8em;align-items:flex-start}
@@ -125,6 +127,8 @@ def crop_boxes(a: Article, cfg: Config, size: tuple[int, int]) -> tuple[list[Box
     """Each variant's crop as percentages of the master, and the variants it is too small for."""
     boxes, problems = [], []
     for i, v in enumerate(cfg.variants):
+        if a.master_for(v.name) != a.master:
+            continue  # art direction: cut from its own master, not this one
         crop = crop_for(v, a)
         try:
             g = variant_geometry(crop, size)
@@ -137,6 +141,21 @@ def crop_boxes(a: Article, cfg: Config, size: tuple[int, int]) -> tuple[list[Box
     return boxes, problems
 
 
+def label_html(boxes: list[Box]) -> str:
+    """Each crop box's label at its box's top-left corner, pushed down just below the label
+    above it when they would touch: label i's top is the largest of box j's top plus (i - j)
+    label heights, over the boxes j sorted above it, so no two labels ever overlap."""
+    ordered = sorted(boxes, key=lambda b: (b.top, b.left))
+    out = []
+    for i, b in enumerate(ordered):
+        top = ", ".join(f"calc({ordered[j].top:.3f}% + {1.3 * (i - j):.1f}em)" for j in range(i + 1))
+        out.append(
+            f'<span class="label" data-variant="{html.escape(b.variant)}" style="background:{b.colour};left:{b.left:.3f}%;top:max({top})">'
+            f'{html.escape(b.variant)}{" (smart crop: decided when rendered)" if b.smart else ""}</span>'
+        )
+    return "".join(out)
+
+
 def shown_outputs(a: Article, cfg: Config, plan: Plan, page_dir: Path) -> list[Shown]:
     status = {o.site_path: "up to date" for o in plan.fresh}
     for j in plan.jobs:
@@ -145,6 +164,8 @@ def shown_outputs(a: Article, cfg: Config, plan: Plan, page_dir: Path) -> list[S
     colour = {v.name: COLOURS[i % len(COLOURS)] for i, v in enumerate(cfg.variants)}
     shown = []
     for v, site_path, fmt, _line in article_outputs(a, cfg)[0]:
+        if is_extra(v, cfg):
+            continue  # an extra width is the same crop at another size
         try:
             dest = resolve_output(site_path, cfg.public, cfg.sources)
         except PathError:
@@ -188,10 +209,9 @@ def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, pa
             problems += small
             box_html = "".join(
                 f'<div class="box{" smart" if b.smart else ""}" style="left:{b.left:.3f}%;top:{b.top:.3f}%;width:{b.width:.3f}%;'
-                f'height:{b.height:.3f}%;border-color:{b.colour}" title="{html.escape(b.variant)}">'
-                f'<span style="background:{b.colour};top:{1.3 * i:.1f}em">{html.escape(b.variant)}{" (smart crop: decided when rendered)" if b.smart else ""}</span></div>'
-                for i, b in enumerate(boxes)
-            )
+                f'height:{b.height:.3f}%;border-color:{b.colour}" title="{html.escape(b.variant)}"></div>'
+                for b in boxes
+            ) + label_html(boxes)
             master_bytes = a.master.stat().st_size
             master_html = (
                 f'<div class="frame"><img src="{THUMB_DIR}/{name}" alt="master of {html.escape(a.slug)}">{box_html}</div>'
@@ -213,8 +233,23 @@ def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, pa
     return section, len(problems)
 
 
-def preview(root=".", config=None, *, out: str | os.PathLike | None = None, engine: str | None = None) -> PreviewResult:
-    """Write the preview page (and the masters' thumbnails beside it); read-only for everything else."""
+#: Live mode (`watch --preview`): the page loads LIVE_STAMP beside it every second, a script
+#: file because file:// pages may load scripts but not fetch files, and reloads when it changes.
+LIVE_STAMP = "live.js"
+LIVE_SCRIPT = (
+    '<script>(function(){{var stamp="{stamp}";setInterval(function(){{var s=document.createElement("script");'
+    's.src="{file}?"+Date.now();s.onload=s.onerror=function(){{s.remove();'
+    'if(window.renditionsStamp&&window.renditionsStamp!==stamp)location.reload()}};document.head.appendChild(s)}},1000)}})();</script>'
+)
+
+
+def preview(
+    root=".", config=None, *, out: str | os.PathLike | None = None, engine: str | None = None, live: bool = False
+) -> PreviewResult:
+    """Write the preview page (and the masters' thumbnails beside it); read-only for everything else.
+
+    `live` (watch --preview) adds the one script the page has: it reloads the page when a
+    later preview writes a different page."""
     s = open_session(root, config, engine, drafts=True)
     cfg = s.config
     plan = s.plan()
@@ -237,7 +272,12 @@ def preview(root=".", config=None, *, out: str | os.PathLike | None = None, engi
         + "".join(sections)
         + "</body></html>\n"
     )
+    if live:
+        stamp = hashlib.sha256(doc.encode("utf-8")).hexdigest()[:16]
+        doc = doc.replace("</head>", LIVE_SCRIPT.format(stamp=stamp, file=LIVE_STAMP) + "</head>", 1)
     write_atomic(page, doc.encode("utf-8"))
+    if live:  # after the page: a reload always finds the new one
+        write_atomic(page_dir / LIVE_STAMP, f'window.renditionsStamp = "{stamp}";\n'.encode())
     _sweep_thumbs(page_dir / THUMB_DIR, thumbs)
     return PreviewResult(page, len(s.articles), count)
 

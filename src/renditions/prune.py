@@ -4,23 +4,21 @@ from __future__ import annotations
 import os
 
 from . import manifest as manifest_mod
-from .config import load_config
-from .discover import discover
 from .errors import PathError
 from .hashing import Hasher
 from .lock import site_lock
 from .paths import resolve_output
-from .plan import article_outputs
 from .report import OutputResult, Report
+from .session import open_session
 from .verify import find_orphans
 from .write import delete
 
 
 def prune(root: str | os.PathLike = ".", config: str | os.PathLike | None = None, *, dry_run: bool = False) -> Report:
     """Delete orphaned outputs the manifest records as renditions' own; never any other file."""
-    cfg = load_config(root, config)
-    articles = discover(cfg, drafts=True)  # a draft's outputs are kept for the day it is published
-    referenced = frozenset(p for a in articles for _, p, _, _ in article_outputs(a, cfg)[0])
+    # what check calls referenced: the plan's (an extra width the master can't serve is not)
+    s = open_session(root, config, read_manifest=False, drafts=True)  # a draft's outputs are kept for the day it is published
+    cfg, referenced = s.config, s.plan().referenced
     with site_lock(cfg.root):
         man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), manifest_mod.match_on_disk(cfg.public, cfg.sources, Hasher()))
         outs = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .engine import Engine, Placeholder
 from .errors import RenderError
@@ -59,6 +59,28 @@ def render_job(job: Job, limits: Limits, engine: Engine) -> RenderResult:
     """Raises RenderError naming the master and the reason; never anything else.
 
     Everything an output needs was resolved by the plan (job.outputs[i].crop, .options)."""
+    results = []
+    for group in by_master(job):  # art direction: each master is read once, for its own variants
+        results.append(_render_guarded(group, limits, engine))
+    return RenderResult(job, tuple(r for res in results for r in res.rendered), tuple(n for res in results for n in res.notes))
+
+
+def by_master(job: Job) -> list[Job]:
+    """The job split by master: the article's, then each variant's own (`masters:`)."""
+    groups: dict = {}
+    for o in job.outputs:
+        groups.setdefault(o.master, []).append(o)
+    out = []
+    for master, outputs in groups.items():
+        if master is None:
+            out.append(replace(job, outputs=tuple(outputs)))
+        else:
+            o = outputs[0]
+            out.append(replace(job, master=master, master_hash=o.master_hash, shown=o.master_shown, outputs=tuple(outputs)))
+    return out
+
+
+def _render_guarded(job: Job, limits: Limits, engine: Engine) -> RenderResult:
     shown = job.shown
     try:
         return _render(job, limits, engine, shown)
@@ -84,16 +106,17 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str) -> RenderResul
             shown, f"master is {probe.width}×{probe.height} ({probe.pixels / 1e6:.0f} megapixels), over the max_pixels limit of {limits.max_pixels / 1e6:g} megapixels"
         )
     master = (probe.width, probe.height)
-    crops: dict[str, Crop] = {}
-    geometries: dict[str, Geometry] = {}
+    # keyed by the crop: a variant's extra widths are crops of their own, with the same name
+    crops: dict[Crop, Crop] = {}
+    geometries: dict[Crop, Geometry] = {}
     too_small: list[tuple[float, str]] = []
     for out in job.outputs:
         c = out.crop
-        if c.variant in crops:
+        if c in crops:
             continue
-        crops[c.variant] = c
+        crops[c] = c
         try:
-            geometries[c.variant] = variant_geometry(c, master)
+            geometries[c] = variant_geometry(c, master)
         except TooSmall:
             too_small.append((scale_for(c.fit, master, (c.width, c.height)), f"{c.variant} ({c.width}×{c.height})"))
     if too_small:
@@ -106,12 +129,12 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str) -> RenderResul
     img = engine.load(path, probe, decode_scale(list(geometries.values())))
     notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
     rendered = []
-    for name, geometry in geometries.items():
-        c = crops[name]
+    for key, geometry in geometries.items():
+        c = crops[key]
         pixels = engine.cut(img, geometry, master, c.position, c.background)
         ph = engine.placeholder(pixels, c.background)
         for out in job.outputs:
-            if out.variant != name:
+            if out.crop != key:
                 continue
             enc = engine.encode(pixels, out.format, dict(out.options), c.background)
             rendered.append(Rendered(out, enc.data, enc.width, enc.height, ph))

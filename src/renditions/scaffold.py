@@ -36,6 +36,7 @@ languages: {languages}                   # trip.fr.md is the translation of trip
 sources: source_images          # masters: one per article, named <slug>.<ext> (<MASTER_EXTS>)
 public: {public}                  # web root: the front-matter path "/img/x.png" is written to {public}/img/x.png
 manifest: renditions.lock.json  # record of what was written, from what; commit it beside the images
+# data: data/renditions.json    # a data file for templates (srcset, sizes, placeholder); see examples/
 
 # Settings every variant inherits (each variant may override them):
 # defaults:
@@ -44,6 +45,8 @@ manifest: renditions.lock.json  # record of what was written, from what; commit 
 #   background: "#ffffff"
 #   upscale: false      # allow masters smaller than a variant
 #   also: [webp]        # extra formats written beside each output, for <picture>
+#   densities: [1, 2]   # extra widths for srcset: 2 writes x-<2 × width>w.png beside x.png
+#   budget: 300KB       # warn when an output weighs more (KB = 1000 bytes)
 
 # One entry per image the site shows. `key` is the front-matter key that holds the output's
 # path; `path` is used when an article lacks the key ({slug} is replaced): build warns, check fails.

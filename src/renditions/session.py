@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import manifest as manifest_mod
 from .config import Config, load_config
@@ -33,8 +34,16 @@ class Session:
 
     def plan(self, force: bool = False) -> Plan:
         """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
-        facts = gather(self.config, self.articles, self.manifest, self.hasher, self.engine_id, force)
+        facts = gather(self.config, self.articles, self.manifest, self.hasher, self.engine_id, force, self.measure)
         return make_plan(self.config, self.articles, self.manifest, facts, self.engine_id, force)
+
+    def measure(self, master: Path) -> tuple[int, int] | None:
+        """A master's upright size from its header (None when it can't be read: render says why)."""
+        try:
+            probe = self.engine.probe(str(master))
+        except Exception:  # a bad master fails its article in render, with the reason
+            return None
+        return (probe.width, probe.height)
 
 
 def open_session(

@@ -166,7 +166,7 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
         cells = []
         for v in cfg.variants:
             word = FAILED if a.rel in failed else words.get((a.rel, v.name), MISSING_WORD)
-            if size is not None and word != UP_TO_DATE:
+            if size is not None and word != UP_TO_DATE and a.master_for(v.name) == a.master:  # own master: render checks it
                 try:
                     variant_geometry(crop_for(v, a), size)
                 except TooSmall:
@@ -179,6 +179,7 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
         rows.append(Row(a.slug, a.rel, master, size, tuple(cells), tuple(problems.get(a.rel, ()))))
 
     used = {os.path.realpath(a.master) for a in s.articles if a.master is not None}
+    used |= {os.path.realpath(m) for a in s.articles for _, m in a.masters}  # art direction
     folder = os.path.relpath(cfg.sources, cfg.root)
     unused = tuple(
         f"{folder}/{n}" for n in master_names(cfg.sources) if os.path.realpath(cfg.sources / n) not in used

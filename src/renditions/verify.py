@@ -9,6 +9,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from .budgets import over_budget
 from .config import Config
 from .formats import OUTPUT_FORMATS
 from .plan import Problem
@@ -90,6 +91,7 @@ def check(
                 Problem(o.site_path, f"is {found[1]}×{found[2]}, but variant {c.variant} is {c.width}×{c.height}", article, o.line)
             )
         outs.append(fresh_result(o, s.manifest))
+    problems += over_budget(s.config, outs, error=strict)
     for site in find_orphans(s.config, plan.referenced):
         known = "renditions wrote it; `renditions prune` deletes it" if site in s.manifest.entries else "not in the manifest"
         problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))

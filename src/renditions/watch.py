@@ -112,7 +112,8 @@ def affected(cfg: Config, config: Path, articles: list[Article], paths: set[str]
             everything = True
         elif kind == "master":
             stem = p.stem
-            hit = {a.slug for a in articles if a.slug == stem or (a.master is not None and Path(os.path.abspath(a.master)) == p)}
+            hit = {a.slug for a in articles if a.slug == stem or (a.master is not None and Path(os.path.abspath(a.master)) == p)
+                   or any(Path(os.path.abspath(m)) == p for _, m in a.masters)}
             if not hit and p.exists():
                 notes.append(f"{rel}: no article has the slug {stem!r}, so nothing uses this master{_near_slug(stem, articles)}")
             slugs |= hit
@@ -145,6 +146,21 @@ def run_build(root, config, slugs: frozenset[str] | None, engine: str | None, jo
     return report
 
 
+def run_preview(root, config, engine: str | None, echo: Echo, first: bool = False) -> None:
+    """Rewrite the live preview page; a problem is printed and watching goes on."""
+    from .preview import preview
+
+    try:
+        result = preview(root, config, engine=engine, live=True)
+    except (RenditionsError, OSError) as exc:
+        error = exc if isinstance(exc, RenditionsError) else RenditionsError.from_os_error(exc)
+        for line in error.message.splitlines():
+            echo(f"error: preview: {line}", err=True)
+        return
+    if first:
+        echo(f"preview: {result.page.as_uri()} (reloads itself after each build)")
+
+
 def watch(
     root: str | os.PathLike = ".",
     config: str | os.PathLike | None = None,
@@ -154,8 +170,12 @@ def watch(
     initial: bool = True,
     echo: Echo = print,
     stop_event=None,
+    preview: bool = False,
 ) -> None:
     """Build once, then rebuild on every change until Ctrl-C (or `stop_event` is set).
+
+    With `preview`, the preview page is rewritten in live mode after each build: an open page
+    reloads itself.
 
     Raises ConfigError only if the config is broken at start; later config errors are printed.
     """
@@ -165,6 +185,8 @@ def watch(
     cfile = config_file(root, config)
     if initial:
         run_build(root, config, None, engine, jobs, echo)
+    if preview:
+        run_preview(root, config, engine, echo, first=True)
     try:
         while True:
             paths = watched_paths(cfg, cfile)
@@ -206,6 +228,8 @@ def watch(
                 what = "everything" if targets.everything else ", ".join(sorted(targets.slugs))
                 echo(f"{_stamp()} changed {', '.join(targets.why)}: rebuilding {what}")
                 run_build(root, config, None if targets.everything else targets.slugs, engine, jobs, echo)
+                if preview:
+                    run_preview(root, config, engine, echo)
                 if restart:
                     break
             if not restart:

@@ -1,0 +1,108 @@
+"""The data file for templates (config `data:`): every front-matter reference → what a
+`<picture>` needs (src, width, height, srcset, one source per `also:` format, placeholder).
+
+Hugo reads it as site.Data.renditions, Eleventy from _data/, Jekyll as site.data.renditions;
+the snippets in examples/ use it. It is built from the manifest (what was really written),
+so a skipped width or a failed article is simply absent, and it is rewritten only when it changes.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .config import Config
+from .discover import Article
+from .formats import BY_NAME
+from .manifest import Manifest
+from .plan import Problem, extra_widths, sibling_path, width_path
+from .write import write_atomic
+
+#: Marks the file as renditions' own: a data file without it is never overwritten.
+MARK_KEY = "_written_by"
+MARK = "renditions: rewritten by every build from the manifest; do not edit"
+
+
+def _query(raw: str) -> str:
+    """The query string of a reference (`?v=2`), carried onto every URL of its srcset."""
+    if "?" not in raw:
+        return ""
+    return "?" + raw.split("?", 1)[1].split("#", 1)[0]
+
+
+def template_data(config: Config, articles: list[Article], manifest: Manifest) -> dict:
+    """Pure: the data file's document, keyed by each reference exactly as the article writes it."""
+    doc: dict = {MARK_KEY: MARK}
+    for a in articles:
+        for t in a.targets:
+            if t.site_path is None:
+                continue
+            base = manifest.entries.get(t.site_path)
+            if base is None or base.article != a.rel:
+                continue  # not written (yet): a template falls back to the path itself
+            v = config.variant(t.variant)
+            ref = t.raw if isinstance(t.raw, str) else t.site_path
+            q = _query(ref)
+
+            def srcset(fmt: str) -> str:
+                paths = [t.site_path] + [width_path(t.site_path, w) for w in extra_widths(v)]
+                found = []
+                for p in paths:
+                    p = p if fmt == base.format else sibling_path(p, fmt)
+                    e = manifest.entries.get(p)
+                    # same master as the front-matter file: a width the master no longer serves is left out
+                    if e is not None and e.format == fmt and e.master_hash == base.master_hash and e.article == a.rel:
+                        found.append((e.width, f"{p}{q} {e.width}w"))
+                by_width = {}  # `fit: inside` may leave two widths one size: a srcset lists a width once
+                for w, item in sorted(found):
+                    by_width.setdefault(w, item)
+                return ", ".join(by_width.values())
+
+            sources = []
+            for fmt in v.also:
+                if fmt != base.format and sibling_path(t.site_path, fmt) in manifest.entries:
+                    sources.append({"type": BY_NAME[fmt].mime, "srcset": srcset(fmt)})
+            doc[ref] = {
+                "src": ref,
+                "width": base.width,
+                "height": base.height,
+                "type": BY_NAME[base.format].mime,
+                "srcset": srcset(base.format),
+                "sources": sources,
+                "placeholder": base.placeholder,
+                "colour": base.colour,
+                "bytes": base.bytes,
+                "variant": v.name,
+            }
+    return doc
+
+
+def write_data(config: Config, doc: dict) -> Problem | None:
+    """Write the data file atomically, only when its bytes change; never over a file renditions
+    did not write (then a Problem says so)."""
+    assert config.data is not None
+    shown = os.path.relpath(config.data, config.root)
+    text = (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        old = config.data.read_bytes()
+    except FileNotFoundError:
+        old = None
+    except OSError as exc:
+        return Problem(shown, f"cannot read the data file: {exc.strerror}")
+    if old == text:
+        return None
+    if old is not None and not _ours(old):
+        return Problem(shown, "not written by renditions, so it is left alone: move it, or set `data:` to another file")
+    try:
+        write_atomic(Path(config.data), text)
+    except OSError as exc:
+        return Problem(shown, f"cannot write the data file: {exc.strerror}")
+    return None
+
+
+def _ours(raw: bytes) -> bool:
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(doc, dict) and doc.get(MARK_KEY) == MARK

@@ -1,0 +1,88 @@
+"""The data file for templates: every front-matter reference → src, size, srcset, sources, placeholder."""
+from __future__ import annotations
+
+import json
+import os
+
+from click.testing import CliRunner
+from PIL import Image
+
+from renditions.cli import main
+
+CONFIG = """
+data: data/renditions.json
+variants:
+  card:   {key: image,  path: "/img/{slug}.png", width: 640, height: 360, densities: [1, 2], widths: [320], also: [avif, webp]}
+  mobile: {key: mobile, path: "/img/m/{slug}.jpg", width: 400, height: 400}
+"""
+
+
+def run(site, *args):
+    return CliRunner().invoke(main, [*args, "--root", str(site.root)])
+
+
+def test_data_file_keyed_by_reference_as_written(site):
+    site.config(CONFIG)
+    site.article("a", keys={"image": "/img/{slug}.png?v=2", "mobile": "/img/m/{slug}.jpg"})
+    site.master("a", (1600, 1200))
+    r = run(site, "build")
+    assert r.exit_code == 0, r.output
+    data = json.loads((site.root / "data" / "renditions.json").read_text())
+    card = data["/img/a.png?v=2"]
+    assert "/img/a.png" not in data
+    assert card["src"] == "/img/a.png?v=2"
+    assert (card["width"], card["height"], card["type"]) == (640, 360, "image/png")
+    assert card["srcset"] == "/img/a-320w.png?v=2 320w, /img/a.png?v=2 640w, /img/a-1280w.png?v=2 1280w"
+    assert card["sources"] == [
+        {"type": "image/avif", "srcset": "/img/a-320w.avif?v=2 320w, /img/a.avif?v=2 640w, /img/a-1280w.avif?v=2 1280w"},
+        {"type": "image/webp", "srcset": "/img/a-320w.webp?v=2 320w, /img/a.webp?v=2 640w, /img/a-1280w.webp?v=2 1280w"},
+    ]
+    assert card["bytes"] == os.path.getsize(site.public / "img" / "a.png")
+    assert card["placeholder"].startswith("data:image/webp;base64,")
+    assert card["colour"].startswith("#") and len(card["colour"]) == 7
+    # every URL in every srcset is a file of the width it claims
+    for srcset in [card["srcset"]] + [s["srcset"] for s in card["sources"]]:
+        for item in srcset.split(", "):
+            url, w = item.split(" ")
+            with Image.open(site.public / url.split("?")[0].lstrip("/")) as im:
+                assert f"{im.width}w" == w
+    mobile = data["/img/m/a.jpg"]
+    assert (mobile["width"], mobile["height"], mobile["type"], mobile["sources"]) == (400, 400, "image/jpeg", [])
+    assert mobile["srcset"] == "/img/m/a.jpg 400w"
+
+
+def test_data_file_not_rewritten_when_unchanged_and_never_over_a_foreign_file(site):
+    site.config(CONFIG)
+    site.article("a", keys={"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"})
+    site.master("a", (1600, 1200))
+    assert run(site, "build").exit_code == 0
+    data = site.root / "data" / "renditions.json"
+    before = os.stat(data).st_ino
+    r = run(site, "build")
+    assert "nothing to do" in r.stdout
+    assert os.stat(data).st_ino == before  # an atomic write would have replaced the inode
+    # a new article changes it
+    site.article("b", keys={"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"})
+    site.master("b", (1600, 1200))
+    assert run(site, "build", "--only", "b").exit_code == 0
+    doc = json.loads(data.read_text())
+    assert "/img/a.png" in doc and "/img/b.png" in doc  # --only still writes every article's entry
+    # a data file renditions did not write is left alone
+    data.write_text('{"mine": 1}\n')
+    r = run(site, "build", "--force")
+    assert r.exit_code == 1
+    assert "error: data/renditions.json: not written by renditions, so it is left alone" in r.stderr
+    assert data.read_text() == '{"mine": 1}\n'
+
+
+def test_a_width_the_new_master_cannot_serve_leaves_the_srcset(site):
+    site.config(CONFIG)
+    site.article("a", keys={"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"})
+    site.master("a", (1600, 1200))
+    assert run(site, "build").exit_code == 0
+    data = site.root / "data" / "renditions.json"
+    assert "/img/a-1280w.png 1280w" in json.loads(data.read_text())["/img/a.png"]["srcset"]
+    site.master("a", (1000, 750))  # too small for the 2× width now
+    r = run(site, "build")
+    assert r.exit_code == 0 and "/img/a-1280w.png skipped" in r.stderr
+    assert json.loads(data.read_text())["/img/a.png"]["srcset"] == "/img/a-320w.png 320w, /img/a.png 640w"
