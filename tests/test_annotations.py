@@ -5,8 +5,8 @@ import json
 import subprocess
 
 from click.testing import CliRunner
-
 from conftest import Site
+
 from renditions.cli import _escape_data, _escape_property, main
 
 

@@ -6,7 +6,6 @@ import json
 from click.testing import CliRunner
 from PIL import Image
 
-from conftest import gradient
 from renditions.cli import main
 
 CONFIG = """

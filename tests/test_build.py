@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import REPO, SIZES, VARIANT_KEYS
 from PIL import Image
 
-from conftest import REPO, SIZES, VARIANT_KEYS
 from renditions.cli import main
 
 

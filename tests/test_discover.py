@@ -11,8 +11,8 @@ from renditions.config import load_config
 from renditions.discover import discover, path_slug, read_all
 from renditions.errors import ConfigError
 from renditions.gather import gather
-from renditions.plan import make_plan
 from renditions.manifest import Manifest
+from renditions.plan import make_plan
 
 
 def articles(site):
@@ -28,7 +28,7 @@ def write(site, name: str, raw: bytes):
 
 def test_wrong_types_name_the_key_and_line(site):
     write(site, "lists.md", b"---\ntitle: t\nimage: [/img/a.png, /img/b.png]\nmobile: 42\nsingleImage:\nMobileSingleImage: {p: 1}\n---\n")
-    cfg, found = articles(site)
+    _cfg, found = articles(site)
     a = found["lists"]
     by_variant = {t.variant: t for t in a.targets}
     assert by_variant["article"].error == "image: expected a path string like /img/x.png, got list"

@@ -41,7 +41,7 @@ def in_child(test):
                 test(*args, **kwargs)
             except pytest.skip.Exception as exc:
                 code, msg = 2, str(exc).encode()
-            except BaseException:  # noqa: BLE001 - every failure goes back to the parent
+            except BaseException:
                 code, msg = 1, traceback.format_exc().encode()
             with os.fdopen(w, "wb") as fh:
                 fh.write(msg)

@@ -142,7 +142,7 @@ def check_after_kill(root: Path, ref: Reference, note: str) -> None:
         as_json = entry.to_json()
         assert as_json in (ref.entries[0].get(site_path), ref.entries[1].get(site_path)), f"{note}: bad entry {site_path}"
         data = (public / rel).read_bytes()  # every recorded output exists...
-        recorded = [v for v in (0, 1) if ref.entries[v][site_path] == as_json][0]
+        recorded = next(v for v in (0, 1) if ref.entries[v][site_path] == as_json)
         # ...and is what the entry says, or a newer complete rendition not yet recorded
         assert sha(data) == entry.hash or data == ref.files[1 - recorded][rel], f"{note}: {site_path}"
 

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 from _colour import delta_e76
+from conftest import PEER_IMAGES, gradient
 from PIL import Image, ImageChops, ImageCms, ImageStat, features
 
 import renditions
 from renditions.sniff import sniff_file
-
-from conftest import PEER_IMAGES, gradient
 
 # Small variants keep both engines' builds fast; the four keys are the site's own.
 KEYS = {
@@ -322,7 +321,7 @@ def test_inside_yields_a_smaller_output_of_the_same_aspect(site, engine):
     site.article("wide", keys=KEYS)
     report = build(site, engine)
     assert report.ok
-    for key, (w, h) in SIZES.items():
+    for key, (w, _h) in SIZES.items():
         size = Image.open(out(site, key, "wide")).size
         assert size == (w, round(w / 3)), (key, size)
     assert renditions.check(site.root, engine=engine).ok

@@ -17,10 +17,10 @@ from unittest import mock
 
 import pytest
 import yaml
+from conftest import gradient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import gradient
 from renditions.hashing import cache_file
 
 CONFIG = """\

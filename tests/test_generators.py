@@ -14,9 +14,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from PIL import Image
-
 from conftest import REPO, SIZES, gradient
+from PIL import Image
 
 SEED = "5-breakthroughs-transforming-pediatric-leukemia-treatment-in-2025"
 KEYS = tuple(SIZES)

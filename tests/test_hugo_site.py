@@ -15,9 +15,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from conftest import REPO, gradient
+from PIL import Image
 from test_preview import _chrome
 
 CONFIG = """

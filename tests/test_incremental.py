@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from conftest import VARIANT_KEYS, gradient
 from PIL import Image
 
-from conftest import VARIANT_KEYS, gradient
 from renditions.cli import main
 
 
@@ -215,7 +215,7 @@ def test_ctrl_c_leaves_complete_files_and_a_truthful_manifest(site):
     while p.poll() is None and time.monotonic() < deadline and not list(site.public.rglob("*.png")):
         time.sleep(0.02)
     os.killpg(p.pid, signal.SIGINT)
-    out, err = p.communicate(timeout=120)
+    _out, err = p.communicate(timeout=120)
     assert p.returncode in (0, 130), err
     if p.returncode == 130:
         assert "interrupted: every file written so far is complete and recorded" in err

@@ -11,9 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import SIZES, VARIANT_KEYS, gradient
 from PIL import Image
-
-from conftest import VARIANT_KEYS, SIZES, gradient
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "src" / "renditions"

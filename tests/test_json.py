@@ -8,9 +8,9 @@ import sys
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from conftest import Site, load_schema
 
 import renditions
-from conftest import Site, load_schema
 from renditions.cli import main
 
 TOTALS = {"written", "up_to_date", "stale", "failed", "orphan", "pruned", "failed_articles", "bytes_written"}
@@ -99,7 +99,7 @@ def test_the_python_api_takes_one_slug_as_a_string(built):
     assert report.count("written") == 4 and {o.article for o in report.outputs} == {"content/beta.md"}
     report = renditions.build(built.root, only=iter(["alpha", "beta"]), force=True)
     assert report.count("written") == 8
-    with pytest.raises(renditions.UsageError, match="no article has the slug b$"):
+    with pytest.raises(renditions.UsageError, match=r"no article has the slug b$"):
         renditions.build(built.root, only=["b"])
 
 

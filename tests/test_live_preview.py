@@ -10,7 +10,6 @@ import threading
 import time
 
 import pytest
-
 from test_preview import _chrome
 
 # four 16:9 and 4:3 crops of a 4:3 master whose focus points put their boxes' tops a few pixels apart

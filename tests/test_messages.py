@@ -6,7 +6,6 @@ import sys
 
 from click.testing import CliRunner
 
-from conftest import Site
 from renditions.cli import main
 
 LONG = "5-breakthroughs-transforming-pediatric-leukemia-treatment-in-2025"

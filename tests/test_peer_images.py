@@ -142,7 +142,7 @@ def _check_outputs(peer: PeerSite, file: str) -> list[str]:
         try:
             im = Image.open(path)
             im.load()
-        except Exception as exc:  # noqa: BLE001 - any decode failure is the finding
+        except Exception as exc:
             wrong.append(f"{name}: unreadable ({exc})")
             continue
         want_fmt = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}[ext]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from renditions import plan as plan_mod
 from renditions.config import ENCODER_DEFAULTS, Config, Encoder, Variant
 from renditions.discover import Article, Target
 from renditions.manifest import Entry, Manifest
-from renditions import plan as plan_mod
 from renditions.plan import FORCED, MASTER_CHANGED, MISSING, MODIFIED, RECIPE_CHANGED, Facts, Plan
 
 ROOT = Path("/nonexistent-renditions-site")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from conftest import Site
+
 from renditions.cli import main
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-
 SCREENSHOT = os.environ.get("RENDITIONS_PREVIEW_SCREENSHOT")  # set to keep a screenshot to look at
 
 

@@ -74,7 +74,7 @@ def run_cli(root: Path, *args: str, timeout: float = 120) -> subprocess.Complete
 
 def image_bytes(size=(400, 300), fmt="PNG", seed=0) -> bytes:
     """A deterministic, detailed image (so that corruption is noticed by the decoder)."""
-    w, h = size
+    _w, _h = size
     im = Image.linear_gradient("L").resize(size)
     im = Image.merge("RGB", (im, im.rotate(90).resize(size), Image.effect_noise(size, 40 + seed).convert("L")))
     buf = io.BytesIO()
@@ -409,7 +409,7 @@ def test_two_real_builds_at_once_one_wins_cleanly(tmp_path):
     results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
     codes = sorted(rc for _, _, rc in results)
     assert codes in ([0, 0], [0, 2])  # the second either found the work done or was refused
-    for out, err, rc in results:
+    for _out, err, rc in results:
         if rc == 2:
             assert "another renditions build is running" in err
     assert run_cli(site.root, "check").returncode == 0

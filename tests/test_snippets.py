@@ -13,7 +13,6 @@ import sys
 from html.parser import HTMLParser
 
 import pytest
-
 from conftest import REPO
 from test_hugo_site import hugo, make_site
 

@@ -45,7 +45,8 @@ def test_status_json(states):
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     rows = {a["slug"]: a for a in doc["articles"]}
-    every = lambda word: {"article": word, "mobile-article": word, "single": word, "mobile-single": word}
+    def every(word):
+        return {"article": word, "mobile-article": word, "single": word, "mobile-single": word}
     assert rows["fresh"]["variants"] == every("up_to_date")
     assert rows["fresh"]["master"] == {"path": "source_images/fresh.png", "width": 1920, "height": 1080}
     assert rows["stale"]["variants"] == every("stale")
@@ -63,9 +64,9 @@ def test_status_table(states):
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["slug", "master", "article", "mobile-article", "single", "mobile-single"]
-    fresh = next(l for l in lines if l.startswith("fresh "))
+    fresh = next(line for line in lines if line.startswith("fresh "))
     assert "fresh.png 1920×1080" in fresh and fresh.count("up to date") == 4
-    lost = next(l for l in lines if l.startswith("lost "))
+    lost = next(line for line in lines if line.startswith("lost "))
     assert lost.split()[1] == "missing" and lost.count("failed") == 4
     assert "unused master: source_images/orphan-master.jpg (no article has its name as slug)" in lines
 

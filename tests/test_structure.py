@@ -4,8 +4,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 import renditions
 
 PKG = Path(renditions.__file__).parent

@@ -14,11 +14,10 @@ import textwrap
 import threading
 
 import pytest
+from conftest import SIZES
 from PIL import Image
 
 from renditions import pipeline, workers
-
-from conftest import SIZES
 
 
 @pytest.fixture

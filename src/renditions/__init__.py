@@ -12,4 +12,4 @@ from .prune import prune
 from .report import Report
 from .verify import check
 
-__all__ = ["build", "check", "prune", "Report", "RenditionsError", "ConfigError", "UsageError", "ManifestError", "LockError"]
+__all__ = ["ConfigError", "LockError", "ManifestError", "RenditionsError", "Report", "UsageError", "build", "check", "prune"]

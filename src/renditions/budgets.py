@@ -5,7 +5,7 @@ decimal (1 KB = 1000 bytes), as the config's `budget` and browsers' network pane
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .config import Config, Variant
 from .plan import Problem

@@ -9,7 +9,8 @@ import functools
 import json
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -85,14 +86,14 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             reason = "interrupted: every file written so far is complete and recorded; run build again to finish"
             click.echo(reason, err=True)
             if _json_wanted():
-                _emit_json(_error_doc(click.get_current_context().info_name, "interrupted", None, reason, None, [], EXIT_INTERRUPTED))
+                _emit_json(_error_doc(click.get_current_context().info_name or "renditions", "interrupted", None, reason, None, [], EXIT_INTERRUPTED))
             sys.exit(EXIT_INTERRUPTED)
         for line in error.message.splitlines():
             click.echo(f"error: {line}", err=True)
         if _json_wanted():
             kind = next(k for t, k in ERROR_KINDS if isinstance(error, t))
             problems = error.problems if isinstance(error, ConfigError) else [error.reason]
-            _emit_json(_error_doc(click.get_current_context().info_name, kind, error.path, error.reason, error.line, problems, EXIT_USAGE))
+            _emit_json(_error_doc(click.get_current_context().info_name or "renditions", kind, error.path, error.reason, error.line, problems, EXIT_USAGE))
         sys.exit(EXIT_USAGE)
 
     return run
@@ -214,9 +215,9 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
     report = pipeline.build(root, config, force=force, dry_run=dry_run, only=tuple(only), jobs=jobs,
                   engine=engine, shard=shard, wait_lock=wait_lock, progress=progress, drafts=drafts)
     for p in report.warnings:
-        click.echo(f"warning: {str(p)}", err=True)
+        click.echo(f"warning: {p!s}", err=True)
     for p in report.errors:
-        click.echo(f"error: {str(p)}", err=True)
+        click.echo(f"error: {p!s}", err=True)
     for n in report.notes:
         click.echo(f"note: {n}", err=True)
     if as_json:

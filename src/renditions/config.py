@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -160,7 +161,7 @@ def parse_colour(value: Any) -> tuple[int, int, int] | None:
     if isinstance(value, (list, tuple)) and len(value) == 3 and all(
         isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in value
     ):
-        return tuple(value)  # type: ignore[return-value]
+        return (value[0], value[1], value[2])
     return None
 
 
@@ -311,7 +312,7 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
     content = data.get("content", top["content"])
     if isinstance(content, str):
         content = [content]
-    if c.check("content", content, lambda v: isinstance(v, list) and v and all(_nonempty_str(x) for x in v),
+    if c.check("content", content, lambda v: isinstance(v, list) and bool(v) and all(_nonempty_str(x) for x in v),
                "a glob or a list of globs"):
         top["content"] = tuple(content)
     else:
@@ -433,7 +434,7 @@ class _ConfigLoader(yaml.SafeLoader):
 
     depth = 0
 
-    def compose_node(self, parent, index):  # type: ignore[override]
+    def compose_node(self, parent, index):
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
@@ -442,7 +443,7 @@ class _ConfigLoader(yaml.SafeLoader):
         finally:
             self.depth -= 1
 
-    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+    def construct_mapping(self, node, deep=False):
         seen: set = set()
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":

@@ -35,17 +35,18 @@ def template_data(config: Config, articles: list[Article], manifest: Manifest) -
     doc: dict = {MARK_KEY: MARK}
     for a in articles:
         for t in a.targets:
-            if t.site_path is None:
+            site_path = t.site_path
+            if site_path is None:
                 continue
-            base = manifest.entries.get(t.site_path)
+            base = manifest.entries.get(site_path)
             if base is None or base.article != a.rel:
                 continue  # not written (yet): a template falls back to the path itself
             v = config.variant(t.variant)
-            ref = t.raw if isinstance(t.raw, str) else t.site_path
+            ref = t.raw if isinstance(t.raw, str) else site_path
             q = _query(ref)
 
             def srcset(fmt: str) -> str:
-                paths = [t.site_path] + [width_path(t.site_path, w) for w in extra_widths(v)]
+                paths = [site_path] + [width_path(site_path, w) for w in extra_widths(v)]
                 found = []
                 for p in paths:
                     p = p if fmt == base.format else sibling_path(p, fmt)
@@ -53,14 +54,14 @@ def template_data(config: Config, articles: list[Article], manifest: Manifest) -
                     # same master as the front-matter file: a width the master no longer serves is left out
                     if e is not None and e.format == fmt and e.master_hash == base.master_hash and e.article == a.rel:
                         found.append((e.width, f"{p}{q} {e.width}w"))
-                by_width = {}  # `fit: inside` may leave two widths one size: a srcset lists a width once
+                by_width: dict[int, str] = {}  # `fit: inside` may leave two widths one size: a srcset lists a width once
                 for w, item in sorted(found):
                     by_width.setdefault(w, item)
                 return ", ".join(by_width.values())
 
             sources = []
             for fmt in v.also:
-                if fmt != base.format and sibling_path(t.site_path, fmt) in manifest.entries:
+                if fmt != base.format and sibling_path(site_path, fmt) in manifest.entries:
                     sources.append({"type": BY_NAME[fmt].mime, "srcset": srcset(fmt)})
             doc[ref] = {
                 "src": ref,

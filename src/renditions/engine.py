@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from .geometry import Geometry
 
@@ -28,7 +28,7 @@ def _ifd0_value(tiff: bytes, tag: int) -> int | None:
     """A SHORT or LONG tag's value from IFD0 of a TIFF-structured block (EXIF, MPF).
 
     A few lines instead of a library: only IFD0 is read, and anything malformed is None."""
-    order = {b"II": "little", b"MM": "big"}.get(tiff[:2])
+    order: Literal["little", "big"] | None = {b"II": "little", b"MM": "big"}.get(tiff[:2])  # type: ignore[assignment]
     if order is None or len(tiff) < 8:
         return None
     ifd = int.from_bytes(tiff[4:8], order)
@@ -153,7 +153,7 @@ class Engine(Protocol):
     def load(self, path: str, probe: Probe, scale: float) -> Loaded:
         """Decode strictly, at no less than `scale` of the upright master's size."""
 
-    def cut(self, img: Loaded, geometry: Geometry, master: tuple[int, int], position: str, background: tuple[int, int, int]) -> Any:
+    def cut(self, img: Any, geometry: Geometry, master: tuple[int, int], position: str, background: tuple[int, int, int]) -> Any:
         """The variant's pixels: crop (or smart crop), resize, pad for `contain`."""
 
     def encode(self, pixels: Any, fmt: str, options: dict, background: tuple[int, int, int]) -> Encoded:

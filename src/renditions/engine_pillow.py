@@ -5,6 +5,7 @@ import io
 import math
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 from PIL import Image, ImageCms, ImageFile, ImageFilter, ImageStat, features
 from PIL import __version__ as PIL_VERSION
@@ -25,6 +26,13 @@ _TRANSPOSE = {
     8: [Image.Transpose.ROTATE_90],
 }
 _SRGB = ImageCms.createProfile("sRGB")
+
+
+def _image(im: Image.Image | None) -> Image.Image:
+    """ImageCms returns None only when asked to convert in place, which renditions never does."""
+    if im is None:
+        raise RenderError("master", "the colour conversion returned no image")
+    return im
 
 
 def _orientation(im: Image.Image) -> int:
@@ -86,7 +94,7 @@ class PillowEngine:
             w, h = im.size
             orientation = _orientation(im)
             if fmt == "tiff":  # raw size: Pillow ≥ 11 reports a TIFF's size already transposed
-                w, h = im.tag_v2.get(256, w), im.tag_v2.get(257, h)
+                w, h = im.tag_v2.get(256, w), im.tag_v2.get(257, h)  # type: ignore[attr-defined]  # a TiffImageFile
             if not (isinstance(w, int) and isinstance(h, int)) or w <= 0 or h <= 0:
                 raise RenderError(path, "the image has no pixels")
             try:
@@ -130,7 +138,7 @@ class PillowEngine:
         if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
             key = im.info.get("transparency")
             im = im.convert("I") if mode != "I" else im
-            lo, hi = im.getextrema()
+            lo, hi = cast("tuple[float, float]", im.getextrema())  # one band: (min, max)
             if lo < 0 or hi > 65535:  # 32-bit integers: stretch what is there
                 span = (hi - lo) or 1
                 return im.point(lambda v: (v - lo) * (255 / span) + 0.5).convert("L")
@@ -140,12 +148,12 @@ class PillowEngine:
                 grey.putalpha(im.point([0 if v == key else 255 for v in range(65536)], "L"))
             return grey
         if mode == "F":
-            lo, hi = im.getextrema()
+            lo, hi = cast("tuple[float, float]", im.getextrema())  # one band: (min, max)
             span = (hi - lo) or 1
             return im.point(lambda v: (v - lo) * (255 / span)).convert("L")
         if mode == "LAB":
             lab = ImageCms.createProfile("LAB")
-            return ImageCms.applyTransform(im, ImageCms.buildTransform(lab, _SRGB, "LAB", "RGB"))
+            return _image(ImageCms.applyTransform(im, ImageCms.buildTransform(lab, _SRGB, "LAB", "RGB")))
         if mode == "1":
             return im.convert("L")
         if mode in ("P", "PA"):
@@ -162,7 +170,7 @@ class PillowEngine:
             try:
                 src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
                 out = "RGBA" if mode == "RGBA" else "RGB"
-                return ImageCms.profileToProfile(im, src, _SRGB, outputMode=out, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+                return _image(ImageCms.profileToProfile(im, src, _SRGB, outputMode=out, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC))
             except Exception:
                 pass  # an unusable profile: treat the pixels as sRGB
         if mode in ("L", "LA", "RGB", "RGBA"):
@@ -177,7 +185,7 @@ class PillowEngine:
         if position in ("attention", "entropy"):
             box = self._smart_box(im, cw * sx, ch * sy)
         alpha = im.mode in ("RGBA", "LA")
-        whole = tuple(round(c) for c in box)
+        whole = cast("tuple[int, int, int, int]", tuple(round(c) for c in box))
         if whole == box and geometry.size == (whole[2] - whole[0], whole[3] - whole[1]):
             out = im.crop(whole)  # nothing to resample: the pixels as they are, alpha or not
         else:

@@ -131,7 +131,7 @@ class VipsEngine:
     def _to_srgb(img: pyvips.Image) -> pyvips.Image:
         """Colour-manage through the embedded profile; 16-bit is scaled, greys stay grey."""
         interp = img.interpretation
-        grey = interp in ("b-w", "grey16") or img.bands in (1, 2) and interp not in ("cmyk", "lab", "labs", "labq")
+        grey = interp in ("b-w", "grey16") or (img.bands in (1, 2) and interp not in ("cmyk", "lab", "labs", "labq"))
         if img.get_typeof("icc-profile-data") and not grey:
             try:
                 img = img.icc_transform("srgb", embedded=True, intent="relative", depth=8)

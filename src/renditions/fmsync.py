@@ -64,7 +64,7 @@ def _insert_toml(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> by
     for i in range(1, len(lines)):
         if lines[i].rstrip() == b"+++" or _TOML_TABLE.match(lines[i].rstrip(b"\r\n")):
             new = b"".join(
-                f"{k if _BARE_KEY.fullmatch(k) else json.dumps(k)} = {json.dumps(v, ensure_ascii=False)}".encode("utf-8") + eol
+                f"{k if _BARE_KEY.fullmatch(k) else json.dumps(k)} = {json.dumps(v, ensure_ascii=False)}".encode() + eol
                 for k, v in keys
             )
             return bom + b"".join(lines[:i]) + new + b"".join(lines[i:])
@@ -83,7 +83,7 @@ def _insert_json(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> by
     indent = re.search(r"\n([ \t]*)\"", text[:end])
     pad = (indent.group(1) if indent else "  ").encode()
     members = b",".join(
-        eol + pad + f"{json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}".encode("utf-8") for k, v in keys
+        eol + pad + f"{json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}".encode() for k, v in keys
     )
     comma = b"" if before.endswith(b"{") else b","
     return bom + before + comma + members + (space if b"\n" in space else eol) + body[close:]
@@ -99,7 +99,7 @@ def _insert_yaml(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> by
         raise FrontMatterError(name, "no front matter: the file must start with a --- line", 1)
     for i in range(1, len(lines)):
         if lines[i].rstrip() in (b"---", b"..."):
-            new = b"".join(f"{k}: {json.dumps(v, ensure_ascii=False)}".encode("utf-8") + eol for k, v in keys)
+            new = b"".join(f"{k}: {json.dumps(v, ensure_ascii=False)}".encode() + eol for k, v in keys)
             return bom + b"".join(lines[:i]) + new + b"".join(lines[i:])
     raise FrontMatterError(name, "front matter is not closed: add a --- line after it", 1)
 

@@ -53,7 +53,7 @@ class _StrictLoader(yaml.SafeLoader):
 
     depth = 0
 
-    def compose_node(self, parent, index):  # type: ignore[override]
+    def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.MarkedYAMLError(None, None, "aliases (*name) are not allowed in front matter", event.start_mark)
@@ -69,7 +69,7 @@ class _StrictLoader(yaml.SafeLoader):
         finally:
             self.depth -= 1
 
-    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+    def construct_mapping(self, node, deep=False):
         seen: set = set()
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -167,9 +167,9 @@ def parse(raw: bytes, name: str, max_bytes: int = 64 * 1024) -> FrontMatter:
 
 
 if getattr(yaml, "__with_libyaml__", False):
-    from yaml.cyaml import CParser
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
 
-    class _FastLoader(CParser, _StrictLoader):  # type: ignore[misc]
+    class _FastLoader(CParser, _StrictLoader):
         """libyaml's C parser with _StrictLoader's constructor (duplicate and merge keys refused)."""
 
         def __init__(self, stream: str):
@@ -207,7 +207,7 @@ def _parse_fast(text: str, start: int) -> FrontMatter | None:
                 todo.extend((c, depth + 1) for c in n.value)
         data = loader.construct_document(node)
         lines = {loader_key(k): start + k.start_mark.line for k, _ in node.value}
-    except Exception:  # noqa: BLE001 - the strict loader reports it properly
+    except Exception:
         return None
     finally:
         loader.dispose()
@@ -257,11 +257,11 @@ def _parse_toml(text: str, name: str, start: int) -> FrontMatter:
         raise FrontMatterError(name, "front matter is nested too deeply") from None
     if not data:
         raise FrontMatterError(name, "front matter is empty", start - 1)
-    lines = {}
-    for i, line in enumerate(text.splitlines(), start=start):
-        if line.lstrip().startswith("["):
+    lines: dict[str, int] = {}
+    for i, row in enumerate(text.splitlines(), start=start):
+        if row.lstrip().startswith("["):
             break  # a [table]: keys after it are not top-level
-        m = _TOML_KEY.match(line)
+        m = _TOML_KEY.match(row)
         if m:
             lines.setdefault(m.group(1) or m.group(2) or m.group(3), i)
     return FrontMatter(data=data, lines=lines, format="toml")

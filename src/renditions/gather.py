@@ -6,8 +6,8 @@ article has no problem, and an output's bytes only when nothing else already mak
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .config import Config
 from .discover import Article
@@ -83,7 +83,8 @@ def gather(
             if entry is None or not dest.exists():
                 continue
             present.add(site_path)
-            own_hash = masters.get(a.master_for(v.name))
+            own = a.master_for(v.name)
+            own_hash = masters.get(own) if own is not None else None
             if up_to_date_so_far(entry, own_hash, recipes.resolve(v, a, fmt)[2]):
                 outputs[site_path] = digest(dest)
     return Facts(dests, masters, frozenset(present), outputs, hints, sizes)

@@ -63,6 +63,15 @@ def _read_cache(path: Path) -> dict[str, list]:
     return loaded
 
 
+
+def _sha256_file(path: str | os.PathLike) -> str:
+    """hashlib.file_digest's job, which Python 3.10 lacks: 1 MiB at a time."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
 class Hasher:
     """Hash files once per run; reuse hashes whose stat signature hasn't changed."""
 
@@ -87,8 +96,7 @@ class Hasher:
         if hit and hit[:4] == sig:
             return hit[4]
         try:
-            with open(path, "rb") as fh:
-                value = hashlib.file_digest(fh, "sha256").hexdigest()
+            value = _sha256_file(path)
         except OSError:
             return None
         self.cache[key] = sig + [value]

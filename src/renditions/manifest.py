@@ -11,12 +11,13 @@ import json
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .formats import OUTPUT_FORMATS
 from .errors import ManifestError, PathError
+from .formats import OUTPUT_FORMATS
 from .paths import clean_site_path, resolve_output
 from .write import write_atomic
 
@@ -147,7 +148,7 @@ def _fits(value: Any) -> bool:
     """The schema as one expression: the fast path for the thousands of entries that fit it."""
     if type(value) is not dict or not _REQUIRED <= value.keys() <= _FIELDS:
         return False
-    v = value.get
+    v: Any = value.get  # each field is type-checked before it is used
     return (
         type(v("article")) is str and type(v("variant")) is str and type(v("master")) is str and type(v("engine")) is str
         and v("article") != "" and v("variant") != "" and v("master") != "" and v("engine") != ""
@@ -295,6 +296,7 @@ def load(path: Path, shown: str, resolve: Resolver | None = None) -> Manifest:
             json.dumps(outputs, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
             raise ManifestError(shown, f"the manifest holds text that is not valid Unicode (a lone surrogate): {_fix(shown)}") from None
+    assert outputs is not None  # every way to None above raised
     candidates: dict[str, list[Entry]] = {}
     for key, value in outputs:
         try:

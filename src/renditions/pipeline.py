@@ -7,7 +7,8 @@ processes), manifest.py (the record). check is in verify.py, prune in prune.py.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import manifest as manifest_mod
 from .budgets import over_budget

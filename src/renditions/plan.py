@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .config import Config, Variant, format_for
 from .discover import Article
@@ -184,8 +185,8 @@ def article_outputs(article: Article, config: Config) -> tuple[list[tuple], list
     outs, problems = [], []
     for target in article.targets:
         v = config.variant(target.variant)
-        if target.error:
-            problems.append(Problem(article.rel, target.error, article.rel, target.line))
+        if target.error or target.site_path is None:
+            problems.append(Problem(article.rel, target.error or "no path", article.rel, target.line))
             continue
         fmt = format_for(target.site_path)
         if fmt is None:
@@ -302,7 +303,8 @@ def make_plan(
             problems.extend(errors)
             failed.append(a.rel)
             continue
-        stale, ok = [], []
+        stale: list[Output] = []
+        ok: list[Output] = []
         for v, site_path, fmt, line, dest in resolved:
             crop, options, recipe = recipes.resolve(v, a, fmt)
             entry = manifest.entries.get(site_path)

@@ -36,7 +36,7 @@ def encode_png_raw(data, width: int, height: int, bands: int, level: int = 6, ad
     return encode_png(np.frombuffer(data, np.uint8).reshape(height, width, bands), level, adaptive)
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
+def _chunk(kind: bytes, data: bytes | bytearray) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", deflate.crc32(data, deflate.crc32(kind)))
 
 

@@ -22,8 +22,8 @@ from .errors import PathError, RenditionsError
 from .geometry import TooSmall, decode_scale, plan_geometry
 from .paths import resolve_output
 from .plan import MISSING, Plan, Problem, article_outputs, crop_for, is_extra
-from .report import plural
 from .render import check_master_file, variant_geometry
+from .report import plural
 from .session import open_session
 from .sniff import sniff_file
 from .write import delete, write_atomic

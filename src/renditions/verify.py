@@ -72,7 +72,8 @@ def check(
     outs = []
     for j in plan.jobs:
         for o in j.outputs:
-            problems.append(Problem(o.site_path, REASON_TEXT.get(o.reason, o.reason), j.article, o.line))
+            reason = o.reason or "stale"
+            problems.append(Problem(o.site_path, REASON_TEXT.get(reason, reason), j.article, o.line))
             outs.append(OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format))
     for o in plan.fresh:
         article = o.article

@@ -11,17 +11,17 @@ import fnmatch
 import glob
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from . import pipeline
-from .report import Report
 from .config import CONFIG_NAME, Config, load_config
 from .discover import Article, discover
 from .errors import RenditionsError
 from .formats import MASTER_EXTS
 from .hints import near_masters
+from .report import Report
 from .write import TMP_SUFFIX
 
 #: Changes closer together than this (ms) are built as one batch.

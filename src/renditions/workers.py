@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from .engines import get_engine
 from .errors import RenderError
@@ -204,7 +204,7 @@ def run(tasks: Sequence[Task], jobs: int, record: Callable[[Job, Outcome], None]
                         f.cancel()
                     raise
             if crashed:
-                if isolate or len(crashed) == 1 and len(batch) == 1:
+                if isolate or (len(crashed) == 1 and len(batch) == 1):
                     for task in crashed:
                         done(task.job, Outcome(error=f"{task.job.shown}: the decoder crashed on this master"))
                 else:
