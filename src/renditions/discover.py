@@ -16,8 +16,9 @@ from . import frontmatter
 from .config import Config, Variant
 from .errors import FrontMatterError, PathError
 from .formats import MASTER_EXTS
-from .paths import clean_site_path
+from .paths import clean_site_path, is_utf8, printable
 
+BAD_NAME = "the file name is not valid UTF-8: rename it"
 _SLUG = re.compile(r"[^/\\\x00-\x1f]+")
 
 
@@ -69,7 +70,7 @@ def master_index(sources: Path) -> dict[str, list[Path]]:
         return index
     for name in names:
         stem, ext = os.path.splitext(name)
-        if ext.lower() in MASTER_EXTS:
+        if ext.lower() in MASTER_EXTS and is_utf8(name):  # no article's slug can name a non-UTF-8 file
             index.setdefault(stem, []).append(sources / name)
     return index
 
@@ -114,6 +115,8 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
     if not path.startswith(root) or "/." in "/" + rel or "//" in rel:
         rel = os.path.relpath(file, config.root)
     fallback_slug = file.stem
+    if not is_utf8(rel):  # it could be neither printed nor recorded in the manifest
+        return Article(file=file, rel=printable(rel), slug=printable(fallback_slug), errors=(BAD_NAME,))
     try:
         with open(file, "rb") as fh:
             if os.fstat(fh.fileno()).st_size > config.max_bytes:

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from .formats import MASTER_EXTS
+from .paths import printable
 
 #: How alike a stem must be to a slug (difflib ratio) to be suggested.
 CUTOFF = 0.8
@@ -64,6 +65,6 @@ def master_hint(slug: str, sources: Path, root: Path) -> str:
     if not near:
         return ""
     folder = os.path.relpath(sources, root)
-    name = near[0]
+    name = printable(near[0])
     ext = os.path.splitext(name)[1]
     return f'; did you mean "{folder}/{name}"? ({why(name, slug)}: rename it to "{slug}{ext.lower()}")'

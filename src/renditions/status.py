@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from .errors import RenditionsError
 from .geometry import TooSmall
 from .hints import master_names
+from .paths import printable
 from .plan import MISSING, crop_for
 from .render import variant_geometry
 from .session import open_session
@@ -125,6 +126,6 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
     used = {os.path.realpath(a.master) for a in s.articles if a.master is not None}
     folder = os.path.relpath(cfg.sources, cfg.root)
     unused = tuple(
-        f"{folder}/{n}" for n in master_names(cfg.sources) if os.path.realpath(cfg.sources / n) not in used
+        f"{folder}/{printable(n)}" for n in master_names(cfg.sources) if os.path.realpath(cfg.sources / n) not in used
     )
     return Status(tuple(v.name for v in cfg.variants), tuple(rows), unused)

@@ -22,6 +22,7 @@ from .discover import Article, discover
 from .errors import RenditionsError
 from .formats import MASTER_EXTS
 from .hints import near_masters
+from .paths import printable
 from .write import TMP_SUFFIX
 
 #: Changes closer together than this (ms) are built as one batch.
@@ -103,7 +104,7 @@ def affected(cfg: Config, config: Path, articles: list[Article], paths: set[str]
         if kind is None:
             continue
         p = Path(os.path.abspath(path))
-        rel = os.path.relpath(p, cfg.root)
+        rel = printable(os.path.relpath(p, cfg.root))
         why.append(rel)
         if kind == "config":
             everything = True

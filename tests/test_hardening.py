@@ -1,0 +1,81 @@
+"""Issue 14, part 2: hostile names, links and masters cost one article, in bounded time and memory.
+
+Each case drives the real CLI on a fresh site and asserts the one line, the exit code, and that
+the other articles were built (and nothing else written or lost).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from test_robustness import Site, error_lines, run_cli, snapshot
+
+BAD = os.fsdecode(b"bad\xff")  # a name holding a byte that is not UTF-8
+
+
+@pytest.fixture
+def site(tmp_path) -> Site:
+    s = Site(tmp_path / "site")
+    s.article("good")
+    s.master("good")
+    return s
+
+
+def _good_built(site: Site) -> None:
+    for key in ("image", "mobile", "singleImage", "MobileSingleImage"):
+        assert site.out(key, "good").stat().st_size > 0
+    entries = json.loads((site.root / "renditions.lock.json").read_text())["outputs"]
+    assert {e["article"] for e in entries.values()} == {"content/good.md"}
+
+
+# -- 1. file names that are not UTF-8 ------------------------------------------------------------
+
+
+def _bad_names(site: Site) -> None:
+    """An article and a master whose names hold \\xff, and an article in a folder named with \\xfe."""
+    good = (site.root / "content" / "good.md").read_bytes()
+    (site.root / "content" / f"{BAD}.md").write_bytes(good.replace(b"good", b"bad"))
+    folder = site.root / "content" / os.fsdecode(b"dir\xfe")
+    folder.mkdir()
+    (folder / "other.md").write_bytes(good.replace(b"good", b"other"))
+    site.master(BAD)
+    site.master("other")
+
+
+def test_non_utf8_names_cost_their_own_article_and_the_manifest_is_saved(site):
+    _bad_names(site)
+    r = site.build()
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert sorted(error_lines(r.stderr)) == [
+        r"error: content/bad\xff.md: the file name is not valid UTF-8: rename it",
+        r"error: content/dir\xfe/other.md: the file name is not valid UTF-8: rename it",
+    ]
+    assert r.stdout.strip().endswith("4 written, 0 up to date, 2 failed")
+    _good_built(site)
+    files = sorted(str(p.relative_to(site.public)) for p in site.public.rglob("*") if p.is_file())
+    assert len(files) == 4 and all("good" in f for f in files)
+
+
+@pytest.mark.parametrize("command", [["check"], ["status"], ["preview"], ["build", "--write-front-matter"], ["build", "--json"]])
+def test_non_utf8_names_never_stop_the_other_commands(site, command):
+    assert site.build().returncode == 0
+    _bad_names(site)
+    before = snapshot(site.root / "content")
+    r = run_cli(site.root, *command)
+    assert "Traceback" not in r.stderr
+    out = r.stdout + r.stderr
+    assert r"content/bad\xff.md" in out or command == ["preview"]
+    assert r.returncode == {"status": 0, "preview": 0}.get(command[0], 1), out
+    assert snapshot(site.root / "content") == before  # --write-front-matter left the bad-named files alone
+    if command == ["status"]:
+        assert r"unused master: source_images/bad\xff.png" in r.stdout
+    if command == ["preview"]:
+        page = (site.public / "_renditions" / "index.html").read_text("utf-8")
+        assert r"content/bad\xff.md" in page and "the file name is not valid UTF-8: rename it" in page
+    if command == ["build", "--json"]:
+        doc = json.loads(r.stdout)
+        assert {p["path"] for p in doc["problems"]} == {r"content/bad\xff.md", r"content/dir\xfe/other.md"}
