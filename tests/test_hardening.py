@@ -79,3 +79,23 @@ def test_non_utf8_names_never_stop_the_other_commands(site, command):
     if command == ["build", "--json"]:
         doc = json.loads(r.stdout)
         assert {p["path"] for p in doc["problems"]} == {r"content/bad\xff.md", r"content/dir\xfe/other.md"}
+
+
+# -- 2a. each content file read once, however the content tree links ------------------------------
+
+
+def test_symlink_loops_in_content_read_each_article_once(site):
+    nested = site.root / "content" / "a" / "b"
+    nested.mkdir(parents=True)
+    (site.root / "content" / "good.md").rename(nested / "good.md")
+    os.symlink("../..", nested / "up")  # back to content/: a loop
+    os.symlink("..", site.root / "content" / "a" / "loop")  # a second loop
+    os.symlink("b/good.md", site.root / "content" / "a" / "alias.md")  # one file, two names
+    r = site.build("--json", timeout=60)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert {o["article"] for o in doc["outputs"]} == {"content/a/b/good.md"}
+    assert doc["totals"] == {"written": 4, "failed_articles": 0, "bytes_written": doc["totals"]["bytes_written"]}
+    r = run_cli(site.root, "check", timeout=60)
+    assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr
+    assert r.stderr.strip() == "all 4 outputs up to date"

@@ -5,7 +5,6 @@ so that one bad article never hides the others.
 """
 from __future__ import annotations
 
-import glob
 import os
 import re
 import stat
@@ -17,6 +16,7 @@ from .config import Config, Variant
 from .errors import FrontMatterError, PathError
 from .formats import MASTER_EXTS
 from .paths import clean_site_path, is_utf8, printable
+from .walk import find_files
 
 BAD_NAME = "the file name is not valid UTF-8: rename it"
 _SLUG = re.compile(r"[^/\\\x00-\x1f]+")
@@ -57,8 +57,8 @@ class _Draft:
 
 
 def article_files(config: Config) -> list[Path]:
-    pattern = os.path.join(glob.escape(str(config.root)), config.content)
-    return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    """The files the content glob matches, each read once however links lead (see walk.py)."""
+    return [Path(p) for p in find_files(str(config.root), config.content)]
 
 
 def master_index(sources: Path) -> dict[str, list[Path]]:
