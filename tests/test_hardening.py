@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from test_robustness import Site, error_lines, run_cli, snapshot
+from test_robustness import SMALL_CONFIG, Site, error_lines, png_bomb, run_cli, snapshot
 
 BAD = os.fsdecode(b"bad\xff")  # a name holding a byte that is not UTF-8
 
@@ -99,3 +99,31 @@ def test_symlink_loops_in_content_read_each_article_once(site):
     r = run_cli(site.root, "check", timeout=60)
     assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr
     assert r.stderr.strip() == "all 4 outputs up to date"
+
+
+# -- 2b. a time limit per article --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["vips", "pillow"])
+def test_an_article_over_the_time_limit_is_stopped_and_the_next_gets_a_fresh_worker(tmp_path, engine):
+    """A master that takes many seconds to decode (allowed by the config: 900 megapixels for libvips,
+    169 for Pillow, whose own limit is 179) against `timeout: 1`: that article fails naming the
+    limit; with one worker, the articles after it still build."""
+    config = SMALL_CONFIG + "timeout: 1\nmax_pixels: 1000000000\nmax_decoded_bytes: 4000000000\n"
+    site = Site(tmp_path / "site", config)
+    for slug in ("good", "later"):
+        site.article(slug)
+        site.master(slug)
+    site.article("slow")
+    site.master("slow", png_bomb() if engine == "vips" else png_bomb(13000, 13000))
+    r = site.build("-j", "1", "--engine", engine, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert error_lines(r.stderr) == [
+        "error: content/slow.md: source_images/slow.png: rendering took longer than the `timeout` of 1 seconds: stopped"
+    ]
+    assert "8 written, 0 up to date, 1 failed" in r.stdout
+    for slug in ("good", "later"):
+        assert site.out("image", slug).stat().st_size > 0
+    assert not site.out("image", "slow").exists()
+    assert not [p for p in site.public.rglob("*") if "tmp" in p.name]

@@ -50,7 +50,15 @@ TOP_DEFAULTS: dict[str, Any] = {
     "max_pixels": 100_000_000,
     "max_bytes": 200 * 1024 * 1024,
     "max_front_matter_bytes": 64 * 1024,
+    "max_decoded_bytes": 512 * 1024 * 1024,
+    "timeout": 120,
 }
+
+#: Numbers with a range: (key, lowest, highest, unit shown in the error).
+RANGES: tuple[tuple[str, int, int, str], ...] = (
+    ("timeout", 1, 24 * 3600, "seconds"),
+    ("max_decoded_bytes", 1024 * 1024, 1 << 40, "bytes"),
+)
 
 VARIANT_KEYS = {"key", "path", "width", "height"} | set(SETTING_DEFAULTS) | set(ENCODER_DEFAULTS)
 TOP_KEYS = set(TOP_DEFAULTS) | {"variants", "defaults"}
@@ -100,6 +108,8 @@ class Config:
     max_pixels: int
     max_bytes: int
     max_front_matter_bytes: int
+    max_decoded_bytes: int = TOP_DEFAULTS["max_decoded_bytes"]  # width × height × bands × bytes per sample
+    timeout: int = TOP_DEFAULTS["timeout"]  # seconds one article may take to render
     variants: tuple[Variant, ...] = field(default_factory=tuple)
 
     def variant(self, name: str) -> Variant:
@@ -263,6 +273,9 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
     for key in ("max_pixels", "max_bytes", "max_front_matter_bytes"):
         if key in data and c.check(key, data[key], _pos_int, "a positive integer"):
             top[key] = data[key]
+    for key, lo, hi, unit in RANGES:
+        if key in data and c.check(key, data[key], _int_in(lo, hi), f"an integer from {lo} to {hi} ({unit})"):
+            top[key] = data[key]
 
     base = _base_settings()
     defaults = data.get("defaults", {})
@@ -347,6 +360,8 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
         max_pixels=top["max_pixels"],
         max_bytes=top["max_bytes"],
         max_front_matter_bytes=top["max_front_matter_bytes"],
+        max_decoded_bytes=top["max_decoded_bytes"],
+        timeout=top["timeout"],
         variants=tuple(variants),
     )
 

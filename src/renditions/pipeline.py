@@ -110,7 +110,7 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
     limits = Limits(s.config.max_bytes, s.config.max_pixels)
     tasks = [Task(job, limits, s.engine_name, threads) for job in plan.jobs]
     try:
-        run(tasks, jobs, record, s.manifest.save)
+        run(tasks, jobs, record, s.manifest.save, s.config.timeout)
     finally:
         if bar is not None:
             bar.close()

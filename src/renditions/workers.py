@@ -153,62 +153,148 @@ def _cost(task: Task) -> int:
         return 0
 
 
-def run(tasks: Sequence[Task], jobs: int, record: Callable[[Job, Outcome], None], save: Callable[[], None]) -> None:
+#: A worker sends this once it is ready; an article's time limit counts from then.
+READY = "ready"
+#: How long a worker may take to start before it counts as crashed (a loaded machine is slow).
+START_SECONDS = 60.0
+
+
+@dataclass
+class _Worker:
+    """One worker process, its end of the pipe, and the task it is on (None when idle)."""
+
+    process: object
+    conn: object
+    task: Task | None = None
+    started: float = 0.0  # when the task was sent, or when the worker said it was ready
+    ready: bool = False
+
+
+def _serve(conn, parent: int) -> None:
+    """A worker's life: render the tasks it is sent, one at a time, until told to stop (None)."""
+    _worker_init(parent)
+    conn.send(READY)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        conn.send(run_task(task))
+
+
+def _start(ctx) -> _Worker:
+    here, there = ctx.Pipe()
+    process = ctx.Process(target=_serve, args=(there, os.getpid()), daemon=True)
+    process.start()
+    there.close()
+    return _Worker(process, here)
+
+
+def _stop(w: _Worker, kill: bool = False) -> None:
+    """Tell an idle worker to finish, or kill a busy one; either way reap it."""
+    try:
+        if kill:
+            w.process.kill()
+        else:
+            w.conn.send(None)
+    except (OSError, ValueError):
+        pass
+    w.process.join(5)
+    if w.process.is_alive():
+        w.process.kill()
+        w.process.join()
+    w.conn.close()
+
+
+def _deadline(w: _Worker, timeout: float) -> float:
+    return w.started + (timeout if w.ready else timeout + START_SECONDS)
+
+
+def _answer(w: _Worker, timeout: float) -> tuple[Outcome | None, bool]:
+    """A busy worker's outcome if it has one (its answer, a crash, the time limit), and whether
+    the worker must go (it crashed or is killed for its time)."""
+    try:
+        while w.conn.poll():
+            message = w.conn.recv()
+            if message != READY:
+                return message, False
+            w.ready, w.started = True, time.monotonic()
+    except (EOFError, OSError):
+        pass  # it died while answering: a crash
+    job = w.task.job
+    if not w.process.is_alive():
+        return Outcome(error=f"{job.shown}: the decoder crashed on this master"), True
+    if time.monotonic() > _deadline(w, timeout):
+        return Outcome(error=f"{job.shown}: rendering took longer than the `timeout` of {timeout:g} seconds: stopped"), True
+    return None, False
+
+
+def _collect(busy: list[_Worker], idle: list[_Worker], timeout: float, finish: Callable[[_Worker, Outcome], None]) -> None:
+    """Wait until a busy worker answers, crashes or passes its time limit; settle each that did."""
+    from multiprocessing.connection import wait
+
+    left = min(_deadline(w, timeout) for w in busy) - time.monotonic()
+    wait([w.conn for w in busy] + [w.process.sentinel for w in busy], max(0.0, left) + 0.01)
+    for w in list(busy):
+        outcome, kill = _answer(w, timeout)
+        if outcome is None:
+            continue
+        busy.remove(w)
+        if kill:
+            _stop(w, kill=True)  # the next article gets a fresh worker
+        else:
+            idle.append(w)
+        finish(w, outcome)
+
+
+def run(
+    tasks: Sequence[Task],
+    jobs: int,
+    record: Callable[[Job, Outcome], None],
+    save: Callable[[], None],
+    timeout: float = 120.0,
+) -> None:
     """Run every task in up to `jobs` workers, calling record(job, outcome) in the build process
-    as each finishes, and save() now and then and at the end (Ctrl-C included)."""
-    # imported here: a no-op build or a check never starts a worker, and these cost ~50 ms to import
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+    as each finishes, and save() now and then and at the end (Ctrl-C included).
 
+    Each worker renders one article at a time, so the build process knows which article a
+    worker is on and since when: a worker that crashes or passes `timeout` seconds costs that
+    article only (it is killed), and the next article goes to a fresh worker."""
     checkpoint = Checkpoint(save)
+    pending = sorted(tasks, key=_cost)  # popped from the end: biggest masters first, no lone straggler
+    ctx = pool_context()
+    idle: list[_Worker] = []
+    busy: list[_Worker] = []
 
-    def done(job: Job, outcome: Outcome) -> None:
+    def finish(w: _Worker, outcome: Outcome) -> None:
+        job, w.task = w.task.job, None
         record(job, outcome)
         checkpoint.tick()
 
-    pending = sorted(tasks, key=_cost, reverse=True)  # biggest masters first: no lone straggler at the end
-    isolate = False
     try:
-        while pending:
-            workers = 1 if isolate else min(jobs, len(pending))
-            batch, pending = (pending[:1], pending[1:]) if isolate else (pending, [])
-            with ProcessPoolExecutor(
-                max_workers=workers, mp_context=pool_context(), initializer=_worker_init, initargs=(os.getpid(),)
-            ) as pool:
-                futures = {pool.submit(run_task, t): t for t in batch}
-                crashed: list[Task] = []
-                try:
-                    while futures:
-                        finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                        for f in finished:
-                            task = futures.pop(f)
-                            try:
-                                outcome = f.result()
-                            except BrokenProcessPool:
-                                crashed.append(task)
-                                continue
-                            done(task.job, outcome)
-                except KeyboardInterrupt:
-                    # Ctrl-C: start nothing new, but let the articles in flight finish and be recorded
-                    for f in list(futures):
-                        if f.cancel():
-                            futures.pop(f)
-                    for f, task in futures.items():
-                        try:
-                            done(task.job, f.result())
-                        except Exception:
-                            pass
-                    raise
-                except BaseException:
-                    for f in futures:
-                        f.cancel()
-                    raise
-            if crashed:
-                if isolate or len(crashed) == 1 and len(batch) == 1:
-                    for task in crashed:
-                        done(task.job, Outcome(error=f"{task.job.shown}: the decoder crashed on this master"))
-                else:
-                    isolate = True  # rerun one at a time to find the master that crashes the decoder
-                    pending = crashed + pending
+        try:
+            while pending or busy:
+                while pending and len(busy) < jobs:
+                    while idle and not idle[-1].process.is_alive():
+                        _stop(idle.pop())  # died between articles: not this article's fault
+                    w = idle.pop() if idle else _start(ctx)
+                    w.task, w.started = pending.pop(), time.monotonic()
+                    try:
+                        w.conn.send(w.task)
+                    except (OSError, ValueError):
+                        pass  # it died before it was sent anything: found as a crash below
+                    busy.append(w)
+                _collect(busy, idle, timeout, finish)
+        except KeyboardInterrupt:
+            # Ctrl-C: start nothing new, but let the articles in flight finish and be recorded
+            while busy:
+                _collect(busy, idle, timeout, finish)
+            raise
     finally:
+        for w in busy:
+            _stop(w, kill=True)
+        for w in idle:
+            _stop(w)
         save()
