@@ -127,3 +127,39 @@ def test_an_article_over_the_time_limit_is_stopped_and_the_next_gets_a_fresh_wor
         assert site.out("image", slug).stat().st_size > 0
     assert not site.out("image", "slow").exists()
     assert not [p for p in site.public.rglob("*") if "tmp" in p.name]
+
+
+# -- 2c. watch re-attaches to folders made again ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_watch_reattaches_to_a_masters_folder_deleted_and_made_again(site, monkeypatch, tmp_path):
+    import shutil
+    import time
+
+    from test_watch import Watcher
+
+    monkeypatch.setenv("RENDITIONS_CACHE_DIR", str(tmp_path / "cache"))
+    site.article("beta")  # its master arrives after the folder is made again
+    spare = site.master("beta")
+    dropped = tmp_path / "beta.png"
+    shutil.move(spare, dropped)
+    w = Watcher(site.root)
+    try:
+        ready = w.wait_for("watching", timeout=30)
+        shutil.rmtree(site.sources)
+        gone = w.wait_for("watching", after=ready + 1)
+        assert "source_images/" not in w.lines[gone]  # it watches what is left
+        site.sources.mkdir()
+        back = w.wait_for("source_images/ came back: rebuilding everything", after=gone + 1)
+        again = w.wait_for("watching", after=back + 1)
+        assert "source_images/" in w.lines[again]
+        shutil.copy(dropped, site.sources / "beta.png")
+        built = w.wait_for("rebuilding beta", after=again + 1)
+        w.wait_for("4 written", after=built)
+        for key in ("image", "mobile", "singleImage", "MobileSingleImage"):
+            assert site.out(key, "beta").stat().st_size > 0
+    finally:
+        code = w.stop()
+    assert code == 0, w.lines
+    assert "Traceback" not in "\n".join(w.lines)
