@@ -18,7 +18,7 @@ from typing import Callable
 from . import pipeline
 from .report import Report
 from .config import CONFIG_NAME, Config, load_config
-from .discover import Article, discover
+from .discover import Article, discover, master_index, read_article
 from .errors import RenditionsError
 from .formats import MASTER_EXTS
 from .hints import near_masters
@@ -72,22 +72,27 @@ def watched_paths(cfg: Config, config: Path) -> list[Path]:
     return [p for p in found if not any(q != p and q in p.parents for q in found)]
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return folder == path or folder in path.parents
+def _rel(path: str, root: Path) -> str:
+    """relpath's answer for a path under root, without its cost (it runs once per changed file)."""
+    base = os.path.abspath(root) + os.sep
+    return path[len(base):] if path.startswith(base) else os.path.relpath(path, root)
 
 
 def kind_of(cfg: Config, config: Path, path: str) -> str | None:
-    """"config", "master", "article" or None (ignored) for a changed path."""
-    p = Path(os.path.abspath(path))
-    if p.name.endswith(TMP_SUFFIX):
+    """"config", "master", "article" or None (ignored) for a changed path (string work only:
+    it runs for every file of a batch, twice)."""
+    p = os.path.abspath(path)
+    if p.endswith(TMP_SUFFIX):
         return None
-    if p == config:
+    if p == os.fspath(config):
         return "config"
-    if p == Path(os.path.abspath(cfg.manifest)) or _inside(p, Path(os.path.abspath(cfg.public))):
+    public = os.path.abspath(cfg.public)
+    if p == os.path.abspath(cfg.manifest) or p == public or p.startswith(public + os.sep):
         return None
-    if p.parent == Path(os.path.abspath(cfg.sources)) and p.suffix.lower() in MASTER_EXTS:
+    folder, name = os.path.split(p)
+    if folder == os.path.abspath(cfg.sources) and os.path.splitext(name)[1].lower() in MASTER_EXTS:
         return "master"
-    rel = os.path.relpath(p, cfg.root).replace(os.sep, "/")
+    rel = _rel(p, cfg.root).replace(os.sep, "/")
     pattern = cfg.content.replace("\\", "/")
     if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pattern.replace("**/", "")):
         return "article"
@@ -114,7 +119,7 @@ def affected(cfg: Config, config: Path, articles: list[Article], paths: set[str]
         if kind is None:
             continue
         p = os.path.abspath(path)
-        rel = printable(os.path.relpath(p, cfg.root))
+        rel = printable(_rel(p, cfg.root))
         why.append(rel)
         if kind == "config":
             everything = True
@@ -210,6 +215,19 @@ def watch(
         return
 
 
+def changed_articles(cfg: Config, cfile: Path, changed: set[str]) -> list[Article]:
+    """The articles a batch needs: every one when a master changed (any may use it), else only
+    the changed files (a batch of 2,000 new articles need not wait for the whole site's)."""
+    kinds = {p: kind_of(cfg, cfile, p) for p in changed}
+    if "master" in kinds.values():
+        return discover(cfg)
+    masters = master_index(cfg.sources)
+    def listed(p: str) -> bool:  # as the content glob would: no hidden folder or file on the way
+        return os.path.isfile(p) and not any(part.startswith(".") for part in _rel(p, cfg.root).split(os.sep))
+
+    return [read_article(Path(p), cfg, masters) for p, k in sorted(kinds.items()) if k == "article" and listed(p)]
+
+
 def folder_ids(paths: list[Path]) -> list[tuple[str, int, int] | None]:
     """Each watched folder's identity: a folder deleted and made again has a new one."""
     ids = []
@@ -226,9 +244,9 @@ def _on_changes(root, config, cfg: Config, cfile: Path, changes, engine, jobs, e
     """Rebuild what one batch of changes affects. Returns the config (a saved one is reread) and
     whether the watched folders changed with it."""
     changed = {p for _, p in changes}
-    targets = affected(cfg, cfile, [], changed)
     restart = False
-    if targets.everything:
+    if any(kind_of(cfg, cfile, p) == "config" for p in changed):
+        targets = affected(cfg, cfile, [], changed)
         try:
             new = load_config(root, config)
         except RenditionsError as exc:
@@ -240,7 +258,7 @@ def _on_changes(root, config, cfg: Config, cfile: Path, changes, engine, jobs, e
         cfg = new
     else:
         try:
-            articles = discover(cfg)
+            articles = changed_articles(cfg, cfile, changed)
         except OSError as exc:
             echo(f"error: cannot read the articles: {exc}", err=True)
             return cfg, False
