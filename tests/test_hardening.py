@@ -163,3 +163,45 @@ def test_watch_reattaches_to_a_masters_folder_deleted_and_made_again(site, monke
         code = w.stop()
     assert code == 0, w.lines
     assert "Traceback" not in "\n".join(w.lines)
+
+
+# -- 3. bounded memory: decoded bytes, not only pixels -------------------------------------------
+
+
+def png16(width: int, height: int) -> bytes:
+    """A valid 16-bit RGBA PNG (8 bytes a pixel decoded by libvips): a gradient, raw-built."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(
+        b"\x00" + b"".join(struct.pack(">HHHH", 65535 * x // width, 65535 * y // height, 30000, 65535) for x in range(width))
+        for y in range(height)
+    )
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("engine", ["vips", "pillow"])
+def test_max_decoded_bytes_counts_bands_and_bits_from_the_header(tmp_path, engine):
+    """600×600 is far under max_pixels, but 16-bit RGBA decodes to 2.7 MB in libvips (1.4 MB in
+    Pillow, which keeps 8 bits): over `max_decoded_bytes: 1048576`. An 8-bit 400×300 RGB fits."""
+    site = Site(tmp_path / "site", SMALL_CONFIG + "max_decoded_bytes: 1048576\n")
+    site.article("good")
+    site.master("good")
+    site.article("deep")
+    site.master("deep", png16(600, 600))
+    r = site.build("--engine", engine)
+    assert r.returncode == 1, r.stderr
+    bits, mb = ("16", "3") if engine == "vips" else ("8", "1")
+    assert error_lines(r.stderr) == [
+        f"error: content/deep.md: source_images/deep.png: master is 600×600 with 4 bands of {bits} bits: "
+        f"{mb} MB decoded, over the max_decoded_bytes limit of 1 MB"
+    ]
+    assert "4 written, 0 up to date, 1 failed" in r.stdout
+    assert site.out("image", "good").stat().st_size > 0 and not site.out("image", "deep").exists()
+    r = run_cli(site.root, "preview", "--engine", engine)  # preview checks the same limit
+    assert r.returncode == 0 and "Traceback" not in r.stderr
+    assert "max_decoded_bytes" in (site.public / "_renditions" / "index.html").read_text()

@@ -107,7 +107,7 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
         if bar is not None:
             bar.update(1)
 
-    limits = Limits(s.config.max_bytes, s.config.max_pixels)
+    limits = Limits(s.config.max_bytes, s.config.max_pixels, s.config.max_decoded_bytes)
     tasks = [Task(job, limits, s.engine_name, threads) for job in plan.jobs]
     try:
         run(tasks, jobs, record, s.manifest.save, s.config.timeout)

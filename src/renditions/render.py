@@ -9,7 +9,7 @@ import os
 import stat
 from dataclasses import dataclass
 
-from .engine import Engine, Placeholder
+from .engine import Engine, Placeholder, Probe
 from .errors import RenderError
 from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for
 from .plan import Crop, Job, Output
@@ -21,6 +21,7 @@ class Limits:
 
     max_bytes: int
     max_pixels: int
+    max_decoded_bytes: int = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,17 @@ def check_master_file(path: str, max_bytes: int) -> None:
         raise RenderError(path, f"the master is {st.st_size} bytes, over the max_bytes limit of {max_bytes}")
 
 
+def check_decoded_bytes(probe: Probe, limit: int, shown: str) -> None:
+    """Pixels alone undercount: a 16-bit RGBA master holds 8 bytes a pixel, all in memory when
+    it is interlaced. Checked from the header, before anything is decoded."""
+    if probe.decoded_bytes > limit:
+        raise RenderError(
+            shown,
+            f"master is {probe.width}×{probe.height} with {probe.bands} bands of {8 * probe.sample_bytes} bits: "
+            f"{probe.decoded_bytes / 2**20:.0f} MB decoded, over the max_decoded_bytes limit of {limit / 2**20:g} MB",
+        )
+
+
 def render_job(job: Job, limits: Limits, engine: Engine) -> RenderResult:
     """Raises RenderError naming the master and the reason; never anything else.
 
@@ -83,6 +95,7 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str) -> RenderResul
         raise RenderError(
             shown, f"master is {probe.width}×{probe.height} ({probe.pixels / 1e6:.0f} megapixels), over the max_pixels limit of {limits.max_pixels / 1e6:g} megapixels"
         )
+    check_decoded_bytes(probe, limits.max_decoded_bytes, shown)
     master = (probe.width, probe.height)
     crops: dict[str, Crop] = {}
     geometries: dict[str, Geometry] = {}
