@@ -205,3 +205,41 @@ def test_max_decoded_bytes_counts_bands_and_bits_from_the_header(tmp_path, engin
     r = run_cli(site.root, "preview", "--engine", engine)  # preview checks the same limit
     assert r.returncode == 0 and "Traceback" not in r.stderr
     assert "max_decoded_bytes" in (site.public / "_renditions" / "index.html").read_text()
+
+
+def test_articles_sharing_a_master_decode_it_once(tmp_path, monkeypatch):
+    """Three articles whose masters are one image (a copy and a link): one task, one decode, and
+    every output byte-identical to rendering each article alone."""
+    from renditions.engines import get_engine
+    from renditions.render import Limits, render_job, render_jobs
+    from renditions.session import open_session
+    from renditions.workers import tasks_for
+
+    monkeypatch.setenv("RENDITIONS_CACHE_DIR", str(tmp_path / "cache"))
+    site = Site(tmp_path / "site")
+    for slug in ("a", "b", "c", "other"):
+        site.article(slug)
+    site.master("a")
+    (site.sources / "b.png").write_bytes((site.sources / "a.png").read_bytes())
+    os.symlink("a.png", site.sources / "c.png")
+    site.master("other")
+    s = open_session(site.root, engine="pillow")
+    plan = s.plan()
+    limits = Limits(s.config.max_bytes, s.config.max_pixels, s.config.max_decoded_bytes)
+    tasks = tasks_for(plan.jobs, limits, "pillow", 1)
+    assert sorted(sorted(j.slug for j in t.jobs) for t in tasks) == [["a", "b", "c"], ["other"]]
+
+    engine = get_engine("pillow", threads=1)
+    loads = []
+    real_load = engine.load
+    monkeypatch.setattr(engine, "load", lambda *a: loads.append(a[0]) or real_load(*a))
+
+    [shared] = [t for t in tasks if len(t.jobs) == 3]
+    results = list(render_jobs(shared.jobs, limits, engine))
+    assert len(loads) == 1
+    alone = [render_job(j, limits, get_engine("pillow", threads=1)) for j in shared.jobs]
+    assert [[r.data for r in res.rendered] for res in results] == [[r.data for r in res.rendered] for res in alone]
+    assert all(len(res.rendered) == 4 for res in results)
+    r = site.build()  # and through the CLI's worker pool
+    assert r.returncode == 0 and "16 written, 0 up to date, 0 failed" in r.stdout, r.stderr
+    assert run_cli(site.root, "check").returncode == 0

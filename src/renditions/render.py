@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
+from typing import Iterator, Sequence
 
 from .engine import Engine, Placeholder, Probe
 from .errors import RenderError
@@ -71,9 +72,26 @@ def render_job(job: Job, limits: Limits, engine: Engine) -> RenderResult:
     """Raises RenderError naming the master and the reason; never anything else.
 
     Everything an output needs was resolved by the plan (job.outputs[i].crop, .options)."""
+    return _guarded(job, limits, engine, {})
+
+
+def render_jobs(jobs: Sequence[Job], limits: Limits, engine: Engine) -> Iterator[RenderResult | RenderError]:
+    """Articles that share one master, in order, each a result or the error that failed it.
+
+    The master is decoded once per decode scale, not once per article: each article still gets
+    the scale it would get alone, so sharing a decode changes no byte of any output."""
+    decoded: dict = {}  # the last decode: {"scale": s, "img": loaded}
+    for job in jobs:
+        try:
+            yield _guarded(job, limits, engine, decoded)
+        except RenderError as exc:
+            yield exc
+
+
+def _guarded(job: Job, limits: Limits, engine: Engine, decoded: dict) -> RenderResult:
     shown = job.shown
     try:
-        return _render(job, limits, engine, shown)
+        return _render(job, limits, engine, shown, decoded)
     except RenderError as exc:
         raise RenderError(shown, exc.reason) from None
     except MemoryError:
@@ -87,7 +105,7 @@ def variant_geometry(crop: Crop, master: tuple[int, int]) -> Geometry:
     return plan_geometry(crop.fit, master, (crop.width, crop.height), GRAVITY.get(crop.position, (0.5, 0.5)), crop.focus, crop.upscale)
 
 
-def _render(job: Job, limits: Limits, engine: Engine, shown: str) -> RenderResult:
+def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict) -> RenderResult:
     path = str(job.master)
     check_master_file(path, limits.max_bytes)
     probe = engine.probe(path)
@@ -116,7 +134,11 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str) -> RenderResul
         raise RenderError(
             shown, f"master {probe.width}×{probe.height} is smaller than {listed}; use a larger master or set upscale: true"
         )
-    img = engine.load(path, probe, decode_scale(list(geometries.values())))
+    scale = decode_scale(list(geometries.values()))
+    if decoded.get("scale") != scale:
+        decoded.clear()  # hold one decode at a time
+        decoded.update(scale=scale, img=engine.load(path, probe, scale))
+    img = decoded["img"]
     notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
     rendered = []
     for name, geometry in geometries.items():

@@ -1,7 +1,8 @@
-"""The process pool that renders stale articles: one task per article, in worker processes.
+"""The process pool that renders stale articles in worker processes: one task per master.
 
 Owns everything about processes: how workers start (the fork rule below), what a worker is
-sent (a Task: the article's Job, never the config) and answers (an Outcome), crash isolation
+sent (a Task: the Jobs of the articles sharing one master, never the config) and answers (an
+Outcome per article, as each is done), the time limit and crash isolation
 (a decoder that kills its worker costs one article), the Ctrl-C drain and the manifest
 checkpoints. Only the build's entry point (pipeline.py) and watch.py import this module.
 """
@@ -10,15 +11,15 @@ from __future__ import annotations
 import os
 import signal
 import time
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator, Sequence
 
 from .engines import get_engine
 from .errors import RenderError
 from .hashing import digest_bytes
 from .lock import bind_to_parent
 from .plan import Job, Output
-from .render import Limits, render_job
+from .render import Limits, RenderResult, render_jobs
 from .write import write_all
 
 #: At most this often (seconds) the manifest is saved while workers run, so a killed build keeps its work.
@@ -29,12 +30,25 @@ PRELOAD = ["renditions.workers", "renditions.engine_vips", "renditions.engine_pi
 
 @dataclass(frozen=True)
 class Task:
-    """What a worker is sent: one article's job and the little it needs besides (never the config)."""
+    """What a worker is sent: the jobs of the articles that share one master (decoded once for
+    all of them) and the little they need besides (never the config)."""
 
-    job: Job
+    jobs: tuple[Job, ...]
     limits: Limits
     engine: str
     threads: int | None
+
+    @property
+    def job(self) -> Job:
+        return self.jobs[0]
+
+
+def tasks_for(jobs: Sequence[Job], limits: Limits, engine: str, threads: int | None) -> list[Task]:
+    """One task per master (by content hash: two names for one image are decoded once too)."""
+    groups: dict[object, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(job.master_hash or job.master, []).append(job)
+    return [Task(tuple(group), limits, engine, threads) for group in groups.values()]
 
 
 @dataclass(frozen=True)
@@ -108,14 +122,24 @@ def _limit_malloc_arenas() -> None:
         pass  # not glibc: nothing to tune
 
 
-def run_task(task: Task) -> Outcome:
-    """Runs in a worker process: render one article and write its outputs (all or none)."""
+def run_task(task: Task) -> Iterator[Outcome]:
+    """Runs in a worker process: render each article of the task and write its outputs (all or
+    none per article), yielding each article's outcome as it is done."""
     try:
         engine = get_engine(task.engine, threads=task.threads)
-        result = render_job(task.job, task.limits, engine)
-        write_all([(r.output.dest, r.data) for r in result.rendered])
     except RenderError as exc:
-        return Outcome(error=exc.message)
+        for _ in task.jobs:
+            yield Outcome(error=exc.message)
+        return
+    for result in render_jobs(task.jobs, task.limits, engine):
+        yield _written(result)
+
+
+def _written(result: RenderResult | RenderError) -> Outcome:
+    if isinstance(result, RenderError):
+        return Outcome(error=result.message)
+    try:
+        write_all([(r.output.dest, r.data) for r in result.rendered])
     except OSError as exc:
         return Outcome(error=f"cannot write {exc.filename}: {exc.strerror}")
     written = tuple(
@@ -166,13 +190,29 @@ class _Worker:
     process: object
     conn: object
     task: Task | None = None
-    started: float = 0.0  # when the task was sent, or when the worker said it was ready
+    done: int = 0  # articles of the task answered so far
+    started: float = 0.0  # when the article it is on was begun (or the worker said it was ready)
     ready: bool = False
+
+    @property
+    def job(self) -> Job:
+        return self.task.jobs[self.done]
+
+
+def _preload() -> None:
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # an engine that cannot load says so when a task asks for it
+            pass
 
 
 def _serve(conn, parent: int) -> None:
     """A worker's life: render the tasks it is sent, one at a time, until told to stop (None)."""
     _worker_init(parent)
+    _preload()  # an article's time limit counts its rendering, not the engines' import
     conn.send(READY)
     while True:
         try:
@@ -181,7 +221,8 @@ def _serve(conn, parent: int) -> None:
             return
         if task is None:
             return
-        conn.send(run_task(task))
+        for outcome in run_task(task):
+            conn.send(outcome)
 
 
 def _start(ctx) -> _Worker:
@@ -212,41 +253,52 @@ def _deadline(w: _Worker, timeout: float) -> float:
     return w.started + (timeout if w.ready else timeout + START_SECONDS)
 
 
-def _answer(w: _Worker, timeout: float) -> tuple[Outcome | None, bool]:
-    """A busy worker's outcome if it has one (its answer, a crash, the time limit), and whether
-    the worker must go (it crashed or is killed for its time)."""
+def _settle(w: _Worker, timeout: float, finish: Callable[[Job, Outcome], None], pending: list[Task]) -> str:
+    """Record what a busy worker answered; "busy" while it works on, "idle" once its task is done,
+    "gone" when it crashed or passed the time limit (that article fails, the task's other
+    articles go back to the queue)."""
     try:
         while w.conn.poll():
             message = w.conn.recv()
-            if message != READY:
-                return message, False
-            w.ready, w.started = True, time.monotonic()
+            if message == READY:
+                w.ready, w.started = True, time.monotonic()
+                continue
+            job, w.done, w.started = w.job, w.done + 1, time.monotonic()
+            finish(job, message)
+            if w.done == len(w.task.jobs):
+                w.task = None
+                return "idle"
     except (EOFError, OSError):
         pass  # it died while answering: a crash
-    job = w.task.job
     if not w.process.is_alive():
-        return Outcome(error=f"{job.shown}: the decoder crashed on this master"), True
-    if time.monotonic() > _deadline(w, timeout):
-        return Outcome(error=f"{job.shown}: rendering took longer than the `timeout` of {timeout:g} seconds: stopped"), True
-    return None, False
+        reason = "the decoder crashed on this master"
+    elif time.monotonic() > _deadline(w, timeout):
+        reason = f"rendering took longer than the `timeout` of {timeout:g} seconds: stopped"
+    else:
+        return "busy"
+    job, rest = w.job, w.task.jobs[w.done + 1:]
+    if rest:
+        pending.append(replace(w.task, jobs=rest))  # next up, in a fresh worker
+    w.task = None
+    finish(job, Outcome(error=f"{job.shown}: {reason}"))
+    return "gone"
 
 
-def _collect(busy: list[_Worker], idle: list[_Worker], timeout: float, finish: Callable[[_Worker, Outcome], None]) -> None:
+def _collect(busy: list[_Worker], idle: list[_Worker], timeout: float, finish, pending: list[Task]) -> None:
     """Wait until a busy worker answers, crashes or passes its time limit; settle each that did."""
     from multiprocessing.connection import wait
 
     left = min(_deadline(w, timeout) for w in busy) - time.monotonic()
     wait([w.conn for w in busy] + [w.process.sentinel for w in busy], max(0.0, left) + 0.01)
     for w in list(busy):
-        outcome, kill = _answer(w, timeout)
-        if outcome is None:
+        state = _settle(w, timeout, finish, pending)
+        if state == "busy":
             continue
         busy.remove(w)
-        if kill:
+        if state == "gone":
             _stop(w, kill=True)  # the next article gets a fresh worker
         else:
             idle.append(w)
-        finish(w, outcome)
 
 
 def run(
@@ -259,17 +311,17 @@ def run(
     """Run every task in up to `jobs` workers, calling record(job, outcome) in the build process
     as each finishes, and save() now and then and at the end (Ctrl-C included).
 
-    Each worker renders one article at a time, so the build process knows which article a
-    worker is on and since when: a worker that crashes or passes `timeout` seconds costs that
-    article only (it is killed), and the next article goes to a fresh worker."""
+    A worker is sent one task (the articles of one master) at a time and answers per article,
+    so the build process knows which article a worker is on and since when: a worker that
+    crashes or passes `timeout` seconds on an article costs that article only (the worker is
+    killed), and the next article goes to a fresh worker."""
     checkpoint = Checkpoint(save)
     pending = sorted(tasks, key=_cost)  # popped from the end: biggest masters first, no lone straggler
     ctx = pool_context()
     idle: list[_Worker] = []
     busy: list[_Worker] = []
 
-    def finish(w: _Worker, outcome: Outcome) -> None:
-        job, w.task = w.task.job, None
+    def finish(job: Job, outcome: Outcome) -> None:
         record(job, outcome)
         checkpoint.tick()
 
@@ -280,17 +332,17 @@ def run(
                     while idle and not idle[-1].process.is_alive():
                         _stop(idle.pop())  # died between articles: not this article's fault
                     w = idle.pop() if idle else _start(ctx)
-                    w.task, w.started = pending.pop(), time.monotonic()
+                    w.task, w.done, w.started = pending.pop(), 0, time.monotonic()
                     try:
                         w.conn.send(w.task)
                     except (OSError, ValueError):
                         pass  # it died before it was sent anything: found as a crash below
                     busy.append(w)
-                _collect(busy, idle, timeout, finish)
+                _collect(busy, idle, timeout, finish, pending)
         except KeyboardInterrupt:
             # Ctrl-C: start nothing new, but let the articles in flight finish and be recorded
             while busy:
-                _collect(busy, idle, timeout, finish)
+                _collect(busy, idle, timeout, finish, [])
             raise
     finally:
         for w in busy:
