@@ -243,3 +243,58 @@ def test_articles_sharing_a_master_decode_it_once(tmp_path, monkeypatch):
     r = site.build()  # and through the CLI's worker pool
     assert r.returncode == 0 and "16 written, 0 up to date, 0 failed" in r.stdout, r.stderr
     assert run_cli(site.root, "check").returncode == 0
+
+
+# -- 4. safe slugs, Unicode-normalised master names -----------------------------------------------
+
+
+@pytest.mark.parametrize("slug, shown", [
+    ('"a?v=2"', "'a?v=2'"),
+    ('"x#top"', "'x#top'"),
+    ('"100%"', "'100%'"),
+    ('".hidden"', "'.hidden'"),
+    ('"tab\\there"', "'tab\\there'"),
+    ('"a/b"', "'a/b'"),
+])
+def test_a_slug_that_is_not_one_safe_path_segment_fails_its_article(site, slug, shown):
+    text = (site.root / "content" / "good.md").read_text()
+    (site.root / "content" / "bad.md").write_text(text.replace("---\ntitle", f"---\nslug: {slug}\ntitle", 1).replace("good", "bad"))
+    site.master("bad")
+    r = site.build()
+    assert r.returncode == 1, r.stderr
+    assert error_lines(r.stderr) == [
+        "error: content/bad.md: slug: expected a name without / or \\ (nor ?, #, %, a control character "
+        f"or a leading dot: it is one segment of a URL), got {shown}"
+    ]
+    assert "4 written, 0 up to date, 1 failed" in r.stdout
+    _good_built(site)
+    written = [p.name for p in site.public.rglob("*") if p.is_file()]
+    assert len(written) == 4 and not any(c in n for n in written for c in "?#%\t")
+
+
+def test_a_file_name_that_makes_an_unsafe_slug_fails_its_article(site):
+    text = (site.root / "content" / "good.md").read_text()
+    (site.root / "content" / "c#.md").write_text(text.replace("good", "cee"))
+    site.master("cee")
+    r = site.build()
+    assert r.returncode == 1
+    assert error_lines(r.stderr) == [
+        "error: content/c#.md: the file name makes the slug 'c#', not a safe name for a URL: rename the file or set `slug:`"
+    ]
+    _good_built(site)
+
+
+def test_a_master_named_in_decomposed_unicode_is_found(site):
+    import unicodedata
+
+    site.article("café")  # NFC, as YAML and most editors write it
+    master = site.master("cafe")
+    master.rename(site.sources / (unicodedata.normalize("NFD", "café") + ".png"))  # as macOS names files
+    r = site.build()
+    assert r.returncode == 0, r.stderr
+    assert "8 written, 0 up to date, 0 failed" in r.stdout
+    assert site.out("image", "café").stat().st_size > 0
+    r = run_cli(site.root, "status")
+    assert r.returncode == 0
+    assert "unused master" not in r.stdout and "no master" not in r.stdout, r.stdout
+    assert run_cli(site.root, "check").returncode == 0

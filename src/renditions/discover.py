@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,19 @@ from .paths import clean_site_path, is_utf8, printable
 from .walk import find_files
 
 BAD_NAME = "the file name is not valid UTF-8: rename it"
-_SLUG = re.compile(r"[^/\\\x00-\x1f]+")
+#: A slug is one segment of a URL and of a file path: nothing a server or a shell reads specially.
+_SLUG = re.compile(r"[^/\\?#%\x00-\x1f\x7f-\x9f]+")
+BAD_SLUG = "expected a name without / or \\ (nor ?, #, %, a control character or a leading dot: it is one segment of a URL)"
+
+
+def safe_slug(slug: object) -> bool:
+    """True for a slug that is one safe path segment (it goes into every output's path)."""
+    return isinstance(slug, str) and bool(_SLUG.fullmatch(slug)) and not slug.startswith(".") and slug.strip() != ""
+
+
+def nfc(name: str) -> str:
+    """Names compared as Unicode text: macOS writes café.png decomposed (NFD), YAML gives NFC."""
+    return unicodedata.normalize("NFC", name)
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,7 @@ def article_files(config: Config) -> list[Path]:
 
 
 def master_index(sources: Path) -> dict[str, list[Path]]:
-    """Masters by lower-cased stem, listing the folder once."""
+    """Masters by stem (NFC-normalised), listing the folder once."""
     index: dict[str, list[Path]] = {}
     try:
         names = sorted(os.listdir(sources))
@@ -71,7 +84,7 @@ def master_index(sources: Path) -> dict[str, list[Path]]:
     for name in names:
         stem, ext = os.path.splitext(name)
         if ext.lower() in MASTER_EXTS and is_utf8(name):  # no article's slug can name a non-UTF-8 file
-            index.setdefault(stem, []).append(sources / name)
+            index.setdefault(nfc(stem), []).append(sources / name)
     return index
 
 
@@ -131,8 +144,11 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
     d = _Draft()
     data, lines = fm.data, fm.lines
     slug = data.get("slug", fallback_slug)
-    if not isinstance(slug, str) or not _SLUG.fullmatch(slug) or slug.strip() in ("", ".", ".."):
-        d.errors.append(f"slug: expected a name without / or \\, got {slug!r}")
+    if not safe_slug(slug):
+        if "slug" in data:
+            d.errors.append(f"slug: {BAD_SLUG}, got {_quote(slug) if isinstance(slug, str) else repr(slug)}")
+        else:
+            d.errors.append(f"the file name makes the slug {_quote(slug)}, not a safe name for a URL: rename the file or set `slug:`")
         slug = fallback_slug
 
     targets = []
@@ -159,7 +175,7 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
         - {slug}
     )
     for stem in stems:
-        found = masters.get(stem, [])
+        found = masters.get(nfc(stem), [])
         if len(found) > 1:
             names = " and ".join(os.path.relpath(p, config.root) for p in found)
             d.errors.append(f"two masters for one article: {names} (keep one)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 from .formats import MASTER_EXTS
@@ -33,7 +34,7 @@ def master_names(sources: Path) -> list[str]:
 
 def near_masters(slug: str, names: list[str]) -> list[str]:
     """Master file names that are probably meant for `slug`, best first (never an exact match)."""
-    exact = [n for n in names if os.path.splitext(n)[0] == slug]
+    exact = [n for n in names if unicodedata.normalize("NFC", os.path.splitext(n)[0]) == unicodedata.normalize("NFC", slug)]
     if exact:
         return []
     stems = {n: os.path.splitext(n)[0] for n in names}

@@ -18,7 +18,7 @@ from typing import Callable
 from . import pipeline
 from .report import Report
 from .config import CONFIG_NAME, Config, load_config
-from .discover import Article, discover, master_index, read_article
+from .discover import Article, discover, master_index, nfc, read_article
 from .errors import RenditionsError
 from .formats import MASTER_EXTS
 from .hints import near_masters
@@ -108,7 +108,7 @@ def affected(cfg: Config, config: Path, articles: list[Article], paths: set[str]
     by_master: dict[str, set[str]] = {}
     for a in articles:
         by_file.setdefault(os.path.abspath(a.file), set()).add(a.slug)
-        by_master.setdefault(a.slug, set()).add(a.slug)
+        by_master.setdefault(nfc(a.slug), set()).add(a.slug)
         if a.master is not None:
             by_master.setdefault(os.path.abspath(a.master), set()).add(a.slug)
     slugs: set[str] = set()
@@ -125,7 +125,7 @@ def affected(cfg: Config, config: Path, articles: list[Article], paths: set[str]
             everything = True
         elif kind == "master":
             stem = Path(p).stem
-            hit = by_master.get(stem, set()) | by_master.get(p, set())
+            hit = by_master.get(nfc(stem), set()) | by_master.get(p, set())
             if not hit and os.path.exists(p):
                 notes.append(f"{rel}: no article has the slug {stem!r}, so nothing uses this master{_near_slug(stem, articles)}")
             slugs |= hit
