@@ -298,3 +298,19 @@ def test_a_master_named_in_decomposed_unicode_is_found(site):
     assert r.returncode == 0
     assert "unused master" not in r.stdout and "no master" not in r.stdout, r.stdout
     assert run_cli(site.root, "check").returncode == 0
+
+
+def test_watch_reports_a_non_utf8_article_by_its_escaped_name(site):
+    """What watch prints for a batch holding a non-UTF-8 name: escaped, never a crash."""
+    from renditions.config import load_config
+    from renditions.watch import affected, changed_articles, config_file
+
+    _bad_names(site)
+    cfg, cfile = load_config(site.root), config_file(site.root, None)
+    changed = {str(site.root / "content" / f"{BAD}.md"), str(site.root / "content" / "good.md")}
+    articles = changed_articles(cfg, cfile, changed)
+    assert {a.rel: a.errors for a in articles} == {
+        r"content/bad\xff.md": ("the file name is not valid UTF-8: rename it",), "content/good.md": ()}
+    targets = affected(cfg, cfile, articles, changed)
+    assert targets.why == (r"content/bad\xff.md", "content/good.md")
+    assert "good" in targets.slugs
