@@ -120,7 +120,7 @@ def test_an_article_over_the_time_limit_is_stopped_and_the_next_gets_a_fresh_wor
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr
     assert error_lines(r.stderr) == [
-        "error: content/slow.md: source_images/slow.png: rendering took longer than the `timeout` of 1 seconds: stopped"
+        "error: content/slow.md: source_images/slow.png: rendering took longer than the `timeout` of 1 s: stopped"
     ]
     assert "8 written, 0 up to date, 1 failed" in r.stdout
     for slug in ("good", "later"):

@@ -273,7 +273,7 @@ def _settle(w: _Worker, timeout: float, finish: Callable[[Job, Outcome], None], 
     if not w.process.is_alive():
         reason = "the decoder crashed on this master"
     elif time.monotonic() > _deadline(w, timeout):
-        reason = f"rendering took longer than the `timeout` of {timeout:g} seconds: stopped"
+        reason = f"rendering took longer than the `timeout` of {timeout:g} s: stopped"
     else:
         return "busy"
     job, rest = w.job, w.task.jobs[w.done + 1:]
