@@ -259,8 +259,8 @@ def test_png_bomb_is_refused_from_its_header_in_bounded_memory(tmp_path, engine,
 
 @pytest.mark.slow
 def test_png_bomb_allowed_by_config_still_streams(tmp_path, bomb_bytes):
-    """With max_pixels raised above 900 MP, libvips shrinks while it streams: report the peak."""
-    site = Site(tmp_path / "site", SMALL_CONFIG + "max_pixels: 1000000000\n")
+    """With max_pixels (and max_decoded_bytes) raised above 900 MP, libvips shrinks while it streams: report the peak."""
+    site = Site(tmp_path / "site", SMALL_CONFIG + "max_pixels: 1000000000\nmax_decoded_bytes: 1000000000\n")
     site.article("bomb")
     site.master("bomb", bomb_bytes)
     mb, r = peak_rss_mb(site.root, "--engine", "vips")

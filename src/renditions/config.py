@@ -54,6 +54,8 @@ TOP_DEFAULTS: dict[str, Any] = {
     "max_pixels": 100_000_000,
     "max_bytes": 200 * 1024 * 1024,
     "max_front_matter_bytes": 64 * 1024,
+    "max_decoded_bytes": 512 * 1024 * 1024,
+    "timeout": 120,
 }
 #: List settings: which files are articles, and the language codes a file name may end in.
 LIST_DEFAULTS: dict[str, tuple[str, ...]] = {"exclude": (), "languages": ()}
@@ -65,6 +67,12 @@ TOP_RANGES: dict[str, tuple[int, int]] = {
     "max_bytes": (1, 4 * 1024**3),
     "max_front_matter_bytes": (1, 16 * 1024**2),
 }
+
+#: Numbers with a range: (key, lowest, highest, unit shown in the error).
+RANGES: tuple[tuple[str, int, int, str], ...] = (
+    ("timeout", 1, 24 * 3600, "seconds"),
+    ("max_decoded_bytes", 1024 * 1024, 1 << 40, "bytes"),
+)
 
 VARIANT_KEYS = {"key", "path", "width", "height"} | set(SETTING_DEFAULTS) | set(ENCODER_DEFAULTS)
 TOP_KEYS = set(TOP_DEFAULTS) | set(LIST_DEFAULTS) | {"variants", "defaults", "data"}
@@ -133,6 +141,8 @@ class Config:
     max_pixels: int
     max_bytes: int
     max_front_matter_bytes: int
+    max_decoded_bytes: int = TOP_DEFAULTS["max_decoded_bytes"]  # width × height × bands × bytes per sample
+    timeout: int = TOP_DEFAULTS["timeout"]  # seconds one article may take to render
     variants: tuple[Variant, ...] = field(default_factory=tuple)
     exclude: tuple[str, ...] = ()  # globs of files that are never articles
     languages: tuple[str, ...] = ()  # `trip.fr.md` is a translation of `trip` when "fr" is listed
@@ -330,6 +340,9 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
     for key, (lo, hi) in TOP_RANGES.items():
         if key in data and c.check(key, data[key], _int_in(lo, hi), f"an integer from {lo} to {hi}"):
             top[key] = data[key]
+    for key, lo, hi, unit in RANGES:
+        if key in data and c.check(key, data[key], _int_in(lo, hi), f"an integer from {lo} to {hi} ({unit})"):
+            top[key] = data[key]
 
     base = _base_settings()
     defaults = data.get("defaults", {})
@@ -417,6 +430,8 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
         max_pixels=top["max_pixels"],
         max_bytes=top["max_bytes"],
         max_front_matter_bytes=top["max_front_matter_bytes"],
+        max_decoded_bytes=top["max_decoded_bytes"],
+        timeout=top["timeout"],
         variants=tuple(variants),
         exclude=top["exclude"],
         languages=top["languages"],

@@ -5,10 +5,10 @@ so that one bad article never hides the others.
 """
 from __future__ import annotations
 
-import glob
 import os
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,9 +16,9 @@ from . import frontmatter
 from .config import Config, Variant
 from .errors import FrontMatterError, PathError
 from .formats import MASTER_EXTS
-from .paths import clean_site_path
+from .paths import clean_site_path, is_utf8, printable
+from .walk import find_files
 
-_SLUG = re.compile(r"[^/\\\x00-\x1f]+")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-(?=.)")
 #: File names that stand for their folder: Hugo's page bundles (leaf and branch).
 BUNDLE_NAMES = ("index", "_index")
@@ -28,6 +28,20 @@ GENERATOR_KEYS = frozenset({
     "description", "summary", "weight", "aliases", "url", "type", "author", "authors", "lastmod", "keywords",
     "series", "lang", "translationKey", "params", "menu", "cascade", "linkTitle", "excerpt",
 })
+BAD_NAME = "the file name is not valid UTF-8: rename it"
+#: A slug is one segment of a URL and of a file path: nothing a server or a shell reads specially.
+_SLUG = re.compile(r"[^/\\?#%\x00-\x1f\x7f-\x9f]+")
+BAD_SLUG = "expected a name without / or \\ (nor ?, #, %, a control character or a leading dot: it is one segment of a URL)"
+
+
+def safe_slug(slug: object) -> bool:
+    """True for a slug that is one safe path segment (it goes into every output's path)."""
+    return isinstance(slug, str) and bool(_SLUG.fullmatch(slug)) and not slug.startswith(".") and slug.strip() != ""
+
+
+def nfc(name: str) -> str:
+    """Names compared as Unicode text: macOS writes café.png decomposed (NFD), YAML gives NFC."""
+    return unicodedata.normalize("NFC", name)
 
 
 @dataclass(frozen=True)
@@ -74,8 +88,7 @@ class _Draft:
 
 
 def _matches(config: Config, patterns: tuple[str, ...]) -> set[str]:
-    root = glob.escape(str(config.root))
-    return {p for pattern in patterns for p in glob.glob(os.path.join(root, pattern), recursive=True)}
+    return {p for pattern in patterns for p in find_files(str(config.root), pattern)}
 
 
 def article_files(config: Config) -> list[Path]:
@@ -127,7 +140,7 @@ def _distance(a: str, b: str) -> int:
 
 
 def master_index(sources: Path) -> dict[str, list[Path]]:
-    """Masters by lower-cased stem, listing the folder once."""
+    """Masters by stem (NFC-normalised), listing the folder once."""
     index: dict[str, list[Path]] = {}
     try:
         names = sorted(os.listdir(sources))
@@ -135,8 +148,8 @@ def master_index(sources: Path) -> dict[str, list[Path]]:
         return index
     for name in names:
         stem, ext = os.path.splitext(name)
-        if ext.lower() in MASTER_EXTS:
-            index.setdefault(stem, []).append(sources / name)
+        if ext.lower() in MASTER_EXTS and is_utf8(name):  # no article's slug can name a non-UTF-8 file
+            index.setdefault(nfc(stem), []).append(sources / name)
     return index
 
 
@@ -215,6 +228,8 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
     if not path.startswith(root) or "/." in "/" + rel or "//" in rel:
         rel = os.path.relpath(file, config.root)
     fallback_slug = path_slug(rel, config.languages)
+    if not is_utf8(rel):  # it could be neither printed nor recorded in the manifest
+        return Article(file=file, rel=printable(rel), slug=printable(fallback_slug), errors=(BAD_NAME,))
     try:
         with open(file, "rb") as fh:
             if os.fstat(fh.fileno()).st_size > config.max_bytes:
@@ -232,8 +247,11 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
     d = _Draft()
     data, lines = fm.data, fm.lines
     slug = data.get("slug", fallback_slug)
-    if not isinstance(slug, str) or not _SLUG.fullmatch(slug) or slug.strip() in ("", ".", ".."):
-        d.errors.append(f"slug: expected a name without / or \\, got {slug!r}")
+    if not safe_slug(slug):
+        if "slug" in data:
+            d.errors.append(f"slug: {BAD_SLUG}, got {_quote(slug) if isinstance(slug, str) else repr(slug)}")
+        else:
+            d.errors.append(f"the file name makes the slug {_quote(slug)}, not a safe name for a URL: rename the file or set `slug:`")
         slug = fallback_slug
 
     keys = tuple(v.key for v in config.variants)
@@ -272,7 +290,7 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
         - {slug}
     )
     for stem in stems:
-        found = masters.get(stem, [])
+        found = masters.get(nfc(stem), [])
         if len(found) > 1:
             names = " and ".join(os.path.relpath(p, config.root) for p in found)
             d.errors.append(f"two masters for one article: {names} (keep one)")

@@ -116,10 +116,17 @@ class Probe:
     height: int
     pages: int = 1
     orientation: int = 1
+    bands: int = 3  # samples per pixel as the decoder produces them (alpha included)
+    sample_bytes: int = 1  # 2 for a 16-bit image the decoder keeps 16-bit
 
     @property
     def pixels(self) -> int:
         return self.width * self.height
+
+    @property
+    def decoded_bytes(self) -> int:
+        """The memory the decoded first frame takes: what a hostile master costs a worker."""
+        return self.pixels * self.bands * self.sample_bytes
 
 
 @dataclass(frozen=True)

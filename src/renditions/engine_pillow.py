@@ -72,6 +72,13 @@ def _open(path: str) -> Image.Image:
         raise RenderError(path, reason) from None
 
 
+def _sample_bytes(mode: str) -> int:
+    """Bytes per sample of a Pillow mode: 16-bit modes keep two, I and F four, the rest one."""
+    if mode.startswith("I;16"):
+        return 2
+    return 4 if mode in ("I", "F") else 1
+
+
 @dataclass
 class PillowLoaded:
     image: Image.Image
@@ -101,9 +108,10 @@ class PillowEngine:
                 pages = int(getattr(im, "n_frames", 1) or 1)
             except Exception as exc:
                 raise RenderError(path, _reason(exc)) from None
+            bands, sample_bytes = len(im.getbands()), _sample_bytes(im.mode)
         if orientation >= 5:
             w, h = h, w
-        return Probe(format=fmt, width=w, height=h, pages=pages, orientation=orientation)
+        return Probe(format=fmt, width=w, height=h, pages=pages, orientation=orientation, bands=bands, sample_bytes=sample_bytes)
 
     def load(self, path: str, probe: Probe, scale: float) -> PillowLoaded:
         ImageFile.LOAD_TRUNCATED_IMAGES = False

@@ -31,6 +31,11 @@ def _error(exc: Exception) -> str:
     return lines[-1] if lines else "corrupt or unreadable data"
 
 
+#: Bytes per sample of each libvips band format.
+_SAMPLE_BYTES = {"uchar": 1, "char": 1, "ushort": 2, "short": 2, "uint": 4, "int": 4, "float": 4,
+                 "double": 8, "complex": 8, "dpcomplex": 16}
+
+
 @dataclass
 class VipsLoaded:
     image: pyvips.Image
@@ -92,7 +97,8 @@ class VipsEngine:
             h = img.get("page-height")
         if orientation >= 5:
             w, h = h, w
-        return Probe(format=fmt, width=w, height=h, pages=pages, orientation=orientation)
+        return Probe(format=fmt, width=w, height=h, pages=pages, orientation=orientation,
+                     bands=img.bands, sample_bytes=_SAMPLE_BYTES.get(img.format, 8))
 
     def load(self, path: str, probe: Probe, scale: float) -> VipsLoaded:
         kw: dict = {"access": "sequential"}

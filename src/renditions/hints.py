@@ -8,9 +8,11 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 from .formats import MASTER_EXTS
+from .paths import printable
 
 #: How alike a stem must be to a slug (difflib ratio) to be suggested.
 CUTOFF = 0.8
@@ -32,7 +34,7 @@ def master_names(sources: Path) -> list[str]:
 
 def near_masters(slug: str, names: list[str]) -> list[str]:
     """Master file names that are probably meant for `slug`, best first (never an exact match)."""
-    exact = [n for n in names if os.path.splitext(n)[0] == slug]
+    exact = [n for n in names if unicodedata.normalize("NFC", os.path.splitext(n)[0]) == unicodedata.normalize("NFC", slug)]
     if exact:
         return []
     stems = {n: os.path.splitext(n)[0] for n in names}
@@ -64,6 +66,6 @@ def master_hint(slug: str, sources: Path, root: Path) -> str:
     if not near:
         return ""
     folder = os.path.relpath(sources, root)
-    name = near[0]
+    name = printable(near[0])
     ext = os.path.splitext(name)[1]
     return f'; did you mean "{folder}/{name}"? ({why(name, slug)}: rename it to "{slug}{ext.lower()}")'

@@ -20,6 +20,22 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
+def is_utf8(name: str) -> bool:
+    """False for a file name holding bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(name: str) -> str:
+    """A file name that can be printed, written to JSON and the manifest: non-UTF-8 bytes as \\xNN."""
+    if is_utf8(name):
+        return name
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def clean_site_path(value: object) -> str:
     """Normalise a front-matter value to a site path, or raise PathError(reason)."""
     if not isinstance(value, str):

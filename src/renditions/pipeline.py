@@ -19,7 +19,7 @@ from .plan import Job, Plan, Problem
 from .render import Limits
 from .report import OutputResult, Report, fresh_result
 from .session import Session, open_session
-from .workers import Outcome, Task, run
+from .workers import Outcome, run, tasks_for
 from .write import sweep
 
 
@@ -133,10 +133,10 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
         if bar is not None:
             bar.update(1)
 
-    limits = Limits(s.config.max_bytes, s.config.max_pixels)
-    tasks = [Task(job, limits, s.engine_name, threads) for job in plan.jobs]
+    limits = Limits(s.config.max_bytes, s.config.max_pixels, s.config.max_decoded_bytes)
+    tasks = tasks_for(plan.jobs, limits, s.engine_name, threads)  # articles sharing a master: one decode
     try:
-        run(tasks, jobs, record, s.manifest.save)
+        run(tasks, jobs, record, s.manifest.save, s.config.timeout)
     finally:
         if bar is not None:
             bar.close()

@@ -22,7 +22,7 @@ from .errors import PathError, RenditionsError
 from .geometry import TooSmall, decode_scale, plan_geometry
 from .paths import resolve_output
 from .plan import MISSING, Plan, Problem, article_outputs, crop_for, is_extra
-from .render import check_master_file, variant_geometry
+from .render import check_decoded_bytes, check_master_file, variant_geometry
 from .report import plural
 from .session import open_session
 from .sniff import sniff_file
@@ -106,13 +106,15 @@ def human_bytes(n: int) -> str:
     return f"{n / 1024 / 1024:.2f} MB"
 
 
-def thumbnail(engine: Engine, master: Path, dest: Path, max_bytes: int, max_pixels: int) -> tuple[int, int]:
+def thumbnail(engine: Engine, master: Path, dest: Path, max_bytes: int, max_pixels: int, max_decoded: int | None = None) -> tuple[int, int]:
     """Write a JPEG of the upright master, fit inside THUMB×THUMB, to `dest` unless it is there
     already (its name is the master's hash); return the master's size. Raises RenditionsError."""
     check_master_file(str(master), max_bytes)
     probe = engine.probe(str(master))
     if probe.pixels > max_pixels:
         raise RenditionsError(master, f"master is {probe.width}×{probe.height}, over the max_pixels limit")
+    if max_decoded is not None:
+        check_decoded_bytes(probe, max_decoded, str(master))
     size = (probe.width, probe.height)
     if not dest.exists():
         g = plan_geometry("inside", size, (THUMB, THUMB))
@@ -199,7 +201,7 @@ def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, pa
     else:
         name = f"{hasher(a.master) or 'unreadable'}"[:16] + ".jpg"
         try:
-            size = thumbnail(engine, a.master, page_dir / THUMB_DIR / name, cfg.max_bytes, cfg.max_pixels)
+            size = thumbnail(engine, a.master, page_dir / THUMB_DIR / name, cfg.max_bytes, cfg.max_pixels, cfg.max_decoded_bytes)
         except RenditionsError as exc:
             problems.append(Problem(a.rel, f"master {os.path.relpath(a.master, cfg.root)}: {exc.reason}", a.rel))
             master_html = f'<div class="nomaster">master cannot be shown: {html.escape(exc.reason)}</div>'

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from .engine import Engine, Placeholder
+from .engine import Engine, Placeholder, Probe
 from .errors import RenderError
 from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for
 from .plan import Crop, Job, Output
@@ -21,6 +22,7 @@ class Limits:
 
     max_bytes: int
     max_pixels: int
+    max_decoded_bytes: int = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -55,13 +57,41 @@ def check_master_file(path: str, max_bytes: int) -> None:
         raise RenderError(path, f"the master is {st.st_size} bytes, over the max_bytes limit of {max_bytes}")
 
 
+def check_decoded_bytes(probe: Probe, limit: int, shown: str) -> None:
+    """Pixels alone undercount: a 16-bit RGBA master holds 8 bytes a pixel, all in memory when
+    it is interlaced. Checked from the header, before anything is decoded."""
+    if probe.decoded_bytes > limit:
+        raise RenderError(
+            shown,
+            f"master is {probe.width}×{probe.height} with {probe.bands} bands of {8 * probe.sample_bytes} bits: "
+            f"{probe.decoded_bytes / 2**20:.0f} MB decoded, over the max_decoded_bytes limit of {limit / 2**20:g} MB",
+        )
+
+
 def render_job(job: Job, limits: Limits, engine: Engine) -> RenderResult:
     """Raises RenderError naming the master and the reason; never anything else.
 
     Everything an output needs was resolved by the plan (job.outputs[i].crop, .options)."""
+    return _render_article(job, limits, engine, {})
+
+
+def render_jobs(jobs: Sequence[Job], limits: Limits, engine: Engine) -> Iterator[RenderResult | RenderError]:
+    """Articles that share one master, in order, each a result or the error that failed it.
+
+    The master is decoded once per decode scale, not once per article: each article still gets
+    the scale it would get alone, so sharing a decode changes no byte of any output."""
+    decoded: dict = {}  # the last decode: {"key": (master hash, scale), "img": loaded}
+    for job in jobs:
+        try:
+            yield _render_article(job, limits, engine, decoded)
+        except RenderError as exc:
+            yield exc
+
+
+def _render_article(job: Job, limits: Limits, engine: Engine, decoded: dict) -> RenderResult:
     results = []
     for group in by_master(job):  # art direction: each master is read once, for its own variants
-        results.append(_render_guarded(group, limits, engine))
+        results.append(_render_guarded(group, limits, engine, decoded))
     return RenderResult(job, tuple(r for res in results for r in res.rendered), tuple(n for res in results for n in res.notes))
 
 
@@ -80,10 +110,10 @@ def by_master(job: Job) -> list[Job]:
     return out
 
 
-def _render_guarded(job: Job, limits: Limits, engine: Engine) -> RenderResult:
+def _render_guarded(job: Job, limits: Limits, engine: Engine, decoded: dict) -> RenderResult:
     shown = job.shown
     try:
-        return _render(job, limits, engine, shown)
+        return _render(job, limits, engine, shown, decoded)
     except RenderError as exc:
         raise RenderError(shown, exc.reason) from None
     except MemoryError:
@@ -97,7 +127,7 @@ def variant_geometry(crop: Crop, master: tuple[int, int]) -> Geometry:
     return plan_geometry(crop.fit, master, (crop.width, crop.height), GRAVITY.get(crop.position, (0.5, 0.5)), crop.focus, crop.upscale)
 
 
-def _render(job: Job, limits: Limits, engine: Engine, shown: str) -> RenderResult:
+def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict) -> RenderResult:
     path = str(job.master)
     check_master_file(path, limits.max_bytes)
     probe = engine.probe(path)
@@ -105,6 +135,7 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str) -> RenderResul
         raise RenderError(
             shown, f"master is {probe.width}×{probe.height} ({probe.pixels / 1e6:.0f} megapixels), over the max_pixels limit of {limits.max_pixels / 1e6:g} megapixels"
         )
+    check_decoded_bytes(probe, limits.max_decoded_bytes, shown)
     master = (probe.width, probe.height)
     # keyed by the crop: a variant's extra widths are crops of their own, with the same name
     crops: dict[Crop, Crop] = {}
@@ -126,7 +157,11 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str) -> RenderResul
         raise RenderError(
             shown, f"master {probe.width}×{probe.height} is smaller than {listed}; use a larger master or set upscale: true"
         )
-    img = engine.load(path, probe, decode_scale(list(geometries.values())))
+    scale = decode_scale(list(geometries.values()))
+    if decoded.get("key") != (job.master_hash, scale):
+        decoded.clear()  # hold one decode at a time
+        decoded.update(key=(job.master_hash, scale), img=engine.load(path, probe, scale))
+    img = decoded["img"]
     notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
     rendered = []
     for key, geometry in geometries.items():

@@ -12,6 +12,7 @@ from .discover import read_all
 from .errors import RenditionsError
 from .geometry import TooSmall
 from .hints import master_names
+from .paths import printable
 from .plan import MISSING, crop_for
 from .render import variant_geometry
 from .session import open_session
@@ -182,7 +183,7 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
     used |= {os.path.realpath(m) for a in s.articles for _, m in a.masters}  # art direction
     folder = os.path.relpath(cfg.sources, cfg.root)
     unused = tuple(
-        f"{folder}/{n}" for n in master_names(cfg.sources) if os.path.realpath(cfg.sources / n) not in used
+        f"{folder}/{printable(n)}" for n in master_names(cfg.sources) if os.path.realpath(cfg.sources / n) not in used
     )
     pages = tuple(a.rel for a in read_all(cfg) if not a.images)
     return Status(tuple(v.name for v in cfg.variants), tuple(rows), unused, pages)

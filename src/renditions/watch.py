@@ -17,10 +17,11 @@ from pathlib import Path
 
 from . import pipeline
 from .config import CONFIG_NAME, Config, load_config
-from .discover import Article, discover
+from .discover import Article, discover, master_index, nfc, read_article
 from .errors import RenditionsError
 from .formats import MASTER_EXTS
 from .hints import near_masters
+from .paths import printable
 from .report import Report
 from .write import TMP_SUFFIX
 
@@ -74,22 +75,29 @@ def watched_paths(cfg: Config, config: Path) -> list[Path]:
     return [p for p in found if not any(q != p and q in p.parents for q in found)]
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return folder == path or folder in path.parents
+def _rel(path: str, root: Path) -> str:
+    """relpath's answer for a path under root, without its cost (it runs once per changed file)."""
+    base = os.path.abspath(root) + os.sep
+    return path[len(base):] if path.startswith(base) else os.path.relpath(path, root)
 
 
 def kind_of(cfg: Config, config: Path, path: str) -> str | None:
-    """"config", "master", "article" or None (ignored) for a changed path."""
-    p = Path(os.path.abspath(path))
-    if p.name.endswith(TMP_SUFFIX):
+    """"config", "master", "article" or None (ignored) for a changed path (string work only:
+    it runs for every file of a batch, twice)."""
+    p = os.path.abspath(path)
+    if p.endswith(TMP_SUFFIX):
         return None
-    if p == config:
+    if p == os.fspath(config):
         return "config"
-    if p == Path(os.path.abspath(cfg.manifest)) or _inside(p, Path(os.path.abspath(cfg.public))):
+    public = os.path.abspath(cfg.public)
+    if p == os.path.abspath(cfg.manifest) or p == public or p.startswith(public + os.sep):
         return None
-    if p.parent == Path(os.path.abspath(cfg.sources)) and p.suffix.lower() in MASTER_EXTS:
+    folder, name = os.path.split(p)
+    if folder == os.path.abspath(cfg.sources) and os.path.splitext(name)[1].lower() in MASTER_EXTS:
         return "master"
-    rel = os.path.relpath(p, cfg.root).replace(os.sep, "/")
+    rel = _rel(p, cfg.root).replace(os.sep, "/")
+    if any(fnmatch.fnmatch(rel, g.replace("\\", "/")) for g in cfg.exclude):
+        return None
     for pattern in (g.replace("\\", "/") for g in cfg.content):
         if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pattern.replace("**/", "")):
             return "article"
@@ -97,7 +105,18 @@ def kind_of(cfg: Config, config: Path, path: str) -> str | None:
 
 
 def affected(cfg: Config, config: Path, articles: list[Article], paths: set[str]) -> Targets:
-    """Which slugs a set of changed paths asks to rebuild (articles as discovered after the change)."""
+    """Which slugs a set of changed paths asks to rebuild (articles as discovered after the change).
+
+    Linear in paths + articles: the articles are indexed once, by file, slug and master (a
+    batch of 2,000 new files used to compare each with every article: seconds of work)."""
+    by_file: dict[str, set[str]] = {}
+    by_master: dict[str, set[str]] = {}
+    for a in articles:
+        by_file.setdefault(os.path.abspath(a.file), set()).add(a.slug)
+        by_master.setdefault(nfc(a.slug), set()).add(a.slug)
+        for m in (a.master, *(m for _, m in a.masters)):  # its own master, and art direction's
+            if m is not None:
+                by_master.setdefault(os.path.abspath(m), set()).add(a.slug)
     slugs: set[str] = set()
     why, notes = [], []
     everything = False
@@ -105,20 +124,19 @@ def affected(cfg: Config, config: Path, articles: list[Article], paths: set[str]
         kind = kind_of(cfg, config, path)
         if kind is None:
             continue
-        p = Path(os.path.abspath(path))
-        rel = os.path.relpath(p, cfg.root)
+        p = os.path.abspath(path)
+        rel = printable(_rel(p, cfg.root))
         why.append(rel)
         if kind == "config":
             everything = True
         elif kind == "master":
-            stem = p.stem
-            hit = {a.slug for a in articles if a.slug == stem or (a.master is not None and Path(os.path.abspath(a.master)) == p)
-                   or any(Path(os.path.abspath(m)) == p for _, m in a.masters)}
-            if not hit and p.exists():
+            stem = Path(p).stem
+            hit = by_master.get(nfc(stem), set()) | by_master.get(p, set())
+            if not hit and os.path.exists(p):
                 notes.append(f"{rel}: no article has the slug {stem!r}, so nothing uses this master{_near_slug(stem, articles)}")
             slugs |= hit
         else:
-            hit = {a.slug for a in articles if Path(os.path.abspath(a.file)) == p}
+            hit = by_file.get(p, set())
             if not hit:
                 notes.append(f"{rel}: removed; its outputs stay until `renditions prune`")
             slugs |= hit
@@ -188,54 +206,103 @@ def watch(
     if preview:
         run_preview(root, config, engine, echo, first=True)
     try:
+        paths: list[Path] = []
         while True:
-            paths = watched_paths(cfg, cfile)
-            ready = False
-            restart = False
-            for changes in watchfiles.watch(
-                *paths, watch_filter=lambda _c, p: kind_of(cfg, cfile, p) is not None, step=STEP_MS,
-                rust_timeout=TICK_MS, yield_on_timeout=True, stop_event=stop_event, raise_interrupt=True,
-            ):
-                if not ready:
-                    ready = True
-                    shown = ", ".join(os.path.relpath(p, cfg.root) + "/" for p in paths)
-                    echo(f"watching {shown} (Ctrl-C to stop)")
-                if not changes:
-                    continue
-                changed = {p for _, p in changes}
-                targets = affected(cfg, cfile, [], changed)
-                if targets.everything:
-                    try:
-                        new = load_config(root, config)
-                    except RenditionsError as exc:
-                        for line in exc.message.splitlines():
-                            echo(f"error: {line}", err=True)
-                        echo("the config has errors: fix it and save again (nothing rebuilt)", err=True)
-                        continue
-                    restart = watched_paths(new, cfile) != paths
-                    cfg = new
-                else:
-                    try:
-                        articles = discover(cfg, drafts=True)
-                    except OSError as exc:
-                        echo(f"error: cannot read the articles: {exc}", err=True)
-                        continue
-                    targets = affected(cfg, cfile, articles, changed)
-                    for n in targets.notes:
-                        echo(f"note: {n}", err=True)
-                if targets.empty:
-                    continue
-                what = "everything" if targets.everything else ", ".join(sorted(targets.slugs))
-                echo(f"{_stamp()} changed {', '.join(targets.why)}: rebuilding {what}")
-                run_build(root, config, None if targets.everything else targets.slugs, engine, jobs, echo)
+            before, paths = paths, watched_paths(cfg, cfile)
+            ids = folder_ids(paths)
+            came_back = [p for p in paths if p not in before] if before else []
+            if came_back:
+                shown = ", ".join(os.path.relpath(p, cfg.root) + "/" for p in came_back)
+                echo(f"{_stamp()} {shown} came back: rebuilding everything")
+                run_build(root, config, None, engine, jobs, echo)
                 if preview:
                     run_preview(root, config, engine, echo)
-                if restart:
-                    break
+            ready = False
+            restart = False
+            try:
+                for changes in watchfiles.watch(
+                    *paths, watch_filter=lambda _c, p: kind_of(cfg, cfile, p) is not None, step=STEP_MS,
+                    rust_timeout=TICK_MS, yield_on_timeout=True, stop_event=stop_event, raise_interrupt=True,
+                ):
+                    if not ready:
+                        ready = True
+                        shown = ", ".join(os.path.relpath(p, cfg.root) + "/" for p in paths)
+                        echo(f"watching {shown} (Ctrl-C to stop)")
+                    if folder_ids(watched_paths(cfg, cfile)) != ids:
+                        restart = True  # a watched folder was deleted, made again or appeared: re-attach
+                    if changes:
+                        cfg, moved = _on_changes(root, config, cfg, cfile, changes, engine, jobs, echo, preview)
+                        restart = restart or moved
+                    if restart:
+                        break
+            except FileNotFoundError:
+                restart = True  # a folder went away while the watcher was attaching to it
+                time.sleep(TICK_MS / 1000)
             if not restart:
                 return
     except KeyboardInterrupt:
         return
+
+
+def changed_articles(cfg: Config, cfile: Path, changed: set[str]) -> list[Article]:
+    """The articles a batch needs: every one when a master changed (any may use it), else only
+    the changed files (a batch of 2,000 new articles need not wait for the whole site's)."""
+    kinds = {p: kind_of(cfg, cfile, p) for p in changed}
+    if "master" in kinds.values():
+        return discover(cfg, drafts=True)
+    masters = master_index(cfg.sources)
+    def listed(p: str) -> bool:  # as the content glob would: no hidden folder or file on the way
+        return os.path.isfile(p) and not any(part.startswith(".") for part in _rel(p, cfg.root).split(os.sep))
+
+    read = [read_article(Path(p), cfg, masters) for p, k in sorted(kinds.items()) if k == "article" and listed(p)]
+    return [a for a in read if a.images]  # a page without images has nothing to build
+
+
+def folder_ids(paths: list[Path]) -> list[tuple[str, int, int] | None]:
+    """Each watched folder's identity: a folder deleted and made again has a new one."""
+    ids: list[tuple[str, int, int] | None] = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+            ids.append((str(p), st.st_dev, st.st_ino))
+        except OSError:
+            ids.append(None)
+    return ids
+
+
+def _on_changes(root, config, cfg: Config, cfile: Path, changes, engine, jobs, echo: Echo, preview: bool = False) -> tuple[Config, bool]:
+    """Rebuild what one batch of changes affects. Returns the config (a saved one is reread) and
+    whether the watched folders changed with it."""
+    changed = {p for _, p in changes}
+    restart = False
+    if any(kind_of(cfg, cfile, p) == "config" for p in changed):
+        targets = affected(cfg, cfile, [], changed)
+        try:
+            new = load_config(root, config)
+        except RenditionsError as exc:
+            for line in exc.message.splitlines():
+                echo(f"error: {line}", err=True)
+            echo("the config has errors: fix it and save again (nothing rebuilt)", err=True)
+            return cfg, False
+        restart = watched_paths(new, cfile) != watched_paths(cfg, cfile)
+        cfg = new
+    else:
+        try:
+            articles = changed_articles(cfg, cfile, changed)
+        except OSError as exc:
+            echo(f"error: cannot read the articles: {exc}", err=True)
+            return cfg, False
+        targets = affected(cfg, cfile, articles, changed)
+        for n in targets.notes:
+            echo(f"note: {n}", err=True)
+    if targets.empty:
+        return cfg, restart
+    what = "everything" if targets.everything else ", ".join(sorted(targets.slugs))
+    echo(f"{_stamp()} changed {', '.join(targets.why)}: rebuilding {what}")
+    run_build(root, config, None if targets.everything else targets.slugs, engine, jobs, echo)
+    if preview:
+        run_preview(root, config, engine, echo)
+    return cfg, restart
 
 
 def _near_slug(stem: str, articles: list[Article]) -> str:

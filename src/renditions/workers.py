@@ -1,7 +1,8 @@
-"""The process pool that renders stale articles: one task per article, in worker processes.
+"""The process pool that renders stale articles in worker processes: one task per master.
 
 Owns everything about processes: how workers start (the fork rule below), what a worker is
-sent (a Task: the article's Job, never the config) and answers (an Outcome), crash isolation
+sent (a Task: the Jobs of the articles sharing one master, never the config) and answers (an
+Outcome per article, as each is done), the time limit and crash isolation
 (a decoder that kills its worker costs one article), the Ctrl-C drain and the manifest
 checkpoints. Only the build's entry point (pipeline.py) and watch.py import this module.
 """
@@ -10,15 +11,16 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 from .engines import get_engine
 from .errors import RenderError
 from .hashing import digest_bytes
 from .lock import bind_to_parent
 from .plan import Job, Output
-from .render import Limits, render_job
+from .render import Limits, RenderResult, render_jobs
 from .write import write_all
 
 #: At most this often (seconds) the manifest is saved while workers run, so a killed build keeps its work.
@@ -29,12 +31,25 @@ PRELOAD = ["renditions.workers", "renditions.engine_vips", "renditions.engine_pi
 
 @dataclass(frozen=True)
 class Task:
-    """What a worker is sent: one article's job and the little it needs besides (never the config)."""
+    """What a worker is sent: the jobs of the articles that share one master (decoded once for
+    all of them) and the little they need besides (never the config)."""
 
-    job: Job
+    jobs: tuple[Job, ...]
     limits: Limits
     engine: str
     threads: int | None
+
+    @property
+    def job(self) -> Job:
+        return self.jobs[0]
+
+
+def tasks_for(jobs: Sequence[Job], limits: Limits, engine: str, threads: int | None) -> list[Task]:
+    """One task per master (by content hash: two names for one image are decoded once too)."""
+    groups: dict[object, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(job.master_hash or job.master, []).append(job)
+    return [Task(tuple(group), limits, engine, threads) for group in groups.values()]
 
 
 @dataclass(frozen=True)
@@ -108,14 +123,24 @@ def _limit_malloc_arenas() -> None:
         pass  # not glibc: nothing to tune
 
 
-def run_task(task: Task) -> Outcome:
-    """Runs in a worker process: render one article and write its outputs (all or none)."""
+def run_task(task: Task) -> Iterator[Outcome]:
+    """Runs in a worker process: render each article of the task and write its outputs (all or
+    none per article), yielding each article's outcome as it is done."""
     try:
         engine = get_engine(task.engine, threads=task.threads)
-        result = render_job(task.job, task.limits, engine)
-        write_all([(r.output.dest, r.data) for r in result.rendered])
     except RenderError as exc:
-        return Outcome(error=exc.message)
+        for _ in task.jobs:
+            yield Outcome(error=exc.message)
+        return
+    for result in render_jobs(task.jobs, task.limits, engine):
+        yield _written(result)
+
+
+def _written(result: RenderResult | RenderError) -> Outcome:
+    if isinstance(result, RenderError):
+        return Outcome(error=result.message)
+    try:
+        write_all([(r.output.dest, r.data) for r in result.rendered])
     except OSError as exc:
         return Outcome(error=f"cannot write {exc.filename}: {exc.strerror}")
     written = tuple(
@@ -153,62 +178,176 @@ def _cost(task: Task) -> int:
         return 0
 
 
-def run(tasks: Sequence[Task], jobs: int, record: Callable[[Job, Outcome], None], save: Callable[[], None]) -> None:
+#: A worker sends this once it is ready; an article's time limit counts from then.
+READY = "ready"
+#: How long a worker may take to start before it counts as crashed (a loaded machine is slow).
+START_SECONDS = 60.0
+
+
+@dataclass
+class _Worker:
+    """One worker process, its end of the pipe, and the task it is on (None when idle)."""
+
+    process: Any  # a multiprocessing Process of whichever start method
+    conn: Any  # its end of a multiprocessing Pipe
+    task: Any = None  # the Task it is on, None when idle
+    done: int = 0  # articles of the task answered so far
+    started: float = 0.0  # when the article it is on was begun (or the worker said it was ready)
+    ready: bool = False
+
+    @property
+    def job(self) -> Job:
+        return self.task.jobs[self.done]
+
+
+def _preload() -> None:
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # an engine that cannot load says so when a task asks for it
+            pass
+
+
+def _serve(conn, parent: int) -> None:
+    """A worker's life: render the tasks it is sent, one at a time, until told to stop (None)."""
+    _worker_init(parent)
+    _preload()  # an article's time limit counts its rendering, not the engines' import
+    conn.send(READY)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        for outcome in run_task(task):
+            conn.send(outcome)
+
+
+def _start(ctx) -> _Worker:
+    here, there = ctx.Pipe()
+    process = ctx.Process(target=_serve, args=(there, os.getpid()), daemon=True)
+    process.start()
+    there.close()
+    return _Worker(process, here)
+
+
+def _stop(w: _Worker, kill: bool = False) -> None:
+    """Tell an idle worker to finish, or kill a busy one; either way reap it."""
+    try:
+        if kill:
+            w.process.kill()
+        else:
+            w.conn.send(None)
+    except (OSError, ValueError):
+        pass
+    w.process.join(5)
+    if w.process.is_alive():
+        w.process.kill()
+        w.process.join()
+    w.conn.close()
+
+
+def _deadline(w: _Worker, timeout: float) -> float:
+    return w.started + (timeout if w.ready else timeout + START_SECONDS)
+
+
+def _settle(w: _Worker, timeout: float, finish: Callable[[Job, Outcome], None], pending: list[Task]) -> str:
+    """Record what a busy worker answered; "busy" while it works on, "idle" once its task is done,
+    "gone" when it crashed or passed the time limit (that article fails, the task's other
+    articles go back to the queue)."""
+    try:
+        while w.conn.poll():
+            message = w.conn.recv()
+            if message == READY:
+                w.ready, w.started = True, time.monotonic()
+                continue
+            job, w.done, w.started = w.job, w.done + 1, time.monotonic()
+            finish(job, message)
+            if w.done == len(w.task.jobs):
+                w.task = None
+                return "idle"
+    except (EOFError, OSError):
+        pass  # it died while answering: a crash
+    if not w.process.is_alive():
+        reason = "the decoder crashed on this master"
+    elif time.monotonic() > _deadline(w, timeout):
+        reason = f"rendering took longer than the `timeout` of {timeout:g} s: stopped"
+    else:
+        return "busy"
+    job, rest = w.job, w.task.jobs[w.done + 1:]
+    if rest:
+        pending.append(replace(w.task, jobs=rest))  # next up, in a fresh worker
+    w.task = None
+    finish(job, Outcome(error=f"{job.shown}: {reason}"))
+    return "gone"
+
+
+def _collect(busy: list[_Worker], idle: list[_Worker], timeout: float, finish, pending: list[Task]) -> None:
+    """Wait until a busy worker answers, crashes or passes its time limit; settle each that did."""
+    from multiprocessing.connection import wait
+
+    left = min(_deadline(w, timeout) for w in busy) - time.monotonic()
+    wait([w.conn for w in busy] + [w.process.sentinel for w in busy], max(0.0, left) + 0.01)
+    for w in list(busy):
+        state = _settle(w, timeout, finish, pending)
+        if state == "busy":
+            continue
+        busy.remove(w)
+        if state == "gone":
+            _stop(w, kill=True)  # the next article gets a fresh worker
+        else:
+            idle.append(w)
+
+
+def run(
+    tasks: Sequence[Task],
+    jobs: int,
+    record: Callable[[Job, Outcome], None],
+    save: Callable[[], None],
+    timeout: float = 120.0,
+) -> None:
     """Run every task in up to `jobs` workers, calling record(job, outcome) in the build process
-    as each finishes, and save() now and then and at the end (Ctrl-C included)."""
-    # imported here: a no-op build or a check never starts a worker, and these cost ~50 ms to import
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+    as each finishes, and save() now and then and at the end (Ctrl-C included).
 
+    A worker is sent one task (the articles of one master) at a time and answers per article,
+    so the build process knows which article a worker is on and since when: a worker that
+    crashes or passes `timeout` seconds on an article costs that article only (the worker is
+    killed), and the next article goes to a fresh worker."""
     checkpoint = Checkpoint(save)
+    pending = sorted(tasks, key=_cost)  # popped from the end: biggest masters first, no lone straggler
+    ctx = pool_context()
+    idle: list[_Worker] = []
+    busy: list[_Worker] = []
 
-    def done(job: Job, outcome: Outcome) -> None:
+    def finish(job: Job, outcome: Outcome) -> None:
         record(job, outcome)
         checkpoint.tick()
 
-    pending = sorted(tasks, key=_cost, reverse=True)  # biggest masters first: no lone straggler at the end
-    isolate = False
     try:
-        while pending:
-            workers = 1 if isolate else min(jobs, len(pending))
-            batch, pending = (pending[:1], pending[1:]) if isolate else (pending, [])
-            with ProcessPoolExecutor(
-                max_workers=workers, mp_context=pool_context(), initializer=_worker_init, initargs=(os.getpid(),)
-            ) as pool:
-                futures = {pool.submit(run_task, t): t for t in batch}
-                crashed: list[Task] = []
-                try:
-                    while futures:
-                        finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                        for f in finished:
-                            task = futures.pop(f)
-                            try:
-                                outcome = f.result()
-                            except BrokenProcessPool:
-                                crashed.append(task)
-                                continue
-                            done(task.job, outcome)
-                except KeyboardInterrupt:
-                    # Ctrl-C: start nothing new, but let the articles in flight finish and be recorded
-                    for f in list(futures):
-                        if f.cancel():
-                            futures.pop(f)
-                    for f, task in futures.items():
-                        try:
-                            done(task.job, f.result())
-                        except Exception:
-                            pass
-                    raise
-                except BaseException:
-                    for f in futures:
-                        f.cancel()
-                    raise
-            if crashed:
-                if isolate or (len(crashed) == 1 and len(batch) == 1):
-                    for task in crashed:
-                        done(task.job, Outcome(error=f"{task.job.shown}: the decoder crashed on this master"))
-                else:
-                    isolate = True  # rerun one at a time to find the master that crashes the decoder
-                    pending = crashed + pending
+        try:
+            while pending or busy:
+                while pending and len(busy) < jobs:
+                    while idle and not idle[-1].process.is_alive():
+                        _stop(idle.pop())  # died between articles: not this article's fault
+                    w = idle.pop() if idle else _start(ctx)
+                    w.task, w.done, w.started = pending.pop(), 0, time.monotonic()
+                    try:
+                        w.conn.send(w.task)
+                    except (OSError, ValueError):
+                        pass  # it died before it was sent anything: found as a crash below
+                    busy.append(w)
+                _collect(busy, idle, timeout, finish, pending)
+        except KeyboardInterrupt:
+            # Ctrl-C: start nothing new, but let the articles in flight finish and be recorded
+            while busy:
+                _collect(busy, idle, timeout, finish, [])
+            raise
     finally:
+        for w in busy:
+            _stop(w, kill=True)
+        for w in idle:
+            _stop(w)
         save()

@@ -1,0 +1,115 @@
+"""Match a `content` glob against the disk, reading each folder and file once however links lead.
+
+glob.glob follows symlinked folders with no memory of where it has been: a link back up the
+content tree repeats every article under it until the path is too long (40 times over), and two
+such links make the walk exponential. Here `**` expands each real folder once (by device and
+inode, nearest path first), and a file reached by two paths is listed once, under its real path when it has one.
+Otherwise the rules are glob's: `*` and `?` never match a leading dot, `**` skips hidden folders.
+"""
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+import stat
+
+
+def _identity(st: os.stat_result) -> tuple[int, int]:
+    return (st.st_dev, st.st_ino)
+
+
+def _entries(folder: str) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError:
+        return []
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _matches(name: str, segment: str) -> bool:
+    if name.startswith(".") and not segment.startswith("."):
+        return False  # glob's rule: wildcards never match a hidden name
+    return fnmatch.fnmatch(name, segment)
+
+
+def _folders_below(base: str) -> list[str]:
+    """base and every folder under it (links followed), each real folder once, nearest path first."""
+    try:
+        seen = {_identity(os.stat(base))}
+    except OSError:
+        return []
+    found, level = [base], [base]
+    while level:
+        nxt = []
+        for folder in level:
+            # plain folders before links, so a folder is listed under its real path when it can be
+            subs = [e for e in _entries(folder) if not e.name.startswith(".") and _is_dir(e)]
+            for e in sorted(subs, key=lambda e: e.is_symlink()):
+                try:
+                    key = _identity(e.stat())
+                except OSError:
+                    continue
+                if key not in seen:
+                    seen.add(key)
+                    nxt.append(e.path)
+        found += nxt
+        level = nxt
+    return found
+
+
+def _expand(base: str, segments: list[str]) -> list[str]:
+    """Folders (or files, for the last segment) under base that match the segments."""
+    if not segments:
+        return [base]
+    seg, rest = segments[0], segments[1:]
+    if seg == "**":
+        out = []
+        for folder in _folders_below(base):
+            out += _expand(folder, rest or ["*"])
+        return out
+    if not glob.has_magic(seg):
+        path = os.path.join(base, seg)
+        return _expand(path, rest) if rest else [path]
+    out = []
+    for e in _entries(base):
+        if _matches(e.name, seg) and (not rest or _is_dir(e)):
+            out += _expand(e.path, rest) if rest else [e.path]
+    return out
+
+
+def find_files(root: str, pattern: str) -> list[str]:
+    """Regular files matching a recursive glob pattern (relative to root), sorted; each real file once."""
+    parts = os.path.normpath(pattern).split(os.sep)
+    anchor = []
+    while parts and not glob.has_magic(parts[0]):
+        anchor.append(parts.pop(0))
+    base = os.path.join(root, os.sep.join(anchor)) if anchor else root
+    if not parts:
+        return [base] if os.path.isfile(base) else []
+    found: dict[tuple[int, int], str] = {}
+    for path in _expand(base, parts):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        key = _identity(st)
+        if key not in found or _nearer(path, found[key]):
+            found[key] = path
+    return sorted(found.values())
+
+
+def _nearer(a: str, b: str) -> bool:
+    """The path to keep for one file reached twice: its real path, else the shallower, then the first."""
+    def rank(p: str) -> tuple[bool, int, str]:
+        return (os.path.realpath(p) != os.path.abspath(p), p.count(os.sep), p)
+
+    return rank(a) < rank(b)
