@@ -89,7 +89,7 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
 
     def record(job: Job, outcome: Outcome) -> None:
         if outcome.error is not None:
-            problems.append(Problem(job.article, outcome.error, job.article))
+            problems.append(Problem(job.article, outcome.error, job.article, outcome.line))
             for o in job.outputs:
                 results.append(OutputResult(o.site_path, job.article, o.variant, "failed", o.reason, format=o.format))
         else:
@@ -98,17 +98,17 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
             for w in outcome.written:
                 o = w.output
                 s.manifest.entries[o.site_path] = Entry(
-                    article=job.article, variant=o.variant, master=job.shown, master_hash=job.master_hash,
+                    article=o.owner or job.article, variant=o.variant, master=job.shown, master_hash=job.master_hash,
                     recipe=o.recipe, engine=s.engine_id, hash=w.hash, bytes=w.bytes, width=w.width, height=w.height,
                     format=o.format, colour=w.colour, placeholder=w.placeholder, notes=tuple(outcome.notes),
                 )
                 s.hasher.remember(o.dest, w.hash)
-                results.append(OutputResult(o.site_path, job.article, o.variant, "written", o.reason, w.bytes, w.width, w.height, o.format, w.colour, w.placeholder))
+                results.append(OutputResult(o.site_path, job.article, o.variant, "adopted" if w.adopted else "written", o.reason, w.bytes, w.width, w.height, o.format, w.colour, w.placeholder))
         if bar is not None:
             bar.update(1)
 
     limits = Limits(s.config.max_bytes, s.config.max_pixels)
-    tasks = [Task(job, limits, s.engine_name, threads) for job in plan.jobs]
+    tasks = [Task(job, limits, s.engine_name, threads, str(s.config.root)) for job in plan.jobs]
     try:
         run(tasks, jobs, record, s.manifest.save)
     finally:

@@ -20,6 +20,7 @@ REASON_TEXT = {
     "master changed": "stale: its master changed",
     "recipe changed": "stale: its variant settings changed",
     "output modified": "modified by hand: its bytes differ from what renditions wrote",
+    "not written by renditions": "exists, but renditions did not write it (the manifest does not record it): move it away, then run `renditions build`",
 }
 
 

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from .engines import get_engine
 from .errors import RenderError
-from .hashing import digest_bytes
+from .hashing import digest_bytes, digest_file
 from .lock import bind_to_parent
 from .plan import Job, Output
 from .render import Limits, render_job
@@ -35,6 +35,7 @@ class Task:
     limits: Limits
     engine: str
     threads: int | None
+    root: str = ""  # the site root, only to name files in messages
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Written:
     height: int
     colour: str
     placeholder: str
+    adopted: bool = False  # the file already held exactly these bytes: recorded, not rewritten
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Outcome:
     written: tuple[Written, ...] = ()
     notes: tuple[str, ...] = ()
     error: str | None = None
+    line: int | None = None  # the front-matter line the error is about
 
 
 # -- the fork rule -----------------------------------------------------------------------------
@@ -113,16 +116,47 @@ def run_task(task: Task) -> Outcome:
     try:
         engine = get_engine(task.engine, threads=task.threads)
         result = render_job(task.job, task.limits, engine)
-        write_all([(r.output.dest, r.data) for r in result.rendered])
+        hashes = [digest_bytes(r.data) for r in result.rendered]
+        adopted = []
+        for r, new in zip(result.rendered, hashes):
+            verdict = may_write(r.output, new, task.root)
+            if isinstance(verdict, str):
+                return Outcome(error=verdict, line=r.output.line)
+            adopted.append(verdict)
+        write_all([(r.output.dest, r.data) for r, same in zip(result.rendered, adopted) if not same])
     except RenderError as exc:
         return Outcome(error=exc.message)
     except OSError as exc:
         return Outcome(error=f"cannot write {exc.filename}: {exc.strerror}")
     written = tuple(
-        Written(r.output, digest_bytes(r.data), len(r.data), r.width, r.height, r.placeholder.colour, r.placeholder.data_uri)
-        for r in result.rendered
+        Written(r.output, h, len(r.data), r.width, r.height, r.placeholder.colour, r.placeholder.data_uri, same and r.output.recorded is None)
+        for r, h, same in zip(result.rendered, hashes, adopted)
     )
     return Outcome(written, result.notes)
+
+
+def may_write(out: Output, new: str, root: str) -> bool | str:
+    """Whether the file at out.dest may become `new` (the hash of the bytes rendered for it):
+    False to write it, True when it already holds exactly those bytes (adopt it: a killed build
+    resumes so), or the line saying why it must not be touched. Read just before writing, so a
+    file that appeared or changed since the plan is seen too."""
+    try:
+        found = digest_file(out.dest)
+    except FileNotFoundError:
+        return False
+    shown = os.path.relpath(out.dest, root) if root else str(out.dest)
+    if found == new:
+        return True
+    if found is None:
+        return f"{out.site_path} would replace {shown}, which is not a file: move it away, then build again"
+    if out.recorded is None:
+        return f"{out.site_path} would replace {shown}, which renditions did not write: move it away, then build again"
+    if found != out.recorded and not out.force:
+        return (
+            f"{out.site_path} would replace {shown}, which was changed since renditions wrote it: "
+            "move it away, or run `renditions build --force` to replace it"
+        )
+    return False
 
 
 # -- in the build process ----------------------------------------------------------------------
