@@ -174,3 +174,65 @@ def test_a_killed_build_resumes_by_adopting_what_it_wrote(site):
     assert "0 written, 4 adopted (already on disk)" in r.output
     assert manifest(site) == full
     assert {p: os.stat(site.root / p).st_ino for p in files(site)} == inodes  # recorded, not rewritten
+
+
+# -- prune deletes only the unwanted; a glob that matches nothing fails -----------------------------
+
+
+def test_a_typo_in_the_content_glob_fails_build_check_and_prune(site):
+    small_site(site, ("old", "other"))
+    run(site, "build")
+    before = files(site)
+    site.config(CONFIG.replace("content/**/*.md", "contnet/**/*.md"))
+    line = "error: contnet/**/*.md: `content` in config/renditions.yaml matches no article: fix the glob"
+    b = run(site, "build")
+    assert b.exit_code == 2 and line in b.output.splitlines()
+    c = run(site, "check")
+    assert c.exit_code == 1 and line.removeprefix("error: ") in c.output.splitlines()
+    p = run(site, "prune")
+    assert p.exit_code == 2
+    assert "error: contnet/**/*.md: `content` in config/renditions.yaml matches no article: prune deletes nothing (fix the glob)" in p.output.splitlines()
+    assert files(site) == before
+
+
+def test_prune_keeps_the_outputs_of_an_article_that_fails_to_parse_or_lost_its_master(site):
+    small_site(site, ("a", "b", "c"))
+    run(site, "build")
+    before, recorded = files(site), manifest(site)
+    md = site.root / "content" / "a.md"
+    md.write_text(md.read_text().replace('title: "a"', 'title: "a'))  # a one-character YAML typo
+    (site.sources / "b.png").unlink()
+    r = run(site, "prune")
+    assert r.exit_code == 0 and "0 orphaned outputs deleted" in r.output
+    assert files(site) == before and manifest(site) == recorded
+
+
+def test_prune_deletes_what_an_article_no_longer_names_unless_it_was_changed(site):
+    small_site(site, ("a", "b", "c"))
+    run(site, "build")
+    site.article("a", keys={"image": "/img/a2.png", "thumb": "/img/t/a.jpg"})
+    (site.root / "content" / "b.md").unlink()
+    edited = site.public / "img/t/b.jpg"
+    edited.write_bytes(b"edited by hand")
+    run(site, "build")
+    r = run(site, "prune")
+    assert r.exit_code == 0, r.output
+    assert sorted(r.stdout.splitlines()[:-1]) == ["deleted /img/a.png", "deleted /img/b.png"]
+    assert "note: kept /img/t/b.jpg: public/img/t/b.jpg was changed since renditions wrote it (delete it yourself if nobody needs it)" in r.output
+    assert edited.read_bytes() == b"edited by hand"
+    assert sorted(files(site)) == ["public/img/a2.png", "public/img/c.png", "public/img/t/a.jpg", "public/img/t/b.jpg", "public/img/t/c.jpg"]
+    assert "/img/a.png" not in manifest(site) and "/img/t/b.jpg" in manifest(site)
+
+
+def test_prune_refuses_to_delete_more_than_half_without_yes(site):
+    small_site(site, ("a", "b", "c"))
+    run(site, "build")
+    before, recorded = files(site), manifest(site)
+    for slug in ("a", "b"):
+        (site.root / "content" / f"{slug}.md").unlink()
+    r = run(site, "prune")
+    assert r.exit_code == 2 and files(site) == before and manifest(site) == recorded
+    assert ("error: prune: would delete 4 of the 6 outputs the manifest records, more than half: nothing deleted (check `content` in "
+            "config/renditions.yaml; `renditions prune --dry-run` lists them, `renditions prune --yes` deletes them)") in r.output.splitlines()
+    r = run(site, "prune", "--yes")
+    assert r.exit_code == 0 and sorted(files(site)) == ["public/img/c.png", "public/img/t/c.jpg"]

@@ -171,13 +171,19 @@ def check(root, config, engine, as_json, strict, fmt) -> None:
 @site_options
 @json_option
 @click.option("--dry-run", is_flag=True, help="List what would be deleted.")
+@click.option("--yes", is_flag=True, help="Delete even when that is more than half of the recorded outputs.")
 @guarded
-def prune(root, config, as_json, dry_run) -> None:
+def prune(root, config, as_json, dry_run, yes) -> None:
     """Delete outputs renditions wrote that no article references any more.
 
-    Only files the manifest records as renditions' own are ever deleted.
+    Only files the manifest records, unchanged since renditions wrote them, whose article is
+    gone or no longer names them, are ever deleted. An article that fails to parse, or has lost
+    its master, keeps its outputs. Refuses (exit 2) when `content` matches no article, or when
+    more than half of the recorded outputs would go, unless --yes.
     """
-    report = prune_site(root, config, dry_run=dry_run)
+    report = prune_site(root, config, dry_run=dry_run, yes=yes)
+    for n in report.notes:
+        click.echo(f"note: {n}", err=True)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:

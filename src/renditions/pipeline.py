@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from . import manifest as manifest_mod
 from .lock import site_lock
+from .errors import UsageError
 from .manifest import Entry
 from .plan import Job, Plan, Problem
 from .render import Limits
@@ -37,6 +38,8 @@ def build(
     jobs = max(1, jobs or os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // jobs)
     s = open_session(root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run)  # else read under the lock
+    if s.no_article():
+        raise UsageError(s.config.content, s.no_article())
     if dry_run:
         return _plan_report(s.plan(force), s)
     with site_lock(s.config.root, wait=wait_lock):

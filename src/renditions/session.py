@@ -32,6 +32,12 @@ class Session:
     engine: Engine
     site: list[Article] | None = None  # every article: who else wants a path is asked site-wide
 
+    def no_article(self) -> str | None:
+        """Why nothing would be checked or built: `content` matches no article (a typo in the glob)."""
+        if self.site:
+            return None
+        return f"`content` in {self.config.file} matches no article: fix the glob"
+
     def plan(self, force: bool = False) -> Plan:
         """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
         facts = gather(self.config, self.articles, self.manifest, self.hasher, self.engine_id, force, self.site)

@@ -60,6 +60,8 @@ def check(
     s = open_session(root, config, engine)
     plan = s.plan()
     problems = list(plan.problems)
+    if s.no_article():  # a check that checks nothing must not pass
+        problems.append(Problem(s.config.content, s.no_article()))
     outs = []
     for j in plan.jobs:
         for o in j.outputs:
