@@ -232,7 +232,7 @@ def watch(root, config, engine, jobs, no_initial_build) -> None:
 @site_options
 @engine_option
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the page [default: PUBLIC/_renditions/index.html].")
+              help="Where to write the page [default: ROOT/.renditions/preview/index.html]; thumbnails go in a folder of their own beside it.")
 @guarded
 def preview(root, config, engine, out) -> None:
     """Write one HTML page: every master with each variant's crop box, every variant, every problem.

@@ -8,6 +8,7 @@ relative links, so it works from file:// with no server and no JavaScript.
 from __future__ import annotations
 
 import html
+import json
 import os
 import urllib.parse
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from .write import delete, write_atomic
 #: Longest side of a master's thumbnail on the page.
 THUMB = 720
 THUMB_DIR = "masters"
+#: The file that marks a folder as the preview's own and lists every file the preview wrote.
+MARKER = ".renditions-preview"
+MARKER_FORMAT = "renditions-preview"
 WHITE = (255, 255, 255)
 COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#008080", "#9a6324", "#808000")
 
@@ -87,7 +91,35 @@ class Shown:
 
 
 def default_page(cfg: Config) -> Path:
-    return cfg.public / "_renditions" / "index.html"
+    """Outside the web root: a designer's page must not ship with the site."""
+    return cfg.root / ".renditions" / "preview" / "index.html"
+
+
+def own_folder(page: Path, default: bool) -> Path:
+    """The folder the preview creates and marks as its own: the default page's folder, or one
+    beside an --out page (whose folder may hold anything)."""
+    return page.parent if default else page.parent / f"{page.stem}-preview"
+
+
+def read_marker(folder: Path) -> set[str] | None:
+    """What the preview wrote before (paths relative to `folder`), None if the folder isn't its own.
+    Raises RenditionsError when the folder exists, holds files, and is not marked."""
+    try:
+        doc = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if folder.exists() and any(folder.iterdir()):
+            raise RenditionsError(folder, f"the folder exists and renditions preview did not make it (no {MARKER} in it): choose another --out") from None
+        return None
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise RenditionsError(folder / MARKER, "is not a renditions preview marker: move the folder away, or choose another --out") from None
+    if not isinstance(doc, dict) or doc.get("format") != MARKER_FORMAT or not isinstance(doc.get("files"), list):
+        raise RenditionsError(folder / MARKER, "is not a renditions preview marker: move the folder away, or choose another --out")
+    return {f for f in doc["files"] if isinstance(f, str)}
+
+
+def write_marker(folder: Path, files: set[str]) -> None:
+    doc = {"format": MARKER_FORMAT, "note": "written by `renditions preview`, which deletes only the files listed here", "files": sorted(files)}
+    write_atomic(folder / MARKER, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
 
 
 def url(target: Path, page_dir: Path) -> str:
@@ -168,7 +200,7 @@ def _problem_items(problems: list[Problem]) -> str:
     )
 
 
-def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, page_dir: Path, thumbs: set[str]) -> tuple[str, int]:
+def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, page_dir: Path, thumbs: set[str], thumb_dir: Path) -> tuple[str, int]:
     """One article's section, and how many problems it shows."""
     problems = [p for p in plan.problems if p.article == a.rel]
     master_html = ""
@@ -177,7 +209,7 @@ def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, pa
     else:
         name = f"{hasher(a.master) or 'unreadable'}"[:16] + ".jpg"
         try:
-            size = thumbnail(engine, a.master, page_dir / THUMB_DIR / name, cfg.max_bytes, cfg.max_pixels)
+            size = thumbnail(engine, a.master, thumb_dir / name, cfg.max_bytes, cfg.max_pixels)
         except RenditionsError as exc:
             problems.append(Problem(a.rel, f"master {os.path.relpath(a.master, cfg.root)}: {exc.reason}", a.rel))
             master_html = f'<div class="nomaster">master cannot be shown: {html.escape(exc.reason)}</div>'
@@ -193,7 +225,7 @@ def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, pa
             )
             master_bytes = a.master.stat().st_size
             master_html = (
-                f'<div class="frame"><img src="{THUMB_DIR}/{name}" alt="master of {html.escape(a.slug)}">{box_html}</div>'
+                f'<div class="frame"><img src="{url(thumb_dir / name, page_dir)}" alt="master of {html.escape(a.slug)}">{box_html}</div>'
                 f"<figcaption><b>{html.escape(os.path.relpath(a.master, cfg.root))}</b> {size[0]}×{size[1]} · {human_bytes(master_bytes)}</figcaption>"
             )
     cards = []
@@ -219,10 +251,18 @@ def preview(root=".", config=None, *, out: str | os.PathLike | None = None, engi
     plan = s.plan()
     page = Path(os.path.abspath(out)) if out else default_page(cfg)
     page_dir = page.parent
+    folder = own_folder(page, not out)
+    wrote = read_marker(folder) or set()
+    page_name = os.path.relpath(page, folder).replace(os.sep, "/")
+    if os.path.lexists(page) and page_name not in wrote:
+        raise RenditionsError(page, "exists and renditions preview did not write it: choose another --out (or move it away)")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_marker(folder, wrote | {page_name})  # marked before anything else is written in it
+    thumb_dir = folder / THUMB_DIR
     thumbs: set[str] = set()
     sections, count = [], 0
     for a in s.articles:
-        text, n = article_html(a, cfg, plan, s.engine, s.hasher, page_dir, thumbs)
+        text, n = article_html(a, cfg, plan, s.engine, s.hasher, page_dir, thumbs, thumb_dir)
         sections.append(text)
         count += n
     loose = [p for p in plan.problems if not p.article]
@@ -237,19 +277,20 @@ def preview(root=".", config=None, *, out: str | os.PathLike | None = None, engi
         + "</body></html>\n"
     )
     write_atomic(page, doc.encode("utf-8"))
-    _sweep_thumbs(page_dir / THUMB_DIR, thumbs)
+    now = {page_name} | {f"{THUMB_DIR}/{name}" for name in thumbs}
+    write_marker(folder, now)
+    _sweep(folder, wrote - now)
     return PreviewResult(page, len(s.articles), count)
 
 
-def _sweep_thumbs(folder: Path, keep: set[str]) -> None:
-    """Thumbnails of masters that changed or went away."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        if name.endswith(".jpg") and name not in keep:
-            try:
-                delete(folder / name)
-            except OSError:
-                pass
+def _sweep(folder: Path, old: set[str]) -> None:
+    """Delete what the preview wrote before and no longer shows (thumbnails of masters that
+    changed or went away): only files its marker listed, never anything else."""
+    for name in sorted(old):
+        path = folder / name
+        if ".." in name.split("/") or not path.is_file() or path.is_symlink():
+            continue
+        try:
+            delete(path)
+        except OSError:
+            pass
