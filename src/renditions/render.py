@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from .engine import Engine, Placeholder
 from .errors import RenderError
-from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for
+from .geometry import GRAVITY, Geometry, TooSmall, decode_step, plan_geometry, scale_for
+from .hashing import digest_bytes
 from .plan import Crop, Job, Output
 
 
@@ -55,6 +56,20 @@ def check_master_file(path: str, max_bytes: int) -> None:
         raise RenderError(path, f"the master is {st.st_size} bytes, over the max_bytes limit of {max_bytes}")
 
 
+def read_master(path: str, planned: str) -> bytes:
+    """The master's bytes, read once: what is hashed is what is decoded. Raises RenderError when
+    they are not the bytes the plan hashed (the file changed since), so the manifest never
+    records outputs cut from another picture than the hash it names."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise RenderError(path, f"cannot read the master: {exc.strerror}") from None
+    if digest_bytes(data) != planned:
+        raise RenderError(path, "changed while it was being rendered: nothing of this article was written; run build again")
+    return data
+
+
 def render_job(job: Job, limits: Limits, engine: Engine) -> RenderResult:
     """Raises RenderError naming the master and the reason; never anything else.
 
@@ -78,7 +93,8 @@ def variant_geometry(crop: Crop, master: tuple[int, int]) -> Geometry:
 def _render(job: Job, limits: Limits, engine: Engine, shown: str) -> RenderResult:
     path = str(job.master)
     check_master_file(path, limits.max_bytes)
-    probe = engine.probe(path)
+    data = read_master(path, job.master_hash)
+    probe = engine.probe(path, data)
     if probe.pixels > limits.max_pixels:
         raise RenderError(
             shown, f"master is {probe.width}×{probe.height} ({probe.pixels / 1e6:.0f} megapixels), over the max_pixels limit of {limits.max_pixels / 1e6:g} megapixels"
@@ -103,16 +119,25 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str) -> RenderResul
         raise RenderError(
             shown, f"master {probe.width}×{probe.height} is smaller than {listed}; use a larger master or set upscale: true"
         )
-    img = engine.load(path, probe, decode_scale(list(geometries.values())))
     notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
     rendered = []
-    for name, geometry in geometries.items():
-        c = crops[name]
-        pixels = engine.cut(img, geometry, master, c.position, c.background)
-        ph = engine.placeholder(pixels, c.background)
-        for out in job.outputs:
-            if out.variant != name:
+    # each variant is decoded at a step of its own geometry, never at one its siblings chose: an
+    # output's bytes must not depend on which other outputs are stale in this run
+    steps = {name: decode_step(g) for name, g in geometries.items()}
+    for step in sorted(set(steps.values()), reverse=True):
+        img = engine.load(path, probe, step, data)
+        for name, geometry in geometries.items():
+            if steps[name] != step:
                 continue
-            enc = engine.encode(pixels, out.format, dict(out.options), c.background)
-            rendered.append(Rendered(out, enc.data, enc.width, enc.height, ph))
+            c = crops[name]
+            pixels = engine.cut(img, geometry, master, c.position, c.background)
+            ph = engine.placeholder(pixels, c.background)
+            for out in job.outputs:
+                if out.variant != name:
+                    continue
+                enc = engine.encode(pixels, out.format, dict(out.options), c.background)
+                rendered.append(Rendered(out, enc.data, enc.width, enc.height, ph))
+        del img
+    order = {id(o): i for i, o in enumerate(job.outputs)}
+    rendered.sort(key=lambda r: order[id(r.output)])
     return RenderResult(job, tuple(rendered), notes)
