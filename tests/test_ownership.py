@@ -236,3 +236,36 @@ def test_prune_refuses_to_delete_more_than_half_without_yes(site):
             "config/renditions.yaml; `renditions prune --dry-run` lists them, `renditions prune --yes` deletes them)") in r.output.splitlines()
     r = run(site, "prune", "--yes")
     assert r.exit_code == 0 and sorted(files(site)) == ["public/img/c.png", "public/img/t/c.jpg"]
+
+
+# -- the config can't aim the tool outside the site -------------------------------------------------
+
+
+@pytest.mark.parametrize("key, value", [
+    ("public", "../elsewhere"), ("sources", "/etc"), ("manifest", "../renditions.lock.json"),
+    ("content", "../other-site/**/*.md"), ("public", "out-link"),
+])
+def test_config_paths_must_stay_inside_the_site(site, tmp_path, key, value):
+    small_site(site)
+    (tmp_path / "elsewhere").mkdir(exist_ok=True)
+    (site.root / "out-link").symlink_to(tmp_path / "elsewhere")
+    text = CONFIG.replace(f"{key}: ", f"{key}: {json.dumps(value)} #") if f"\n{key}:" in "\n" + CONFIG else CONFIG
+    site.config(text)
+    for cmd in ("build", "check", "prune"):
+        r = run(site, cmd)
+        assert r.exit_code == 2, (cmd, r.output)
+        assert (f'error: config/renditions.yaml: {key}: expected a path inside the site root (renditions never reads or writes '
+                f'outside it), got "{value}"') in r.output.splitlines()
+    assert not any((tmp_path / "elsewhere").iterdir())
+
+
+def test_config_duplicate_keys_and_outputs_over_max_pixels_are_refused(site):
+    small_site(site)
+    site.config(CONFIG.replace("variants:", "public: other\nvariants:"))
+    r = run(site, "build")
+    assert r.exit_code == 2
+    assert "error: config/renditions.yaml: line 5: not valid YAML (duplicate key 'public')" in r.output.splitlines()
+    site.config("max_pixels: 1000\n" + CONFIG)
+    r = run(site, "build")
+    assert r.exit_code == 2
+    assert 'error: config/renditions.yaml: variants.card.width: expected width × height within max_pixels (1000), got "64×48"' in r.output.splitlines()

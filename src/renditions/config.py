@@ -137,6 +137,39 @@ def _shown(value: Any) -> str:
     return repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
 
 
+class _NoDuplicates(yaml.SafeLoader):
+    """safe_load, refusing a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults` is how YAML shares settings: allowed
+            key = self.construct_object(key_node, deep=True)
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+            except TypeError:
+                pass  # an unhashable key: the mapping constructor reports it
+        return super().construct_mapping(node, deep=deep)
+
+
+def _inside(root: Path, value: str, *, glob_pattern: bool = False) -> bool:
+    """Whether a path (or the fixed part of a glob) from the config stays inside the site root,
+    symbolic links followed: the config must not aim renditions at files outside the site."""
+    parts = value.replace("\\", "/").split("/")
+    if os.path.isabs(value) or ".." in parts:
+        return False
+    if glob_pattern:
+        import glob
+
+        parts = parts[: next((i for i, p in enumerate(parts) if glob.has_magic(p)), len(parts))]
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(root, *[p for p in parts if p]))
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
 class _Checker:
     """Collects problems as `key: expected X, got Y` instead of stopping at the first."""
 
@@ -263,6 +296,10 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
     for key in ("max_pixels", "max_bytes", "max_front_matter_bytes"):
         if key in data and c.check(key, data[key], _pos_int, "a positive integer"):
             top[key] = data[key]
+    for key in ("content", "sources", "public", "manifest"):
+        if not _inside(root, top[key], glob_pattern=key == "content"):
+            c.bad(key, "a path inside the site root (renditions never reads or writes outside it)", top[key])
+            top[key] = TOP_DEFAULTS[key]
 
     base = _base_settings()
     defaults = data.get("defaults", {})
@@ -314,6 +351,9 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
             c.bad(f"{p}key", f"a key not already used by variants.{seen_keys[raw['key']]}", raw["key"])
             ok = False
         s = _settings(raw, p, base, c)
+        if ok and raw["width"] * raw["height"] > top["max_pixels"]:
+            c.bad(f"{p}width", f"width × height within max_pixels ({top['max_pixels']})", f"{raw['width']}×{raw['height']}")
+            ok = False
         if not ok:
             continue
         seen_keys[raw["key"]] = name
@@ -365,7 +405,7 @@ def load_config(root: str | os.PathLike = ".", config: str | os.PathLike | None 
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(shown, [f"cannot read the config: {exc}"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_NoDuplicates)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
