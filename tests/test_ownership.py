@@ -269,3 +269,26 @@ def test_config_duplicate_keys_and_outputs_over_max_pixels_are_refused(site):
     r = run(site, "build")
     assert r.exit_code == 2
     assert 'error: config/renditions.yaml: variants.card.width: expected width × height within max_pixels (1000), got "64×48"' in r.output.splitlines()
+
+
+def test_a_build_killed_before_recording_may_replace_its_files_after_the_master_changed(site, monkeypatch):
+    """The files are on disk but not in the manifest (the build died before saving it), and then
+    the master changed: the journal says renditions wrote them, so the next build replaces them."""
+    from renditions import manifest as manifest_mod
+
+    small_site(site)
+
+    def die(self):
+        raise KeyboardInterrupt  # killed before the manifest is saved
+
+    monkeypatch.setattr(manifest_mod.Manifest, "save", die)
+    r = run(site, "build", "--jobs", "1")
+    assert r.exit_code == 130 and sorted(files(site)) == ["public/img/old.png", "public/img/t/old.jpg"]
+    monkeypatch.undo()
+    assert not (site.root / "renditions.lock.json").exists()
+    site.master("old", (160, 120), colour=(0, 0, 0))
+    before = files(site)
+    r = run(site, "build")
+    assert r.exit_code == 0, r.output
+    assert "2 written" in r.output and files(site) != before
+    assert not (site.root / ".renditions.journal").exists()  # everything it named is recorded now

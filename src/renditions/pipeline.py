@@ -7,8 +7,11 @@ processes), manifest.py (the record). check is in verify.py, prune in prune.py.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, Callable
 
+from . import journal
 from . import manifest as manifest_mod
 from .lock import site_lock
 from .errors import UsageError
@@ -44,12 +47,13 @@ def build(
         return _plan_report(s.plan(force), s)
     with site_lock(s.config.root, wait=wait_lock):
         s.manifest = manifest_mod.load(s.config.manifest, os.path.relpath(s.config.manifest, s.config.root))
-        plan = s.plan(force)
+        plan = own_unrecorded(s.plan(force), journal.read(s.config.root), s.hasher)
         sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})
         s.manifest.shard = shard  # only a shard build's manifest says which shard it is
         results, problems, notes = _render_and_record(plan, s, jobs, threads, progress)
         if plan.jobs or shard or not s.config.manifest.exists():  # a no-op build rewrites nothing
             s.manifest.save()
+        journal.settle(s.config.root, lambda p, h: _records(s, p, h), s.hasher)
         s.hasher.save()
     failed = set(plan.failed_articles) | {p.article for p in problems}
     fresh = [fresh_result(o, s.manifest) for o in plan.fresh]
@@ -61,6 +65,31 @@ def build(
         failed_articles=tuple(sorted(failed)),
         engine=s.engine_id,
     )
+
+
+def own_unrecorded(plan: Plan, noted: dict[Path, set[str]], digest: Callable[[Path], str | None]) -> Plan:
+    """Outputs a killed build wrote but never recorded (the journal names their bytes) are
+    renditions' own: the file there may be replaced, as if the manifest recorded it."""
+    if not noted:
+        return plan
+    jobs = []
+    for job in plan.jobs:
+        outs = []
+        for o in job.outputs:
+            if o.dest in noted:
+                h = digest(o.dest)
+                if h is not None and h in noted[o.dest]:
+                    o = replace(o, recorded=h)
+            outs.append(o)
+        jobs.append(replace(job, outputs=tuple(outs)))
+    return replace(plan, jobs=tuple(jobs))
+
+
+def _records(s: Session, path: Path, h: str) -> bool:
+    """Whether the manifest records the file at `path` with hash `h`."""
+    site = "/" + os.path.relpath(path, s.config.public).replace(os.sep, "/")
+    e = s.manifest.entries.get(site)
+    return e is not None and e.hash == h
 
 
 def _plan_report(plan: Plan, s: Session) -> Report:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, Sequence
 
 from .engines import get_engine
 from .errors import RenderError
+from . import journal
 from .hashing import digest_bytes, digest_file
 from .lock import bind_to_parent
 from .plan import Job, Output
@@ -123,7 +125,10 @@ def run_task(task: Task) -> Outcome:
             if isinstance(verdict, str):
                 return Outcome(error=verdict, line=r.output.line)
             adopted.append(verdict)
-        write_all([(r.output.dest, r.data) for r, same in zip(result.rendered, adopted) if not same])
+        writes = [(r, h) for r, h, same in zip(result.rendered, hashes, adopted) if not same]
+        if task.root:
+            journal.note(Path(task.root), [(r.output.dest, h) for r, h in writes])
+        write_all([(r.output.dest, r.data) for r, _ in writes])
     except RenderError as exc:
         return Outcome(error=exc.message)
     except OSError as exc:
