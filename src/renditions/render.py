@@ -10,6 +10,7 @@ import stat
 from dataclasses import dataclass
 
 from .engine import Engine, Placeholder
+from .formats import BY_NAME
 from .errors import RenderError
 from .geometry import GRAVITY, Geometry, TooSmall, decode_step, plan_geometry, scale_for
 from .hashing import digest_bytes
@@ -123,7 +124,10 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str) -> RenderResul
     rendered = []
     # each variant is decoded at a step of its own geometry, never at one its siblings chose: an
     # output's bytes must not depend on which other outputs are stale in this run
-    steps = {name: decode_step(g) for name, g in geometries.items()}
+    # (a format decoded in full anyway is decoded once, at full size, for every variant)
+    fmt = BY_NAME.get(probe.format)
+    shrinks = fmt is not None and engine.name in fmt.shrinks_on_load
+    steps = {name: decode_step(g) if shrinks else 1.0 for name, g in geometries.items()}
     for step in sorted(set(steps.values()), reverse=True):
         img = engine.load(path, probe, step, data)
         for name, geometry in geometries.items():
