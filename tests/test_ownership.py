@@ -292,3 +292,12 @@ def test_a_build_killed_before_recording_may_replace_its_files_after_the_master_
     assert r.exit_code == 0, r.output
     assert "2 written" in r.output and files(site) != before
     assert not (site.root / ".renditions.journal").exists()  # everything it named is recorded now
+
+
+def test_status_names_a_file_renditions_did_not_write(site):
+    small_site(site)
+    (site.public / "img").mkdir(parents=True)
+    (site.public / "img" / "old.png").write_bytes(b"hand-made")
+    r = run(site, "status")
+    assert r.exit_code == 0
+    assert "content/old.md: /img/old.png: a file renditions did not write is there" in r.output.splitlines()
