@@ -155,3 +155,26 @@ def test_what_a_change_rebuilds(site):
     t = affected(cfg, cf, articles, {str(src / "Alpha .png")})
     assert t.empty and "nothing uses this master" in t.notes[0]
     assert set(watched_paths(cfg, cf)) == {site.root / "config", site.sources, site.root / "content"}
+
+
+@pytest.mark.slow
+def test_a_copied_article_cannot_take_images_under_watch(site):
+    """Issue 13: under watch the shared image used to flip to whichever article was saved last."""
+    site.article("old")
+    site.master("old", size=(1920, 1080), colour=(10, 10, 200))
+    w = Watcher(site.root)
+    try:
+        ready = w.wait_for("watching", timeout=30)
+        before = {p: p.read_bytes() for p in site.outputs("old")}
+        site.master("new", size=(1920, 1080), colour=(200, 10, 10))
+        shutil.copy(site.root / "content" / "old.md", site.root / "content" / "new.md")  # a template, paths unchanged
+        n = w.wait_for("is already written by content/old.md (source_images/old.png)", after=ready)
+        assert w.lines[n].startswith("error: content/new.md:")
+        n = w.wait_for("1 failed", after=n)
+        site.article("old", body="Edited.\n")  # old saved last: it still owns its images
+        w.wait_for("rebuilding old", after=n)
+        time.sleep(1)
+        assert {p: p.read_bytes() for p in site.outputs("old")} == before
+    finally:
+        assert w.stop() == 0
+    assert "Traceback" not in "\n".join(w.lines)
