@@ -301,3 +301,16 @@ def test_status_names_a_file_renditions_did_not_write(site):
     r = run(site, "status")
     assert r.exit_code == 0
     assert "content/old.md: /img/old.png: a file renditions did not write is there" in r.output.splitlines()
+
+
+def test_an_article_that_fails_to_parse_keeps_its_images_from_a_copy(site):
+    small_site(site)
+    run(site, "build")
+    before, recorded = files(site), manifest(site)
+    copy_article(site, "old", "new")
+    md = site.root / "content" / "old.md"
+    md.write_text(md.read_text().replace('title: "old"', 'title: "old'))  # a typo in the old article meanwhile
+    r = run(site, "build")
+    assert r.exit_code == 1 and files(site) == before and manifest(site) == recorded
+    assert ("error: content/new.md:3: image: /img/old.png is already written by content/old.md (source_images/old.png) "
+            "(which cannot be read right now)") in r.output.splitlines()

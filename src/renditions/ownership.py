@@ -95,6 +95,19 @@ def resolve(groups: Mapping[str, list[Claim]], manifest: Manifest) -> Verdict:
     return Verdict(refused, shared)
 
 
+def held(claims: Iterable[Claim], manifest: Manifest, broken: set[str]) -> dict[tuple[str, str, str], str]:
+    """Claims on a path the manifest records for another article that fails to parse for now:
+    a typo in one article must not hand its images to another."""
+    refused = {}
+    for c in claims:
+        entry = manifest.entries.get(c.site_path)
+        if entry is not None and entry.article != c.article and entry.article in broken:
+            refused[(c.article, c.site_path, c.variant)] = (
+                f"{c.key}: {c.site_path} is already written by {entry.article}{_from(entry.master)} (which cannot be read right now)"
+            )
+    return refused
+
+
 def _recorded_owner(group: list[Claim], manifest: Manifest) -> str | None:
     """The article the manifest says wrote this path (any spelling of it), if it still claims it."""
     claimants = {c.article for c in group}

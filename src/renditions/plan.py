@@ -19,7 +19,7 @@ from .config import Config, Variant, format_for
 from .discover import Article
 from .formats import OUTPUT_EXT, master_choices
 from .manifest import Entry, Manifest
-from .ownership import Claim, Verdict, contested, resolve
+from .ownership import Claim, Verdict, contested, held, resolve
 
 #: Bumped when renditions changes how it renders, so that every output is re-rendered.
 #: 2: each output decoded at a scale of its own (its bytes no longer depend on its siblings).
@@ -222,7 +222,10 @@ def make_plan(
     jobs, fresh, problems, failed = [], [], [], []
     referenced: set[str] = set()
     recipes = Recipes(engine)
-    verdict = resolve(contested(site_claims(config, articles if site is None else site, recipes, facts.masters)), manifest)
+    everyone = articles if site is None else site
+    claims = site_claims(config, everyone, recipes, facts.masters)
+    verdict = resolve(contested(claims), manifest)
+    verdict = Verdict({**held(claims, manifest, {a.rel for a in everyone if a.errors}), **verdict.refused}, verdict.shared)
     per_article = []
     for a in articles:
         for w in a.warnings:
