@@ -99,3 +99,13 @@ def test_every_gravity_has_a_position_in_the_unit_square():
     assert set(GRAVITY) == {"centre", "north", "northeast", "east", "southeast", "south", "southwest", "west", "northwest"}
     assert all(0 <= x <= 1 and 0 <= y <= 1 for x, y in GRAVITY.values())
     assert isinstance(plan_geometry("cover", (10, 10), (5, 5)), Geometry)
+
+
+def test_decode_step_is_a_power_of_two_at_or_above_a_variants_own_need():
+    from renditions.geometry import decode_step
+
+    for out in ((800, 450), (640, 360), (120, 90), (24, 24)):
+        g = plan_geometry("cover", (6000, 4000), out)
+        step = decode_step(g)
+        assert step >= decode_scale([g]) > step / 2 and (1 / step).is_integer()
+    assert decode_step(plan_geometry("cover", (1000, 600), (800, 450))) == 1.0

@@ -21,7 +21,8 @@ def test_init_then_build(tmp_path, monkeypatch):
     ]
     assert (root / "content").is_dir() and (root / "source_images").is_dir()
     check = CliRunner().invoke(main, ["check", "--root", str(root)])
-    assert check.exit_code == 0, check.output  # an empty site is a valid site
+    # a check that checks nothing fails (issue 13): the new site has no article yet
+    assert check.exit_code == 1 and "content/**/*.md: `content` in config/renditions.yaml matches no article: fix the glob" in check.output
 
 
 def test_init_refuses_to_overwrite(tmp_path):

@@ -203,15 +203,16 @@ def test_problems_fail_their_article_only():
         masters={**facts.masters, unreadable.master: None},
         hints={"lost": '; did you mean "source_images/Lost.png"? (wrong case: rename it to "lost.png")'},
     )
-    plan = make_plan(CONFIG, arts, Manifest(CONFIG.manifest), facts, ENGINE)
+    recorded, _ = built([A])  # a.md wrote its outputs before thief.md asked for one of them
+    plan = make_plan(CONFIG, arts, recorded, facts, ENGINE)
     assert [j.article for j in plan.jobs] == ["content/a.md"]
     assert plan.failed_articles == ("content/bad.md", "content/lost.md", "content/thief.md", "content/broken.md", "content/unreadable.md")
     assert [(p.path, p.line, p.reason) for p in plan.problems] == [
         ("content/bad.md", 3, "mobile: /img/tall/bad.jpg: the path leads outside the web root (through a symbolic link)"),
         ("content/lost.md", None, "no master: add source_images/lost.png (or .jpg, .webp, .avif, .tif, .gif, .heic)"
                                   '; did you mean "source_images/Lost.png"? (wrong case: rename it to "lost.png")'),
-        ("content/thief.md", 2, "image: /img/wide/a.png is also written by content/a.md"),
-        ("content/thief.md", 2, "image: /img/wide/a.webp is also written by content/a.md"),  # its `also:` sibling
+        ("content/thief.md", 2, "image: /img/wide/a.png is already written by content/a.md (source_images/a.png)"),
+        ("content/thief.md", 2, "image: /img/wide/a.webp is already written by content/a.md (source_images/a.png)"),  # its `also:` sibling
         ("content/broken.md", None, "slug: expected a name without / or \\, got 'x/y'"),
         ("content/unreadable.md", None, "cannot read master source_images/unreadable.png"),
     ]
@@ -224,3 +225,54 @@ def test_warnings_do_not_fail_an_article():
     plan = make_plan(CONFIG, [w], Manifest(CONFIG.manifest), fresh_facts([w]), ENGINE)
     assert [j.article for j in plan.jobs] == ["content/w.md"] and plan.failed_articles == ()
     assert [(p.reason, p.error) for p in plan.problems] == [("no `mobile` key: using /img/tall/w.jpg", False)]
+
+
+def test_two_articles_wanting_one_path_with_no_recorded_owner_both_fail():
+    copy = article("copy", wide="/img/wide/a.png")
+    plan = make_plan(CONFIG, [A, copy], Manifest(CONFIG.manifest), fresh_facts([A, copy]), ENGINE)
+    assert plan.jobs == () and plan.failed_articles == ("content/a.md", "content/copy.md")
+    assert [str(p) for p in plan.problems] == [
+        "content/a.md:2: image: /img/wide/a.png is also wanted by content/copy.md (source_images/copy.png): give one of them another path",
+        "content/a.md:2: image: /img/wide/a.webp is also wanted by content/copy.md (source_images/copy.png): give one of them another path",
+        "content/copy.md:2: image: /img/wide/a.png is also wanted by content/a.md (source_images/a.png): give one of them another path",
+        "content/copy.md:2: image: /img/wide/a.webp is also wanted by content/a.md (source_images/a.png): give one of them another path",
+    ]
+
+
+def test_the_conflict_is_found_whichever_article_is_built():
+    copy = article("copy", wide="/img/wide/a.png")
+    recorded, _ = built([A])
+    plan = make_plan(CONFIG, [copy], recorded, fresh_facts([A, copy]), ENGINE, site=[A, copy])  # --only copy
+    assert plan.jobs == () and plan.failed_articles == ("content/copy.md",)
+    assert str(plan.problems[0]) == "content/copy.md:2: image: /img/wide/a.png is already written by content/a.md (source_images/a.png)"
+
+
+def test_a_path_differing_only_in_case_or_unicode_form_is_the_same_path():
+    recorded, _ = built([A])
+    upper = article("upper", wide="/img/wide/A.png")
+    composed, decomposed = article("x", wide="/img/wide/\u00e9.png"), article("y", wide="/img/wide/e\u0301.png")
+    arts = [A, upper, composed, decomposed]
+    plan = make_plan(CONFIG, arts, recorded, fresh_facts(arts), ENGINE)
+    assert plan.failed_articles == ("content/upper.md", "content/x.md", "content/y.md")
+    assert str(plan.problems[0]) == (
+        "content/upper.md:2: image: /img/wide/A.png is already written by content/a.md (source_images/a.png) (as /img/wide/a.png)"
+    )
+
+
+def test_identical_requests_share_one_output_written_once():
+    twin = replace(article("twin", wide="/img/wide/a.png"), master=A.master)  # a translation: same master, same settings
+    plan = make_plan(CONFIG, [A, twin], Manifest(CONFIG.manifest), fresh_facts([A, twin]), ENGINE)
+    assert plan.problems == () and plan.failed_articles == ()
+    stale = [(o.article, o.site_path, o.owner) for j in plan.jobs for o in j.outputs if o.site_path.startswith("/img/wide/a.")]
+    assert stale == [("content/a.md", "/img/wide/a.png", "content/a.md"), ("content/a.md", "/img/wide/a.webp", "content/a.md")]
+
+
+def test_one_article_naming_one_path_twice_fails():
+    config = replace(CONFIG, variants=(WIDE, replace(TALL, encoders=encoders("jpeg", "webp"))))
+    twice = replace(article("twice"), targets=(Target("wide", "/img/wide/t.png", 2), Target("tall", "/img/wide/t.webp", 3)))
+    facts = Facts({s: dest(s) for s in ("/img/wide/t.png", "/img/wide/t.webp")}, {twice.master: "master:twice"})
+    plan = make_plan(config, [twice], Manifest(config.manifest), facts, ENGINE)
+    assert plan.jobs == () and plan.failed_articles == ("content/twice.md",)
+    assert [str(p) for p in plan.problems] == [
+        "content/twice.md:3: mobile: /img/wide/t.webp is named twice in this article (by variants wide and tall): give each output its own path"
+    ]

@@ -1,6 +1,7 @@
 """`renditions preview`: a static page, opened in headless Chromium, shows every image and problem."""
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -41,7 +42,7 @@ def page(site):
     result = cli("preview", "--root", str(site.root))
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith("4 articles, 6 problems shown\n")
-    path = site.public / "_renditions" / "index.html"
+    path = site.root / ".renditions" / "preview" / "index.html"  # outside the web root (issue 13)
     assert path.is_file()
     return path
 
@@ -58,7 +59,8 @@ def test_page_is_static_html_with_relative_links(page, site):
     assert len(thumbs) == 3  # good, tiny, nokey (lost has no master)
     with Image.open(thumbs[0]) as im:
         assert im.format == "JPEG" and max(im.size) <= 720
-    assert "../img/artical/articles/good.png" in srcs
+    assert "../../public/img/artical/articles/good.png" in srcs
+    assert not (site.public / "_renditions").exists()
 
 
 def test_out_option_and_rerun_reuses_thumbnails(page, site, tmp_path):
@@ -66,6 +68,7 @@ def test_out_option_and_rerun_reuses_thumbnails(page, site, tmp_path):
     result = cli("preview", "--root", str(site.root), "--out", str(out))
     assert result.returncode == 0, result.stderr
     text = out.read_text()
+    assert len(list((out.parent / "p-preview" / "masters").iterdir())) == 3  # its own folder, beside the page
     rel = os.path.relpath(site.out("image", "good"), out.parent).replace(os.sep, "/")
     assert f'src="{rel}"' in text
     before = {p.name: p.stat().st_ino for p in (page.parent / "masters").iterdir()}
@@ -137,3 +140,43 @@ def test_renders_in_headless_chromium(page, site, tmp_path):
         assert shot.stat().st_size > 10_000
     finally:
         browser.quit()
+
+
+def test_preview_writes_only_its_own_files(site, tmp_path):
+    """--out beside other files (here: a site whose masters live in masters/ next to the page)
+    touches none of them; a second preview deletes only thumbnails it wrote itself."""
+    text = (site.root / "config" / "renditions.yaml").read_text().replace("sources: source_images", "sources: masters")
+    site.config(text)
+    (site.root / "masters").mkdir()
+    for slug, angle in (("a", 0), ("b", 180)):
+        site.article(slug)
+        gradient = Image.linear_gradient("L").rotate(angle).resize((1800, 1000)).convert("RGB")
+        gradient.save(site.root / "masters" / f"{slug}.jpg", quality=90)
+    (site.root / "notes.jpg").write_bytes(b"a designer's own file")
+    before = {p: p.read_bytes() for p in site.root.rglob("*") if p.is_file()}
+    out = site.root / "index.html"
+    r = cli("preview", "--root", str(site.root), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert all(p.read_bytes() == data for p, data in before.items())  # the masters and notes.jpg are untouched
+    own = site.root / "index-preview"
+    thumbs = sorted(p.name for p in (own / "masters").iterdir())
+    assert len(thumbs) == 2 and (own / ".renditions-preview").is_file()
+    b_thumb = hashlib.sha256((site.root / "masters" / "b.jpg").read_bytes()).hexdigest()[:16] + ".jpg"
+    assert b_thumb in thumbs
+    (site.root / "masters" / "b.jpg").unlink()  # b's thumbnail is no longer shown
+    (own / "masters" / "mine.jpg").write_bytes(b"put here by hand")
+    r = cli("preview", "--root", str(site.root), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (own / "masters").iterdir()) == sorted({*thumbs, "mine.jpg"} - {b_thumb})
+    assert (own / "masters" / "mine.jpg").read_bytes() == b"put here by hand"
+    assert (site.root / "notes.jpg").read_bytes() == b"a designer's own file"
+
+
+def test_preview_never_replaces_a_page_it_did_not_write(site):
+    site.article("a")
+    site.master("a", size=(1800, 1000))
+    out = site.root / "page.html"
+    out.write_text("my page")
+    r = cli("preview", "--root", str(site.root), "--out", str(out))
+    assert r.returncode == 2 and out.read_text() == "my page"
+    assert f"error: {out}: exists and renditions preview did not write it: choose another --out (or move it away)" in r.stderr

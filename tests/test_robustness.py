@@ -307,8 +307,12 @@ def test_three_good_paths_and_one_bad_write_nothing(tmp_path, bad_path, words):
     olds = old_outputs(site, "mixed")
     before_outside = snapshot(outside)
     r = site.build()
-    if words is None:  # control: a valid path, the article builds
-        assert r.returncode == 0, r.stderr
+    if words is None:  # control: a valid path, but files renditions did not write are in the way
+        assert r.returncode == 1, r.stderr
+        assert "which renditions did not write: move it away, then build again" in r.stderr
+        for p, data in olds.items():
+            assert p.read_bytes() == data  # never replaced (issue 13)
+        assert site.out("image", "fine").exists()
         return
     assert r.returncode == 1, r.stderr
     [line] = error_lines(r.stderr)

@@ -88,6 +88,7 @@ def test_new_master_then_focus_edit(site, tmp_path):
         others = site.outputs("beta") + site.outputs("gamma")
         before = signature(others)
         alpha_before = signature(site.outputs("alpha"))
+        alpha_bytes = {p: p.read_bytes() for p in site.outputs("alpha")}
         site.article("alpha", extra="focus: [0.1, 0.5]")
         done = w.wait_for("rebuilding alpha", after=done + 1)
         built = w.wait_for(" written,", after=done)
@@ -95,7 +96,11 @@ def test_new_master_then_focus_edit(site, tmp_path):
         time.sleep(0.5)
         assert signature(others) == before
         after = signature(site.outputs("alpha"))
-        assert all(after[p] != alpha_before[p] for p in after)
+        changed = {p for p in after if p.read_bytes() != alpha_bytes[p]}
+        # the three 16:9 variants of a 16:9 master are the whole master, whatever the focus; the 4:3 one moves
+        assert changed == {site.out("MobileSingleImage", "alpha")}
+        # a changed output is rewritten; one whose bytes came out the same is left alone (issue 13: no churn)
+        assert all((after[p] != alpha_before[p]) == (p in changed) for p in after)
     finally:
         code = w.stop()
     assert code == 0, w.lines
@@ -150,3 +155,26 @@ def test_what_a_change_rebuilds(site):
     t = affected(cfg, cf, articles, {str(src / "Alpha .png")})
     assert t.empty and "nothing uses this master" in t.notes[0]
     assert set(watched_paths(cfg, cf)) == {site.root / "config", site.sources, site.root / "content"}
+
+
+@pytest.mark.slow
+def test_a_copied_article_cannot_take_images_under_watch(site):
+    """Issue 13: under watch the shared image used to flip to whichever article was saved last."""
+    site.article("old")
+    site.master("old", size=(1920, 1080), colour=(10, 10, 200))
+    w = Watcher(site.root)
+    try:
+        ready = w.wait_for("watching", timeout=30)
+        before = {p: p.read_bytes() for p in site.outputs("old")}
+        site.master("new", size=(1920, 1080), colour=(200, 10, 10))
+        shutil.copy(site.root / "content" / "old.md", site.root / "content" / "new.md")  # a template, paths unchanged
+        n = w.wait_for("is already written by content/old.md (source_images/old.png)", after=ready)
+        assert w.lines[n].startswith("error: content/new.md:")
+        n = w.wait_for("1 failed", after=n)
+        site.article("old", body="Edited.\n")  # old saved last: it still owns its images
+        w.wait_for("rebuilding old", after=n)
+        time.sleep(1)
+        assert {p: p.read_bytes() for p in site.outputs("old")} == before
+    finally:
+        assert w.stop() == 0
+    assert "Traceback" not in "\n".join(w.lines)

@@ -277,13 +277,19 @@ def check(root, config, engine, as_json, strict, fmt, staged) -> None:
 @site_options
 @json_option
 @click.option("--dry-run", is_flag=True, help="List what would be deleted.")
+@click.option("--yes", is_flag=True, help="Delete even when that is more than half of the recorded outputs.")
 @guarded
-def prune(root, config, as_json, dry_run) -> None:
+def prune(root, config, as_json, dry_run, yes) -> None:
     """Delete outputs renditions wrote that no article references any more.
 
-    Only files the manifest records as renditions' own are ever deleted.
+    Only files the manifest records, unchanged since renditions wrote them, whose article is
+    gone or no longer names them, are ever deleted. An article that fails to parse, or has lost
+    its master, keeps its outputs. Refuses (exit 2) when `content` matches no article, or when
+    more than half of the recorded outputs would go, unless --yes.
     """
-    report = prune_site(root, config, dry_run=dry_run)
+    report = prune_site(root, config, dry_run=dry_run, yes=yes)
+    for n in report.notes:
+        click.echo(f"note: {n}", err=True)
     if as_json:
         _emit_json(report.to_json())
     else:
@@ -335,7 +341,7 @@ def watch(root, config, engine, jobs, no_initial_build, live_preview) -> None:
 @site_options
 @engine_option
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the page [default: PUBLIC/_renditions/index.html].")
+              help="Where to write the page [default: ROOT/.renditions/preview/index.html]; thumbnails go in a folder of their own beside it.")
 @guarded
 def preview(root, config, engine, out) -> None:
     """Write one HTML page: every master with each variant's crop box, every variant, every problem.

@@ -183,6 +183,21 @@ def _shown(value: Any) -> str:
     return repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
 
 
+def _inside(root: Path, value: str, *, glob_pattern: bool = False) -> bool:
+    """Whether a path (or the fixed part of a glob) from the config stays inside the site root,
+    symbolic links followed: the config must not aim renditions at files outside the site."""
+    parts = value.replace("\\", "/").split("/")
+    if os.path.isabs(value) or ".." in parts:
+        return False
+    if glob_pattern:
+        import glob
+
+        parts = parts[: next((i for i, p in enumerate(parts) if glob.has_magic(p)), len(parts))]
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(root, *[p for p in parts if p]))
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
 class _Checker:
     """Collects problems as `key: expected X, got Y` instead of stopping at the first."""
 
@@ -343,6 +358,15 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
     for key, lo, hi, unit in RANGES:
         if key in data and c.check(key, data[key], _int_in(lo, hi), f"an integer from {lo} to {hi} ({unit})"):
             top[key] = data[key]
+    for key in ("sources", "public", "manifest"):
+        if not _inside(root, top[key]):
+            c.bad(key, "a path inside the site root (renditions never reads or writes outside it)", top[key])
+            top[key] = TOP_DEFAULTS[key]
+    for key in ("content", "exclude"):  # globs, one or a list
+        outside = [g for g in top[key] if not _inside(root, g, glob_pattern=True)]
+        if outside:
+            c.bad(key, "globs inside the site root (renditions never reads or writes outside it)", outside[0])
+            top[key] = (TOP_DEFAULTS["content"],) if key == "content" else ()
 
     base = _base_settings()
     defaults = data.get("defaults", {})
@@ -394,6 +418,9 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
             c.bad(f"{p}key", f"a key not already used by variants.{seen_keys[raw['key']]}", raw["key"])
             ok = False
         s = _settings(raw, p, base, c)
+        if ok and raw["width"] * raw["height"] > top["max_pixels"]:
+            c.bad(f"{p}width", f"width × height within max_pixels ({top['max_pixels']})", f"{raw['width']}×{raw['height']}")
+            ok = False
         if not ok:
             continue
         seen_keys[raw["key"]] = name

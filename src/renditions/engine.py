@@ -52,13 +52,22 @@ def exif_orientation(exif: bytes | None) -> int | None:
     return value if value is not None and 1 <= value <= 8 else None
 
 
-def mpo_frames(path: str, limit: int = 1 << 16) -> int:
-    """Images an MPO (multi-picture JPEG: stereo pairs, previews) declares in its APP2 MPF
-    segment; 1 for a plain JPEG. libvips reads only the first and doesn't count them."""
+def _head(path: str, limit: int, data: bytes | None) -> bytes | None:
+    """The first `limit` bytes of the master: from memory when it was read already."""
+    if data is not None:
+        return data[:limit]
     try:
         with open(path, "rb") as fh:
-            head = fh.read(limit)
+            return fh.read(limit)
     except OSError:
+        return None
+
+
+def mpo_frames(path: str, limit: int = 1 << 16, data: bytes | None = None) -> int:
+    """Images an MPO (multi-picture JPEG: stereo pairs, previews) declares in its APP2 MPF
+    segment; 1 for a plain JPEG. libvips reads only the first and doesn't count them."""
+    head = _head(path, limit, data)
+    if head is None:
         return 1
     i = head.find(b"\xff\xe2\x00")
     while i >= 0:
@@ -82,12 +91,10 @@ def raw_profile_exif(text: str | None) -> bytes | None:
         return None
 
 
-def png_frames(path: str, limit: int = 1 << 20) -> int:
+def png_frames(path: str, limit: int = 1 << 20, data: bytes | None = None) -> int:
     """Frames an APNG declares (its acTL chunk comes before the first IDAT); 1 for a still PNG."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(limit)
-    except OSError:
+    head = _head(path, limit, data)
+    if head is None:
         return 1
     i = 8
     while i + 8 <= len(head):
@@ -154,11 +161,13 @@ class Engine(Protocol):
     name: str
     version: str
 
-    def probe(self, path: str) -> Probe:
-        """Read the header only. Raises RenderError for unknown or unsupported content."""
+    def probe(self, path: str, data: bytes | None = None) -> Probe:
+        """Read the header only (of `data`, the master's bytes, when given: `path` then only names
+        it). Raises RenderError for unknown or unsupported content."""
 
-    def load(self, path: str, probe: Probe, scale: float) -> Loaded:
-        """Decode strictly, at no less than `scale` of the upright master's size."""
+    def load(self, path: str, probe: Probe, scale: float, data: bytes | None = None) -> Loaded:
+        """Decode strictly, at no less than `scale` of the upright master's size (from `data` when
+        given, so that the bytes decoded are the bytes hashed)."""
 
     def cut(self, img: Any, geometry: Geometry, master: tuple[int, int], position: str, background: tuple[int, int, int]) -> Any:
         """The variant's pixels: crop (or smart crop), resize, pad for `contain`."""

@@ -60,11 +60,11 @@ def _reason(exc: BaseException) -> str:
     return f"cannot decode the image: {msg}"
 
 
-def _open(path: str) -> Image.Image:
+def _open(path: str, data: bytes | None = None) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return Image.open(path)
+            return Image.open(path if data is None else io.BytesIO(data))
     except Exception as exc:
         reason = _reason(exc)
         if reason == _UNSUPPORTED:
@@ -90,8 +90,8 @@ class PillowEngine:
     name = "pillow"
     version = PIL_VERSION
 
-    def probe(self, path: str) -> Probe:
-        im = _open(path)
+    def probe(self, path: str, data: bytes | None = None) -> Probe:
+        im = _open(path, data)
         with im, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             found = formats.by_pillow_name(im.format)
@@ -113,9 +113,9 @@ class PillowEngine:
             w, h = h, w
         return Probe(format=fmt, width=w, height=h, pages=pages, orientation=orientation, bands=bands, sample_bytes=sample_bytes)
 
-    def load(self, path: str, probe: Probe, scale: float) -> PillowLoaded:
+    def load(self, path: str, probe: Probe, scale: float, data: bytes | None = None) -> PillowLoaded:
         ImageFile.LOAD_TRUNCATED_IMAGES = False
-        im = _open(path)
+        im = _open(path, data)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -54,23 +54,29 @@ class VipsEngine:
             pyvips.concurrency_set(threads)
 
     # -- reading -----------------------------------------------------------------------
-    def _open(self, path: str, **kw) -> pyvips.Image:
+    def _open(self, path: str, data: bytes | None = None, **kw) -> pyvips.Image:
         try:
-            img = pyvips.Image.new_from_file(path, fail_on="error", **kw)
+            if data is not None:
+                img = pyvips.Image.new_from_buffer(data, "", fail_on="error", **kw)
+            else:
+                img = pyvips.Image.new_from_file(path, fail_on="error", **kw)
             if img.get("vips-loader").startswith("uhdrload"):
                 # an Ultra HDR JPEG: its primary image is a plain SDR JPEG, which is what the web shows
-                img = pyvips.Image.jpegload(path, fail_on="error", **kw)
+                if data is not None:
+                    img = pyvips.Image.jpegload_buffer(data, fail_on="error", **kw)
+                else:
+                    img = pyvips.Image.jpegload(path, fail_on="error", **kw)
             return img
         except pyvips.Error as exc:
             msg = _error(exc)
-            if "not a known file format" in msg:
+            if "not a known file format" in msg or "not in a known format" in msg:  # from a file / from memory
                 msg = formats.unsupported(formats.VIPS, content_label(path))
             else:
                 msg = f"cannot decode the image: {msg}"
             raise RenderError(path, msg) from None
 
-    def probe(self, path: str) -> Probe:
-        img = self._open(path)
+    def probe(self, path: str, data: bytes | None = None) -> Probe:
+        img = self._open(path, data)
         found = formats.by_vips_loader(img.get("vips-loader"))
         if found is None or formats.VIPS not in found.read_by:
             raise RenderError(path, formats.unsupported(formats.VIPS, f"{img.get('vips-loader')} content"))
@@ -89,9 +95,9 @@ class VipsEngine:
             orientation = 1
         pages = img.get("n-pages") if "n-pages" in fields else 1
         if fmt == "png" and pages == 1:
-            pages = png_frames(path)  # libvips reads only an APNG's default image and doesn't count frames
+            pages = png_frames(path, data=data)  # libvips reads only an APNG's default image and doesn't count frames
         elif fmt == "jpeg" and pages == 1:
-            pages = mpo_frames(path)
+            pages = mpo_frames(path, data=data)
         w, h = img.width, img.height
         if "page-height" in fields and pages > 1:
             h = img.get("page-height")
@@ -100,7 +106,7 @@ class VipsEngine:
         return Probe(format=fmt, width=w, height=h, pages=pages, orientation=orientation,
                      bands=img.bands, sample_bytes=_SAMPLE_BYTES.get(img.format, 8))
 
-    def load(self, path: str, probe: Probe, scale: float) -> VipsLoaded:
+    def load(self, path: str, probe: Probe, scale: float, data: bytes | None = None) -> VipsLoaded:
         kw: dict = {"access": "sequential"}
         if probe.format == "jpeg" and scale < 1:
             shrink = 1
@@ -110,7 +116,7 @@ class VipsEngine:
                 kw["shrink"] = shrink
         elif probe.format == "webp" and scale < 1:
             kw["scale"] = scale
-        img = self._open(path, **kw)
+        img = self._open(path, data, **kw)
         try:
             raw_w = probe.height if probe.orientation >= 5 else probe.width
             have = img.width / raw_w

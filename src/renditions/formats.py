@@ -26,6 +26,7 @@ class Format:
     mime: str | None = None  # of an output
     vips_loaders: tuple[str, ...] = ()  # libvips' `vips-loader` names for it
     pillow_names: tuple[str, ...] = ()  # Pillow's `Image.format` names for it
+    shrinks_on_load: tuple[str, ...] = ()  # engines that decode it at a reduced scale for less than a full decode
 
     @property
     def read(self) -> bool:
@@ -52,9 +53,11 @@ FORMATS: tuple[Format, ...] = (
     Format("png", "PNG", (".png",), (((0, b"\x89PNG\r\n\x1a\n"),),), read_by=BOTH, written_by=BOTH,
            output_exts=(".png",), mime="image/png", vips_loaders=("pngload",), pillow_names=("PNG",)),
     Format("jpeg", "JPEG", (".jpg", ".jpeg"), (((0, b"\xff\xd8"),),), read_by=BOTH, written_by=BOTH,
-           output_exts=(".jpg", ".jpeg"), mime="image/jpeg", vips_loaders=("jpegload",), pillow_names=("JPEG", "MPO")),
+           output_exts=(".jpg", ".jpeg"), mime="image/jpeg", vips_loaders=("jpegload",), pillow_names=("JPEG", "MPO"),
+           shrinks_on_load=BOTH),
     Format("webp", "WebP", (".webp",), (((0, b"RIFF"), (8, b"WEBP")),), read_by=BOTH, written_by=BOTH,
-           output_exts=(".webp",), mime="image/webp", vips_loaders=("webpload",), pillow_names=("WEBP",)),
+           output_exts=(".webp",), mime="image/webp", vips_loaders=("webpload",), pillow_names=("WEBP",),
+           shrinks_on_load=(VIPS,)),
     # mif1 is the generic HEIF brand; the only HEIF renditions writes is AVIF, so it counts as AVIF.
     # libvips reads AVIF with heifload (see heif), and the engine tells the two apart by compression.
     Format("avif", "AVIF", (".avif",), _ftyp(b"avif", b"avis", b"mif1"), read_by=BOTH, written_by=BOTH,

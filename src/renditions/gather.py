@@ -14,8 +14,9 @@ from .discover import Article
 from .errors import PathError
 from .hints import master_hint
 from .manifest import Manifest
+from .ownership import contested
 from .paths import resolve_output
-from .plan import Facts, Recipes, article_outputs, is_extra, up_to_date_so_far
+from .plan import Facts, Recipes, article_outputs, is_extra, site_claims, up_to_date_so_far
 
 
 def gather(
@@ -26,11 +27,14 @@ def gather(
     engine: str,
     force: bool = False,
     measure: Callable[[Path], tuple[int, int] | None] | None = None,
+    site: list[Article] | None = None,
 ) -> Facts:
-    """The Facts make_plan(config, articles, manifest, facts, engine, force) decides from.
+    """The Facts make_plan(config, articles, manifest, facts, engine, force, site) decides from.
 
     `measure` reads a master's upright size from its header; it is called only for articles
-    whose variants ask for extra widths (the plan skips the widths a master can't serve)."""
+    whose variants ask for extra widths (the plan skips the widths a master can't serve).
+    Masters of articles competing for a path are hashed too (even outside --only): identical
+    bytes share the path, anything else is a conflict."""
     dests: dict[str, Path | str] = {}
     masters: dict[Path, str | None] = {}
     present: set[str] = set()
@@ -39,7 +43,13 @@ def gather(
     sizes: dict[Path, tuple[int, int]] = {}
     memo: dict = {}  # resolve each output folder once, not each of thousands of outputs
     recipes = Recipes(engine)
-    owners: dict[str, str] = {}
+    taken: set[str] = set()
+    by_master = {a.rel: a.master for a in (articles if site is None else site)}
+    for group in contested(site_claims(config, articles if site is None else site, recipes, {})).values():
+        for c in group:
+            master = by_master.get(c.article)
+            if master is not None and master not in masters:
+                masters[master] = digest(master)
     for a in articles:
         outs, path_problems = article_outputs(a, config)
         ok = not a.errors and not path_problems
@@ -52,7 +62,7 @@ def gather(
                 except PathError as exc:
                     dest = exc.reason
                 dests[site_path] = dest
-            if isinstance(dest, str) or owners.setdefault(site_path, a.rel) != a.rel:
+            if isinstance(dest, str):
                 ok = False  # the plan fails this article: nothing of it is read
                 continue
             mine.append((v, site_path, fmt, dest))
@@ -61,7 +71,7 @@ def gather(
         if a.master is None:
             hints[a.slug] = master_hint(a.slug, config.sources, config.root)
             continue
-        master_hash = masters[a.master] = digest(a.master)
+        master_hash = masters[a.master] = masters[a.master] if a.master in masters else digest(a.master)
         for _name, path in a.masters:  # art direction: a variant's own master, hashed alike
             if path not in masters:
                 masters[path] = digest(path)
@@ -76,15 +86,17 @@ def gather(
                     size = measure(own)
                     if size is not None:
                         sizes[own] = size
-        if force or master_hash is None:
-            continue
         for v, site_path, fmt, dest in mine:
             entry = manifest.entries.get(site_path)
-            if entry is None or not dest.exists():
+            if entry is None:
+                if dest.exists():
+                    taken.add(site_path)  # a file renditions did not write: the build must not replace it
+                continue
+            if force or master_hash is None or not dest.exists():
                 continue
             present.add(site_path)
             own = a.master_for(v.name)
             own_hash = masters.get(own) if own is not None else None
             if up_to_date_so_far(entry, own_hash, recipes.resolve(v, a, fmt)[2]):
                 outputs[site_path] = digest(dest)
-    return Facts(dests, masters, frozenset(present), outputs, hints, sizes)
+    return Facts(dests, masters, frozenset(present), outputs, hints, sizes, frozenset(taken))

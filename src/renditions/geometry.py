@@ -4,6 +4,7 @@ Kept apart from the engines so that every crop can be tested without a pixel.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 #: Where each gravity puts the crop, as fractions of the free space (x, y).
@@ -89,3 +90,13 @@ def decode_scale(geometries: list[Geometry]) -> float:
     for g in geometries:
         need = max(need, g.size[0] / g.crop[2], g.size[1] / g.crop[3])
     return min(1.0, need * DECODE_MARGIN)
+
+
+def decode_step(g: Geometry) -> float:
+    """The scale one variant is decoded at: decode_scale of its own geometry, rounded up to a
+    power of two (1, 1/2, 1/4, ...), so that variants of similar size share one decode and
+    JPEG's shrink-on-load lands exactly on it. A function of the output's own geometry only."""
+    need = decode_scale([g])
+    if need >= 1:
+        return 1.0
+    return 2.0 ** -math.floor(math.log2(1 / need))

@@ -18,6 +18,14 @@ def digest_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def digest_file(path: Path) -> str | None:
+    """sha256 of a file read now (no cache), None if it is not a regular file.
+    Raises FileNotFoundError when nothing is there."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        return None
+    return _sha256_file(path)
+
+
 def cache_file(root: Path) -> Path:
     base = os.environ.get("RENDITIONS_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "renditions"

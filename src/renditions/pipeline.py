@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from . import journal
 from . import manifest as manifest_mod
 from .budgets import over_budget
 from .discover import discover
+from .errors import UsageError
 from .lock import site_lock
 from .manifest import Entry
 from .plan import Job, Plan, Problem
@@ -44,6 +48,8 @@ def build(
     jobs = max(1, jobs or os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // jobs)
     s = open_session(root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run, drafts=drafts)  # else read under the lock
+    if s.no_article():
+        raise UsageError(", ".join(s.config.content), s.no_article())
     if dry_run:
         return _plan_report(s.plan(force), s)
     with site_lock(s.config.root, wait=wait_lock):
@@ -51,12 +57,13 @@ def build(
             s.config.manifest, os.path.relpath(s.config.manifest, s.config.root),
             manifest_mod.match_on_disk(s.config.public, s.config.sources, s.hasher),
         )
-        plan = s.plan(force)
+        plan = own_unrecorded(s.plan(force), journal.read(s.config.root), s.hasher)
         sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})
         s.manifest.shard = shard  # only a shard build's manifest says which shard it is
         results, problems, notes = _render_and_record(plan, s, jobs, threads, progress)
         if plan.jobs or shard or s.manifest.healed or not s.config.manifest.exists():  # a no-op build rewrites nothing
             s.manifest.save()
+        journal.settle(s.config.root, lambda p, h: _records(s, p, h), s.hasher)
         s.hasher.save()
         site_problems = _write_data(s, bool(only), shard)
     failed = set(plan.failed_articles) | {p.article for p in problems}
@@ -83,6 +90,31 @@ def _write_data(s: Session, narrowed: bool, shard: str | None) -> list[Problem]:
     articles = discover(s.config) if narrowed else s.articles  # --only: the file still covers every article
     problem = write_data(s.config, template_data(s.config, articles, s.manifest))
     return [problem] if problem else []
+
+
+def own_unrecorded(plan: Plan, noted: dict[Path, set[str]], digest: Callable[[Path], str | None]) -> Plan:
+    """Outputs a killed build wrote but never recorded (the journal names their bytes) are
+    renditions' own: the file there may be replaced, as if the manifest recorded it."""
+    if not noted:
+        return plan
+    jobs = []
+    for job in plan.jobs:
+        outs = []
+        for o in job.outputs:
+            if o.dest in noted:
+                h = digest(o.dest)
+                if h is not None and h in noted[o.dest]:
+                    o = replace(o, recorded=h)
+            outs.append(o)
+        jobs.append(replace(job, outputs=tuple(outs)))
+    return replace(plan, jobs=tuple(jobs))
+
+
+def _records(s: Session, path: Path, h: str) -> bool:
+    """Whether the manifest records the file at `path` with hash `h`."""
+    site = "/" + os.path.relpath(path, s.config.public).replace(os.sep, "/")
+    e = s.manifest.entries.get(site)
+    return e is not None and e.hash == h
 
 
 def _plan_report(plan: Plan, s: Session) -> Report:
@@ -114,7 +146,7 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
 
     def record(job: Job, outcome: Outcome) -> None:
         if outcome.error is not None:
-            problems.append(Problem(job.article, outcome.error, job.article))
+            problems.append(Problem(job.article, outcome.error, job.article, outcome.line))
             for o in job.outputs:
                 results.append(OutputResult(o.site_path, job.article, o.variant, "failed", o.reason, format=o.format))
         else:
@@ -123,18 +155,18 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
             for w in outcome.written:
                 o = w.output
                 s.manifest.entries[o.site_path] = Entry(
-                    article=job.article, variant=o.variant, master=o.master_shown or job.shown,
+                    article=o.owner or job.article, variant=o.variant, master=o.master_shown or job.shown,
                     master_hash=o.master_hash or job.master_hash,
                     recipe=o.recipe, engine=s.engine_id, hash=w.hash, bytes=w.bytes, width=w.width, height=w.height,
                     format=o.format, colour=w.colour, placeholder=w.placeholder, notes=tuple(outcome.notes),
                 )
                 s.hasher.remember(o.dest, w.hash)
-                results.append(OutputResult(o.site_path, job.article, o.variant, "written", o.reason, w.bytes, w.width, w.height, o.format, w.colour, w.placeholder))
+                results.append(OutputResult(o.site_path, job.article, o.variant, "adopted" if w.adopted else "written", o.reason, w.bytes, w.width, w.height, o.format, w.colour, w.placeholder))
         if bar is not None:
             bar.update(1)
 
     limits = Limits(s.config.max_bytes, s.config.max_pixels, s.config.max_decoded_bytes)
-    tasks = tasks_for(plan.jobs, limits, s.engine_name, threads)  # articles sharing a master: one decode
+    tasks = tasks_for(plan.jobs, limits, s.engine_name, threads, str(s.config.root))  # articles sharing a master: one decode
     try:
         run(tasks, jobs, record, s.manifest.save, s.config.timeout)
     finally:

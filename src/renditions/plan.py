@@ -21,9 +21,11 @@ from .discover import Article
 from .formats import OUTPUT_EXT, master_choices
 from .geometry import GRAVITY, TooSmall, plan_geometry
 from .manifest import Entry, Manifest
+from .ownership import Claim, Verdict, contested, held, resolve
 
 #: Bumped when renditions changes how it renders, so that every output is re-rendered.
-RENDER_VERSION = 1
+#: 2: each output decoded at a scale of its own (its bytes no longer depend on its siblings).
+RENDER_VERSION = 2
 
 EXT = OUTPUT_EXT  # output extension per format, from the formats table
 
@@ -32,6 +34,7 @@ MASTER_CHANGED = "master changed"
 RECIPE_CHANGED = "recipe changed"
 MODIFIED = "output modified"
 FORCED = "forced"
+NOT_OURS = "not written by renditions"  # a file is there and the manifest doesn't record it
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ class Output:
     master: Path | None = None
     master_hash: str | None = None
     master_shown: str | None = None
+    recorded: str | None = None  # the hash the manifest records for the file at dest (None: not recorded)
+    force: bool = False  # replace the file at dest even if it was changed since renditions wrote it
+    owner: str = ""  # the article recorded as writing it, when articles share it (else `article`)
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,7 @@ class Facts:
     outputs: Mapping[str, str | None] = field(default_factory=dict)  # site path → digest of its file, when needed
     hints: Mapping[str, str] = field(default_factory=dict)  # slug → "did you mean" for a missing master
     sizes: Mapping[Path, tuple[int, int]] = field(default_factory=dict)  # master → upright size, when an extra width needs it
+    taken: frozenset[str] = frozenset()  # site paths the manifest doesn't record whose file exists
 
 
 def recipe_hash(crop: Crop, fmt: str, options: tuple[tuple[str, Any], ...], engine: str) -> str:
@@ -235,6 +242,19 @@ def serves(v: Variant, article: Article, size: tuple[int, int] | None) -> bool:
     return True
 
 
+def site_claims(config: Config, site: list[Article], recipes: Recipes, masters: Mapping[Path, str | None]) -> list[Claim]:
+    """Every output path every article of the site asks for (an unparsable article asks for none)."""
+    claims = []
+    for a in site:
+        if a.errors:
+            continue
+        shown = os.path.relpath(a.master, config.root) if a.master is not None else ""
+        digest = masters.get(a.master) if a.master is not None else None
+        for v, site_path, fmt, line in article_outputs(a, config)[0]:
+            claims.append(Claim(a.rel, site_path, v.key, v.name, line, shown, digest, recipes.resolve(v, a, fmt)[2]))
+    return claims
+
+
 def up_to_date_so_far(entry: Entry, master_hash: str | None, recipe: str) -> bool:
     """Whether only the output's own bytes are left to compare: gather hashes just those outputs."""
     return entry.master_hash == master_hash and entry.recipe == recipe
@@ -247,12 +267,19 @@ def make_plan(
     facts: Facts,
     engine: str,
     force: bool = False,
+    site: list[Article] | None = None,
 ) -> Plan:
-    """Pure: reads nothing but its arguments (the disk was read into `facts` before)."""
+    """Pure: reads nothing but its arguments (the disk was read into `facts` before).
+
+    `articles` are the ones to build; `site` is every article (default: the same), so that
+    two articles asking for one path are found whichever of them --only or --shard picks."""
     jobs, fresh, problems, failed = [], [], [], []
     referenced: set[str] = set()
     recipes = Recipes(engine)
-    owners: dict[str, tuple] = {}  # site path -> (article, (master, variant, focus))
+    everyone = articles if site is None else site
+    claims = site_claims(config, everyone, recipes, facts.masters)
+    verdict = resolve(contested(claims), manifest)
+    verdict = Verdict({**held(claims, manifest, {a.rel for a in everyone if a.errors}), **verdict.refused}, verdict.shared)
     per_article = []
     for a in articles:
         for w in a.warnings:
@@ -276,16 +303,14 @@ def make_plan(
             if isinstance(dest, str):
                 bad.append(Problem(a.rel, f"{v.key}: {site_path}: {dest}", a.rel, line))
                 continue
-            claim = (a.master, v.name, a.focus_for(v.name))
-            if site_path in owners and owners[site_path][0] != a.rel:
-                if owners[site_path][1] == claim:
-                    continue  # a translation asking for the same image: one shared output
-                bad.append(Problem(a.rel, f"{v.key}: {site_path} is also written by {owners[site_path][0]}", a.rel, line))
+            refused = verdict.refused.get((a.rel, site_path, v.name))
+            if refused is not None:
+                bad.append(Problem(a.rel, refused, a.rel, line))
                 continue
-            owners[site_path] = (a.rel, claim)
             resolved.append((v, site_path, fmt, line, dest))
         per_article.append((a, resolved, bad))
 
+    rendering: set[str] = set()  # stale site paths some job already renders
     for a, resolved, bad in per_article:
         errors = [Problem(a.rel, e, a.rel, a.error_line) for e in a.errors] + bad
         if not errors and a.master is None:
@@ -313,6 +338,8 @@ def make_plan(
             own_hash = facts.masters.get(own) if own is not None else master_hash
             if force:
                 reason = FORCED
+            elif entry is None and site_path in facts.taken:
+                reason = NOT_OURS
             elif entry is None or site_path not in facts.present:
                 reason = MISSING
             elif entry.master_hash != own_hash:
@@ -323,10 +350,17 @@ def make_plan(
                 reason = MODIFIED
             else:
                 reason = None
-            out = Output(site_path, dest, v.name, fmt, recipe, reason, crop, options, line, a.rel)
+            out = Output(
+                site_path, dest, v.name, fmt, recipe, reason, crop, options, line, a.rel,
+                recorded=entry.hash if entry is not None else None, force=force, owner=verdict.shared.get(site_path, ""),
+            )
             if own is not None:
                 out = replace(out, master=own, master_hash=own_hash, master_shown=os.path.relpath(own, config.root))
+            if reason and site_path in verdict.shared and site_path in rendering:
+                continue  # another article renders the same bytes to it in this run
             (stale if reason else ok).append(out)
+            if reason:
+                rendering.add(site_path)
         fresh.extend(ok)
         if stale:
             assert a.master is not None and master_hash is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import os
 import urllib.parse
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ from .write import delete, write_atomic
 #: Longest side of a master's thumbnail on the page.
 THUMB = 720
 THUMB_DIR = "masters"
+#: The file that marks a folder as the preview's own and lists every file the preview wrote.
+MARKER = ".renditions-preview"
+MARKER_FORMAT = "renditions-preview"
 WHITE = (255, 255, 255)
 COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#008080", "#9a6324", "#808000")
 
@@ -90,7 +94,35 @@ class Shown:
 
 
 def default_page(cfg: Config) -> Path:
-    return cfg.public / "_renditions" / "index.html"
+    """Outside the web root: a designer's page must not ship with the site."""
+    return cfg.root / ".renditions" / "preview" / "index.html"
+
+
+def own_folder(page: Path, default: bool) -> Path:
+    """The folder the preview creates and marks as its own: the default page's folder, or one
+    beside an --out page (whose folder may hold anything)."""
+    return page.parent if default else page.parent / f"{page.stem}-preview"
+
+
+def read_marker(folder: Path) -> set[str] | None:
+    """What the preview wrote before (paths relative to `folder`), None if the folder isn't its own.
+    Raises RenditionsError when the folder exists, holds files, and is not marked."""
+    try:
+        doc = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if folder.exists() and any(folder.iterdir()):
+            raise RenditionsError(folder, f"the folder exists and renditions preview did not make it (no {MARKER} in it): choose another --out") from None
+        return None
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise RenditionsError(folder / MARKER, "is not a renditions preview marker: move the folder away, or choose another --out") from None
+    if not isinstance(doc, dict) or doc.get("format") != MARKER_FORMAT or not isinstance(doc.get("files"), list):
+        raise RenditionsError(folder / MARKER, "is not a renditions preview marker: move the folder away, or choose another --out")
+    return {f for f in doc["files"] if isinstance(f, str)}
+
+
+def write_marker(folder: Path, files: set[str]) -> None:
+    doc = {"format": MARKER_FORMAT, "note": "written by `renditions preview`, which deletes only the files listed here", "files": sorted(files)}
+    write_atomic(folder / MARKER, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
 
 
 def url(target: Path, page_dir: Path) -> str:
@@ -192,7 +224,7 @@ def _problem_items(problems: list[Problem]) -> str:
     )
 
 
-def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, page_dir: Path, thumbs: set[str]) -> tuple[str, int]:
+def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, page_dir: Path, thumbs: set[str], thumb_dir: Path) -> tuple[str, int]:
     """One article's section, and how many problems it shows."""
     problems = [p for p in plan.problems if p.article == a.rel]
     master_html = ""
@@ -201,7 +233,7 @@ def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, pa
     else:
         name = f"{hasher(a.master) or 'unreadable'}"[:16] + ".jpg"
         try:
-            size = thumbnail(engine, a.master, page_dir / THUMB_DIR / name, cfg.max_bytes, cfg.max_pixels, cfg.max_decoded_bytes)
+            size = thumbnail(engine, a.master, thumb_dir / name, cfg.max_bytes, cfg.max_pixels, cfg.max_decoded_bytes)
         except RenditionsError as exc:
             problems.append(Problem(a.rel, f"master {os.path.relpath(a.master, cfg.root)}: {exc.reason}", a.rel))
             master_html = f'<div class="nomaster">master cannot be shown: {html.escape(exc.reason)}</div>'
@@ -216,7 +248,7 @@ def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, pa
             ) + label_html(boxes)
             master_bytes = a.master.stat().st_size
             master_html = (
-                f'<div class="frame"><img src="{THUMB_DIR}/{name}" alt="master of {html.escape(a.slug)}">{box_html}</div>'
+                f'<div class="frame"><img src="{url(thumb_dir / name, page_dir)}" alt="master of {html.escape(a.slug)}">{box_html}</div>'
                 f"<figcaption><b>{html.escape(os.path.relpath(a.master, cfg.root))}</b> {size[0]}×{size[1]} · {human_bytes(master_bytes)}</figcaption>"
             )
     cards = []
@@ -257,10 +289,18 @@ def preview(
     plan = s.plan()
     page = Path(os.path.abspath(out)) if out else default_page(cfg)
     page_dir = page.parent
+    folder = own_folder(page, not out)
+    wrote = read_marker(folder) or set()
+    page_name = os.path.relpath(page, folder).replace(os.sep, "/")
+    if os.path.lexists(page) and page_name not in wrote:
+        raise RenditionsError(page, "exists and renditions preview did not write it: choose another --out (or move it away)")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_marker(folder, wrote | {page_name} | ({LIVE_STAMP} if live else set()))  # marked before anything else is written in it
+    thumb_dir = folder / THUMB_DIR
     thumbs: set[str] = set()
     sections, count = [], 0
     for a in s.articles:
-        text, n = article_html(a, cfg, plan, s.engine, s.hasher, page_dir, thumbs)
+        text, n = article_html(a, cfg, plan, s.engine, s.hasher, page_dir, thumbs, thumb_dir)
         sections.append(text)
         count += n
     loose = [p for p in plan.problems if not p.article]
@@ -276,23 +316,26 @@ def preview(
     )
     if live:
         stamp = hashlib.sha256(doc.encode("utf-8")).hexdigest()[:16]
-        doc = doc.replace("</head>", LIVE_SCRIPT.format(stamp=stamp, file=LIVE_STAMP) + "</head>", 1)
+        script = LIVE_SCRIPT.format(stamp=stamp, file=os.path.relpath(folder / LIVE_STAMP, page_dir).replace(os.sep, "/"))
+        doc = doc.replace("</head>", script + "</head>", 1)
     write_atomic(page, doc.encode("utf-8"))
+    own = {page_name} | {f"{THUMB_DIR}/{name}" for name in thumbs}
     if live:  # after the page: a reload always finds the new one
-        write_atomic(page_dir / LIVE_STAMP, f'window.renditionsStamp = "{stamp}";\n'.encode())
-    _sweep_thumbs(page_dir / THUMB_DIR, thumbs)
+        write_atomic(folder / LIVE_STAMP, f'window.renditionsStamp = "{stamp}";\n'.encode())
+        own.add(LIVE_STAMP)
+    write_marker(folder, own)
+    _sweep(folder, wrote - own)
     return PreviewResult(page, len(s.articles), count)
 
 
-def _sweep_thumbs(folder: Path, keep: set[str]) -> None:
-    """Thumbnails of masters that changed or went away."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        if name.endswith(".jpg") and name not in keep:
-            try:
-                delete(folder / name)
-            except OSError:
-                pass
+def _sweep(folder: Path, old: set[str]) -> None:
+    """Delete what the preview wrote before and no longer shows (thumbnails of masters that
+    changed or went away): only files its marker listed, never anything else."""
+    for name in sorted(old):
+        path = folder / name
+        if ".." in name.split("/") or not path.is_file() or path.is_symlink():
+            continue
+        try:
+            delete(path)
+        except OSError:
+            pass

@@ -1,41 +1,71 @@
-"""`prune`: delete orphaned outputs the manifest records as renditions' own; never any other file."""
+"""`prune`: delete the outputs nobody wants any more, and only those.
+
+A file goes only if the manifest records it, its bytes still match, and its recorded article
+is gone from `content`, or still parses and no longer names it. An article that failed to
+parse or lost its master keeps its outputs: a typo must not cost published images.
+"""
 from __future__ import annotations
 
 import os
 
 from . import manifest as manifest_mod
-from .errors import PathError
-from .hashing import Hasher
+from .config import load_config
+from .discover import discover
+from .errors import PathError, UsageError
+from .hashing import Hasher, digest_file
 from .lock import site_lock
+from .ownership import path_key
 from .paths import resolve_output
+from .plan import article_outputs
 from .report import OutputResult, Report
-from .session import open_session
-from .verify import find_orphans
 from .write import delete
 
 
-def prune(root: str | os.PathLike = ".", config: str | os.PathLike | None = None, *, dry_run: bool = False) -> Report:
-    """Delete orphaned outputs the manifest records as renditions' own; never any other file."""
-    # what check calls referenced: the plan's (an extra width the master can't serve is not)
-    s = open_session(root, config, read_manifest=False, drafts=True)  # a draft's outputs are kept for the day it is published
-    cfg, referenced = s.config, s.plan().referenced
+def prune(
+    root: str | os.PathLike = ".", config: str | os.PathLike | None = None, *, dry_run: bool = False, yes: bool = False
+) -> Report:
+    """Delete unwanted outputs renditions wrote. Raises UsageError, deleting nothing, when `content`
+    matches no article or when more than half of the recorded outputs would go (unless `yes`)."""
+    cfg = load_config(root, config)
+    articles = discover(cfg, drafts=True)  # a draft's outputs are kept for the day it is published
+    shown_config = str(cfg.file)
+    if not articles:
+        raise UsageError(", ".join(cfg.content), f"`content` in {shown_config} matches no article: prune deletes nothing (fix the glob)")
+    referenced = {path_key(p) for a in articles for _, p, _, _ in article_outputs(a, cfg)[0]}
+    keep = {a.rel for a in articles if a.errors or a.master is None}  # broken for now, not unwanted
     with site_lock(cfg.root):
         man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), manifest_mod.match_on_disk(cfg.public, cfg.sources, Hasher()))
-        outs = []
-        for site in find_orphans(cfg, referenced):
-            if site not in man.entries:
+        doomed, gone, notes = [], [], []
+        for site, entry in sorted(man.entries.items()):
+            if path_key(site) in referenced or entry.article in keep:
                 continue
             try:
-                resolve_output(site, cfg.public, cfg.sources)  # never delete through a link leading out
+                dest = resolve_output(site, cfg.public, cfg.sources)  # never delete through a link leading out
             except PathError:
                 continue
+            try:
+                found = digest_file(dest)
+            except FileNotFoundError:
+                gone.append(site)  # the file is gone and nobody wants it: forget it
+                continue
+            if found != entry.hash:
+                notes.append(f"kept {site}: {os.path.relpath(dest, cfg.root)} was changed since renditions wrote it (delete it yourself if nobody needs it)")
+                continue
+            doomed.append((site, dest))
+        total = len(man.entries)
+        if not dry_run and not yes and 2 * len(doomed) > total:
+            raise UsageError(
+                "prune", f"would delete {len(doomed)} of the {total} outputs the manifest records, more than half: nothing deleted "
+                f"(check `content` in {shown_config}; `renditions prune --dry-run` lists them, `renditions prune --yes` deletes them)"
+            )
+        outs = []
+        for site, dest in doomed:
             if not dry_run:
-                delete(cfg.public.joinpath(*site.split("/")[1:]))
+                delete(dest)
                 del man.entries[site]
             outs.append(OutputResult(site, "", "", "pruned"))
         if not dry_run:
-            # entries whose files are gone and that no article references are dropped too
-            for site in [k for k in man.entries if k not in referenced and not cfg.public.joinpath(*k.split("/")[1:]).exists()]:
+            for site in gone:
                 del man.entries[site]
             man.save()
-    return Report("prune", outputs=tuple(outs), dry_run=dry_run)
+    return Report("prune", outputs=tuple(outs), notes=tuple(notes), dry_run=dry_run)

@@ -12,7 +12,9 @@ from dataclasses import dataclass, replace
 
 from .engine import Engine, Placeholder, Probe
 from .errors import RenderError
-from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for
+from .formats import BY_NAME
+from .geometry import GRAVITY, Geometry, TooSmall, decode_step, plan_geometry, scale_for
+from .hashing import digest_bytes
 from .plan import Crop, Job, Output
 
 
@@ -66,6 +68,20 @@ def check_decoded_bytes(probe: Probe, limit: int, shown: str) -> None:
             f"master is {probe.width}×{probe.height} with {probe.bands} bands of {8 * probe.sample_bytes} bits: "
             f"{probe.decoded_bytes / 2**20:.0f} MB decoded, over the max_decoded_bytes limit of {limit / 2**20:g} MB",
         )
+
+
+def read_master(path: str, planned: str) -> bytes:
+    """The master's bytes, read once: what is hashed is what is decoded. Raises RenderError when
+    they are not the bytes the plan hashed (the file changed since), so the manifest never
+    records outputs cut from another picture than the hash it names."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise RenderError(path, f"cannot read the master: {exc.strerror}") from None
+    if digest_bytes(data) != planned:
+        raise RenderError(path, "changed while it was being rendered: nothing of this article was written; run build again")
+    return data
 
 
 def render_job(job: Job, limits: Limits, engine: Engine) -> RenderResult:
@@ -130,7 +146,8 @@ def variant_geometry(crop: Crop, master: tuple[int, int]) -> Geometry:
 def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict) -> RenderResult:
     path = str(job.master)
     check_master_file(path, limits.max_bytes)
-    probe = engine.probe(path)
+    data = read_master(path, job.master_hash)
+    probe = engine.probe(path, data)
     if probe.pixels > limits.max_pixels:
         raise RenderError(
             shown, f"master is {probe.width}×{probe.height} ({probe.pixels / 1e6:.0f} megapixels), over the max_pixels limit of {limits.max_pixels / 1e6:g} megapixels"
@@ -157,20 +174,31 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict)
         raise RenderError(
             shown, f"master {probe.width}×{probe.height} is smaller than {listed}; use a larger master or set upscale: true"
         )
-    scale = decode_scale(list(geometries.values()))
-    if decoded.get("key") != (job.master_hash, scale):
-        decoded.clear()  # hold one decode at a time
-        decoded.update(key=(job.master_hash, scale), img=engine.load(path, probe, scale))
-    img = decoded["img"]
     notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
     rendered = []
-    for key, geometry in geometries.items():
-        c = crops[key]
-        pixels = engine.cut(img, geometry, master, c.position, c.background)
-        ph = engine.placeholder(pixels, c.background)
-        for out in job.outputs:
-            if out.crop != key:
+    # each variant is decoded at a step of its own geometry, never at one its siblings chose: an
+    # output's bytes must not depend on which other outputs are stale in this run
+    # (a format decoded in full anyway is decoded once, at full size, for every variant)
+    fmt = BY_NAME.get(probe.format)
+    shrinks = fmt is not None and engine.name in fmt.shrinks_on_load
+    steps = {key: decode_step(g) if shrinks else 1.0 for key, g in geometries.items()}
+    for step in sorted(set(steps.values()), reverse=True):
+        if decoded.get("key") != (job.master_hash, step):  # articles sharing a master share its decodes
+            decoded.clear()  # hold one decode at a time
+            decoded.update(key=(job.master_hash, step), img=engine.load(path, probe, step, data))
+        img = decoded["img"]
+        for key, geometry in geometries.items():
+            if steps[key] != step:
                 continue
-            enc = engine.encode(pixels, out.format, dict(out.options), c.background)
-            rendered.append(Rendered(out, enc.data, enc.width, enc.height, ph))
+            c = crops[key]
+            pixels = engine.cut(img, geometry, master, c.position, c.background)
+            ph = engine.placeholder(pixels, c.background)
+            for out in job.outputs:
+                if out.crop != key:
+                    continue
+                enc = engine.encode(pixels, out.format, dict(out.options), c.background)
+                rendered.append(Rendered(out, enc.data, enc.width, enc.height, ph))
+        del img
+    order = {id(o): i for i, o in enumerate(job.outputs)}
+    rendered.sort(key=lambda r: order[id(r.output)])
     return RenderResult(job, tuple(rendered), notes)

@@ -20,7 +20,7 @@ class OutputResult:
     path: str
     article: str
     variant: str
-    status: str  # written | up to date | stale | failed | orphan | pruned
+    status: str  # written | adopted | up to date | stale | failed | orphan | pruned
     reason: str | None = None
     bytes: int | None = None
     width: int | None = None
@@ -63,7 +63,8 @@ class Report:
         if self.command == "build":
             if self.dry_run:
                 return f"{self.count('stale')} to render, {self.count('up to date')} up to date, {len(self.failed_articles)} failed (dry run: nothing written)"
-            return f"{self.count('written')} written, {self.count('up to date')} up to date, {len(self.failed_articles)} failed"
+            adopted = f"{self.count('adopted')} adopted (already on disk), " if self.count("adopted") else ""
+            return f"{self.count('written')} written, {adopted}{self.count('up to date')} up to date, {len(self.failed_articles)} failed"
         if self.command == "check":
             if self.ok:
                 n = self.count('up to date')

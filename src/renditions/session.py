@@ -25,17 +25,24 @@ from .shard import in_shard, parse_shard
 @dataclass
 class Session:
     config: Config
-    articles: list[Article]
+    articles: list[Article]  # the ones to build (--only, --shard)
     manifest: Manifest
     hasher: Hasher
     engine_name: str
     engine_id: str
     engine: Engine
+    site: list[Article] | None = None  # every article: who else wants a path is asked site-wide
+
+    def no_article(self) -> str:
+        """Why nothing would be checked or built: `content` matches no article (a typo in the glob)."""
+        if self.site:
+            return ""
+        return f"`content` in {self.config.file} matches no article: fix the glob"
 
     def plan(self, force: bool = False) -> Plan:
         """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
-        facts = gather(self.config, self.articles, self.manifest, self.hasher, self.engine_id, force, self.measure)
-        return make_plan(self.config, self.articles, self.manifest, facts, self.engine_id, force)
+        facts = gather(self.config, self.articles, self.manifest, self.hasher, self.engine_id, force, self.measure, self.site)
+        return make_plan(self.config, self.articles, self.manifest, facts, self.engine_id, force, self.site)
 
     def measure(self, master: Path) -> tuple[int, int] | None:
         """A master's upright size from its header (None when it can't be read: render says why)."""
@@ -60,7 +67,7 @@ def open_session(
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
     eng = get_engine(engine, threads=threads)
-    articles = discover(cfg, drafts=drafts)
+    articles = site = discover(cfg, drafts=drafts)
     if only:
         known = {a.slug for a in articles}
         unknown = [s for s in only if s not in known]
@@ -70,4 +77,4 @@ def open_session(
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
     man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
     hasher = Hasher(cache_file(cfg.root) if use_cache else None)
-    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng)
+    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, site)

@@ -13,7 +13,7 @@ from .errors import RenditionsError
 from .geometry import TooSmall
 from .hints import master_names
 from .paths import printable
-from .plan import MISSING, crop_for
+from .plan import MISSING, NOT_OURS, crop_for
 from .render import variant_geometry
 from .session import open_session
 
@@ -153,6 +153,10 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
     problems: dict[str, list[str]] = {}
     for p in plan.problems:
         problems.setdefault(p.article or p.path, []).append(p.reason)
+    for j in plan.jobs:
+        for o in j.outputs:
+            if o.reason == NOT_OURS:  # build adopts it only if it holds exactly the bytes it would write
+                problems.setdefault(j.article, []).append(f"{o.site_path}: a file renditions did not write is there")
 
     rows = []
     for a in s.articles:

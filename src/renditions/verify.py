@@ -22,6 +22,7 @@ REASON_TEXT = {
     "master changed": "stale: its master changed",
     "recipe changed": "stale: its variant settings changed",
     "output modified": "modified by hand: its bytes differ from what renditions wrote",
+    "not written by renditions": "exists, but renditions did not write it (the manifest does not record it): move it away, then run `renditions build`",
 }
 
 
@@ -69,6 +70,8 @@ def check(
     s.articles = [replace(a, warnings=()) for a in s.articles]
     plan = s.plan()
     problems = missing + list(plan.problems)
+    if s.no_article():  # a check that checks nothing must not pass
+        problems.append(Problem(", ".join(s.config.content), s.no_article()))
     outs = []
     for j in plan.jobs:
         for o in j.outputs:

@@ -13,11 +13,13 @@ import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
+from . import journal
 from .engines import get_engine
 from .errors import RenderError
-from .hashing import digest_bytes
+from .hashing import digest_bytes, digest_file
 from .lock import bind_to_parent
 from .plan import Job, Output
 from .render import Limits, RenderResult, render_jobs
@@ -38,18 +40,19 @@ class Task:
     limits: Limits
     engine: str
     threads: int | None
+    root: str = ""  # the site root, only to name files in messages
 
     @property
     def job(self) -> Job:
         return self.jobs[0]
 
 
-def tasks_for(jobs: Sequence[Job], limits: Limits, engine: str, threads: int | None) -> list[Task]:
+def tasks_for(jobs: Sequence[Job], limits: Limits, engine: str, threads: int | None, root: str = "") -> list[Task]:
     """One task per master (by content hash: two names for one image are decoded once too)."""
     groups: dict[object, list[Job]] = {}
     for job in jobs:
         groups.setdefault(job.master_hash or job.master, []).append(job)
-    return [Task(tuple(group), limits, engine, threads) for group in groups.values()]
+    return [Task(tuple(group), limits, engine, threads, root) for group in groups.values()]
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Written:
     height: int
     colour: str
     placeholder: str
+    adopted: bool = False  # the file already held exactly these bytes: recorded, not rewritten
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Outcome:
     written: tuple[Written, ...] = ()
     notes: tuple[str, ...] = ()
     error: str | None = None
+    line: int | None = None  # the front-matter line the error is about
 
 
 # -- the fork rule -----------------------------------------------------------------------------
@@ -133,21 +138,56 @@ def run_task(task: Task) -> Iterator[Outcome]:
             yield Outcome(error=exc.message)
         return
     for result in render_jobs(task.jobs, task.limits, engine):
-        yield _written(result)
+        yield _written(result, task.root)
 
 
-def _written(result: RenderResult | RenderError) -> Outcome:
+def _written(result: RenderResult | RenderError, root: str) -> Outcome:
+    """Write one article's outputs where renditions may (see may_write), all or none."""
     if isinstance(result, RenderError):
         return Outcome(error=result.message)
+    hashes = [digest_bytes(r.data) for r in result.rendered]
+    adopted = []
+    for r, new in zip(result.rendered, hashes):
+        verdict = may_write(r.output, new, root)
+        if isinstance(verdict, str):
+            return Outcome(error=verdict, line=r.output.line)
+        adopted.append(verdict)
+    writes = [(r, h) for r, h, same in zip(result.rendered, hashes, adopted) if not same]
     try:
-        write_all([(r.output.dest, r.data) for r in result.rendered])
+        if root:
+            journal.note(Path(root), [(r.output.dest, h) for r, h in writes])
+        write_all([(r.output.dest, r.data) for r, _ in writes])
     except OSError as exc:
         return Outcome(error=f"cannot write {exc.filename}: {exc.strerror}")
     written = tuple(
-        Written(r.output, digest_bytes(r.data), len(r.data), r.width, r.height, r.placeholder.colour, r.placeholder.data_uri)
-        for r in result.rendered
+        Written(r.output, h, len(r.data), r.width, r.height, r.placeholder.colour, r.placeholder.data_uri, same and r.output.recorded is None)
+        for r, h, same in zip(result.rendered, hashes, adopted)
     )
     return Outcome(written, result.notes)
+
+
+def may_write(out: Output, new: str, root: str) -> bool | str:
+    """Whether the file at out.dest may become `new` (the hash of the bytes rendered for it):
+    False to write it, True when it already holds exactly those bytes (adopt it: a killed build
+    resumes so), or the line saying why it must not be touched. Read just before writing, so a
+    file that appeared or changed since the plan is seen too."""
+    try:
+        found = digest_file(out.dest)
+    except FileNotFoundError:
+        return False
+    shown = os.path.relpath(out.dest, root) if root else str(out.dest)
+    if found == new:
+        return True
+    if found is None:
+        return f"{out.site_path} would replace {shown}, which is not a file: move it away, then build again"
+    if out.recorded is None:
+        return f"{out.site_path} would replace {shown}, which renditions did not write: move it away, then build again"
+    if found != out.recorded and not out.force:
+        return (
+            f"{out.site_path} would replace {shown}, which was changed since renditions wrote it: "
+            "move it away, or run `renditions build --force` to replace it"
+        )
+    return False
 
 
 # -- in the build process ----------------------------------------------------------------------

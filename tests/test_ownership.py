@@ -1,0 +1,316 @@
+"""Issue 13, end to end through the CLI on fresh sites: a build writes only files it owns or that
+did not exist; two articles asking for one path never silently take each other's images."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from renditions.cli import main
+
+CONFIG = """\
+content: "content/**/*.md"
+sources: source_images
+public: public
+manifest: renditions.lock.json
+variants:
+  card:  {key: image, path: "/img/{slug}.png",   width: 64, height: 48}
+  thumb: {key: thumb, path: "/img/t/{slug}.jpg", width: 32, height: 32}
+"""
+KEYS = {"image": "/img/{slug}.png", "thumb": "/img/t/{slug}.jpg"}
+
+
+def run(site, *args):
+    return CliRunner().invoke(main, [*args, "--root", str(site.root)])
+
+
+def small_site(site, slugs=("old",)):
+    site.config(CONFIG)
+    for i, slug in enumerate(slugs):
+        site.article(slug, keys=KEYS)
+        site.master(slug, (160, 120), colour=(40 * i, 90, 200))
+    return site
+
+
+def files(site) -> dict[str, bytes]:
+    """Every file under public/, by path: what a user would diff."""
+    return {str(p.relative_to(site.root)): p.read_bytes() for p in sorted(site.public.rglob("*")) if p.is_file()}
+
+
+def manifest(site) -> dict:
+    return json.loads((site.root / "renditions.lock.json").read_text())["outputs"]
+
+
+def copy_article(site, src: str, dst: str, colour=(250, 10, 10)) -> None:
+    """What a writer does: copy an article as a template, keep its image paths, add a new master."""
+    shutil.copy(site.root / "content" / f"{src}.md", site.root / "content" / f"{dst}.md")
+    site.master(dst, (160, 120), colour=colour)
+
+
+STOLEN = "error: content/new.md:3: image: /img/old.png is already written by content/old.md (source_images/old.png)"
+
+
+@pytest.mark.parametrize("how", [(), ("--only", "new"), ("--shard", "1/2"), ("--shard", "2/2")], ids=["all", "only", "shard1", "shard2"])
+def test_a_copied_article_cannot_take_the_old_articles_images(site, how):
+    small_site(site)
+    assert run(site, "build").exit_code == 0
+    before, recorded = files(site), manifest(site)
+    copy_article(site, "old", "new")
+    r = run(site, "build", *how)
+    assert files(site) == before and manifest(site) == recorded
+    if how and how[0] == "--shard" and "content/new.md" not in r.output:
+        assert r.exit_code == 0  # the shard without new.md builds nothing: old.md is up to date
+        return
+    assert r.exit_code == 1
+    assert STOLEN in r.output.splitlines()
+    assert "content/old.md" not in r.output.replace("already written by content/old.md", "")  # the blame is on new.md only
+
+
+def test_check_status_and_preview_see_the_conflict_too(site):
+    small_site(site)
+    run(site, "build")
+    copy_article(site, "old", "new")
+    r = run(site, "check")
+    assert r.exit_code == 1 and STOLEN.removeprefix("error: ") in r.output.splitlines()
+    s = run(site, "status", "--json")
+    rows = {a["article"]: a for a in json.loads(s.stdout)["articles"]}
+    assert rows["content/new.md"]["variants"] == {"card": "failed", "thumb": "failed"}
+    assert rows["content/old.md"]["variants"] == {"card": "up to date", "thumb": "up to date"}
+
+
+def test_with_no_recorded_owner_every_claimant_fails(site):
+    small_site(site)
+    copy_article(site, "old", "new")
+    r = run(site, "build")
+    assert r.exit_code == 1 and files(site) == {}
+    lines = r.output.splitlines()
+    assert "error: content/new.md:3: image: /img/old.png is also wanted by content/old.md (source_images/old.png): give one of them another path" in lines
+    assert "error: content/old.md:3: image: /img/old.png is also wanted by content/new.md (source_images/new.png): give one of them another path" in lines
+
+
+def test_translations_share_one_output_written_once(site):
+    small_site(site)
+    copy_article(site, "old", "old-fr")
+    shutil.copy(site.sources / "old.png", site.sources / "old-fr.png")  # same master bytes, same recipe
+    r = run(site, "build")
+    assert r.exit_code == 0, r.output
+    assert sorted(files(site)) == ["public/img/old.png", "public/img/t/old.jpg"]
+    assert {e["article"] for e in manifest(site).values()} == {"content/old-fr.md"}  # the first by name writes it
+    assert "2 written" in r.output
+    assert run(site, "build").output.startswith("nothing to do")
+    assert run(site, "check").exit_code == 0
+
+
+def test_paths_that_collide_on_a_case_insensitive_file_system_conflict(site):
+    small_site(site)
+    run(site, "build")
+    before = files(site)
+    site.article("shout", keys={"image": "/img/OLD.png", "thumb": "/img/t/shout.jpg"})
+    site.master("shout", (160, 120), colour=(0, 0, 0))
+    r = run(site, "build")
+    assert r.exit_code == 1
+    assert "error: content/shout.md:3: image: /img/OLD.png is already written by content/old.md (source_images/old.png) (as /img/old.png)" in r.output.splitlines()
+    assert files(site) == before
+
+
+def test_one_article_naming_a_path_twice_fails(site):
+    small_site(site, ())
+    site.article("twice", keys={"image": "/img/twice.png", "thumb": "/img/twice.png"})
+    site.master("twice", (160, 120))
+    r = run(site, "build")
+    assert r.exit_code == 1 and files(site) == {}
+    assert "error: content/twice.md:4: thumb: /img/twice.png is named twice in this article (by variants card and thumb): give each output its own path" in r.output.splitlines()
+
+
+def test_a_hand_made_file_is_never_replaced(site):
+    small_site(site, ("old", "other"))
+    logo = site.public / "logo.png"
+    logo.parent.mkdir(parents=True)
+    Image.new("RGB", (64, 48), (1, 2, 3)).save(logo)
+    hand_made = logo.read_bytes()
+    site.article("old", keys={"image": "/logo.png", "thumb": "/img/t/old.jpg"})
+    c = run(site, "check")
+    assert c.exit_code == 1
+    assert "/logo.png: exists, but renditions did not write it (the manifest does not record it): move it away, then run `renditions build`" in c.output.splitlines()
+    for args in (("build",), ("build", "--force")):  # --force never replaces a file the manifest doesn't record
+        r = run(site, *args)
+        assert r.exit_code == 1
+        assert "error: content/old.md:3: /logo.png would replace public/logo.png, which renditions did not write: move it away, then build again" in r.output.splitlines()
+        assert logo.read_bytes() == hand_made
+        assert not (site.public / "img/t/old.jpg").exists()  # all or nothing: the article failed
+        assert (site.public / "img/other.png").exists()  # other articles still build
+        assert "/logo.png" not in manifest(site)
+
+
+def test_a_hand_edited_output_is_replaced_only_with_force(site):
+    small_site(site)
+    run(site, "build")
+    out = site.public / "img/old.png"
+    Image.new("RGB", (64, 48), (9, 9, 9)).save(out)
+    edited = out.read_bytes()
+    site.master("old", (160, 120), colour=(200, 200, 0))  # a new master makes the output stale
+    r = run(site, "build")
+    assert r.exit_code == 1
+    assert ("error: content/old.md:3: /img/old.png would replace public/img/old.png, which was changed since renditions wrote it: "
+            "move it away, or run `renditions build --force` to replace it") in r.output.splitlines()
+    assert out.read_bytes() == edited
+    r = run(site, "build", "--force")
+    assert r.exit_code == 0 and out.read_bytes() != edited
+    assert manifest(site)["/img/old.png"]["hash"] == __import__("hashlib").sha256(out.read_bytes()).hexdigest()
+
+
+def test_a_killed_build_resumes_by_adopting_what_it_wrote(site):
+    small_site(site, ("old", "other"))
+    run(site, "build")
+    inodes = {p: os.stat(site.root / p).st_ino for p in files(site)}
+    full = manifest(site)
+    (site.root / "renditions.lock.json").unlink()  # killed before the manifest was saved
+    r = run(site, "build")
+    assert r.exit_code == 0, r.output
+    assert "0 written, 4 adopted (already on disk)" in r.output
+    assert manifest(site) == full
+    assert {p: os.stat(site.root / p).st_ino for p in files(site)} == inodes  # recorded, not rewritten
+
+
+# -- prune deletes only the unwanted; a glob that matches nothing fails -----------------------------
+
+
+def test_a_typo_in_the_content_glob_fails_build_check_and_prune(site):
+    small_site(site, ("old", "other"))
+    run(site, "build")
+    before = files(site)
+    site.config(CONFIG.replace("content/**/*.md", "contnet/**/*.md"))
+    line = "error: contnet/**/*.md: `content` in config/renditions.yaml matches no article: fix the glob"
+    b = run(site, "build")
+    assert b.exit_code == 2 and line in b.output.splitlines()
+    c = run(site, "check")
+    assert c.exit_code == 1 and line.removeprefix("error: ") in c.output.splitlines()
+    p = run(site, "prune")
+    assert p.exit_code == 2
+    assert "error: contnet/**/*.md: `content` in config/renditions.yaml matches no article: prune deletes nothing (fix the glob)" in p.output.splitlines()
+    assert files(site) == before
+
+
+def test_prune_keeps_the_outputs_of_an_article_that_fails_to_parse_or_lost_its_master(site):
+    small_site(site, ("a", "b", "c"))
+    run(site, "build")
+    before, recorded = files(site), manifest(site)
+    md = site.root / "content" / "a.md"
+    md.write_text(md.read_text().replace('title: "a"', 'title: "a'))  # a one-character YAML typo
+    (site.sources / "b.png").unlink()
+    r = run(site, "prune")
+    assert r.exit_code == 0 and "0 orphaned outputs deleted" in r.output
+    assert files(site) == before and manifest(site) == recorded
+
+
+def test_prune_deletes_what_an_article_no_longer_names_unless_it_was_changed(site):
+    small_site(site, ("a", "b", "c"))
+    run(site, "build")
+    site.article("a", keys={"image": "/img/a2.png", "thumb": "/img/t/a.jpg"})
+    (site.root / "content" / "b.md").unlink()
+    edited = site.public / "img/t/b.jpg"
+    edited.write_bytes(b"edited by hand")
+    run(site, "build")
+    r = run(site, "prune")
+    assert r.exit_code == 0, r.output
+    assert sorted(r.stdout.splitlines()[:-1]) == ["deleted /img/a.png", "deleted /img/b.png"]
+    assert "note: kept /img/t/b.jpg: public/img/t/b.jpg was changed since renditions wrote it (delete it yourself if nobody needs it)" in r.output
+    assert edited.read_bytes() == b"edited by hand"
+    assert sorted(files(site)) == ["public/img/a2.png", "public/img/c.png", "public/img/t/a.jpg", "public/img/t/b.jpg", "public/img/t/c.jpg"]
+    assert "/img/a.png" not in manifest(site) and "/img/t/b.jpg" in manifest(site)
+
+
+def test_prune_refuses_to_delete_more_than_half_without_yes(site):
+    small_site(site, ("a", "b", "c"))
+    run(site, "build")
+    before, recorded = files(site), manifest(site)
+    for slug in ("a", "b"):
+        (site.root / "content" / f"{slug}.md").unlink()
+    r = run(site, "prune")
+    assert r.exit_code == 2 and files(site) == before and manifest(site) == recorded
+    assert ("error: prune: would delete 4 of the 6 outputs the manifest records, more than half: nothing deleted (check `content` in "
+            "config/renditions.yaml; `renditions prune --dry-run` lists them, `renditions prune --yes` deletes them)") in r.output.splitlines()
+    r = run(site, "prune", "--yes")
+    assert r.exit_code == 0 and sorted(files(site)) == ["public/img/c.png", "public/img/t/c.jpg"]
+
+
+# -- the config can't aim the tool outside the site -------------------------------------------------
+
+
+@pytest.mark.parametrize("key, value", [
+    ("public", "../elsewhere"), ("sources", "/etc"), ("manifest", "../renditions.lock.json"),
+    ("content", "../other-site/**/*.md"), ("public", "out-link"),
+])
+def test_config_paths_must_stay_inside_the_site(site, tmp_path, key, value):
+    small_site(site)
+    (tmp_path / "elsewhere").mkdir(exist_ok=True)
+    (site.root / "out-link").symlink_to(tmp_path / "elsewhere")
+    text = CONFIG.replace(f"{key}: ", f"{key}: {json.dumps(value)} #") if f"\n{key}:" in "\n" + CONFIG else CONFIG
+    site.config(text)
+    for cmd in ("build", "check", "prune"):
+        r = run(site, cmd)
+        assert r.exit_code == 2, (cmd, r.output)
+        assert (f'error: config/renditions.yaml: {key}: expected a path inside the site root (renditions never reads or writes '
+                f'outside it), got "{value}"') in r.output.splitlines()
+    assert not any((tmp_path / "elsewhere").iterdir())
+
+
+def test_config_duplicate_keys_and_outputs_over_max_pixels_are_refused(site):
+    small_site(site)
+    site.config(CONFIG.replace("variants:", "public: other\nvariants:"))
+    r = run(site, "build")
+    assert r.exit_code == 2
+    assert "error: config/renditions.yaml: line 5: not valid YAML (duplicate key 'public')" in r.output.splitlines()
+    site.config("max_pixels: 1000\n" + CONFIG)
+    r = run(site, "build")
+    assert r.exit_code == 2
+    assert 'error: config/renditions.yaml: variants.card.width: expected width × height within max_pixels (1000), got "64×48"' in r.output.splitlines()
+
+
+def test_a_build_killed_before_recording_may_replace_its_files_after_the_master_changed(site, monkeypatch):
+    """The files are on disk but not in the manifest (the build died before saving it), and then
+    the master changed: the journal says renditions wrote them, so the next build replaces them."""
+    from renditions import manifest as manifest_mod
+
+    small_site(site)
+
+    def die(self):
+        raise KeyboardInterrupt  # killed before the manifest is saved
+
+    monkeypatch.setattr(manifest_mod.Manifest, "save", die)
+    r = run(site, "build", "--jobs", "1")
+    assert r.exit_code == 130 and sorted(files(site)) == ["public/img/old.png", "public/img/t/old.jpg"]
+    monkeypatch.undo()
+    assert not (site.root / "renditions.lock.json").exists()
+    site.master("old", (160, 120), colour=(0, 0, 0))
+    before = files(site)
+    r = run(site, "build")
+    assert r.exit_code == 0, r.output
+    assert "2 written" in r.output and files(site) != before
+    assert not (site.root / ".renditions.journal").exists()  # everything it named is recorded now
+
+
+def test_status_names_a_file_renditions_did_not_write(site):
+    small_site(site)
+    (site.public / "img").mkdir(parents=True)
+    (site.public / "img" / "old.png").write_bytes(b"hand-made")
+    r = run(site, "status")
+    assert r.exit_code == 0
+    assert "content/old.md: /img/old.png: a file renditions did not write is there" in r.output.splitlines()
+
+
+def test_an_article_that_fails_to_parse_keeps_its_images_from_a_copy(site):
+    small_site(site)
+    run(site, "build")
+    before, recorded = files(site), manifest(site)
+    copy_article(site, "old", "new")
+    md = site.root / "content" / "old.md"
+    md.write_text(md.read_text().replace('title: "old"', 'title: "old'))  # a typo in the old article meanwhile
+    r = run(site, "build")
+    assert r.exit_code == 1 and files(site) == before and manifest(site) == recorded
+    assert ("error: content/new.md:3: image: /img/old.png is already written by content/old.md (source_images/old.png) "
+            "(which cannot be read right now)") in r.output.splitlines()
