@@ -72,7 +72,7 @@ def test_non_utf8_names_never_stop_the_other_commands(site, command):
     if command == ["status"]:
         assert r"unused master: source_images/bad\xff.png" in r.stdout
     if command == ["preview"]:
-        page = (site.public / "_renditions" / "index.html").read_text("utf-8")
+        page = (site.root / ".renditions" / "preview" / "index.html").read_text("utf-8")  # its own folder (issue 13)
         assert r"content/bad\xff.md" in page and "the file name is not valid UTF-8: rename it" in page
     if command == ["build", "--json"]:
         doc = json.loads(r.stdout)
@@ -201,7 +201,7 @@ def test_max_decoded_bytes_counts_bands_and_bits_from_the_header(tmp_path, engin
     assert site.out("image", "good").stat().st_size > 0 and not site.out("image", "deep").exists()
     r = run_cli(site.root, "preview", "--engine", engine)  # preview checks the same limit
     assert r.returncode == 0 and "Traceback" not in r.stderr
-    assert "max_decoded_bytes" in (site.public / "_renditions" / "index.html").read_text()
+    assert "max_decoded_bytes" in (site.root / ".renditions" / "preview" / "index.html").read_text()
 
 
 def test_articles_sharing_a_master_decode_it_once(tmp_path, monkeypatch):

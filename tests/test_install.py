@@ -86,7 +86,7 @@ def test_wheel_in_a_fresh_venv_runs_init_build_check_on_a_new_site(wheel, tmp_pa
     assert r.returncode == 0 and '"ok": true' in r.stdout
     r = _run([exe, "preview"], cwd=site, env=env)
     assert r.returncode == 0, r.stderr
-    assert (site / "public" / "_renditions" / "index.html").is_file()
+    assert (site / ".renditions" / "preview" / "index.html").is_file()
 
     (site / "source_images" / "hello.png").unlink()
     r = _run([exe, "check"], cwd=site, env=env)

@@ -47,7 +47,7 @@ def test_live_preview_reloads_after_a_build_and_labels_never_overlap(site, tmp_p
     # the static page has no script at all
     r = subprocess.run([sys.executable, "-m", "renditions", "preview", "--root", str(site.root)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    page = site.public / "_renditions" / "index.html"
+    page = site.root / ".renditions" / "preview" / "index.html"
     assert "<script" not in page.read_text()
 
     env = dict(os.environ, PYTHONUNBUFFERED="1")

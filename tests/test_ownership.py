@@ -79,7 +79,7 @@ def test_check_status_and_preview_see_the_conflict_too(site):
     s = run(site, "status", "--json")
     rows = {a["article"]: a for a in json.loads(s.stdout)["articles"]}
     assert rows["content/new.md"]["variants"] == {"card": "failed", "thumb": "failed"}
-    assert rows["content/old.md"]["variants"] == {"card": "up to date", "thumb": "up to date"}
+    assert rows["content/old.md"]["variants"] == {"card": "up_to_date", "thumb": "up_to_date"}
 
 
 def test_with_no_recorded_owner_every_claimant_fails(site):

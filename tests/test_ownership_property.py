@@ -141,7 +141,7 @@ def test_renditions_owns_only_what_it_wrote(monkeypatch, start, steps, pick):
         doc = json.loads(r.stdout)
         failed = {p["article"] for p in doc["problems"] if p["level"] == "error"}
         built = sorted(
-            o["path"] for o in doc["outputs"] if o["status"] in ("written", "up to date", "adopted") and o["article"] not in failed
+            o["path"] for o in doc["outputs"] if o["status"] in ("written", "up_to_date", "adopted") and o["article"] not in failed
         )
         if built:
             path = built[pick % len(built)]

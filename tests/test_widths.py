@@ -66,7 +66,8 @@ def test_a_width_file_is_checked_and_pruned_with_its_article(site):
     r = run(site, "check")
     assert r.exit_code == 1
     assert "/img/a-480w.png: modified by hand" in r.stdout
-    assert run(site, "build").exit_code == 0  # restores it
+    assert run(site, "build").exit_code == 1  # a hand-edited output is not replaced (issue 13) ...
+    assert run(site, "build", "--force").exit_code == 0  # ... unless asked
     assert run(site, "check").exit_code == 0
     # the variant drops its widths: the files become orphans that prune deletes
     site.config(CONFIG.replace(" widths: [320, 480], densities: [1, 2, 3],", ""))
@@ -74,6 +75,8 @@ def test_a_width_file_is_checked_and_pruned_with_its_article(site):
     r = run(site, "check", "--strict")
     assert r.exit_code == 1 and "/img/a-480w.png: orphan" in r.stdout
     r = run(site, "prune")
+    assert r.exit_code == 2 and "more than half" in r.output  # 6 of 9 outputs: prune asks first (issue 13)
+    r = run(site, "prune", "--yes")
     assert r.exit_code == 0, r.output
     assert not extra.exists() and not (site.public / "img" / "a-1280w.webp").exists()
     assert (site.public / "img" / "a.png").exists()

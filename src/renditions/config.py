@@ -365,7 +365,7 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
     for key in ("content", "exclude"):  # globs, one or a list
         outside = [g for g in top[key] if not _inside(root, g, glob_pattern=True)]
         if outside:
-            c.bad(key, "globs inside the site root (renditions never reads or writes outside it)", outside[0])
+            c.bad(key, "a path inside the site root (renditions never reads or writes outside it)", outside[0])
             top[key] = (TOP_DEFAULTS["content"],) if key == "content" else ()
 
     base = _base_settings()

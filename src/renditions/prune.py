@@ -9,15 +9,13 @@ from __future__ import annotations
 import os
 
 from . import manifest as manifest_mod
-from .config import load_config
-from .discover import discover
 from .errors import PathError, UsageError
 from .hashing import Hasher, digest_file
 from .lock import site_lock
 from .ownership import path_key
 from .paths import resolve_output
-from .plan import article_outputs
 from .report import OutputResult, Report
+from .session import open_session
 from .write import delete
 
 
@@ -26,12 +24,13 @@ def prune(
 ) -> Report:
     """Delete unwanted outputs renditions wrote. Raises UsageError, deleting nothing, when `content`
     matches no article or when more than half of the recorded outputs would go (unless `yes`)."""
-    cfg = load_config(root, config)
-    articles = discover(cfg, drafts=True)  # a draft's outputs are kept for the day it is published
+    s = open_session(root, config, read_manifest=False, drafts=True)  # a draft's outputs are kept for the day it is published
+    cfg, articles = s.config, s.articles
     shown_config = str(cfg.file)
     if not articles:
         raise UsageError(", ".join(cfg.content), f"`content` in {shown_config} matches no article: prune deletes nothing (fix the glob)")
-    referenced = {path_key(p) for a in articles for _, p, _, _ in article_outputs(a, cfg)[0]}
+    # what check calls referenced: the plan's (an extra width the master can't serve is not)
+    referenced = {path_key(p) for p in s.plan().referenced}
     keep = {a.rel for a in articles if a.errors or a.master is None}  # broken for now, not unwanted
     with site_lock(cfg.root):
         man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), manifest_mod.match_on_disk(cfg.public, cfg.sources, Hasher()))
