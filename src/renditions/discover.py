@@ -15,6 +15,7 @@ from pathlib import Path
 from . import frontmatter
 from .config import Config, Variant
 from .errors import FrontMatterError, PathError
+from .fmcache import FrontMatterCache, exact_in_json, fingerprint, signature
 from .formats import MASTER_EXTS
 from .paths import clean_site_path
 
@@ -56,8 +57,28 @@ class _Draft:
 
 
 def article_files(config: Config) -> list[Path]:
+    return [Path(p) for p, _ in _article_stats(config)]
+
+
+def _article_stats(config: Config) -> list[tuple[str, os.stat_result]]:
+    """The content glob's regular files (links followed) with their stat: one stat per article."""
     pattern = os.path.join(glob.escape(str(config.root)), config.content)
-    return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    found = []
+    for p in glob.glob(pattern, recursive=True):
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            found.append((p, st))
+    found.sort(key=lambda t: t[0].split(os.sep))  # Path order: part by part
+    return found
+
+
+def front_matter_cache(config: Config, path: Path | None) -> FrontMatterCache:
+    """The cache of what articles said, for this config's keys and limits (see fmcache)."""
+    keys = ("slug", config.focus_key, *(v.key for v in config.variants))
+    return FrontMatterCache(path, fingerprint(keys, (config.max_bytes, config.max_front_matter_bytes)))
 
 
 def master_index(sources: Path) -> dict[str, list[Path]]:
@@ -108,25 +129,51 @@ def _quote(value: str, limit: int = 100) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
-def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> Article:
+def _said(path: str, rel: str, config: Config, cache: FrontMatterCache | None, st: os.stat_result | None) -> tuple[dict, dict]:
+    """The article's front matter (values, lines): from the cache when the file's stat identity
+    is the one recorded, else read and parsed (and recorded). Raises FrontMatterError, OSError."""
+    if cache is not None and st is not None:
+        hit = cache.get(path, signature(st))
+        if hit is not None:
+            if "e" in hit:
+                raise FrontMatterError(rel, hit["e"][0], hit["e"][1])
+            return hit["d"], hit["l"]
+    with open(path, "rb") as fh:
+        sig = signature(os.fstat(fh.fileno()))  # of the bytes read below: a later edit changes it
+        try:
+            if sig[0] > config.max_bytes:
+                raise FrontMatterError(rel, "the article file is too large to read")
+            fm = frontmatter.parse(fh.read(config.max_front_matter_bytes + 8192), rel, config.max_front_matter_bytes)
+        except FrontMatterError as exc:
+            if cache is not None:
+                cache.put(path, sig, {"e": [exc.reason, exc.line]})
+            raise
+    if cache is not None:
+        keys = ("slug", config.focus_key, *(v.key for v in config.variants))
+        values = {k: fm.data[k] for k in keys if k in fm.data}
+        if exact_in_json(values):
+            cache.put(path, sig, {"d": values, "l": {k: fm.lines[k] for k in keys if k in fm.lines}})
+    return fm.data, fm.lines
+
+
+def read_article(
+    file: Path, config: Config, masters: dict[str, list[Path]], cache: FrontMatterCache | None = None, st: os.stat_result | None = None
+) -> Article:
+    """`cache` and `st` (the file's stat, taken while finding it) let an unchanged article's
+    front matter come from the cache of what it said last time."""
     path, root = os.fspath(file), os.fspath(config.root) + os.sep
     rel = path[len(root):]  # relpath's answer without its cost, when nothing needs normalising
     if not path.startswith(root) or "/." in "/" + rel or "//" in rel:
         rel = os.path.relpath(file, config.root)
     fallback_slug = file.stem
     try:
-        with open(file, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size > config.max_bytes:
-                raise FrontMatterError(rel, "the article file is too large to read")
-            raw = fh.read(config.max_front_matter_bytes + 8192)
-        fm = frontmatter.parse(raw, rel, config.max_front_matter_bytes)
+        data, lines = _said(path, rel, config, cache, st)
     except FrontMatterError as exc:
         return Article(file=file, rel=rel, slug=fallback_slug, errors=(exc.reason,), error_line=exc.line)
     except OSError as exc:
         return Article(file=file, rel=rel, slug=fallback_slug, errors=(f"cannot read the article: {exc.strerror}",))
 
     d = _Draft()
-    data, lines = fm.data, fm.lines
     slug = data.get("slug", fallback_slug)
     if not isinstance(slug, str) or not _SLUG.fullmatch(slug) or slug.strip() in ("", ".", ".."):
         d.errors.append(f"slug: expected a name without / or \\, got {slug!r}")
@@ -188,7 +235,11 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
     )
 
 
-def discover(config: Config) -> list[Article]:
-    """Every article the config's `content` glob matches, in path order."""
+def discover(config: Config, cache: FrontMatterCache | None = None) -> list[Article]:
+    """Every article the config's `content` glob matches, in path order. With `cache`, unchanged
+    articles aren't read (see fmcache); the caller saves it."""
     masters = master_index(config.sources)
-    return [read_article(f, config, masters) for f in article_files(config)]
+    found = _article_stats(config)
+    if cache is not None:
+        cache.forget_others({p for p, _ in found})
+    return [read_article(Path(p), config, masters, cache, st) for p, st in found]

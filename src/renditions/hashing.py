@@ -18,12 +18,13 @@ def digest_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def cache_file(root: Path) -> Path:
+def cache_file(root: Path, kind: str = "stat") -> Path:
+    """Where this site's cache of `kind` lives (stat: file hashes; fm: what articles said)."""
     base = os.environ.get("RENDITIONS_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "renditions"
     )
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-    return Path(base) / f"stat-{key}.json"
+    return Path(base) / f"{kind}-{key}.json"
 
 
 class Hasher:

@@ -48,6 +48,7 @@ def build(
         if plan.jobs or shard or not s.config.manifest.exists():  # a no-op build rewrites nothing
             s.manifest.save()
         s.hasher.save()
+        s.said.save()
     failed = set(plan.failed_articles) | {p.article for p in problems}
     fresh = [fresh_result(o, s.manifest) for o in plan.fresh]
     return Report(

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from . import manifest as manifest_mod
 from .config import Config, load_config
-from .discover import Article, discover
+from .discover import Article, discover, front_matter_cache
 from .engine import Engine
 from .engines import get_engine
+from .fmcache import FrontMatterCache
 from .errors import UsageError
 from .gather import gather
 from .hashing import Hasher, cache_file
@@ -30,6 +31,7 @@ class Session:
     engine_name: str
     engine_id: str
     engine: Engine
+    said: FrontMatterCache  # what each article's front matter said (saved by build, like hasher)
 
     def plan(self, force: bool = False) -> Plan:
         """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
@@ -50,7 +52,8 @@ def open_session(
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
     eng = get_engine(engine, threads=threads)
-    articles = discover(cfg)
+    said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None)
+    articles = discover(cfg, said)
     if only:
         known = {a.slug for a in articles}
         unknown = [s for s in only if s not in known]
@@ -60,4 +63,4 @@ def open_session(
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
     man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
     hasher = Hasher(cache_file(cfg.root) if use_cache else None)
-    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng)
+    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said)
