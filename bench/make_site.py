@@ -93,11 +93,12 @@ def synthetic(count: int, site: Path, ext: str, size: tuple[int, int], distinct:
 
 def typical(photos: Path, out: Path, jpegs: int = 180, pngs: int = 60) -> int:
     """The masters blogs really have, cut reproducibly from the corpus photos: `jpegs` camera-like
-    2400×1600 JPEGs (quality 90) and `pngs` screenshot-like 2400×1350 PNGs. Each photo gives
-    several masters, each from its own zoom and offset, so no two masters share their pixels."""
+    2400×1600 JPEGs (quality 90, with an embedded sRGB profile, as cameras and photo editors
+    export them) and `pngs` screenshot-like 2400×1350 PNGs (untagged). Each photo gives several
+    masters, each from its own zoom and offset, so no two masters share their pixels."""
     import pyvips  # bench-only
 
-    stamp = out / f".typical-{jpegs}-{pngs}"
+    stamp = out / f".typical-v2-{jpegs}-{pngs}"
     if stamp.exists():
         return jpegs + pngs
     shutil.rmtree(out, ignore_errors=True)
@@ -118,7 +119,8 @@ def typical(photos: Path, out: Path, jpegs: int = 180, pngs: int = 60) -> int:
         if k % 2:
             img = img.fliphor()
         if i < jpegs:
-            img.jpegsave(str(out / f"typical-{i:03d}.jpg"), Q=90, keep="none")
+            img = img.icc_transform("srgb", input_profile="srgb", embedded=False)  # attaches libvips' sRGB profile
+            img.jpegsave(str(out / f"typical-{i:03d}.jpg"), Q=90, keep="icc")
         else:
             img.pngsave(str(out / f"typical-{i:03d}.png"), compression=6, keep="none")
     stamp.touch()
