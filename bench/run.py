@@ -83,7 +83,7 @@ def versus_sharp(masters: Path, work: Path, fmt: str, runs: int, jobs: int | Non
         res["noop"].append(renditions(site, cache, "build"))
         res["check"].append(renditions(site, cache, "check"))
         last = {k: v[-1] for k, v in res.items() if v}
-        print(f"  {tag or 'wallpapers'} {fmt} run {i + 1}/{runs}: " + ", ".join(f"{k} {s.wall:.1f}s" for k, s in last.items()), flush=True)
+        print(f"  {tag.strip('-') or 'wallpapers'} {fmt} run {i + 1}/{runs}: " + ", ".join(f"{k} {s.wall:.1f}s" for k, s in last.items()), flush=True)
     return {k: median(v) for k, v in res.items() if v} | {"sharp_bytes": sharp_bytes, "bytes": ours_bytes}
 
 
