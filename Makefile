@@ -43,15 +43,19 @@ browser:
 	  || echo "warning: could not install chromium; the preview's browser test will be skipped"; \
 	else echo "note: no chromium + chromedriver; the preview's browser test will be skipped"; fi
 
-# `make bench`: renditions vs sharp on the real-photo corpus, big masters, a 2,000-article site.
-# BENCH_CORPUS=DIR reuses a corpus; BENCH_RUNS=1 for a quick run (default 3, medians).
+# `make bench`: renditions vs sharp on the wallpaper corpus and on typical 2400-px masters, big
+# masters, a 2,000-article site beside Hugo's render of it. BENCH_CORPUS=DIR reuses a corpus;
+# BENCH_RUNS=1 for a quick run (default 3, medians); BENCH_PARTS=typical (or wallpapers, big, site,
+# comma-separated) runs only those parts; BENCH_SITE_COLD=0 reuses the 2,000-article site built before.
 SHARED ?= $(abspath $(CURDIR)/../shared)
 BENCH_CORPUS ?=
 BENCH_RUNS ?= 3
+BENCH_PARTS ?= wallpapers,typical,big,site
+BENCH_SITE_COLD ?= 1
 bench: setup
 	@corpus="$(BENCH_CORPUS)"; \
 	if [ -z "$$corpus" ]; then corpus=/tmp/renditions-corpus; $(SHARED)/corpus/make_corpus.sh "$$corpus" || exit 1; fi; \
-	BENCH_RUNS=$(BENCH_RUNS) $(BIN)/python bench/run.py --corpus "$$corpus"
+	BENCH_RUNS=$(BENCH_RUNS) BENCH_PARTS=$(BENCH_PARTS) BENCH_SITE_COLD=$(BENCH_SITE_COLD) $(BIN)/python bench/run.py --corpus "$$corpus"
 
 clean:
 	rm -rf $(VENV) public renditions.lock.json .pytest_cache .cache

@@ -91,6 +91,42 @@ def synthetic(count: int, site: Path, ext: str, size: tuple[int, int], distinct:
     return count
 
 
+def typical(photos: Path, out: Path, jpegs: int = 180, pngs: int = 60) -> int:
+    """The masters blogs really have, cut reproducibly from the corpus photos: `jpegs` camera-like
+    2400×1600 JPEGs (quality 90, with an embedded sRGB profile, as cameras and photo editors
+    export them) and `pngs` screenshot-like 2400×1350 PNGs (untagged). Each photo gives several
+    masters, each from its own zoom and offset, so no two masters share their pixels."""
+    import pyvips  # bench-only
+
+    stamp = out / f".typical-v2-{jpegs}-{pngs}"
+    if stamp.exists():
+        return jpegs + pngs
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    sources = [p for p in sorted(photos.iterdir()) if p.suffix.lower() in MASTER_EXTS]
+    for i in range(jpegs + pngs):
+        src = sources[i % len(sources)]
+        k = i // len(sources)  # which cut of this photo
+        w, h = (2400, 1600) if i < jpegs else (2400, 1350)
+        img = pyvips.Image.new_from_file(str(src))
+        img = img.flatten(background=[255, 255, 255]) if img.hasalpha() else img
+        img = img.colourspace("srgb")
+        zoom = max(w / img.width, h / img.height) * (1 + 0.12 * k)  # each cut a little closer in
+        img = img.resize(zoom, kernel="lanczos3")
+        left = (img.width - w) * ((k * 37) % 100) // 100
+        top = (img.height - h) * ((k * 61) % 100) // 100
+        img = img.crop(left, top, w, h)
+        if k % 2:
+            img = img.fliphor()
+        if i < jpegs:
+            img = img.icc_transform("srgb", input_profile="srgb", embedded=False)  # attaches libvips' sRGB profile
+            img.jpegsave(str(out / f"typical-{i:03d}.jpg"), Q=90, keep="icc")
+        else:
+            img.pngsave(str(out / f"typical-{i:03d}.png"), compression=6, keep="none")
+    stamp.touch()
+    return jpegs + pngs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("corpus", nargs="?", help="folder of masters (one article each)")

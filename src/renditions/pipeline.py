@@ -66,6 +66,7 @@ def build(
         journal.settle(s.config.root, lambda p, h: _records(s, p, h), s.hasher)
         s.hasher.save()
         site_problems = _write_data(s, bool(only), shard)
+        s.said.save()
     failed = set(plan.failed_articles) | {p.article for p in problems}
     problems += site_problems
     fresh = [fresh_result(o, s.manifest) for o in plan.fresh]

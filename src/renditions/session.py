@@ -11,10 +11,11 @@ from pathlib import Path
 
 from . import manifest as manifest_mod
 from .config import Config, load_config
-from .discover import Article, discover
+from .discover import Article, discover, front_matter_cache
 from .engine import Engine
 from .engines import get_engine
 from .errors import UsageError
+from .fmcache import FrontMatterCache
 from .gather import gather
 from .hashing import Hasher, cache_file
 from .manifest import Manifest
@@ -31,6 +32,7 @@ class Session:
     engine_name: str
     engine_id: str
     engine: Engine
+    said: FrontMatterCache  # what each article's front matter said (saved by build, like hasher)
     site: list[Article] | None = None  # every article: who else wants a path is asked site-wide
 
     def no_article(self) -> str:
@@ -67,7 +69,8 @@ def open_session(
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
     eng = get_engine(engine, threads=threads)
-    articles = site = discover(cfg, drafts=drafts)
+    said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None)
+    articles = site = discover(cfg, drafts=drafts, cache=said)
     if only:
         known = {a.slug for a in articles}
         unknown = [s for s in only if s not in known]
@@ -77,4 +80,4 @@ def open_session(
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
     man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
     hasher = Hasher(cache_file(cfg.root) if use_cache else None)
-    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, site)
+    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site)
