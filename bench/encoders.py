@@ -7,6 +7,7 @@ Variant pixels are cut by renditions' own engine (decode once, four cover crops)
 memory, then encoded with each setting on one thread. SSIM: the usual 11-tap Gaussian
 (sigma 1.5) on luma, computed with libvips (no numpy needed).
 """
+
 from __future__ import annotations
 
 import argparse

@@ -7,6 +7,7 @@ The variants are the example site's four (800x450, 640x360, 1600x900, 800x600, c
 the variant paths' extension decides the output format. Masters are hard-linked from the
 corpus when possible (same filesystem), copied otherwise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,13 @@ MASTER_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff")
 
 
 def write_config(site: Path, ext: str, extra: str = "") -> None:
-    lines = ["content: \"content/**/*.md\"", "sources: source_images", "public: public",
-             "manifest: renditions.lock.json", "variants:"]
+    lines = [
+        'content: "content/**/*.md"',
+        "sources: source_images",
+        "public: public",
+        "manifest: renditions.lock.json",
+        "variants:",
+    ]
     for name, key, folder, w, h in VARIANTS:
         lines.append(f'  {name}: {{key: {key}, path: "/img/artical/{folder}/{{slug}}.{ext}", width: {w}, height: {h}}}')
     (site / "config").mkdir(parents=True, exist_ok=True)
@@ -139,7 +145,9 @@ def main() -> None:
     if site.exists():
         shutil.rmtree(site)
     if a.synthetic:
-        n = synthetic(a.synthetic, site, a.ext, tuple(int(x) for x in a.size.split("x")), photos=Path(a.corpus) if a.corpus else None)
+        n = synthetic(
+            a.synthetic, site, a.ext, tuple(int(x) for x in a.size.split("x")), photos=Path(a.corpus) if a.corpus else None
+        )
     else:
         n = from_corpus(Path(a.corpus), site, a.ext)
     print(f"{site}: {n} articles, {len(VARIANTS)} .{a.ext} variants each")

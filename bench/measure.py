@@ -1,6 +1,7 @@
 """Run one command and measure it: wall time, CPU (user + sys of it and its children),
 peak RSS of its largest process (ru_maxrss, what `/usr/bin/time -v` reports) and peak RSS of
 the whole process tree (sampled from /proc every 50 ms, so a pool of workers counts in full)."""
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,7 @@ def _children(since: int) -> dict[int, list[int]]:
                 stat = fh.read()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
         kids.setdefault(ppid, []).append(int(name))
     return kids
 
@@ -71,4 +72,6 @@ def run(cmd: list[str], env: dict | None = None, quiet: bool = True) -> Sample:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0,) and quiet:
         print(f"  ! {' '.join(cmd)} exited {proc.returncode}: {err.decode(errors='replace')[-2000:]}")
-    return Sample(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, max(peak[0], ru.ru_maxrss * 1024) / 2**20, proc.returncode)
+    return Sample(
+        wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, max(peak[0], ru.ru_maxrss * 1024) / 2**20, proc.returncode
+    )

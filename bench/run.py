@@ -8,6 +8,7 @@ CORPUS is what ../shared/corpus/make_corpus.sh builds (mixed/, big-png/, big-jpg
 machine is shared and noisy: read the ratios, which are measured side by side, not the seconds.
 Parts (BENCH_PARTS, default all): wallpapers, typical, big, site.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,10 @@ def du(path: Path) -> int:
 
 
 def median(samples: list[Sample]) -> dict:
-    return {
-        k: statistics.median(getattr(s, k) for s in samples) for k in ("wall", "cpu", "maxrss_mb", "tree_rss_mb")
-    } | {"ok": all(s.code == 0 for s in samples), "runs": len(samples)}
+    return {k: statistics.median(getattr(s, k) for s in samples) for k in ("wall", "cpu", "maxrss_mb", "tree_rss_mb")} | {
+        "ok": all(s.code == 0 for s in samples),
+        "runs": len(samples),
+    }
 
 
 def env_for(cache: Path) -> dict:
@@ -83,7 +85,11 @@ def versus_sharp(masters: Path, work: Path, fmt: str, runs: int, jobs: int | Non
         res["noop"].append(renditions(site, cache, "build"))
         res["check"].append(renditions(site, cache, "check"))
         last = {k: v[-1] for k, v in res.items() if v}
-        print(f"  {tag.strip('-') or 'wallpapers'} {fmt} run {i + 1}/{runs}: " + ", ".join(f"{k} {s.wall:.1f}s" for k, s in last.items()), flush=True)
+        print(
+            f"  {tag.strip('-') or 'wallpapers'} {fmt} run {i + 1}/{runs}: "
+            + ", ".join(f"{k} {s.wall:.1f}s" for k, s in last.items()),
+            flush=True,
+        )
     return {k: median(v) for k, v in res.items() if v} | {"sharp_bytes": sharp_bytes, "bytes": ours_bytes}
 
 
@@ -154,7 +160,9 @@ def big_site(work: Path, articles: int, runs: int, photos: Path, cold_build: boo
     for i in range(runs):  # alternating, so the ratios see the same machine
         if hugo:
             shutil.rmtree(work / "hugo-public", ignore_errors=True)
-            res["hugo"].append(run([hugo, "--source", str(hsite), "--destination", str(work / "hugo-public"), "--quiet", "--noBuildLock"]))
+            res["hugo"].append(
+                run([hugo, "--source", str(hsite), "--destination", str(work / "hugo-public"), "--quiet", "--noBuildLock"])
+            )
         res["noop"].append(renditions(site, cache, "build"))
         res["check"].append(renditions(site, cache, "check"))
         # a fresh clone: no stat cache, every master and output is hashed once
@@ -167,7 +175,9 @@ def big_site(work: Path, articles: int, runs: int, photos: Path, cold_build: boo
         if keep.exists():
             keep.rename(cache)
         last = {k: v[-1] for k, v in res.items() if v}
-        print(f"  {articles} articles run {i + 1}/{runs}: " + ", ".join(f"{k} {s.wall:.2f}s" for k, s in last.items()), flush=True)
+        print(
+            f"  {articles} articles run {i + 1}/{runs}: " + ", ".join(f"{k} {s.wall:.2f}s" for k, s in last.items()), flush=True
+        )
     if hugo:
         pages = sum(1 for _ in (work / "hugo-public").rglob("index.html"))
         print(f"  hugo rendered {pages} pages", flush=True)
@@ -180,32 +190,45 @@ WORKLOADS = (("wallpapers", "40 wallpapers"), ("typical", "typical masters"))
 def _corpus_rows(add, label: str, fmt: str, m: dict) -> None:
     sh = m.get("sharp")
     if sh:
-        add(f"| {label} → {fmt} | sharp | {sh['wall']:.1f} | {sh['cpu']:.1f} | {sh['tree_rss_mb']:.0f} | {sh['maxrss_mb']:.0f} | {m['sharp_bytes'] / 1e6:.1f} | 1.00 | 1.00 | 1.00 | 1.00 |")
+        add(
+            f"| {label} → {fmt} | sharp | {sh['wall']:.1f} | {sh['cpu']:.1f} | {sh['tree_rss_mb']:.0f} | {sh['maxrss_mb']:.0f} | {m['sharp_bytes'] / 1e6:.1f} | 1.00 | 1.00 | 1.00 | 1.00 |"
+        )
     c = m["cold"]
     ratios = (
         f"{c['wall'] / sh['wall']:.2f} | {c['cpu'] / sh['cpu']:.2f} | {c['tree_rss_mb'] / sh['tree_rss_mb']:.2f} | {m['bytes'] / m['sharp_bytes']:.3f}"
-        if sh else "– | – | – | –"
+        if sh
+        else "– | – | – | –"
     )
-    add(f"| {label} → {fmt} | renditions cold build | {c['wall']:.1f} | {c['cpu']:.1f} | {c['tree_rss_mb']:.0f} | {c['maxrss_mb']:.0f} | {m['bytes'] / 1e6:.1f} | {ratios} |")
+    add(
+        f"| {label} → {fmt} | renditions cold build | {c['wall']:.1f} | {c['cpu']:.1f} | {c['tree_rss_mb']:.0f} | {c['maxrss_mb']:.0f} | {m['bytes'] / 1e6:.1f} | {ratios} |"
+    )
     for key, name in (("noop", "no-op build"), ("check", "check")):
         s = m[key]
-        add(f"| {label} → {fmt} | renditions {name} | {s['wall']:.2f} | {s['cpu']:.2f} | {s['tree_rss_mb']:.0f} | {s['maxrss_mb']:.0f} | | | | | |")
+        add(
+            f"| {label} → {fmt} | renditions {name} | {s['wall']:.2f} | {s['cpu']:.2f} | {s['tree_rss_mb']:.0f} | {s['maxrss_mb']:.0f} | | | | | |"
+        )
 
 
 def report(r: dict) -> str:
     L = []
     add = L.append
-    add(f"{r['version']} ({r['engine']}) vs {r.get('sharp', 'sharp: not run')}; {r['cpus']} CPUs; "
-        f"medians of {r['runs']} run(s); corpus {r['corpus']}")
+    add(
+        f"{r['version']} ({r['engine']}) vs {r.get('sharp', 'sharp: not run')}; {r['cpus']} CPUs; "
+        f"medians of {r['runs']} run(s); corpus {r['corpus']}"
+    )
     for part, label in WORKLOADS:
         if not r.get(part):
             continue
         if part == "typical":
             t = r["typical"]
             add("")
-            add(f"Typical masters: {t['jpegs']} JPEG 2400×1600 and {t['pngs']} PNG 2400×1350, cut from the corpus photos (`bench/make_site.py` `typical`).")
+            add(
+                f"Typical masters: {t['jpegs']} JPEG 2400×1600 and {t['pngs']} PNG 2400×1350, cut from the corpus photos (`bench/make_site.py` `typical`)."
+            )
         add("")
-        add("| job | tool | wall s | CPU s | peak RSS (tree) MB | peak RSS (largest process) MB | output MB | wall vs sharp | CPU vs sharp | RSS vs sharp | bytes vs sharp |")
+        add(
+            "| job | tool | wall s | CPU s | peak RSS (tree) MB | peak RSS (largest process) MB | output MB | wall vs sharp | CPU vs sharp | RSS vs sharp | bytes vs sharp |"
+        )
         add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for fmt, m in r[part]["formats"].items():
             _corpus_rows(add, label, fmt, m)
@@ -219,10 +242,17 @@ def report(r: dict) -> str:
         s = r["site"]
         hugo = s.get("hugo")
         add("")
-        add(f"| {s['articles']} articles (1700×950 JPEG masters cut from the corpus photos, 4 JPEG variants) | wall s | CPU s | wall vs Hugo | CPU vs Hugo |")
+        add(
+            f"| {s['articles']} articles (1700×950 JPEG masters cut from the corpus photos, 4 JPEG variants) | wall s | CPU s | wall vs Hugo | CPU vs Hugo |"
+        )
         add("| --- | --- | --- | --- | --- |")
-        rows = (("cold", "renditions cold build"), ("hugo", f"Hugo {r.get('hugo', '')} render of the same articles".replace("  ", " ")),
-                ("noop", "renditions no-op build"), ("check", "renditions check"), ("check_no_cache", "renditions check, no stat cache (fresh clone)"))
+        rows = (
+            ("cold", "renditions cold build"),
+            ("hugo", f"Hugo {r.get('hugo', '')} render of the same articles".replace("  ", " ")),
+            ("noop", "renditions no-op build"),
+            ("check", "renditions check"),
+            ("check_no_cache", "renditions check, no stat cache (fresh clone)"),
+        )
         for key, label in rows:
             if key not in s:
                 continue
@@ -238,14 +268,21 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
     ap.add_argument("--jobs", type=int, default=None, help="renditions --jobs for the corpus builds (default: CPU count)")
     ap.add_argument("--articles", type=int, default=int(os.environ.get("BENCH_ARTICLES", "2000")))
-    ap.add_argument("--parts", default=os.environ.get("BENCH_PARTS") or "wallpapers,typical,big,site",
-                    help="comma-separated: wallpapers, typical, big, site (default all; env BENCH_PARTS)")
+    ap.add_argument(
+        "--parts",
+        default=os.environ.get("BENCH_PARTS") or "wallpapers,typical,big,site",
+        help="comma-separated: wallpapers, typical, big, site (default all; env BENCH_PARTS)",
+    )
     ap.add_argument("--formats", default="png,webp", help="output formats of the wallpaper job")
     ap.add_argument("--typical-formats", default="png,jpeg,webp", help="output formats of the typical job")
     ap.add_argument("--typical", default=os.environ.get("BENCH_TYPICAL", "180,60"), help="JPEG,PNG typical masters")
     ap.add_argument("--no-sharp", action="store_true")
-    ap.add_argument("--no-site-cold", action="store_true", default=os.environ.get("BENCH_SITE_COLD") == "0",
-                    help="reuse the 2,000-article site's outputs from an earlier run (env BENCH_SITE_COLD=0)")
+    ap.add_argument(
+        "--no-site-cold",
+        action="store_true",
+        default=os.environ.get("BENCH_SITE_COLD") == "0",
+        help="reuse the 2,000-article site's outputs from an earlier run (env BENCH_SITE_COLD=0)",
+    )
     a = ap.parse_args()
     parts = {p.strip() for p in a.parts.split(",") if p.strip()}
     unknown = parts - {"wallpapers", "typical", "big", "site"}
@@ -254,11 +291,16 @@ def main() -> None:
     a.work.mkdir(parents=True, exist_ok=True)
     with_sharp = not a.no_sharp and bool(parts & {"wallpapers", "typical"}) and sharp_ready()
     version = subprocess.run([RENDITIONS, "--version"], capture_output=True, text=True).stdout.strip()
-    engine = subprocess.run([sys.executable, "-c", "from renditions.engines import get_engine; e = get_engine(); print(e.name, e.version)"],
-                            capture_output=True, text=True).stdout.strip()
+    engine = subprocess.run(
+        [sys.executable, "-c", "from renditions.engines import get_engine; e = get_engine(); print(e.name, e.version)"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     r: dict = {"version": version, "engine": engine, "cpus": os.cpu_count(), "runs": a.runs, "corpus": str(a.corpus)}
     if with_sharp:
-        r["sharp"] = "sharp (libvips, Node " + subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip() + ")"
+        r["sharp"] = (
+            "sharp (libvips, Node " + subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip() + ")"
+        )
     if "wallpapers" in parts:
         r["wallpapers"] = {"formats": {}}
         for fmt in a.formats.split(","):

@@ -1,4 +1,5 @@
 """Colour science for test oracles: sRGB → CIE L*a*b* (D65) and CIE76 ΔE."""
+
 from __future__ import annotations
 
 

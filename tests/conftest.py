@@ -1,4 +1,5 @@
 """Shared fixtures: a throwaway site with the shipped config, and image helpers."""
+
 from __future__ import annotations
 
 import shutil
@@ -121,8 +122,10 @@ def _json_reports_match_the_schema(monkeypatch, report_validator):
     invalid: list[str] = []  # asserted after the test: CliRunner would swallow an exception raised here
 
     def checked(doc: dict) -> None:
-        invalid.extend(f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-                       for e in report_validator.iter_errors(json.loads(json.dumps(doc))))
+        invalid.extend(
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in report_validator.iter_errors(json.loads(json.dumps(doc)))
+        )
         real(doc)
 
     monkeypatch.setattr(cli, "_emit_json", checked)

@@ -1,4 +1,5 @@
 """`check --format github`: annotations land on files in the repository, and cannot be forged."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,10 @@ def test_paths_are_relative_to_the_git_top_for_a_site_in_a_subfolder(tmp_path, m
     manifest = (site.root / "renditions.lock.json").read_text().splitlines()
     orphan = "/img/artical/articles/two.png"
     entry_line = next(i for i, ln in enumerate(manifest, 1) if ln.strip().startswith(json.dumps(orphan) + ":"))
-    assert (f"::error file=sites/blog/renditions.lock.json,line={entry_line}::{orphan}: orphan: no article references it "
-            "(renditions wrote it; `renditions prune` deletes it)") in got
+    assert (
+        f"::error file=sites/blog/renditions.lock.json,line={entry_line}::{orphan}: orphan: no article references it "
+        "(renditions wrote it; `renditions prune` deletes it)"
+    ) in got
     # GITHUB_WORKSPACE wins: paths are relative to the checkout GitHub resolves against
     r = run(site, "check", "--format", "github", env={"GITHUB_WORKSPACE": str(tmp_path / "repo" / "sites")})
     assert f"::error file=blog/content/one.md,line={line}::/img/artical/articles/one.png: missing" in annotations(r.stdout)

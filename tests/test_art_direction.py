@@ -1,4 +1,5 @@
 """Art direction: `masters: {variant: file}` cuts chosen variants from another master, with its own focus."""
+
 from __future__ import annotations
 
 import json
@@ -74,7 +75,10 @@ def test_bad_masters_entries_fail_the_article_with_one_line_each(site):
     for entry, reason in (
         ("masters: {mobile: nope.jpg}", "masters.mobile: no master source_images/nope.jpg"),
         ("masters: {tablet: a.png}", "masters.tablet: not a variant (expected one of mobile, wide)"),
-        ("masters: {mobile: ../a.png}", "masters.mobile: expected the name of a file in source_images/, like portrait.jpg, got '../a.png'"),
+        (
+            "masters: {mobile: ../a.png}",
+            "masters.mobile: expected the name of a file in source_images/, like portrait.jpg, got '../a.png'",
+        ),
         ("masters: portrait.jpg", "masters: expected a mapping of variant to a file in source_images/, got str"),
     ):
         write(site, entry + "\n")

@@ -1,4 +1,5 @@
 """Byte budgets: build warns naming the file, its size and what would help; check --strict fails."""
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,9 @@ def noise(size):
     return Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))  # incompressible: a heavy PNG
 
 
-@pytest.mark.parametrize("text, expected", [("300KB", 300_000), ("1.5MB", 1_500_000), ("250000", 250_000), ("120 kb", 120_000), ("900B", 900)])
+@pytest.mark.parametrize(
+    "text, expected", [("300KB", 300_000), ("1.5MB", 1_500_000), ("250000", 250_000), ("120 kb", 120_000), ("900B", 900)]
+)
 def test_budget_units_are_decimal(text, expected):
     assert parse_budget(text) == expected
 

@@ -1,4 +1,5 @@
 """The core job end to end: articles in, four variants out, exit codes and messages."""
+
 from __future__ import annotations
 
 import json
@@ -35,12 +36,15 @@ def test_every_article_gets_its_four_files(site, engine):
 
 
 def test_paths_taken_exactly_as_written(site):
-    site.article("x", keys={
-        "image": "/img/artical/articles/Some Odd Name.png",
-        "mobile": "/img/artical/mobile-articles/x.jpg",
-        "singleImage": "/img/artical/single-articles/x.webp",
-        "MobileSingleImage": "/elsewhere/deep/x.avif",
-    })
+    site.article(
+        "x",
+        keys={
+            "image": "/img/artical/articles/Some Odd Name.png",
+            "mobile": "/img/artical/mobile-articles/x.jpg",
+            "singleImage": "/img/artical/single-articles/x.webp",
+            "MobileSingleImage": "/elsewhere/deep/x.avif",
+        },
+    )
     site.master("x")
     r = run(site, "build")
     assert r.exit_code == 0, r.output
@@ -76,7 +80,9 @@ def test_bad_config_exit_2_before_anything_is_written(site):
     site.config(text)
     r = run(site, "build")
     assert r.exit_code == 2
-    assert 'config/renditions.yaml: variants.mobile-article.width: expected a positive integer up to 65535, got "wide"' in r.stderr
+    assert (
+        'config/renditions.yaml: variants.mobile-article.width: expected a positive integer up to 65535, got "wide"' in r.stderr
+    )
     assert not site.public.exists()
 
 
@@ -89,7 +95,10 @@ def test_master_found_by_front_matter_stem_and_ambiguity(site):
     r = run(site, "build")
     assert r.exit_code == 1
     assert site.out("image", "short").exists()
-    assert "content/twice.md: two masters for one article: source_images/twice.JPG and source_images/twice.png (keep one)" in r.stderr
+    assert (
+        "content/twice.md: two masters for one article: source_images/twice.JPG and source_images/twice.png (keep one)"
+        in r.stderr
+    )
 
 
 def test_slug_key_overrides_file_name(site):
@@ -133,7 +142,9 @@ def test_console_script_and_module_entry_points(site, tmp_path):
     assert p.returncode == 0, p.stderr
     assert "4 written, 0 up to date, 0 failed" in p.stdout
     assert "\r" not in p.stderr  # no progress bar when stderr is not a terminal
-    p = subprocess.run([sys.executable, "-m", "renditions", "check", "--root", str(site.root)], capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "renditions", "check", "--root", str(site.root)], capture_output=True, text=True, timeout=120
+    )
     assert p.returncode == 0, p.stdout + p.stderr
 
 

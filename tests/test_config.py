@@ -1,4 +1,5 @@
 """Config validation: every problem named with file, key, expected and found, all at once."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,7 +36,9 @@ GOOD = {"key": "image", "path": "/img/{slug}.png", "width": 800, "height": 450}
 def test_width_wide_names_file_key_expected_and_found():
     with pytest.raises(ConfigError) as e:
         _parse({"variants": {"article": {**GOOD, "width": "wide"}}})
-    assert e.value.message == 'config/renditions.yaml: variants.article.width: expected a positive integer up to 65535, got "wide"'
+    assert (
+        e.value.message == 'config/renditions.yaml: variants.article.width: expected a positive integer up to 65535, got "wide"'
+    )
 
 
 def test_all_problems_reported_together():
@@ -115,7 +118,9 @@ def test_missing_and_unparsable_config_files(tmp_path):
 def test_relative_paths_resolve_against_root(tmp_path):
     (tmp_path / "etc").mkdir()
     cfg_file = tmp_path / "etc" / "r.yaml"
-    cfg_file.write_text("public: out/www\nsources: masters\nvariants:\n  a: {key: image, path: '/i/{slug}.png', width: 10, height: 10}\n")
+    cfg_file.write_text(
+        "public: out/www\nsources: masters\nvariants:\n  a: {key: image, path: '/i/{slug}.png', width: 10, height: 10}\n"
+    )
     cfg = load_config(tmp_path / "site", cfg_file)
     assert cfg.public == (tmp_path / "site" / "out" / "www")
     assert cfg.sources == (tmp_path / "site" / "masters")
@@ -129,7 +134,10 @@ SHIPPED = (REPO / "config" / "renditions.yaml").read_text()
 @pytest.mark.parametrize(
     "line, expected",
     [
-        ("max_front_matter_bytes: 1000000000000", "max_front_matter_bytes: expected an integer from 1 to 16777216, got 1000000000000"),
+        (
+            "max_front_matter_bytes: 1000000000000",
+            "max_front_matter_bytes: expected an integer from 1 to 16777216, got 1000000000000",
+        ),
         ("max_pixels: 0", "max_pixels: expected an integer from 1 to 1000000000, got 0"),
         ("max_bytes: -5", "max_bytes: expected an integer from 1 to 4294967296, got -5"),
         ("max_bytes: 1.5e+3", "max_bytes: expected an integer from 1 to 4294967296, got 1500.0"),
@@ -165,7 +173,9 @@ def test_a_duplicate_key_in_the_config_is_refused(site):
     r = CliRunner().invoke(main, ["check", "--root", str(site.root)])
     assert r.exit_code == 2
     n = (SHIPPED + "\nmax_pixels: 5\n").count("\n") + 1  # the second one
-    assert r.stderr.strip().splitlines() == [f"error: config/renditions.yaml: line {n}: not valid YAML (duplicate key 'max_pixels')"]
+    assert r.stderr.strip().splitlines() == [
+        f"error: config/renditions.yaml: line {n}: not valid YAML (duplicate key 'max_pixels')"
+    ]
 
 
 def test_deeply_nested_config_is_one_line(site):
@@ -183,8 +193,8 @@ def test_deeply_nested_config_is_one_line(site):
 def test_anchors_and_merge_keys_still_share_settings(site):
     site.config(
         "variants:\n"
-        "  a: &base {key: image, path: \"/img/{slug}.png\", width: 800, height: 450}\n"
-        "  b: {<<: *base, key: mobile, path: \"/m/{slug}.png\"}\n"
+        '  a: &base {key: image, path: "/img/{slug}.png", width: 800, height: 450}\n'
+        '  b: {<<: *base, key: mobile, path: "/m/{slug}.png"}\n'
     )
     cfg = load_config(site.root)
     assert [(v.key, v.width, v.height) for v in cfg.variants] == [("image", 800, 450), ("mobile", 800, 450)]

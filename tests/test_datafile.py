@@ -1,4 +1,5 @@
 """The data file for templates: every front-matter reference → src, size, srcset, sources, placeholder."""
+
 from __future__ import annotations
 
 import json

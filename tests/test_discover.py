@@ -1,4 +1,5 @@
 """discover: a front-matter value of the wrong shape costs its article, with the key and the line."""
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,11 @@ def write(site, name: str, raw: bytes):
 
 
 def test_wrong_types_name_the_key_and_line(site):
-    write(site, "lists.md", b"---\ntitle: t\nimage: [/img/a.png, /img/b.png]\nmobile: 42\nsingleImage:\nMobileSingleImage: {p: 1}\n---\n")
+    write(
+        site,
+        "lists.md",
+        b"---\ntitle: t\nimage: [/img/a.png, /img/b.png]\nmobile: 42\nsingleImage:\nMobileSingleImage: {p: 1}\n---\n",
+    )
     _cfg, found = articles(site)
     a = found["lists"]
     by_variant = {t.variant: t for t in a.targets}
@@ -104,7 +109,9 @@ def test_content_takes_a_list_of_globs_and_exclude(site):
         (site.root / folder).mkdir()
         (site.root / folder / "a.md").write_bytes(f"---\nslug: {folder}-a\nimage: /img/{folder}.png\n---\n".encode())
     cfg_file = site.root / "config" / "renditions.yaml"
-    text = cfg_file.read_text().replace('content: "content/**/*.md"', 'content: ["posts/*.md", "_posts/*.md", "drafts/*.md"]\nexclude: ["drafts/**"]')
+    text = cfg_file.read_text().replace(
+        'content: "content/**/*.md"', 'content: ["posts/*.md", "_posts/*.md", "drafts/*.md"]\nexclude: ["drafts/**"]'
+    )
     cfg_file.write_text(text)
     assert [a.slug for a in discover(load_config(site.root))] == ["_posts-a", "posts-a"]
     cfg_file.write_text(text.replace('exclude: ["drafts/**"]', "exclude: drafts"))
@@ -112,18 +119,21 @@ def test_content_takes_a_list_of_globs_and_exclude(site):
         load_config(site.root)
 
 
-@pytest.mark.parametrize("rel, languages, slug", [
-    ("content/posts/my-trip/index.md", (), "my-trip"),
-    ("content/posts/my-trip/_index.md", (), "my-trip"),
-    ("content/posts/my-trip/index.fr.md", ("fr",), "my-trip"),
-    ("_posts/2024-05-01-old-friends.md", (), "old-friends"),
-    ("_posts/2024-05-01-old-friends.de.md", ("fr", "de"), "old-friends"),
-    ("content/trip.fr.md", ("fr",), "trip"),
-    ("content/trip.fr.md", (), "trip.fr"),  # not a listed language: part of the name
-    ("content/v1.2.md", ("fr",), "v1.2"),
-    ("content/2024-05-01.md", (), "2024-05-01"),  # only a date: the date is the name
-    ("content/index.md", (), "content"),
-])
+@pytest.mark.parametrize(
+    "rel, languages, slug",
+    [
+        ("content/posts/my-trip/index.md", (), "my-trip"),
+        ("content/posts/my-trip/_index.md", (), "my-trip"),
+        ("content/posts/my-trip/index.fr.md", ("fr",), "my-trip"),
+        ("_posts/2024-05-01-old-friends.md", (), "old-friends"),
+        ("_posts/2024-05-01-old-friends.de.md", ("fr", "de"), "old-friends"),
+        ("content/trip.fr.md", ("fr",), "trip"),
+        ("content/trip.fr.md", (), "trip.fr"),  # not a listed language: part of the name
+        ("content/v1.2.md", ("fr",), "v1.2"),
+        ("content/2024-05-01.md", (), "2024-05-01"),  # only a date: the date is the name
+        ("content/index.md", (), "content"),
+    ],
+)
 def test_slug_as_generators_derive_it(rel, languages, slug):
     assert path_slug(rel, languages) == slug
 
@@ -136,16 +146,23 @@ def test_slug_key_wins_and_bundles_find_their_master(site):
     for slug in ("my-trip", "old-friends", "chosen"):
         site.master(slug)
     _, found = articles(site)
-    assert {s: a.master.name for s, a in found.items()} == {"my-trip": "my-trip.png", "old-friends": "old-friends.png", "chosen": "chosen.png"}
+    assert {s: a.master.name for s, a in found.items()} == {
+        "my-trip": "my-trip.png",
+        "old-friends": "old-friends.png",
+        "chosen": "chosen.png",
+    }
 
 
-@pytest.mark.parametrize("key, meant", [
-    ("singleimage", "singleImage"),
-    ("MobileSingleImg", "MobileSingleImage"),
-    ("Image", "image"),
-    ("mobil", "mobile"),
-    ("SingleImages", "singleImage"),
-])
+@pytest.mark.parametrize(
+    "key, meant",
+    [
+        ("singleimage", "singleImage"),
+        ("MobileSingleImg", "MobileSingleImage"),
+        ("Image", "image"),
+        ("mobil", "mobile"),
+        ("SingleImages", "singleImage"),
+    ],
+)
 def test_a_near_miss_key_is_an_error_with_did_you_mean(site, key, meant):
     write(site, "typo.md", f"---\ntitle: t\n{key}: /img/x.png\n---\n".encode())
     _, found = articles(site)
@@ -171,7 +188,7 @@ def test_drafts_are_skipped_unless_asked(site):
 
 def test_a_page_starting_with_a_template_tag_is_not_json(site):
     """Only `{"` or `{}` opens JSON front matter; `{{< shortcode >}}` and `{% include %}` are body text."""
-    write(site, "shortcode.md", b"{{< figure src=\"/x.png\" >}}\n")
+    write(site, "shortcode.md", b'{{< figure src="/x.png" >}}\n')
     write(site, "liquid.md", b"{% include header.html %}\n")
     cfg = load_config(site.root)
     pages = [a for a in read_all(cfg) if not a.images]

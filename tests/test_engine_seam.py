@@ -1,6 +1,7 @@
 """The engine seam holds: no import circle, no engine imports the other, and only the engine
 modules (and the encoders they share) touch an imaging library. Read from the source, every
 import counted, including those inside functions."""
+
 from __future__ import annotations
 
 import ast

@@ -2,6 +2,7 @@
 
 Masters are made here with Pillow; each test states what either engine must return.
 """
+
 from __future__ import annotations
 
 import functools
@@ -79,7 +80,14 @@ def test_exif_orientation_big_endian_and_malformed():
     entry = struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0)
     big = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + entry + b"\x00" * 4
     assert exif_orientation(big) == 6
-    for bad in (None, b"", b"junk", b"II*\x00\xff\xff\xff\xff", big[:14], b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 9, 0)):
+    for bad in (
+        None,
+        b"",
+        b"junk",
+        b"II*\x00\xff\xff\xff\xff",
+        big[:14],
+        b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 9, 0),
+    ):
         assert exif_orientation(bad) is None
 
 
@@ -131,10 +139,15 @@ def render(eng, path, out=(60, 40), fit="cover", position="centre", fmt="png", o
     g = plan_geometry(fit, (probe.width, probe.height), out, upscale=True)
     img = eng.load(str(path), probe, 1.0)
     pixels = eng.cut(img, g, (probe.width, probe.height), position, WHITE)
-    opts = options or {"png": {"compression": 6, "filter": True, "palette": False, "quality": 90, "colours": 256},
-                       "jpeg": {"quality": 90, "progressive": False},
-                       "webp": {"quality": 90, "effort": 2, "lossless": False},
-                       "avif": {"quality": 60, "effort": 2}}[fmt]
+    opts = (
+        options
+        or {
+            "png": {"compression": 6, "filter": True, "palette": False, "quality": 90, "colours": 256},
+            "jpeg": {"quality": 90, "progressive": False},
+            "webp": {"quality": 90, "effort": 2, "lossless": False},
+            "avif": {"quality": 60, "effort": 2},
+        }[fmt]
+    )
     enc = eng.encode(pixels, fmt, opts, WHITE)
     return probe, Image.open(io.BytesIO(enc.data)), pixels
 
@@ -158,7 +171,13 @@ def test_probe_reports_the_upright_size_and_load_turns_the_pixels(eng, tmp_path,
     corner = {1: "tl", 2: "tr", 3: "br", 4: "bl", 5: "tl", 6: "tr", 7: "br", 8: "bl"}[orientation]
     g = plan_geometry("contain", upright, upright)
     pixels = eng.cut(loaded, g, upright, "centre", WHITE)
-    out = Image.open(io.BytesIO(eng.encode(pixels, "png", {"compression": 1, "filter": False, "palette": False, "quality": 90, "colours": 256}, WHITE).data)).convert("RGB")
+    out = Image.open(
+        io.BytesIO(
+            eng.encode(
+                pixels, "png", {"compression": 1, "filter": False, "palette": False, "quality": 90, "colours": 256}, WHITE
+            ).data
+        )
+    ).convert("RGB")
     w, h = out.size
     at = {"tl": (10, 10), "tr": (w - 11, 10), "br": (w - 11, h - 11), "bl": (10, h - 11)}[corner]
     assert out.getpixel(at)[0] > 180, f"orientation {orientation}: the red corner should be {corner}"
@@ -220,10 +239,17 @@ def test_encode_writes_no_metadata(eng, tmp_path, fmt):
     exif.get_ifd(0x8825)[2] = (51.0, 30.0, 1.0)
     Image.new("RGB", (120, 80), (200, 100, 50)).save(path, exif=exif.tobytes(), comment=b"SECRET-COMMENT")
     _, _, pixels = render(eng, path)
-    data = eng.encode(pixels, fmt, {"png": {"compression": 6, "filter": True, "palette": False, "quality": 90, "colours": 256},
-                                    "jpeg": {"quality": 80, "progressive": True},
-                                    "webp": {"quality": 80, "effort": 2, "lossless": False},
-                                    "avif": {"quality": 50, "effort": 2}}[fmt], WHITE).data
+    data = eng.encode(
+        pixels,
+        fmt,
+        {
+            "png": {"compression": 6, "filter": True, "palette": False, "quality": 90, "colours": 256},
+            "jpeg": {"quality": 80, "progressive": True},
+            "webp": {"quality": 80, "effort": 2, "lossless": False},
+            "avif": {"quality": 50, "effort": 2},
+        }[fmt],
+        WHITE,
+    ).data
     assert b"SECRET" not in data and b"Exif\x00\x00" not in data
 
 
@@ -240,7 +266,10 @@ def test_placeholder_is_tiny_and_its_colour_dominant(eng, tmp_path):
     assert eng.placeholder(pixels, WHITE).colour == "#0cc863"
 
 
-@pytest.mark.parametrize("exc", [TypeError("Missing dimensions"), ValueError("bad"), struct.error("unpack"), SyntaxError("x"), OSError("decoder error -2")])
+@pytest.mark.parametrize(
+    "exc",
+    [TypeError("Missing dimensions"), ValueError("bad"), struct.error("unpack"), SyntaxError("x"), OSError("decoder error -2")],
+)
 def test_pillow_decoder_errors_of_any_type_become_render_errors(tmp_path, monkeypatch, exc):
     eng = get_engine("pillow")
     path = tmp_path / "x.png"

@@ -1,4 +1,5 @@
 """Errors become exit codes in one place, the CLI: one `error: path: reason` line, never a traceback."""
+
 from __future__ import annotations
 
 import re
@@ -7,8 +8,9 @@ import sys
 
 
 def cli(site, *args):
-    return subprocess.run([sys.executable, "-m", "renditions", *args, "--root", str(site.root)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "renditions", *args, "--root", str(site.root)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_lock_path_is_a_folder(site):

@@ -5,6 +5,7 @@ to what an uninterrupted build writes for one of its master's versions), and eve
 is a complete record. After the next build: no temporary or empty file remains, every manifest
 entry's file has the recorded hash, and files and manifest equal those of an uninterrupted build.
 """
+
 from __future__ import annotations
 
 import errno
@@ -247,12 +248,15 @@ def test_kill_at_100_random_points(tmp_path):
     assert len(log) == KILLS
     killed = [entry for entry in log if entry[4] == -signal.SIGKILL]
     mid_write = [entry for entry in killed if entry[5] > 0]
-    print(f"\n{KILLS} kill points over a {ref.duration:.2f}s build: {len(killed)} killed mid-run "
-          f"({len(mid_write)} after writing some files), {KILLS - len(killed)} had finished")
+    print(
+        f"\n{KILLS} kill points over a {ref.duration:.2f}s build: {len(killed)} killed mid-run "
+        f"({len(mid_write)} after writing some files), {KILLS - len(killed)} had finished"
+    )
     assert len(killed) >= KILLS // 2 and len(mid_write) >= KILLS // 5
 
 
 # -- a full disk ----------------------------------------------------------------------------------
+
 
 class _FullDisk:
     """Stands in for the `os` module inside renditions.write: writing `victim` runs out of space
@@ -348,6 +352,11 @@ def test_failed_rename_leaves_complete_files_and_an_honest_manifest(tmp_path, mo
     assert {k: v for k, v in manifest.items() if "post-4" in k} == {k: v for k, v in manifest_before.items() if "post-4" in k}
     r = subprocess.run(build_cmd(root), capture_output=True, text=True, env=env_for(root), timeout=60)
     assert r.returncode == 0 and "3 written" in r.stdout, r.stderr
-    r = subprocess.run([sys.executable, "-m", "renditions", "check", "--root", str(root)], capture_output=True, text=True,
-                       env=env_for(root), timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "renditions", "check", "--root", str(root)],
+        capture_output=True,
+        text=True,
+        env=env_for(root),
+        timeout=60,
+    )
     assert r.returncode == 0, r.stdout

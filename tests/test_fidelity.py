@@ -4,6 +4,7 @@ masters, alpha, encoders, animated masters and placeholders.
 Every master is generated here, so the right answer is computed, not remembered. Wide-gamut
 profiles come from two peer images (Pillow can't create Adobe RGB or Display P3 profiles).
 """
+
 from __future__ import annotations
 
 import base64
@@ -82,7 +83,10 @@ PATCHES = {"red": (205, 35, 45), "green": (40, 170, 60), "blue": (35, 60, 190), 
 def to_profile(rgb, icc: bytes) -> tuple[int, int, int]:
     """The pixel values a wide-gamut master stores for the sRGB colour `rgb`."""
     transform = ImageCms.buildTransform(
-        ImageCms.createProfile("sRGB"), ImageCms.ImageCmsProfile(io.BytesIO(icc)), "RGB", "RGB",
+        ImageCms.createProfile("sRGB"),
+        ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+        "RGB",
+        "RGB",
         renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
     )
     return ImageCms.applyTransform(Image.new("RGB", (1, 1), rgb), transform).getpixel((0, 0))
@@ -165,7 +169,16 @@ def test_gps_exif_xmp_iptc_and_comments_never_reach_an_output(site, engine):
     assert len(files) >= 12  # png + webp + jpg (+ avif) for four variants
     for path in files:
         raw = path.read_bytes()
-        for secret in (b"Exif\x00\x00", SERIAL.encode(), b"Camera Model X", COMMENT, b"http://ns.adobe.com/xap", b"Private Person", b"Photoshop 3.0", b"8BIM"):
+        for secret in (
+            b"Exif\x00\x00",
+            SERIAL.encode(),
+            b"Camera Model X",
+            COMMENT,
+            b"http://ns.adobe.com/xap",
+            b"Private Person",
+            b"Photoshop 3.0",
+            b"8BIM",
+        ):
             assert secret not in raw, f"{path.name} carries {secret!r}"
         if path.suffix != ".avif" or features.check("avif"):
             im = Image.open(path)
@@ -227,8 +240,15 @@ def test_focus_key_is_configurable(site, engine):
 
 
 GRAVITY = {
-    "centre": (0.5, 0.5), "north": (0.5, 0.0), "northeast": (1.0, 0.0), "east": (1.0, 0.5), "southeast": (1.0, 1.0),
-    "south": (0.5, 1.0), "southwest": (0.0, 1.0), "west": (0.0, 0.5), "northwest": (0.0, 0.0),
+    "centre": (0.5, 0.5),
+    "north": (0.5, 0.0),
+    "northeast": (1.0, 0.0),
+    "east": (1.0, 0.5),
+    "southeast": (1.0, 1.0),
+    "south": (0.5, 1.0),
+    "southwest": (0.0, 1.0),
+    "west": (0.0, 0.5),
+    "northwest": (0.0, 0.0),
 }
 
 

@@ -4,6 +4,7 @@ The rule is the browser's: straight alpha over the 8-bit sRGB values, out = a·f
 a = alpha / 255, rounded. The oracle below computes it with exact fractions, independently of
 renditions' own code; each master goes through the real CLI with each engine.
 """
+
 from __future__ import annotations
 
 import io
@@ -79,7 +80,9 @@ def build(engine: str, root: Path) -> tuple[Path, dict]:
         (root / "content" / f"{slug}.md").write_text(f"---\n{keys}---\n")
     run = subprocess.run(
         [sys.executable, "-m", "renditions", "build", "--root", str(root), "--engine", engine, "--jobs", "1", "--json"],
-        capture_output=True, text=True, env={**os.environ, "RENDITIONS_CACHE_DIR": str(root / "cache")},
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RENDITIONS_CACHE_DIR": str(root / "cache")},
     )
     assert run.returncode == 0, run.stderr
     return root, json.loads(run.stdout)

@@ -1,5 +1,6 @@
 """The cache of what each article's front matter said: an unchanged article is not parsed again,
 an edited one is, and the answers (outputs, errors) are the same either way."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,10 +30,7 @@ def counted(monkeypatch):
 
 
 def small_site(site):
-    site.config(
-        "variants:\n"
-        "  card: {key: image, path: \"/img/{slug}.png\", width: 64, height: 48}\n"
-    )
+    site.config('variants:\n  card: {key: image, path: "/img/{slug}.png", width: 64, height: 48}\n')
     for slug in ("a", "b"):
         site.master(slug, size=(200, 150))
         site.article(slug, keys={"image": "/img/{slug}.png"})
@@ -103,10 +101,7 @@ def test_another_config_drops_the_cache(site, counted):
     small_site(site)
     assert cli(site, "build").exit_code == 0
     counted.clear()
-    site.config(
-        "variants:\n"
-        "  card: {key: photo, path: \"/img/{slug}.png\", width: 64, height: 48}\n"
-    )
+    site.config('variants:\n  card: {key: photo, path: "/img/{slug}.png", width: 64, height: 48}\n')
     r = cli(site, "build")
     assert sorted(counted) == ["content/a.md", "content/b.md"]  # `photo` was never recorded
     assert "no `photo` key" in r.output

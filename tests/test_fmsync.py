@@ -1,4 +1,5 @@
 """`build --write-front-matter`: exactly the missing keys are added; every other byte stays."""
+
 from __future__ import annotations
 
 from click.testing import CliRunner
@@ -11,15 +12,14 @@ ORIGINAL = (
     b"# a comment the sync must keep\r\n"
     b"title:   'Single quotes, odd spacing'\r\n"
     b"singleImage: /img/artical/single-articles/crlf.png   # unquoted, with a comment\r\n"
-    b"image: \"/img/artical/articles/crlf.png\"\r\n"
+    b'image: "/img/artical/articles/crlf.png"\r\n'
     b"tags: [a, b]\r\n"
     b"---\r\n"
     b"\r\n"
     b"Body text \xc3\xa9, untouched.\r\n"
 )
 ADDED = (
-    b'mobile: "/img/artical/mobile-articles/crlf.png"\r\n'
-    b'MobileSingleImage: "/img/artical/mobile-single-articles/crlf.png"\r\n'
+    b'mobile: "/img/artical/mobile-articles/crlf.png"\r\nMobileSingleImage: "/img/artical/mobile-single-articles/crlf.png"\r\n'
 )
 
 
@@ -67,19 +67,13 @@ def test_unparseable_article_is_left_alone(site):
 TOML = (
     b"+++\r\n"
     b"title = 'TOML, as hugo new writes it'  # a comment\r\n"
-    b"image = \"/img/artical/articles/toml.png\"\r\n"
+    b'image = "/img/artical/articles/toml.png"\r\n'
     b"[params]\r\n"
     b"mobile = 'not a top-level key'\r\n"
     b"+++\r\n"
     b"Body \xe9 in Latin-1.\r\n"
 )
-JSON = (
-    b'{\n'
-    b'    "title": "JSON, as Hugo accepts it",\n'
-    b'    "image": "/img/artical/articles/json.png"\n'
-    b'}\n'
-    b'Body { with braces }.\n'
-)
+JSON = b'{\n    "title": "JSON, as Hugo accepts it",\n    "image": "/img/artical/articles/json.png"\n}\nBody { with braces }.\n'
 
 
 def test_toml_and_json_get_keys_in_their_own_format(site):
@@ -91,18 +85,28 @@ def test_toml_and_json_get_keys_in_their_own_format(site):
     assert result.exit_code == 0, result.output
     toml = (site.root / "content" / "toml.md").read_bytes()
     at = TOML.index(b"[params]")
-    assert toml == TOML[:at] + (
-        b'mobile = "/img/artical/mobile-articles/toml.png"\r\n'
-        b'singleImage = "/img/artical/single-articles/toml.png"\r\n'
-        b'MobileSingleImage = "/img/artical/mobile-single-articles/toml.png"\r\n'
-    ) + TOML[at:]
+    assert (
+        toml
+        == TOML[:at]
+        + (
+            b'mobile = "/img/artical/mobile-articles/toml.png"\r\n'
+            b'singleImage = "/img/artical/single-articles/toml.png"\r\n'
+            b'MobileSingleImage = "/img/artical/mobile-single-articles/toml.png"\r\n'
+        )
+        + TOML[at:]
+    )
     json_ = (site.root / "content" / "json.md").read_bytes()
     at = JSON.index(b"\n}")
-    assert json_ == JSON[:at] + (
-        b',\n    "mobile": "/img/artical/mobile-articles/json.png"'
-        b',\n    "singleImage": "/img/artical/single-articles/json.png"'
-        b',\n    "MobileSingleImage": "/img/artical/mobile-single-articles/json.png"'
-    ) + JSON[at:]
+    assert (
+        json_
+        == JSON[:at]
+        + (
+            b',\n    "mobile": "/img/artical/mobile-articles/json.png"'
+            b',\n    "singleImage": "/img/artical/single-articles/json.png"'
+            b',\n    "MobileSingleImage": "/img/artical/mobile-single-articles/json.png"'
+        )
+        + JSON[at:]
+    )
     assert "no `mobile` key" not in result.output
     assert all(p.exists() for slug in ("toml", "json") for p in site.outputs(slug))
     check = CliRunner().invoke(main, ["check", "--root", str(site.root)])

@@ -1,5 +1,6 @@
 """One table of formats (renditions.formats), and everything that lists formats agrees with it:
 master lookup, the sniffer, hints, output paths, messages, `build --help` and the README."""
+
 from __future__ import annotations
 
 import io
@@ -65,7 +66,16 @@ def test_every_signature_is_recognised_by_the_sniffer(fmt):
 
 
 #: Real files, written by Pillow, for every format of the table Pillow can write.
-PILLOW_WRITES = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF", "gif": "GIF", "bmp": "BMP", "ico": "ICO", "ppm": "PPM"}
+PILLOW_WRITES = {
+    "png": "PNG",
+    "jpeg": "JPEG",
+    "webp": "WEBP",
+    "tiff": "TIFF",
+    "gif": "GIF",
+    "bmp": "BMP",
+    "ico": "ICO",
+    "ppm": "PPM",
+}
 if features.check("avif"):
     PILLOW_WRITES["avif"] = "AVIF"
 
@@ -101,7 +111,7 @@ def test_build_help_lists_the_tables_formats():
 
 
 def _listed(text: str) -> list[str]:
-    """"a, b, c or d" → [a, b, c, d]."""
+    """ "a, b, c or d" → [a, b, c, d]."""
     return [w.strip("`") for w in re.split(r",\s*|\s+(?:or|and)\s+", " ".join(text.split()))]
 
 
@@ -109,7 +119,9 @@ def test_the_readmes_format_lists_match_the_table():
     text = " ".join(README.read_text().split())
     masters = re.search(r"`source_images/<slug>\.<ext>` for (.+?) \(extension in any case\)", text).group(1)
     assert _listed(masters) == [e[1:] for f in formats.READ for e in f.master_exts]
-    refused = re.search(r"Masters named (.+?) are found too, and their article fails with \"not a supported image\"", text).group(1)
+    refused = re.search(r"Masters named (.+?) are found too, and their article fails with \"not a supported image\"", text).group(
+        1
+    )
     assert _listed(refused) == [e[1:] for f in REFUSED for e in f.master_exts]
     outputs = re.search(r"The output format follows the extension of the front-matter path: (.+?)\. A query", text).group(1)
     assert _listed(outputs) == list(formats.OUTPUT_FORMATS)
@@ -127,7 +139,8 @@ def test_the_readmes_format_lists_match_the_table():
 def run_build(root: Path, engine: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "renditions", "build", "--root", str(root), "--engine", engine, "--jobs", "1"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -154,9 +167,12 @@ def test_a_gif_master_is_found_and_built(site, engine):
 def test_bmp_ico_and_ppm_masters_are_found_and_refused(site, engine):
     site.config(GIF_CONFIG)
     im = Image.new("RGB", (320, 180), (10, 120, 200))
-    files = {f"x{i}": (ext, fmt) for i, (ext, fmt) in enumerate(
-        [(".bmp", "BMP"), (".ico", "ICO"), (".ppm", "PPM"), (".pgm", "PPM"), (".pbm", "PPM"), (".PNM", "PPM")]
-    )}
+    files = {
+        f"x{i}": (ext, fmt)
+        for i, (ext, fmt) in enumerate(
+            [(".bmp", "BMP"), (".ico", "ICO"), (".ppm", "PPM"), (".pgm", "PPM"), (".pbm", "PPM"), (".PNM", "PPM")]
+        )
+    }
     for slug, (ext, fmt) in files.items():
         (im.convert("L") if ext == ".pgm" else im.convert("1") if ext == ".pbm" else im).save(site.sources / f"{slug}{ext}", fmt)
         site.article(slug, keys={"image": "/img/wide/{slug}.png", "card": "/img/card/{slug}.jpg"})

@@ -5,6 +5,7 @@ Each run is the real CLI in a subprocess with a timeout, and must end with a doc
 (0, 1 or 2), never a traceback, and never write or delete a file outside the web root (`check`:
 anywhere). Examples are few and derandomized, so the test is quick and the same on every run.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,11 +31,25 @@ variants:
 """
 MANIFEST = "renditions.lock.json"
 SETTINGS = settings(
-    max_examples=6, deadline=None, derandomize=True, database=None,
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-NASTY_KEYS = ["/etc/passwd", "/../outside/x.png", "../../outside/x.png", "//outside/x.png", "/img/a/../../../outside/x.png",
-              "/img/a/x.png\x00", "/" + "a" * 300, "C:/x.png", "/img/a/one.png?v=1", "~/x.png", "/source_images/one.png"]
+NASTY_KEYS = [
+    "/etc/passwd",
+    "/../outside/x.png",
+    "../../outside/x.png",
+    "//outside/x.png",
+    "/img/a/../../../outside/x.png",
+    "/img/a/x.png\x00",
+    "/" + "a" * 300,
+    "C:/x.png",
+    "/img/a/one.png?v=1",
+    "~/x.png",
+    "/source_images/one.png",
+]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -53,8 +68,9 @@ class Fixture:
         self.saved: dict[str, bytes] = {}
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        r = subprocess.run([sys.executable, "-m", "renditions", *args], env=self.env, cwd=self.base,
-                           capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "renditions", *args], env=self.env, cwd=self.base, capture_output=True, text=True, timeout=120
+        )
         assert r.returncode in (0, 1, 2), r.stderr
         assert "Traceback" not in r.stderr, r.stderr
         assert all(len(line) < 4000 for line in r.stderr.splitlines()), "a line too long to read"
@@ -95,7 +111,9 @@ def fx(tmp_path_factory):
     f.outside.mkdir()
     (f.site / "config" / "renditions.yaml").write_text(CONFIG)
     for slug in ("one", "two"):
-        (f.site / "content" / f"{slug}.md").write_text(f'---\ntitle: {slug}\nimage: "/img/a/{slug}.png"\nmobile: "/img/m/{slug}.png"\n---\nText\n')
+        (f.site / "content" / f"{slug}.md").write_text(
+            f'---\ntitle: {slug}\nimage: "/img/a/{slug}.png"\nmobile: "/img/m/{slug}.png"\n---\nText\n'
+        )
         gradient((128, 72)).save(f.site / "source_images" / f"{slug}.png")
     assert f.cli("build", "--root", "site").returncode == 0
     for rel in ("site/" + MANIFEST, "site/config/renditions.yaml"):
@@ -116,8 +134,28 @@ def _run_and_check(fx: Fixture, commands=("check", "build")) -> None:
 manifest_data = st.one_of(
     st.binary(max_size=300).map(lambda b: ("bytes", b)),
     json_values.map(lambda v: ("json", v)),
-    st.tuples(st.sampled_from(["article", "variant", "master", "master_hash", "recipe", "engine", "hash", "bytes",
-                               "width", "height", "format", "colour", "placeholder", "notes", "extra"]), json_values).map(lambda t: ("field", t)),
+    st.tuples(
+        st.sampled_from(
+            [
+                "article",
+                "variant",
+                "master",
+                "master_hash",
+                "recipe",
+                "engine",
+                "hash",
+                "bytes",
+                "width",
+                "height",
+                "format",
+                "colour",
+                "placeholder",
+                "notes",
+                "extra",
+            ]
+        ),
+        json_values,
+    ).map(lambda t: ("field", t)),
     st.tuples(st.sampled_from(NASTY_KEYS), st.booleans()).map(lambda t: ("key", t)),
     st.tuples(st.integers(0, 2000), st.integers(0, 2000), st.binary(min_size=0, max_size=8)).map(lambda t: ("splice", t)),
 )
@@ -152,8 +190,11 @@ def test_fuzz_the_manifest(fx, data):
 
 
 @SETTINGS
-@given(data=st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()),
-                      json_values.map(lambda v: ("poison", v))))
+@given(
+    data=st.one_of(
+        st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()), json_values.map(lambda v: ("poison", v))
+    )
+)
 def test_fuzz_the_stat_cache(fx, data):
     path = fx.cache_path
     if isinstance(data, tuple):  # every real entry replaced by a value of some other shape
@@ -171,10 +212,14 @@ def test_fuzz_the_stat_cache(fx, data):
 config_data = st.one_of(
     st.binary(max_size=300),
     json_values.map(lambda v: yaml.safe_dump(v).encode()),
-    st.tuples(st.sampled_from(["max_pixels", "max_bytes", "max_front_matter_bytes", "content", "focus_key", "defaults", "variants"]),
-              json_values).map(lambda t: ("top", t)),
-    st.tuples(st.sampled_from(["width", "height", "key", "path", "fit", "position", "png", "jpeg", "also", "background", "upscale"]),
-              json_values).map(lambda t: ("variant", t)),
+    st.tuples(
+        st.sampled_from(["max_pixels", "max_bytes", "max_front_matter_bytes", "content", "focus_key", "defaults", "variants"]),
+        json_values,
+    ).map(lambda t: ("top", t)),
+    st.tuples(
+        st.sampled_from(["width", "height", "key", "path", "fit", "position", "png", "jpeg", "also", "background", "upscale"]),
+        json_values,
+    ).map(lambda t: ("variant", t)),
 )
 
 
@@ -222,8 +267,13 @@ def test_fuzz_shard_manifests(fx, first, spec):
 
 # -- the same inputs in process, many more of them: only the typed errors may come out ----------
 
-FAST = settings(max_examples=300, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FAST = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @FAST
@@ -246,8 +296,13 @@ def test_many_manifests_load_or_fail_with_one_typed_error(fx, tmp_path, data):
 
 
 @FAST
-@given(data=st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()),
-                      json_values.map(lambda v: json.dumps({str(Path(__file__)): v}).encode())))
+@given(
+    data=st.one_of(
+        st.binary(max_size=300),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        json_values.map(lambda v: json.dumps({str(Path(__file__)): v}).encode()),
+    )
+)
 def test_many_stat_caches_are_used_or_ignored(tmp_path, data):
     from renditions.hashing import Hasher
 

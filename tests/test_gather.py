@@ -1,4 +1,5 @@
 """gather reads the disk for the plan, and reads only what the plan's decision needs."""
+
 from __future__ import annotations
 
 from renditions import pipeline

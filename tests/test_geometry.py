@@ -1,4 +1,5 @@
 """Pure crop arithmetic: master size × variant × position/focus → crop box, without a pixel."""
+
 from __future__ import annotations
 
 import pytest

@@ -4,6 +4,7 @@ Real git, a real built site: each branch adds an article (adjacent slugs) and bu
 merge, `renditions build` resolves whatever git left in the manifest without rendering anything,
 and `renditions check` passes.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,14 +28,31 @@ def run(site, *args):
 
 def git(site, *args, check=True):
     return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
-         "-c", "merge.conflictstyle=diff3", *args],
-        cwd=site.root, capture_output=True, text=True, check=check,
+        [
+            "git",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "merge.conflictstyle=diff3",
+            *args,
+        ],
+        cwd=site.root,
+        capture_output=True,
+        text=True,
+        check=check,
     )
 
 
 def snapshot(site):
-    return {str(p.relative_to(site.public)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(site.public.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(site.public)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(site.public.rglob("*"))
+        if p.is_file()
+    }
 
 
 def branches_that_each_add_an_article(site, base, one, two, attributes=""):
@@ -83,7 +101,9 @@ def test_a_conflicted_manifest_is_resolved_by_build_with_nothing_rendered(site):
     doc = json.loads((site.root / MANIFEST).read_text())
     assert "<<<<<<<" not in (site.root / MANIFEST).read_text()
     assert len(doc["outputs"]) == 16
-    assert {e["article"] for e in doc["outputs"].values()} == {f"content/{s}.md" for s in ("post-a", "post-b1", "post-b2", "post-c")}
+    assert {e["article"] for e in doc["outputs"].values()} == {
+        f"content/{s}.md" for s in ("post-a", "post-b1", "post-b2", "post-c")
+    }
     assert run(site, "check").exit_code == 0
     git(site, "add", MANIFEST)
     git(site, "commit", "-qm", "merge two")  # and the merge can be committed as is

@@ -3,6 +3,7 @@
 Each case drives the real CLI on a fresh site and asserts the one line, the exit code, and that
 the other articles were built (and nothing else written or lost).
 """
+
 from __future__ import annotations
 
 import json
@@ -245,17 +246,22 @@ def test_articles_sharing_a_master_decode_it_once(tmp_path, monkeypatch):
 # -- 4. safe slugs, Unicode-normalised master names -----------------------------------------------
 
 
-@pytest.mark.parametrize("slug, shown", [
-    ('"a?v=2"', "'a?v=2'"),
-    ('"x#top"', "'x#top'"),
-    ('"100%"', "'100%'"),
-    ('".hidden"', "'.hidden'"),
-    ('"tab\\there"', "'tab\\there'"),
-    ('"a/b"', "'a/b'"),
-])
+@pytest.mark.parametrize(
+    "slug, shown",
+    [
+        ('"a?v=2"', "'a?v=2'"),
+        ('"x#top"', "'x#top'"),
+        ('"100%"', "'100%'"),
+        ('".hidden"', "'.hidden'"),
+        ('"tab\\there"', "'tab\\there'"),
+        ('"a/b"', "'a/b'"),
+    ],
+)
 def test_a_slug_that_is_not_one_safe_path_segment_fails_its_article(site, slug, shown):
     text = (site.root / "content" / "good.md").read_text()
-    (site.root / "content" / "bad.md").write_text(text.replace("---\ntitle", f"---\nslug: {slug}\ntitle", 1).replace("good", "bad"))
+    (site.root / "content" / "bad.md").write_text(
+        text.replace("---\ntitle", f"---\nslug: {slug}\ntitle", 1).replace("good", "bad")
+    )
     site.master("bad")
     r = site.build()
     assert r.returncode == 1, r.stderr
@@ -307,7 +313,9 @@ def test_watch_reports_a_non_utf8_article_by_its_escaped_name(site):
     changed = {str(site.root / "content" / f"{BAD}.md"), str(site.root / "content" / "good.md")}
     articles = changed_articles(cfg, cfile, changed)
     assert {a.rel: a.errors for a in articles} == {
-        r"content/bad\xff.md": ("the file name is not valid UTF-8: rename it",), "content/good.md": ()}
+        r"content/bad\xff.md": ("the file name is not valid UTF-8: rename it",),
+        "content/good.md": (),
+    }
     targets = affected(cfg, cfile, articles, changed)
     assert targets.why == (r"content/bad\xff.md", "content/good.md")
     assert "good" in targets.slugs

@@ -1,4 +1,5 @@
 """Every command and option explains itself, and every command is in the README."""
+
 from __future__ import annotations
 
 from pathlib import Path

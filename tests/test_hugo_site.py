@@ -3,6 +3,7 @@
 renditions writes the variants (with extra widths) and the data file, hugo builds the site,
 python's http.server serves it, and headless Chromium loads each page at phone and laptop sizes.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,9 @@ def free_port() -> int:
 
 def make_site(root: Path) -> None:
     shutil.copytree(REPO / "examples" / "hugo" / "layouts", root / "layouts")
-    (root / "hugo.toml").write_text('baseURL = "http://127.0.0.1/"\ntitle = "t"\ndisableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n')
+    (root / "hugo.toml").write_text(
+        'baseURL = "http://127.0.0.1/"\ntitle = "t"\ndisableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n'
+    )
     (root / "config").mkdir()
     (root / "config" / "renditions.yaml").write_text(CONFIG)
     (root / "source_images").mkdir()
@@ -82,7 +85,8 @@ def test_hugo_site_serves_the_right_picture(tmp_path):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root / "public")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     browser = None
     try:
@@ -129,7 +133,9 @@ def test_hugo_site_serves_the_right_picture(tmp_path):
                     url = next(c.split(" ")[0] for c in srcset.split(", ") if c.endswith(f" {w}w"))
                     with Image.open(root / "static" / url.split("?")[0].lstrip("/")) as im:
                         assert im.size == (int(w), int(h))
-                broken = browser.execute_script("return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length")
+                broken = browser.execute_script(
+                    "return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length"
+                )
                 assert broken == 0
         # the phone at 3× got the 3× mobile file, the laptop the 1280-wide desktop one
         assert best(data["/img/mobile/beta.png"]["srcset"], 390 * 3).endswith("/img/mobile/beta-1170w.png")

@@ -1,4 +1,5 @@
 """Incremental builds, the manifest, check and prune (issue 3's "done when")."""
+
 from __future__ import annotations
 
 import json
@@ -113,7 +114,9 @@ def test_check_missing_wrong_size_and_bad_reference(built):
     assert r.exit_code == 1
     lines = r.stdout.splitlines()
     assert "/img/artical/mobile-articles/two.png: missing" in lines
-    assert any(ln.startswith("content/three.md:") and "image: '/img/../../../tmp/x.png': the path contains a '..'" in ln for ln in lines)
+    assert any(
+        ln.startswith("content/three.md:") and "image: '/img/../../../tmp/x.png': the path contains a '..'" in ln for ln in lines
+    )
     assert any(ln.startswith("content/four.md:") and "no master" in ln for ln in lines)
     assert not (built.root / "public" / "nothing").exists()
 
@@ -206,7 +209,10 @@ def test_ctrl_c_leaves_complete_files_and_a_truthful_manifest(site):
         site.master(f"a{i}", (2400, 1600), ext="jpg")
     p = subprocess.Popen(
         [sys.executable, "-m", "renditions", "build", "--root", str(site.root), "--jobs", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # interrupt mid-build: once the first variant is on disk (a fixed sleep could land while a

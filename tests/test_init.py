@@ -1,4 +1,5 @@
 """`renditions init`: a commented config that loads, the folders, and never an overwrite."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,12 +18,18 @@ def test_init_then_build(tmp_path, monkeypatch):
     assert text.count("\n#") >= 5  # commented
     cfg = load_config(root)
     assert [(v.key, v.width, v.height) for v in cfg.variants] == [
-        ("image", 800, 450), ("mobile", 640, 360), ("singleImage", 1600, 900), ("MobileSingleImage", 800, 600)
+        ("image", 800, 450),
+        ("mobile", 640, 360),
+        ("singleImage", 1600, 900),
+        ("MobileSingleImage", 800, 600),
     ]
     assert (root / "content").is_dir() and (root / "source_images").is_dir()
     check = CliRunner().invoke(main, ["check", "--root", str(root)])
     # a check that checks nothing fails (issue 13): the new site has no article yet
-    assert check.exit_code == 1 and "content/**/*.md: `content` in config/renditions.yaml matches no article: fix the glob" in check.output
+    assert (
+        check.exit_code == 1
+        and "content/**/*.md: `content` in config/renditions.yaml matches no article: fix the glob" in check.output
+    )
 
 
 def test_init_refuses_to_overwrite(tmp_path):
@@ -52,13 +59,16 @@ def test_init_in_a_hugo_site_writes_static_and_its_languages(tmp_path):
     assert (root / ".gitignore").read_text() == ".renditions.lock\n"
 
 
-@pytest.mark.parametrize("marker, public, words", [
-    ("_config.yml", ".", "exclude: [source_images, config, renditions.lock.json]"),
-    ("eleventy.config.js", "public", 'addPassthroughCopy({ "public": "/" })'),
-    (".eleventy.js", "public", "addPassthroughCopy"),
-    ("hugo.yaml", "static", "static/"),
-    ("config.toml", "static", "static/"),
-])
+@pytest.mark.parametrize(
+    "marker, public, words",
+    [
+        ("_config.yml", ".", "exclude: [source_images, config, renditions.lock.json]"),
+        ("eleventy.config.js", "public", 'addPassthroughCopy({ "public": "/" })'),
+        (".eleventy.js", "public", "addPassthroughCopy"),
+        ("hugo.yaml", "static", "static/"),
+        ("config.toml", "static", "static/"),
+    ],
+)
 def test_init_knows_the_generator(tmp_path, marker, public, words):
     root = tmp_path / "site"
     root.mkdir()

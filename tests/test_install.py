@@ -2,6 +2,7 @@
 
 Dependencies come from pip's cache or the index, as on a site owner's machine.
 """
+
 from __future__ import annotations
 
 import os
@@ -101,7 +102,7 @@ def test_the_readmes_install_line_installs_from_a_clone_of_this_repository(tmp_p
 
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    line = next(ln.strip() for ln in (REPO / "README.md").read_text().splitlines() if ln.strip().startswith("pip install \"git+"))
+    line = next(ln.strip() for ln in (REPO / "README.md").read_text().splitlines() if ln.strip().startswith('pip install "git+'))
     clone = tmp_path / "clone"
     assert _run(["git", "clone", "-q", REPO, clone], cwd=tmp_path).returncode == 0
     sha = _run(["git", "rev-parse", "HEAD"], cwd=clone).stdout.strip()
@@ -113,6 +114,12 @@ def test_the_readmes_install_line_installs_from_a_clone_of_this_repository(tmp_p
     assert r.returncode == 0, r.stderr[-3000:]
     r = _run([venv / "bin" / "renditions", "--version"], cwd=tmp_path)
     assert r.returncode == 0 and "version" in r.stdout
-    r = _run([venv / "bin" / "python", "-c", "import importlib.resources as r; "
-              "print(r.files('renditions').joinpath('schemas/report.schema.json').is_file())"], cwd=tmp_path)
+    r = _run(
+        [
+            venv / "bin" / "python",
+            "-c",
+            "import importlib.resources as r; print(r.files('renditions').joinpath('schemas/report.schema.json').is_file())",
+        ],
+        cwd=tmp_path,
+    )
     assert r.stdout.strip() == "True", r.stderr

@@ -1,4 +1,5 @@
 """Machine output: `--json` keeps a fixed set of snake_case keys, errors are JSON too, schemas ship."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,9 @@ def test_check_prune_and_status_reports_match_the_schema(built, report_validator
     doc = json.loads(run(built, "check", "--json").stdout)
     assert doc["totals"]["orphan"] == 0 and doc["totals"]["pruned"] == 0  # prune removed them; the keys stay
     # status runs in a child process (see test_status.py): validated here explicitly
-    st = subprocess.run([sys.executable, "-m", "renditions", "status", "--json", "--root", str(built.root)],
-                        capture_output=True, text=True)
+    st = subprocess.run(
+        [sys.executable, "-m", "renditions", "status", "--json", "--root", str(built.root)], capture_output=True, text=True
+    )
     assert st.returncode == 0, st.stderr
     doc = json.loads(st.stdout)
     report_validator.validate(doc)

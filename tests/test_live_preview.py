@@ -1,5 +1,6 @@
 """`watch --preview`: the page is rewritten after each build and an open page reloads itself;
 crop-box labels never overlap (read from Chromium's layout)."""
+
 from __future__ import annotations
 
 import os
@@ -29,13 +30,20 @@ def wait(predicate, timeout=30.0, what="condition"):
 def labels(browser, section: str) -> list[dict]:
     return browser.execute_script(
         f"return Array.from(document.querySelectorAll('#{section} .label')).map(l => {{"
-        "const r = l.getBoundingClientRect(); const b = document.querySelector(`#" + section + " .box[title=\"${l.dataset.variant}\"]`).getBoundingClientRect();"
+        "const r = l.getBoundingClientRect(); const b = document.querySelector(`#"
+        + section
+        + ' .box[title="${l.dataset.variant}"]`).getBoundingClientRect();'
         "return {v: l.dataset.variant, left: r.left, top: r.top, right: r.right, bottom: r.bottom, boxTop: b.top, boxLeft: b.left}})"
     )
 
 
 def overlaps(a, b) -> bool:
-    return a["left"] < b["right"] - 0.5 and b["left"] < a["right"] - 0.5 and a["top"] < b["bottom"] - 0.5 and b["top"] < a["bottom"] - 0.5
+    return (
+        a["left"] < b["right"] - 0.5
+        and b["left"] < a["right"] - 0.5
+        and a["top"] < b["bottom"] - 0.5
+        and b["top"] < a["bottom"] - 0.5
+    )
 
 
 @pytest.mark.slow
@@ -53,7 +61,10 @@ def test_live_preview_reloads_after_a_build_and_labels_never_overlap(site, tmp_p
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "renditions", "watch", "--root", str(site.root), "-j", "1", "--preview"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     lines: list[str] = []
     threading.Thread(target=lambda: [lines.append(ln.rstrip("\n")) for ln in proc.stdout], daemon=True).start()
@@ -68,19 +79,27 @@ def test_live_preview_reloads_after_a_build_and_labels_never_overlap(site, tmp_p
             found = labels(browser, section)
             assert len(found) == 4, found
             for i, a in enumerate(found):
-                for b in found[i + 1:]:
+                for b in found[i + 1 :]:
                     assert not overlaps(a, b), (a, b)
                 assert a["left"] == pytest.approx(a["boxLeft"], abs=1.5)  # at its box's left edge...
                 assert a["top"] >= a["boxTop"] - 1.5  # ...at or just below its top
                 assert a["top"] - a["boxTop"] < 4 * (a["bottom"] - a["top"])
-        before = browser.execute_script("return document.querySelector('#plain .box[title=\"mobile-single\"]').getBoundingClientRect().left")
+        before = browser.execute_script(
+            "return document.querySelector('#plain .box[title=\"mobile-single\"]').getBoundingClientRect().left"
+        )
         browser.execute_script("window.notReloaded = true")
         # an edit: plain's crops move to the master's left edge; the open page follows by itself
         site.article("plain", extra="focus: [0.0, 0.5]")
         wait(lambda: not browser.execute_script("return window.notReloaded === true"), 60, "the page to reload itself")
-        wait(lambda: browser.execute_script("return document.querySelector('#plain .box[title=\"mobile-single\"]') !== null"), 10, "the new page")
+        wait(
+            lambda: browser.execute_script("return document.querySelector('#plain .box[title=\"mobile-single\"]') !== null"),
+            10,
+            "the new page",
+        )
         frame = browser.execute_script("return document.querySelector('#plain .frame img').getBoundingClientRect().left")
-        after = browser.execute_script("return document.querySelector('#plain .box[title=\"mobile-single\"]').getBoundingClientRect().left")
+        after = browser.execute_script(
+            "return document.querySelector('#plain .box[title=\"mobile-single\"]').getBoundingClientRect().left"
+        )
         assert after == pytest.approx(frame, abs=1.5) and after < before
     finally:
         if browser is not None:

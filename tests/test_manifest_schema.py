@@ -2,6 +2,7 @@
 
 Every bad one costs one line naming the file and the fix, exit 2, and nothing is written or lost.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,30 +63,36 @@ def _entry_cases():
     def change(field, value):
         def f(doc):
             doc["outputs"][key][field] = value
+
         return f
 
     def rekey(new):
         def f(doc):
             doc["outputs"][new] = doc["outputs"].pop(key)
+
         return f
 
     def delete(field):
         def f(doc):
             del doc["outputs"][key][field]
+
         return f
 
     return [
-        (change("width", "wide"), "`width` must be a whole number from 0 to 1048576, got \"wide\""),
+        (change("width", "wide"), '`width` must be a whole number from 0 to 1048576, got "wide"'),
         (change("bytes", True), "`bytes` must be a whole number"),
         (change("hash", 7), "`hash` must be a hex digest, got 7"),
         (change("article", ["x"]), "`article` must be a non-empty string, got a list"),
-        (change("format", "gif"), "`format` must be one of avif, jpeg, png, webp, got \"gif\""),
+        (change("format", "gif"), '`format` must be one of avif, jpeg, png, webp, got "gif"'),
         (change("notes", [1]), "`notes` must be a list of strings"),
-        (change("evil", 1), "has an unknown field \"evil\""),
+        (change("evil", 1), 'has an unknown field "evil"'),
         (delete("recipe"), "has no `recipe`"),
-        (rekey("/etc/../passwd"), "the key \"/etc/../passwd\" is not a site path like /img/x.png: the path contains a '..' or '.' segment"),
+        (
+            rekey("/etc/../passwd"),
+            "the key \"/etc/../passwd\" is not a site path like /img/x.png: the path contains a '..' or '.' segment",
+        ),
         (rekey("etc/passwd"), "is not a site path like /img/x.png: a site path must start with /"),
-        (rekey("/img/a.png?v=2"), "is not a plain site path (it should read \"/img/a.png\")"),
+        (rekey("/img/a.png?v=2"), 'is not a plain site path (it should read "/img/a.png")'),
         (rekey("/" + "a" * 5000), "the path is too long"),
     ]
 
@@ -97,7 +104,9 @@ def test_a_bad_entry_is_one_line_naming_it(built, mutate, expected):
     (built.root / MANIFEST).write_text(json.dumps(doc))
     for cmd in ("build", "check", "prune"):
         line = _one_line(built, cmd, expected)
-        assert line.endswith("delete renditions.lock.json and run `renditions build` to write a new one (every output is re-rendered)")
+        assert line.endswith(
+            "delete renditions.lock.json and run `renditions build` to write a new one (every output is re-rendered)"
+        )
 
 
 def test_an_entry_that_is_not_a_mapping(built):
@@ -108,7 +117,9 @@ def test_an_entry_that_is_not_a_mapping(built):
 
 
 def test_deep_nesting_is_refused_not_a_recursion_error(built):
-    (built.root / MANIFEST).write_text('{"format": "renditions-manifest", "version": 1, "outputs": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    (built.root / MANIFEST).write_text(
+        '{"format": "renditions-manifest", "version": 1, "outputs": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    )
     for cmd in ("build", "check"):
         _one_line(built, cmd, "the manifest is nested far too deeply to be one")
 
@@ -241,7 +252,9 @@ def test_a_folder_at_the_lock_is_one_line(built):
 def test_a_fifo_at_the_lock_is_refused(built):
     (built.root / LOCK).unlink(missing_ok=True)
     os.mkfifo(built.root / LOCK)
-    _lock_refused(built, "prune", "is not a regular file, so not renditions' lock file: delete it (renditions creates the file itself)")
+    _lock_refused(
+        built, "prune", "is not a regular file, so not renditions' lock file: delete it (renditions creates the file itself)"
+    )
 
 
 def test_a_conflict_in_the_old_layout_asks_for_a_hand_merge(built):
@@ -249,10 +262,16 @@ def test_a_conflict_in_the_old_layout_asks_for_a_hand_merge(built):
     doc = _doc(built)
     old = json.dumps(doc, indent=1, sort_keys=True).splitlines()
     cut = next(i for i, line in enumerate(old) if '"hash"' in line)
-    text = "\n".join(old[:cut] + ["<<<<<<< HEAD", old[cut], "=======", old[cut].replace('"hash": "', '"hash": "0'), ">>>>>>> two"] + old[cut + 1:])
+    text = "\n".join(
+        old[:cut]
+        + ["<<<<<<< HEAD", old[cut], "=======", old[cut].replace('"hash": "', '"hash": "0'), ">>>>>>> two"]
+        + old[cut + 1 :]
+    )
     (built.root / MANIFEST).write_text(text + "\n")
     for cmd in ("check", "build"):
-        _one_line(built, cmd, "a merge conflict in the manifest that is not renditions' own layout: resolve it by hand, or delete")
+        _one_line(
+            built, cmd, "a merge conflict in the manifest that is not renditions' own layout: resolve it by hand, or delete"
+        )
 
 
 def test_a_manifest_that_cannot_be_written_is_one_line(site, monkeypatch):

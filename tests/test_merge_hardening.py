@@ -1,5 +1,6 @@
 """`renditions merge` reads shard manifests anyone could have written: each is checked like the
 site's manifest, conflicts name both files, and no message is ever longer than a line."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Messages read well: plurals, and a `status` table that fits in 100 columns unless --wide."""
+
 from __future__ import annotations
 
 import subprocess
@@ -29,8 +30,10 @@ def test_one_of_a_thing_is_singular(site):
     assert r.stdout.splitlines()[-1] == "3 orphaned outputs deleted"
     site.article("beta", keys={"image": "/img/artical/articles/{slug}.png"})
     site.master("beta")
-    site.config((site.root / "config" / "renditions.yaml").read_text().split("variants:")[0]
-                + "variants:\n  article: {key: image, path: \"/img/artical/articles/{slug}.png\", width: 80, height: 45}\n")
+    site.config(
+        (site.root / "config" / "renditions.yaml").read_text().split("variants:")[0]
+        + 'variants:\n  article: {key: image, path: "/img/artical/articles/{slug}.png", width: 80, height: 45}\n'
+    )
     assert CliRunner().invoke(main, ["build", "--root", str(site.root)]).exit_code == 0
     r = CliRunner().invoke(main, ["check", "--root", str(site.root)])
     assert r.exit_code == 0 and r.stderr.strip() == "the 1 output is up to date"

@@ -1,5 +1,6 @@
 """Issue 13, end to end through the CLI on fresh sites: a build writes only files it owns or that
 did not exist; two articles asking for one path never silently take each other's images."""
+
 from __future__ import annotations
 
 import json
@@ -54,7 +55,9 @@ def copy_article(site, src: str, dst: str, colour=(250, 10, 10)) -> None:
 STOLEN = "error: content/new.md:3: image: /img/old.png is already written by content/old.md (source_images/old.png)"
 
 
-@pytest.mark.parametrize("how", [(), ("--only", "new"), ("--shard", "1/2"), ("--shard", "2/2")], ids=["all", "only", "shard1", "shard2"])
+@pytest.mark.parametrize(
+    "how", [(), ("--only", "new"), ("--shard", "1/2"), ("--shard", "2/2")], ids=["all", "only", "shard1", "shard2"]
+)
 def test_a_copied_article_cannot_take_the_old_articles_images(site, how):
     small_site(site)
     assert run(site, "build").exit_code == 0
@@ -88,8 +91,14 @@ def test_with_no_recorded_owner_every_claimant_fails(site):
     r = run(site, "build")
     assert r.exit_code == 1 and files(site) == {}
     lines = r.output.splitlines()
-    assert "error: content/new.md:3: image: /img/old.png is also wanted by content/old.md (source_images/old.png): give one of them another path" in lines
-    assert "error: content/old.md:3: image: /img/old.png is also wanted by content/new.md (source_images/new.png): give one of them another path" in lines
+    assert (
+        "error: content/new.md:3: image: /img/old.png is also wanted by content/old.md (source_images/old.png): give one of them another path"
+        in lines
+    )
+    assert (
+        "error: content/old.md:3: image: /img/old.png is also wanted by content/new.md (source_images/new.png): give one of them another path"
+        in lines
+    )
 
 
 def test_translations_share_one_output_written_once(site):
@@ -113,7 +122,10 @@ def test_paths_that_collide_on_a_case_insensitive_file_system_conflict(site):
     site.master("shout", (160, 120), colour=(0, 0, 0))
     r = run(site, "build")
     assert r.exit_code == 1
-    assert "error: content/shout.md:3: image: /img/OLD.png is already written by content/old.md (source_images/old.png) (as /img/old.png)" in r.output.splitlines()
+    assert (
+        "error: content/shout.md:3: image: /img/OLD.png is already written by content/old.md (source_images/old.png) (as /img/old.png)"
+        in r.output.splitlines()
+    )
     assert files(site) == before
 
 
@@ -123,7 +135,10 @@ def test_one_article_naming_a_path_twice_fails(site):
     site.master("twice", (160, 120))
     r = run(site, "build")
     assert r.exit_code == 1 and files(site) == {}
-    assert "error: content/twice.md:4: thumb: /img/twice.png is named twice in this article (by variants card and thumb): give each output its own path" in r.output.splitlines()
+    assert (
+        "error: content/twice.md:4: thumb: /img/twice.png is named twice in this article (by variants card and thumb): give each output its own path"
+        in r.output.splitlines()
+    )
 
 
 def test_a_hand_made_file_is_never_replaced(site):
@@ -135,11 +150,17 @@ def test_a_hand_made_file_is_never_replaced(site):
     site.article("old", keys={"image": "/logo.png", "thumb": "/img/t/old.jpg"})
     c = run(site, "check")
     assert c.exit_code == 1
-    assert "/logo.png: exists, but renditions did not write it (the manifest does not record it): move it away, then run `renditions build`" in c.output.splitlines()
+    assert (
+        "/logo.png: exists, but renditions did not write it (the manifest does not record it): move it away, then run `renditions build`"
+        in c.output.splitlines()
+    )
     for args in (("build",), ("build", "--force")):  # --force never replaces a file the manifest doesn't record
         r = run(site, *args)
         assert r.exit_code == 1
-        assert "error: content/old.md:3: /logo.png would replace public/logo.png, which renditions did not write: move it away, then build again" in r.output.splitlines()
+        assert (
+            "error: content/old.md:3: /logo.png would replace public/logo.png, which renditions did not write: move it away, then build again"
+            in r.output.splitlines()
+        )
         assert logo.read_bytes() == hand_made
         assert not (site.public / "img/t/old.jpg").exists()  # all or nothing: the article failed
         assert (site.public / "img/other.png").exists()  # other articles still build
@@ -155,8 +176,10 @@ def test_a_hand_edited_output_is_replaced_only_with_force(site):
     site.master("old", (160, 120), colour=(200, 200, 0))  # a new master makes the output stale
     r = run(site, "build")
     assert r.exit_code == 1
-    assert ("error: content/old.md:3: /img/old.png would replace public/img/old.png, which was changed since renditions wrote it: "
-            "move it away, or run `renditions build --force` to replace it") in r.output.splitlines()
+    assert (
+        "error: content/old.md:3: /img/old.png would replace public/img/old.png, which was changed since renditions wrote it: "
+        "move it away, or run `renditions build --force` to replace it"
+    ) in r.output.splitlines()
     assert out.read_bytes() == edited
     r = run(site, "build", "--force")
     assert r.exit_code == 0 and out.read_bytes() != edited
@@ -191,7 +214,10 @@ def test_a_typo_in_the_content_glob_fails_build_check_and_prune(site):
     assert c.exit_code == 1 and line.removeprefix("error: ") in c.output.splitlines()
     p = run(site, "prune")
     assert p.exit_code == 2
-    assert "error: contnet/**/*.md: `content` in config/renditions.yaml matches no article: prune deletes nothing (fix the glob)" in p.output.splitlines()
+    assert (
+        "error: contnet/**/*.md: `content` in config/renditions.yaml matches no article: prune deletes nothing (fix the glob)"
+        in p.output.splitlines()
+    )
     assert files(site) == before
 
 
@@ -218,9 +244,18 @@ def test_prune_deletes_what_an_article_no_longer_names_unless_it_was_changed(sit
     r = run(site, "prune")
     assert r.exit_code == 0, r.output
     assert sorted(r.stdout.splitlines()[:-1]) == ["deleted /img/a.png", "deleted /img/b.png"]
-    assert "note: kept /img/t/b.jpg: public/img/t/b.jpg was changed since renditions wrote it (delete it yourself if nobody needs it)" in r.output
+    assert (
+        "note: kept /img/t/b.jpg: public/img/t/b.jpg was changed since renditions wrote it (delete it yourself if nobody needs it)"
+        in r.output
+    )
     assert edited.read_bytes() == b"edited by hand"
-    assert sorted(files(site)) == ["public/img/a2.png", "public/img/c.png", "public/img/t/a.jpg", "public/img/t/b.jpg", "public/img/t/c.jpg"]
+    assert sorted(files(site)) == [
+        "public/img/a2.png",
+        "public/img/c.png",
+        "public/img/t/a.jpg",
+        "public/img/t/b.jpg",
+        "public/img/t/c.jpg",
+    ]
     assert "/img/a.png" not in manifest(site) and "/img/t/b.jpg" in manifest(site)
 
 
@@ -232,8 +267,10 @@ def test_prune_refuses_to_delete_more_than_half_without_yes(site):
         (site.root / "content" / f"{slug}.md").unlink()
     r = run(site, "prune")
     assert r.exit_code == 2 and files(site) == before and manifest(site) == recorded
-    assert ("error: prune: would delete 4 of the 6 outputs the manifest records, more than half: nothing deleted (check `content` in "
-            "config/renditions.yaml; `renditions prune --dry-run` lists them, `renditions prune --yes` deletes them)") in r.output.splitlines()
+    assert (
+        "error: prune: would delete 4 of the 6 outputs the manifest records, more than half: nothing deleted (check `content` in "
+        "config/renditions.yaml; `renditions prune --dry-run` lists them, `renditions prune --yes` deletes them)"
+    ) in r.output.splitlines()
     r = run(site, "prune", "--yes")
     assert r.exit_code == 0 and sorted(files(site)) == ["public/img/c.png", "public/img/t/c.jpg"]
 
@@ -241,10 +278,16 @@ def test_prune_refuses_to_delete_more_than_half_without_yes(site):
 # -- the config can't aim the tool outside the site -------------------------------------------------
 
 
-@pytest.mark.parametrize("key, value", [
-    ("public", "../elsewhere"), ("sources", "/etc"), ("manifest", "../renditions.lock.json"),
-    ("content", "../other-site/**/*.md"), ("public", "out-link"),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("public", "../elsewhere"),
+        ("sources", "/etc"),
+        ("manifest", "../renditions.lock.json"),
+        ("content", "../other-site/**/*.md"),
+        ("public", "out-link"),
+    ],
+)
 def test_config_paths_must_stay_inside_the_site(site, tmp_path, key, value):
     small_site(site)
     (tmp_path / "elsewhere").mkdir(exist_ok=True)
@@ -254,8 +297,10 @@ def test_config_paths_must_stay_inside_the_site(site, tmp_path, key, value):
     for cmd in ("build", "check", "prune"):
         r = run(site, cmd)
         assert r.exit_code == 2, (cmd, r.output)
-        assert (f'error: config/renditions.yaml: {key}: expected a path inside the site root (renditions never reads or writes '
-                f'outside it), got "{value}"') in r.output.splitlines()
+        assert (
+            f"error: config/renditions.yaml: {key}: expected a path inside the site root (renditions never reads or writes "
+            f'outside it), got "{value}"'
+        ) in r.output.splitlines()
     assert not any((tmp_path / "elsewhere").iterdir())
 
 
@@ -268,7 +313,10 @@ def test_config_duplicate_keys_and_outputs_over_max_pixels_are_refused(site):
     site.config("max_pixels: 1000\n" + CONFIG)
     r = run(site, "build")
     assert r.exit_code == 2
-    assert 'error: config/renditions.yaml: variants.card.width: expected width × height within max_pixels (1000), got "64×48"' in r.output.splitlines()
+    assert (
+        'error: config/renditions.yaml: variants.card.width: expected width × height within max_pixels (1000), got "64×48"'
+        in r.output.splitlines()
+    )
 
 
 def test_a_build_killed_before_recording_may_replace_its_files_after_the_master_changed(site, monkeypatch):
@@ -312,5 +360,7 @@ def test_an_article_that_fails_to_parse_keeps_its_images_from_a_copy(site):
     md.write_text(md.read_text().replace('title: "old"', 'title: "old'))  # a typo in the old article meanwhile
     r = run(site, "build")
     assert r.exit_code == 1 and files(site) == before and manifest(site) == recorded
-    assert ("error: content/new.md:3: image: /img/old.png is already written by content/old.md (source_images/old.png) "
-            "(which cannot be read right now)") in r.output.splitlines()
+    assert (
+        "error: content/new.md:3: image: /img/old.png is already written by content/old.md (source_images/old.png) "
+        "(which cannot be read right now)"
+    ) in r.output.splitlines()

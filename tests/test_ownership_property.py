@@ -2,6 +2,7 @@
 edit / new master / delete output / remove article / prune. After every renditions command no
 file renditions does not own changed, and every manifest entry matches its file; at the end,
 deleting one output and rebuilding gives the same bytes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -46,7 +47,9 @@ class World:
         self.user_deleted: set[str] = set()
 
     def article(self, slug: str, image: int, thumb: int) -> None:
-        text = f'---\ntitle: "{slug}"\nimage: "{IMAGES[image].format(slug=slug)}"\nthumb: "{THUMBS[thumb].format(slug=slug)}"\n---\n'
+        text = (
+            f'---\ntitle: "{slug}"\nimage: "{IMAGES[image].format(slug=slug)}"\nthumb: "{THUMBS[thumb].format(slug=slug)}"\n---\n'
+        )
         (self.root / "content" / f"{slug}.md").write_text(text)
 
     def master(self, slug: str, colour: int) -> None:
@@ -96,7 +99,9 @@ step = st.one_of(
 )
 start = st.lists(
     st.tuples(slug, st.integers(0, len(IMAGES) - 1), st.integers(0, len(THUMBS) - 1), st.integers(0, len(COLOURS) - 1)),
-    min_size=1, max_size=3, unique_by=lambda t: t[0],
+    min_size=1,
+    max_size=3,
+    unique_by=lambda t: t[0],
 )
 
 
@@ -141,7 +146,9 @@ def test_renditions_owns_only_what_it_wrote(monkeypatch, start, steps, pick):
         doc = json.loads(r.stdout)
         failed = {p["article"] for p in doc["problems"] if p["level"] == "error"}
         built = sorted(
-            o["path"] for o in doc["outputs"] if o["status"] in ("written", "up_to_date", "adopted") and o["article"] not in failed
+            o["path"]
+            for o in doc["outputs"]
+            if o["status"] in ("written", "up_to_date", "adopted") and o["article"] not in failed
         )
         if built:
             path = built[pick % len(built)]

@@ -4,6 +4,7 @@ Each rejection class of the issue has its own case and reason; a property test t
 strings (built from the characters and segments attacks are made of) at a web root full of
 symlinks and asserts that nothing lands outside it and nothing but PathError is raised.
 """
+
 from __future__ import annotations
 
 import os
@@ -171,8 +172,33 @@ def test_self_referencing_symlink_is_refused_or_inside(layout):
 
 
 SEGMENTS = st.sampled_from(
-    ["img", "out", "link.png", "inner.png", "loop", "up", "masters", "self", "dangling", "file", "whole",
-     "outside", "src", "hero.png", "plain.png", "..", ".", "", "~", "C:", "x.png", "%2e%2e", "a?b", "#", "..."]
+    [
+        "img",
+        "out",
+        "link.png",
+        "inner.png",
+        "loop",
+        "up",
+        "masters",
+        "self",
+        "dangling",
+        "file",
+        "whole",
+        "outside",
+        "src",
+        "hero.png",
+        "plain.png",
+        "..",
+        ".",
+        "",
+        "~",
+        "C:",
+        "x.png",
+        "%2e%2e",
+        "a?b",
+        "#",
+        "...",
+    ]
 )
 JOINERS = st.sampled_from(["/", "\\", "//", "/./", "/../"])
 NASTY = st.text(alphabet=st.sampled_from(list("/\\.:?#~%\x00\n ab\u2215\u00e9") + ["\ud800", "\uff0e"]), max_size=30)
@@ -209,8 +235,17 @@ def test_no_path_escapes_the_web_root(layout, value):
 
 
 @settings(max_examples=300, deadline=None)
-@given(value=st.one_of(st.none(), st.integers(), st.floats(), st.booleans(), st.binary(max_size=10),
-                       st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2)))
+@given(
+    value=st.one_of(
+        st.none(),
+        st.integers(),
+        st.floats(),
+        st.booleans(),
+        st.binary(max_size=10),
+        st.lists(st.text(max_size=5), max_size=3),
+        st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
+    )
+)
 def test_non_strings_raise_only_path_error(value):
     with pytest.raises(PathError):
         clean_site_path(value)

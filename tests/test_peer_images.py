@@ -3,6 +3,7 @@
 One site per engine holds every image of MANIFEST.tsv as an article, built once; each
 test then reads what a user would: the report, the files on disk, their pixels.
 """
+
 from __future__ import annotations
 
 import csv
@@ -286,7 +287,9 @@ def test_16_bit_grey_colour_key_becomes_transparency(peer):
     assert opaque_max <= 2, f"opaque samples reach {opaque_max}: 16-bit values were not scaled"
 
 
-@pytest.mark.parametrize("file", ["pillow/hopper_gray.jpg", "pillow/hopper_bw_500.png", "pillow/16bit.cropped.tif", "pillow/pport_g4.tif"])
+@pytest.mark.parametrize(
+    "file", ["pillow/hopper_gray.jpg", "pillow/hopper_bw_500.png", "pillow/16bit.cropped.tif", "pillow/pport_g4.tif"]
+)
 def test_grey_masters_stay_neutral(peer, file):
     _rendered(peer, file)
     for name in VARIANTS:
@@ -326,7 +329,13 @@ def test_all_exif_orientations_come_out_upright(peer, kind):
 
 
 @pytest.mark.parametrize(
-    "file", ["pillow/hopper_orientation_2.jpg", "pillow/hopper_orientation_6.jpg", "pillow/hopper_orientation_8.jpg", "pillow/hopper_orientation_6.webp"]
+    "file",
+    [
+        "pillow/hopper_orientation_2.jpg",
+        "pillow/hopper_orientation_6.jpg",
+        "pillow/hopper_orientation_8.jpg",
+        "pillow/hopper_orientation_6.webp",
+    ],
 )
 def test_hopper_orientations_match_hopper(peer, file):
     _rendered(peer, file)
@@ -337,7 +346,11 @@ def test_hopper_orientations_match_hopper(peer, file):
 
 @pytest.mark.parametrize(
     "file,aspect",
-    [("pillow/orientation_rectangle.jpg", 1 / 2), ("pillow/g4_orientation_6.tif", 590 / 88), ("exif-orientation/Portrait_6.jpg", 2 / 3)],
+    [
+        ("pillow/orientation_rectangle.jpg", 1 / 2),
+        ("pillow/g4_orientation_6.tif", 590 / 88),
+        ("exif-orientation/Portrait_6.jpg", 2 / 3),
+    ],
 )
 def test_rotated_masters_keep_their_upright_aspect(peer, file, aspect):
     # g4_orientation_6.tif stores an 88×590 raster of a line of text running bottom to top;
@@ -386,7 +399,9 @@ def _in_srgb(im: Image.Image) -> Image.Image:
     if not icc:
         return rgb
     src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-    return ImageCms.profileToProfile(rgb, src, ImageCms.createProfile("sRGB"), renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+    return ImageCms.profileToProfile(
+        rgb, src, ImageCms.createProfile("sRGB"), renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC
+    )
 
 
 # -- alpha ---------------------------------------------------------------------------------
@@ -424,8 +439,13 @@ def test_palette_transparency_has_no_dark_fringe(peer):
 @pytest.mark.parametrize(
     "file",
     [
-        "pillow/chi.gif", "pillow/iss634.gif", "pillow/iss634.webp", "pillow/iss634.apng", "pillow/multipage.tiff",
-        "pillow/apng/dispose_op_previous.png", "pillow/sugarshack.mpo",
+        "pillow/chi.gif",
+        "pillow/iss634.gif",
+        "pillow/iss634.webp",
+        "pillow/iss634.apng",
+        "pillow/multipage.tiff",
+        "pillow/apng/dispose_op_previous.png",
+        "pillow/sugarshack.mpo",
     ],
 )
 def test_animated_and_multipage_masters_use_the_first_frame_and_say_so(peer, file):

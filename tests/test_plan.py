@@ -1,6 +1,7 @@
 """The plan as pure data: config, articles, manifest and facts in; jobs, fresh outputs and
 problems out. No files, no pixels: the site root below does not exist, and any disk access
 during make_plan fails the test."""
+
 from __future__ import annotations
 
 import builtins
@@ -27,17 +28,30 @@ def encoders(*fmts: str) -> tuple[Encoder, ...]:
 WIDE = Variant("wide", "image", "/img/wide/{slug}.png", 800, 450, also=("webp",), encoders=encoders("png", "webp"))
 TALL = Variant("tall", "mobile", "/img/tall/{slug}.jpg", 400, 600, position="attention", encoders=encoders("jpeg"))
 CONFIG = Config(
-    root=ROOT, file=ROOT / "config" / "renditions.yaml", content="content/**/*.md", sources=ROOT / "source_images",
-    public=ROOT / "public", manifest=ROOT / "renditions.lock.json", focus_key="focus", max_pixels=100_000_000,
-    max_bytes=200 << 20, max_front_matter_bytes=65536, variants=(WIDE, TALL),
+    root=ROOT,
+    file=ROOT / "config" / "renditions.yaml",
+    content="content/**/*.md",
+    sources=ROOT / "source_images",
+    public=ROOT / "public",
+    manifest=ROOT / "renditions.lock.json",
+    focus_key="focus",
+    max_pixels=100_000_000,
+    max_bytes=200 << 20,
+    max_front_matter_bytes=65536,
+    variants=(WIDE, TALL),
 )
 
 
 def article(slug: str, *, focus=(), master: bool = True, wide: str | None = None, errors=()) -> Article:
     targets = (Target("wide", wide or f"/img/wide/{slug}.png", 2), Target("tall", f"/img/tall/{slug}.jpg", 3))
     return Article(
-        file=ROOT / "content" / f"{slug}.md", rel=f"content/{slug}.md", slug=slug, targets=targets, focus=tuple(focus),
-        master=ROOT / "source_images" / f"{slug}.png" if master else None, errors=tuple(errors),
+        file=ROOT / "content" / f"{slug}.md",
+        rel=f"content/{slug}.md",
+        slug=slug,
+        targets=targets,
+        focus=tuple(focus),
+        master=ROOT / "source_images" / f"{slug}.png" if master else None,
+        errors=tuple(errors),
     )
 
 
@@ -57,8 +71,11 @@ def built(articles: list[Article], config: Config = CONFIG) -> tuple[Manifest, F
     facts = fresh_facts(articles)
     first = make_plan(config, articles, Manifest(config.manifest), facts, ENGINE)
     entries = {
-        o.site_path: Entry(j.article, o.variant, j.shown, j.master_hash, o.recipe, ENGINE, f"out:{o.site_path}", 10, 1, 1, o.format)
-        for j in first.jobs for o in j.outputs
+        o.site_path: Entry(
+            j.article, o.variant, j.shown, j.master_hash, o.recipe, ENGINE, f"out:{o.site_path}", 10, 1, 1, o.format
+        )
+        for j in first.jobs
+        for o in j.outputs
     }
     facts = replace(facts, present=frozenset(entries), outputs={s: e.hash for s, e in entries.items()})
     return Manifest(config.manifest, entries), facts
@@ -140,8 +157,15 @@ def forced(m: Manifest, f: Facts):
     [
         (nothing, {}),
         (changed_master, dict.fromkeys(ALL_A, MASTER_CHANGED)),
-        (changed_recipe, {"/img/wide/a.png": RECIPE_CHANGED, "/img/wide/a.webp": RECIPE_CHANGED,
-                          "/img/wide/b.png": RECIPE_CHANGED, "/img/wide/b.webp": RECIPE_CHANGED}),
+        (
+            changed_recipe,
+            {
+                "/img/wide/a.png": RECIPE_CHANGED,
+                "/img/wide/a.webp": RECIPE_CHANGED,
+                "/img/wide/b.png": RECIPE_CHANGED,
+                "/img/wide/b.webp": RECIPE_CHANGED,
+            },
+        ),
         (modified_output, {"/img/tall/b.jpg": MODIFIED}),
         (deleted_output, {"/img/wide/a.webp": MISSING}),
         (unrecorded, {"/img/wide/b.png": MISSING}),
@@ -168,7 +192,13 @@ def test_a_first_build_renders_everything_with_resolved_settings():
     assert (png.format, webp.format, jpg.format) == ("png", "webp", "jpeg")
     assert png.crop == webp.crop and png.recipe != webp.recipe
     assert dict(webp.options) == ENCODER_DEFAULTS["webp"] and dict(jpg.options) == ENCODER_DEFAULTS["jpeg"]
-    assert (png.crop.width, png.crop.height, png.crop.fit, png.crop.position, png.crop.focus) == (800, 450, "cover", "centre", None)
+    assert (png.crop.width, png.crop.height, png.crop.fit, png.crop.position, png.crop.focus) == (
+        800,
+        450,
+        "cover",
+        "centre",
+        None,
+    )
     assert (jpg.crop.width, jpg.crop.height, jpg.crop.position, jpg.crop.focus) == (400, 600, "attention", None)
     assert (png.dest, png.line, jpg.line) == (dest("/img/wide/a.png"), 2, 3)
     assert plan.referenced == frozenset(ALL_A)
@@ -206,13 +236,27 @@ def test_problems_fail_their_article_only():
     recorded, _ = built([A])  # a.md wrote its outputs before thief.md asked for one of them
     plan = make_plan(CONFIG, arts, recorded, facts, ENGINE)
     assert [j.article for j in plan.jobs] == ["content/a.md"]
-    assert plan.failed_articles == ("content/bad.md", "content/lost.md", "content/thief.md", "content/broken.md", "content/unreadable.md")
+    assert plan.failed_articles == (
+        "content/bad.md",
+        "content/lost.md",
+        "content/thief.md",
+        "content/broken.md",
+        "content/unreadable.md",
+    )
     assert [(p.path, p.line, p.reason) for p in plan.problems] == [
         ("content/bad.md", 3, "mobile: /img/tall/bad.jpg: the path leads outside the web root (through a symbolic link)"),
-        ("content/lost.md", None, "no master: add source_images/lost.png (or .jpg, .webp, .avif, .tif, .gif, .heic)"
-                                  '; did you mean "source_images/Lost.png"? (wrong case: rename it to "lost.png")'),
+        (
+            "content/lost.md",
+            None,
+            "no master: add source_images/lost.png (or .jpg, .webp, .avif, .tif, .gif, .heic)"
+            '; did you mean "source_images/Lost.png"? (wrong case: rename it to "lost.png")',
+        ),
         ("content/thief.md", 2, "image: /img/wide/a.png is already written by content/a.md (source_images/a.png)"),
-        ("content/thief.md", 2, "image: /img/wide/a.webp is already written by content/a.md (source_images/a.png)"),  # its `also:` sibling
+        (
+            "content/thief.md",
+            2,
+            "image: /img/wide/a.webp is already written by content/a.md (source_images/a.png)",
+        ),  # its `also:` sibling
         ("content/broken.md", None, "slug: expected a name without / or \\, got 'x/y'"),
         ("content/unreadable.md", None, "cannot read master source_images/unreadable.png"),
     ]
@@ -244,7 +288,10 @@ def test_the_conflict_is_found_whichever_article_is_built():
     recorded, _ = built([A])
     plan = make_plan(CONFIG, [copy], recorded, fresh_facts([A, copy]), ENGINE, site=[A, copy])  # --only copy
     assert plan.jobs == () and plan.failed_articles == ("content/copy.md",)
-    assert str(plan.problems[0]) == "content/copy.md:2: image: /img/wide/a.png is already written by content/a.md (source_images/a.png)"
+    assert (
+        str(plan.problems[0])
+        == "content/copy.md:2: image: /img/wide/a.png is already written by content/a.md (source_images/a.png)"
+    )
 
 
 def test_a_path_differing_only_in_case_or_unicode_form_is_the_same_path():

@@ -1,4 +1,5 @@
 """The lossless PNG writer: exact pixels back, libpng's filter rule, valid chunks."""
+
 import io
 import struct
 import zlib

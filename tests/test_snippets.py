@@ -4,6 +4,7 @@ The Hugo partial runs in real hugo (and in Chromium: test_hugo_site.py); the Ele
 runs in node and the Jekyll include in python-liquid, on the same data file, and each page's
 <picture> must parse to the same elements and attributes as Hugo's.
 """
+
 from __future__ import annotations
 
 import json

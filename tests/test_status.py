@@ -1,4 +1,5 @@
 """`renditions status` and the did-you-mean hints a designer can act on."""
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,10 @@ def test_status_json(states):
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     rows = {a["slug"]: a for a in doc["articles"]}
+
     def every(word):
         return {"article": word, "mobile-article": word, "single": word, "mobile-single": word}
+
     assert rows["fresh"]["variants"] == every("up_to_date")
     assert rows["fresh"]["master"] == {"path": "source_images/fresh.png", "width": 1920, "height": 1080}
     assert rows["stale"]["variants"] == every("stale")
@@ -54,7 +57,12 @@ def test_status_json(states):
     assert rows["lost"]["master"] is None and rows["lost"]["variants"] == every("failed")
     assert any('did you mean "source_images/LOST.png"' in p and "upper/lower case" in p for p in rows["lost"]["problems"])
     # 700×500 is big enough for mobile-article (640×360) only; the article fails as a whole
-    assert rows["tiny"]["variants"] == {"article": "failed", "mobile-article": "missing", "single": "failed", "mobile-single": "failed"}
+    assert rows["tiny"]["variants"] == {
+        "article": "failed",
+        "mobile-article": "missing",
+        "single": "failed",
+        "mobile-single": "failed",
+    }
     assert "master 700×500 is smaller than single (1600×900)" in rows["tiny"]["problems"]
     assert doc["unused_masters"] == ["source_images/LOST.png", "source_images/orphan-master.jpg"]
 
@@ -73,8 +81,10 @@ def test_status_table(states):
 
 def test_hint_shown_by_build_and_check(states):
     for cmd in ("build", "check"):
-        result = CliRunner().invoke(main, [cmd, "--root", str(states.root), "--dry-run"] if cmd == "build" else [cmd, "--root", str(states.root)])
-        assert 'content/lost.md: no master: add source_images/lost.png' in result.output
+        result = CliRunner().invoke(
+            main, [cmd, "--root", str(states.root), "--dry-run"] if cmd == "build" else [cmd, "--root", str(states.root)]
+        )
+        assert "content/lost.md: no master: add source_images/lost.png" in result.output
         assert 'did you mean "source_images/LOST.png"?' in result.output
 
 
@@ -84,7 +94,12 @@ def test_hint_shown_by_build_and_check(states):
         ("5-breakthroughs-2025", ["5-breakthroughs-2025 .png"], "5-breakthroughs-2025 .png", "a leading or trailing space"),
         ("evening-walks", ["Evening-Walks.JPG"], "Evening-Walks.JPG", "different upper/lower case"),
         ("evening-walks", ["evening_walks.jpeg"], "evening_walks.jpeg", "different spaces, underscores or hyphens"),
-        ("staying-active-in-the-mountains", ["staying-active-in-the-mountain.jpeg", "unrelated.png"], "staying-active-in-the-mountain.jpeg", "a different spelling"),
+        (
+            "staying-active-in-the-mountains",
+            ["staying-active-in-the-mountain.jpeg", "unrelated.png"],
+            "staying-active-in-the-mountain.jpeg",
+            "a different spelling",
+        ),
         ("alpha", ["beta.png", "alphabet-soup.png"], None, None),
         ("alpha", ["alpha.png", "Alpha.png"], None, None),  # an exact master exists: no hint
     ],

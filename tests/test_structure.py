@@ -1,4 +1,5 @@
 """The package's import graph: no circle, and only the build's entry point and watch start workers."""
+
 from __future__ import annotations
 
 import ast
@@ -43,7 +44,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         state[node] = "open"
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == "open":
-                found.append(stack[stack.index(nxt):] + [nxt])
+                found.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, stack + [nxt])
         state[node] = "done"

@@ -1,5 +1,6 @@
 """Issue 13: the manifest tells the truth and an output's bytes depend only on its master, its
 recipe and the engine: never on which other outputs are rendered with it, --jobs or --only."""
+
 from __future__ import annotations
 
 import json
@@ -85,8 +86,10 @@ def test_a_master_changed_while_it_was_rendered_writes_and_records_nothing(site,
     monkeypatch.setattr(session_mod.Session, "plan", swap_after_planning)
     r = run(site, "build", "--jobs", "1")
     assert r.exit_code == 1
-    assert ("error: content/a.md: source_images/a.png: changed while it was being rendered: nothing of this article was written; "
-            "run build again") in r.output.splitlines()
+    assert (
+        "error: content/a.md: source_images/a.png: changed while it was being rendered: nothing of this article was written; "
+        "run build again"
+    ) in r.output.splitlines()
     assert files(site) == {}
     assert json.loads((site.root / "renditions.lock.json").read_text())["outputs"] == {}
     monkeypatch.undo()

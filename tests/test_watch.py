@@ -1,4 +1,5 @@
 """`renditions watch`: a dropped-in master is built within 2 s; an edit rebuilds only its article."""
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,10 @@ class Watcher:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "renditions", "watch", "--root", str(root), "-j", "2"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
         )
         self.lines: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()

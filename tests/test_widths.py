@@ -1,4 +1,5 @@
 """Extra widths and densities per variant: files beside the front-matter path, recorded, checked, pruned."""
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,10 @@ def test_widths_and_densities_write_files_of_the_variants_shape(site):
         assert size_of(img / name) == ("PNG", size)
         assert size_of(img / name.replace(".png", ".webp")) == ("WEBP", size)
     assert not (img / "a-1920w.png").exists()
-    assert "warning: content/a.md:" in r.stderr and "/img/a-1920w.png skipped: the master (1600×1200) is too small for 1920×1080" in r.stderr
+    assert (
+        "warning: content/a.md:" in r.stderr
+        and "/img/a-1920w.png skipped: the master (1600×1200) is too small for 1920×1080" in r.stderr
+    )
     manifest = json.loads((site.root / "renditions.lock.json").read_text())["outputs"]
     assert {"/img/a-320w.png", "/img/a-480w.png", "/img/a-1280w.png", "/img/a-1280w.webp"} <= set(manifest)
     assert manifest["/img/a-480w.png"]["width"] == 480 and manifest["/img/a-480w.png"]["variant"] == "card"

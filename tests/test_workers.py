@@ -4,6 +4,7 @@ A process forked while another thread holds a lock (libvips' pool, numpy's, a pr
 bar's monitor) can deadlock; breaking this once hung the test suite. workers.start_method
 owns the rule; these tests watch os.fork itself, so they fail if any path forks anyway.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,8 +76,13 @@ def test_a_single_threaded_build_forks_its_workers(site):
         print(json.dumps({"method": method, "forks": seen, "written": report.count("written"), "ok": report.ok}))
         """
     )
-    r = subprocess.run([sys.executable, "-c", script, str(site.root)], capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "RENDITIONS_CACHE_DIR": str(site.root.parent / "cache")})
+    r = subprocess.run(
+        [sys.executable, "-c", script, str(site.root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "RENDITIONS_CACHE_DIR": str(site.root.parent / "cache")},
+    )
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout.strip().splitlines()[-1])
     assert got["ok"] and got["written"] == 8

@@ -6,6 +6,7 @@ The Python API returns the same report the CLI prints with `--json`:
     report = renditions.build("path/to/site")
     report.ok, report.to_json()
 """
+
 from .errors import ConfigError, LockError, ManifestError, RenditionsError, UsageError
 from .pipeline import build
 from .prune import prune

@@ -3,6 +3,7 @@
 `build` reports them as warnings, `check` too, and `check --strict` as errors. Sizes are
 decimal (1 KB = 1000 bytes), as the config's `budget` and browsers' network panels count.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -54,8 +55,6 @@ def over_budget(config: Config, outputs: Iterable[OutputResult], error: bool = F
         budget = budget_for(v, o.width)
         if budget is None or o.bytes <= budget:
             continue
-        reason = (
-            f"{decimal_bytes(o.bytes)}, over the {decimal_bytes(budget)} budget of variant {v.name}: {remedies(v, o.format)}"
-        )
+        reason = f"{decimal_bytes(o.bytes)}, over the {decimal_bytes(budget)} budget of variant {v.name}: {remedies(v, o.format)}"
         problems.append(Problem(o.path, reason, o.article, error=error))
     return problems

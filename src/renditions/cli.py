@@ -3,6 +3,7 @@
 Exit codes: 0 all good; 1 some article failed or `check` found a problem;
 2 usage, config, manifest or lock error (nothing was done); 130 interrupted.
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,16 +28,31 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def site_options(f):
-    f = click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
-                     help="Config file (default: ROOT/config/renditions.yaml).")(f)
-    f = click.option("--root", type=click.Path(file_okay=False), default=".", show_default=True,
-                     help="The site's root folder; relative paths in the config resolve against it.")(f)
+    f = click.option(
+        "--config",
+        "config",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Config file (default: ROOT/config/renditions.yaml).",
+    )(f)
+    f = click.option(
+        "--root",
+        type=click.Path(file_okay=False),
+        default=".",
+        show_default=True,
+        help="The site's root folder; relative paths in the config resolve against it.",
+    )(f)
     return f
 
 
 def engine_option(f):
-    return click.option("--engine", type=click.Choice(["auto", "vips", "pillow"]), default="auto", show_default=True,
-                        help="Imaging engine: libvips, or Pillow (used automatically when libvips is missing).")(f)
+    return click.option(
+        "--engine",
+        type=click.Choice(["auto", "vips", "pillow"]),
+        default="auto",
+        show_default=True,
+        help="Imaging engine: libvips, or Pillow (used automatically when libvips is missing).",
+    )(f)
 
 
 def json_option(f):
@@ -45,7 +61,11 @@ def json_option(f):
 
 #: `error.kind` in a `--json` error document, by error type (schemas/report.schema.json)
 ERROR_KINDS = (
-    (ConfigError, "config"), (UsageError, "usage"), (ManifestError, "manifest"), (LockError, "lock"), (RenditionsError, "error"),
+    (ConfigError, "config"),
+    (UsageError, "usage"),
+    (ManifestError, "manifest"),
+    (LockError, "lock"),
+    (RenditionsError, "error"),
 )
 
 
@@ -56,8 +76,12 @@ def _json_wanted() -> bool:
 
 def _error_doc(command: str, kind: str, path: str | None, reason: str, line: int | None, problems: list[str], code: int) -> dict:
     """With `--json`, an error is a document on stdout too, so a script always has JSON to read."""
-    return {"command": command, "ok": False, "exit_code": code,
-            "error": {"kind": kind, "path": path, "line": line, "reason": reason, "problems": problems}}
+    return {
+        "command": command,
+        "ok": False,
+        "exit_code": code,
+        "error": {"kind": kind, "path": path, "line": line, "reason": reason, "problems": problems},
+    }
 
 
 def _emit_json(doc: dict) -> None:
@@ -86,14 +110,34 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             reason = "interrupted: every file written so far is complete and recorded; run build again to finish"
             click.echo(reason, err=True)
             if _json_wanted():
-                _emit_json(_error_doc(click.get_current_context().info_name or "renditions", "interrupted", None, reason, None, [], EXIT_INTERRUPTED))
+                _emit_json(
+                    _error_doc(
+                        click.get_current_context().info_name or "renditions",
+                        "interrupted",
+                        None,
+                        reason,
+                        None,
+                        [],
+                        EXIT_INTERRUPTED,
+                    )
+                )
             sys.exit(EXIT_INTERRUPTED)
         for line in error.message.splitlines():
             click.echo(f"error: {line}", err=True)
         if _json_wanted():
             kind = next(k for t, k in ERROR_KINDS if isinstance(error, t))
             problems = error.problems if isinstance(error, ConfigError) else [error.reason]
-            _emit_json(_error_doc(click.get_current_context().info_name or "renditions", kind, error.path, error.reason, error.line, problems, EXIT_USAGE))
+            _emit_json(
+                _error_doc(
+                    click.get_current_context().info_name or "renditions",
+                    kind,
+                    error.path,
+                    error.reason,
+                    error.line,
+                    problems,
+                    EXIT_USAGE,
+                )
+            )
         sys.exit(EXIT_USAGE)
 
     return run
@@ -168,8 +212,11 @@ class _Group(click.Group):
             return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
             exc.show()
-            command = exc.ctx.info_name if exc.ctx is not None and exc.ctx.parent is not None else next(
-                (a for a in argv if a in self.commands), "renditions")
+            command = (
+                exc.ctx.info_name
+                if exc.ctx is not None and exc.ctx.parent is not None
+                else next((a for a in argv if a in self.commands), "renditions")
+            )
             _emit_json(_error_doc(command, "usage", None, exc.format_message(), None, [exc.format_message()], EXIT_USAGE))
             sys.exit(EXIT_USAGE)
         except click.ClickException as exc:
@@ -197,10 +244,19 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True, help="Print what would be rendered and why; write nothing.")
 @click.option("--only", multiple=True, metavar="SLUG", help="Only this article (repeatable).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Articles rendered at once [default: CPU count].")
-@click.option("--shard", metavar="K/N", default=None, help="Build only the K-th of N deterministic slices of the articles (for CI job matrices).")
+@click.option(
+    "--shard",
+    metavar="K/N",
+    default=None,
+    help="Build only the K-th of N deterministic slices of the articles (for CI job matrices).",
+)
 @click.option("--wait", "wait_lock", is_flag=True, help="Wait for another build on this site to finish instead of failing.")
-@click.option("--write-front-matter", "write_fm", is_flag=True,
-              help="First add each missing variant key to its article (path from the variant's template); no other byte changes.")
+@click.option(
+    "--write-front-matter",
+    "write_fm",
+    is_flag=True,
+    help="First add each missing variant key to its article (path from the variant's template); no other byte changes.",
+)
 @click.option("--drafts", is_flag=True, help="Also build articles marked `draft: true` or `published: false`.")
 @guarded
 def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait_lock, write_fm, drafts) -> None:
@@ -212,8 +268,19 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
             verb = "would add" if dry_run else "added"
             click.echo(f"{added.article}: {verb} {', '.join(k for k, _ in added.keys)}", err=True)
     progress = _progress if (sys.stderr.isatty() and not as_json) else None
-    report = pipeline.build(root, config, force=force, dry_run=dry_run, only=tuple(only), jobs=jobs,
-                  engine=engine, shard=shard, wait_lock=wait_lock, progress=progress, drafts=drafts)
+    report = pipeline.build(
+        root,
+        config,
+        force=force,
+        dry_run=dry_run,
+        only=tuple(only),
+        jobs=jobs,
+        engine=engine,
+        shard=shard,
+        wait_lock=wait_lock,
+        progress=progress,
+        drafts=drafts,
+    )
     for p in report.warnings:
         click.echo(f"warning: {p!s}", err=True)
     for p in report.errors:
@@ -237,11 +304,24 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
 @site_options
 @engine_option
 @json_option
-@click.option("--strict", is_flag=True, help="Treat orphaned outputs (files no article references) and outputs over their variant's byte budget as errors.")
-@click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text", show_default=True,
-              help="github: GitHub Actions annotations pointing at the article and front-matter line.")
-@click.option("--staged", is_flag=True,
-              help="Also fail when an output or the manifest is untracked or differs from what git has staged (pre-commit).")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat orphaned outputs (files no article references) and outputs over their variant's byte budget as errors.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
+    help="github: GitHub Actions annotations pointing at the article and front-matter line.",
+)
+@click.option(
+    "--staged",
+    is_flag=True,
+    help="Also fail when an output or the manifest is untracked or differs from what git has staged (pre-commit).",
+)
 @guarded
 def check(root, config, engine, as_json, strict, fmt, staged) -> None:
     """Verify outputs against the manifest and config; decode nothing, write nothing.
@@ -315,13 +395,15 @@ def merge(out, shards) -> None:
     click.echo(f"{out}: {plural(len(man.entries), 'output')} from {plural(len(shards), 'shard')}")
     sys.exit(EXIT_OK)
 
+
 @main.command()
 @site_options
 @engine_option
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Articles rendered at once [default: CPU count].")
 @click.option("--no-initial-build", is_flag=True, help="Start watching without building everything first.")
-@click.option("--preview", "live_preview", is_flag=True,
-              help="Also rewrite the preview page after each build; an open page reloads itself.")
+@click.option(
+    "--preview", "live_preview", is_flag=True, help="Also rewrite the preview page after each build; an open page reloads itself."
+)
 @guarded
 def watch(root, config, engine, jobs, no_initial_build, live_preview) -> None:
     """Rebuild what each change affects, while you work; Ctrl-C stops.
@@ -340,8 +422,12 @@ def watch(root, config, engine, jobs, no_initial_build, live_preview) -> None:
 @main.command()
 @site_options
 @engine_option
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the page [default: ROOT/.renditions/preview/index.html]; thumbnails go in a folder of their own beside it.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the page [default: ROOT/.renditions/preview/index.html]; thumbnails go in a folder of their own beside it.",
+)
 @guarded
 def preview(root, config, engine, out) -> None:
     """Write one HTML page: every master with each variant's crop box, every variant, every problem.
@@ -388,8 +474,7 @@ def status(root, config, engine, as_json, wide) -> None:
 
 
 @main.command()
-@click.option("--root", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="The folder to turn into a site.")
+@click.option("--root", type=click.Path(file_okay=False), default=".", show_default=True, help="The folder to turn into a site.")
 @guarded
 def init(root) -> None:
     """Start a site: a commented config/renditions.yaml, and content/ and source_images/ folders.

@@ -2,6 +2,7 @@
 
 All defaults live in DEFAULTS below; the README's config reference documents the same table.
 """
+
 from __future__ import annotations
 
 import os
@@ -168,8 +169,10 @@ def parse_colour(value: Any) -> tuple[int, int, int] | None:
             if len(h) == 3:
                 h = "".join(c * 2 for c in h)
             return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
-    if isinstance(value, (list, tuple)) and len(value) == 3 and all(
-        isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in value
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 3
+        and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in value)
     ):
         return (value[0], value[1], value[2])
     return None
@@ -281,15 +284,19 @@ def _settings(raw: dict, prefix: str, base: dict[str, Any], c: _Checker) -> dict
             out["also"] = tuple(dict.fromkeys(also))
     if "widths" in raw:
         if c.check(
-            f"{prefix}widths", raw["widths"],
+            f"{prefix}widths",
+            raw["widths"],
             lambda v: isinstance(v, list) and all(_int_in(1, 65535)(x) for x in v),
             "a list of widths in pixels, like [480, 960]",
         ):
             out["widths"] = tuple(sorted(set(raw["widths"])))
     if "densities" in raw:
         if c.check(
-            f"{prefix}densities", raw["densities"],
-            lambda v: isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 8 for x in v),
+            f"{prefix}densities",
+            raw["densities"],
+            lambda v: (
+                isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 8 for x in v)
+            ),
             "a list of pixel densities from 0 to 8, like [1, 2]",
         ):
             out["densities"] = tuple(sorted(set(float(x) for x in raw["densities"])))
@@ -337,15 +344,20 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
     content = data.get("content", top["content"])
     if isinstance(content, str):
         content = [content]
-    if c.check("content", content, lambda v: isinstance(v, list) and bool(v) and all(_nonempty_str(x) for x in v),
-               "a glob or a list of globs"):
+    if c.check(
+        "content",
+        content,
+        lambda v: isinstance(v, list) and bool(v) and all(_nonempty_str(x) for x in v),
+        "a glob or a list of globs",
+    ):
         top["content"] = tuple(content)
     else:
         top["content"] = (TOP_DEFAULTS["content"],)
     for key in LIST_DEFAULTS:
         top[key] = LIST_DEFAULTS[key]
-        if key in data and c.check(key, data[key], lambda v: isinstance(v, list) and all(_nonempty_str(x) for x in v),
-                                   "a list of non-empty strings"):
+        if key in data and c.check(
+            key, data[key], lambda v: isinstance(v, list) and all(_nonempty_str(x) for x in v), "a list of non-empty strings"
+        ):
             top[key] = tuple(data[key])
     for key in ("sources", "public", "manifest", "focus_key"):
         if key in data and c.check(key, data[key], _nonempty_str, "a non-empty string"):
@@ -375,7 +387,11 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
         defaults = {}
     for key in defaults:
         if key not in VARIANT_KEYS - {"key", "path", "width", "height"}:
-            c.bad(f"defaults.{key}", "a variant setting (" + ", ".join(sorted(SETTING_DEFAULTS) + sorted(ENCODER_DEFAULTS)) + ")", str(key))
+            c.bad(
+                f"defaults.{key}",
+                "a variant setting (" + ", ".join(sorted(SETTING_DEFAULTS) + sorted(ENCODER_DEFAULTS)) + ")",
+                str(key),
+            )
     base = _settings(defaults, "defaults.", base, c)
 
     variants: list[Variant] = []
@@ -439,9 +455,7 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
                 widths=s["widths"],
                 densities=s["densities"],
                 budget=s["budget"],
-                encoders=tuple(
-                    Encoder(fmt, tuple(sorted(opts.items()))) for fmt, opts in sorted(s["encoders"].items())
-                ),
+                encoders=tuple(Encoder(fmt, tuple(sorted(opts.items()))) for fmt, opts in sorted(s["encoders"].items())),
             )
         )
     if c.problems:

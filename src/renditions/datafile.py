@@ -5,6 +5,7 @@ Hugo reads it as site.Data.renditions, Eleventy from _data/, Jekyll as site.data
 the snippets in examples/ use it. It is built from the manifest (what was really written),
 so a skipped width or a failed article is simply absent, and it is rewritten only when it changes.
 """
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 Nothing here decodes an image or writes a file; problems are recorded on the article
 so that one bad article never hides the others.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,11 +25,38 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-(?=.)")
 #: File names that stand for their folder: Hugo's page bundles (leaf and branch).
 BUNDLE_NAMES = ("index", "_index")
 #: The generators' own front-matter keys: never read as a typo of a variant key (Hugo's `images`).
-GENERATOR_KEYS = frozenset({
-    "images", "title", "date", "draft", "published", "slug", "tags", "categories", "layout", "permalink",
-    "description", "summary", "weight", "aliases", "url", "type", "author", "authors", "lastmod", "keywords",
-    "series", "lang", "translationKey", "params", "menu", "cascade", "linkTitle", "excerpt",
-})
+GENERATOR_KEYS = frozenset(
+    {
+        "images",
+        "title",
+        "date",
+        "draft",
+        "published",
+        "slug",
+        "tags",
+        "categories",
+        "layout",
+        "permalink",
+        "description",
+        "summary",
+        "weight",
+        "aliases",
+        "url",
+        "type",
+        "author",
+        "authors",
+        "lastmod",
+        "keywords",
+        "series",
+        "lang",
+        "translationKey",
+        "params",
+        "menu",
+        "cascade",
+        "linkTitle",
+        "excerpt",
+    }
+)
 BAD_NAME = "the file name is not valid UTF-8: rename it"
 #: A slug is one segment of a URL and of a file path: nothing a server or a shell reads specially.
 _SLUG = re.compile(r"[^/\\?#%\x00-\x1f\x7f-\x9f]+")
@@ -205,7 +233,9 @@ def _art_direction(value: object, config: Config) -> tuple[list[tuple[str, Path]
         return [], []
     names = sorted(v.name for v in config.variants)
     if not isinstance(value, dict):
-        return [], [f"{MASTERS_KEY}: expected a mapping of variant to a file in {os.path.relpath(config.sources, config.root)}/, got {type(value).__name__}"]
+        return [], [
+            f"{MASTERS_KEY}: expected a mapping of variant to a file in {os.path.relpath(config.sources, config.root)}/, got {type(value).__name__}"
+        ]
     found, errors = [], []
     src = os.path.relpath(config.sources, config.root)
     for name, file in value.items():
@@ -214,7 +244,9 @@ def _art_direction(value: object, config: Config) -> tuple[list[tuple[str, Path]
             errors.append(f"{key}: not a variant (expected one of {', '.join(names)})")
             continue
         if not isinstance(file, str) or not file.strip() or "/" in file or "\\" in file or file in (".", "..") or "\x00" in file:
-            errors.append(f"{key}: expected the name of a file in {src}/, like portrait.jpg, got {_quote(file) if isinstance(file, str) else type(file).__name__}")
+            errors.append(
+                f"{key}: expected the name of a file in {src}/, like portrait.jpg, got {_quote(file) if isinstance(file, str) else type(file).__name__}"
+            )
             continue
         path = config.sources / file
         if os.path.splitext(file)[1].lower() not in MASTER_EXTS:
@@ -235,7 +267,9 @@ def _quote(value: str, limit: int = 100) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
-def _said(path: str, rel: str, config: Config, cache: FrontMatterCache | None, st: os.stat_result | None) -> tuple[dict, dict] | None:
+def _said(
+    path: str, rel: str, config: Config, cache: FrontMatterCache | None, st: os.stat_result | None
+) -> tuple[dict, dict] | None:
     """The article's front matter (values, lines), None when the file has none: from the cache
     when the file's stat identity is the one recorded, else read and parsed (and recorded).
     Raises FrontMatterError, OSError."""
@@ -275,12 +309,16 @@ def _said(path: str, rel: str, config: Config, cache: FrontMatterCache | None, s
 
 
 def read_article(
-    file: Path, config: Config, masters: dict[str, list[Path]], cache: FrontMatterCache | None = None, st: os.stat_result | None = None
+    file: Path,
+    config: Config,
+    masters: dict[str, list[Path]],
+    cache: FrontMatterCache | None = None,
+    st: os.stat_result | None = None,
 ) -> Article:
     """`cache` and `st` (the file's stat, taken while finding it) let an unchanged article's
     front matter come from the cache of what it said last time."""
     path, root = os.fspath(file), os.fspath(config.root) + os.sep
-    rel = path[len(root):]  # relpath's answer without its cost, when nothing needs normalising
+    rel = path[len(root) :]  # relpath's answer without its cost, when nothing needs normalising
     if not path.startswith(root) or "/." in "/" + rel or "//" in rel:
         rel = os.path.relpath(file, config.root)
     fallback_slug = path_slug(rel, config.languages)
@@ -305,7 +343,9 @@ def read_article(
         if "slug" in data:
             d.errors.append(f"slug: {BAD_SLUG}, got {_quote(slug) if isinstance(slug, str) else repr(slug)}")
         else:
-            d.errors.append(f"the file name makes the slug {_quote(slug)}, not a safe name for a URL: rename the file or set `slug:`")
+            d.errors.append(
+                f"the file name makes the slug {_quote(slug)}, not a safe name for a URL: rename the file or set `slug:`"
+            )
         slug = fallback_slug
 
     keys = tuple(v.key for v in config.variants)
@@ -340,8 +380,7 @@ def read_article(
 
     master = None
     stems = [slug] + sorted(
-        {os.path.splitext(t.site_path.rsplit("/", 1)[-1])[0] for t in targets if t.site_path and not t.from_template}
-        - {slug}
+        {os.path.splitext(t.site_path.rsplit("/", 1)[-1])[0] for t in targets if t.site_path and not t.from_template} - {slug}
     )
     for stem in stems:
         found = masters.get(nfc(stem), [])
@@ -357,7 +396,9 @@ def read_article(
                 mode = 0
             # a plain file listed in the masters' folder is inside it; only a link needs resolving
             if stat.S_ISLNK(mode) and not os.path.realpath(master).startswith(os.path.realpath(config.sources) + os.sep):
-                d.errors.append(f"master {os.path.relpath(master, config.root)} leads outside {os.path.relpath(config.sources, config.root)}/")
+                d.errors.append(
+                    f"master {os.path.relpath(master, config.root)} leads outside {os.path.relpath(config.sources, config.root)}/"
+                )
                 master = None
             elif not os.path.isfile(master):
                 kind = "a folder" if os.path.isdir(master) else "not a regular file"

@@ -5,6 +5,7 @@ a raw buffer; neither engine imports the other. numpy (used by pngenc) is import
 function that needs it: it starts a thread, and the build process must stay single-threaded
 until its workers fork.
 """
+
 from __future__ import annotations
 
 import base64

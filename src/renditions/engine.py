@@ -5,6 +5,7 @@ Two engines implement the same small protocol: libvips (engine_vips) and Pillow
 share, and imports neither engine: `engines.get_engine` chooses one, `encoders` holds the
 encoders both use. Nothing but those modules imports pyvips or Pillow.
 """
+
 from __future__ import annotations
 
 import re
@@ -177,4 +178,3 @@ class Engine(Protocol):
 
     def placeholder(self, pixels: Any, background: tuple[int, int, int]) -> Placeholder:
         """Dominant colour and a tiny blurred data URI."""
-

@@ -1,4 +1,5 @@
 """The Pillow engine: the fallback where libvips can't be imported, and `--engine pillow`."""
+
 from __future__ import annotations
 
 import io
@@ -121,7 +122,10 @@ class PillowEngine:
                 warnings.simplefilter("ignore")
                 raw = (probe.height, probe.width) if probe.orientation >= 5 else (probe.width, probe.height)
                 if im.format == "JPEG" and scale < 1:
-                    im.draft(im.mode if im.mode in ("RGB", "L", "CMYK") else "RGB", (math.ceil(raw[0] * scale), math.ceil(raw[1] * scale)))
+                    im.draft(
+                        im.mode if im.mode in ("RGB", "L", "CMYK") else "RGB",
+                        (math.ceil(raw[0] * scale), math.ceil(raw[1] * scale)),
+                    )
                 # Pillow (≥ 6.2) applies a TIFF's orientation itself while loading it
                 oriented_by_pillow = im.format == "TIFF"
                 im.load()  # decode before anything reads EXIF: a swallowed EXIF error must not hide a bad stream
@@ -178,7 +182,11 @@ class PillowEngine:
             try:
                 src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
                 out = "RGBA" if mode == "RGBA" else "RGB"
-                return _image(ImageCms.profileToProfile(im, src, _SRGB, outputMode=out, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC))
+                return _image(
+                    ImageCms.profileToProfile(
+                        im, src, _SRGB, outputMode=out, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC
+                    )
+                )
             except Exception:
                 pass  # an unusable profile: treat the pixels as sRGB
         if mode in ("L", "LA", "RGB", "RGBA"):

@@ -1,4 +1,5 @@
 """The libvips engine: strict decode, shrink-on-load, one decode shared by every variant."""
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,18 @@ def _error(exc: Exception) -> str:
 
 
 #: Bytes per sample of each libvips band format.
-_SAMPLE_BYTES = {"uchar": 1, "char": 1, "ushort": 2, "short": 2, "uint": 4, "int": 4, "float": 4,
-                 "double": 8, "complex": 8, "dpcomplex": 16}
+_SAMPLE_BYTES = {
+    "uchar": 1,
+    "char": 1,
+    "ushort": 2,
+    "short": 2,
+    "uint": 4,
+    "int": 4,
+    "float": 4,
+    "double": 8,
+    "complex": 8,
+    "dpcomplex": 16,
+}
 
 
 @dataclass
@@ -104,8 +115,15 @@ class VipsEngine:
             h = img.get("page-height")
         if orientation >= 5:
             w, h = h, w
-        return Probe(format=fmt, width=w, height=h, pages=pages, orientation=orientation,
-                     bands=img.bands, sample_bytes=_SAMPLE_BYTES.get(img.format, 8))
+        return Probe(
+            format=fmt,
+            width=w,
+            height=h,
+            pages=pages,
+            orientation=orientation,
+            bands=img.bands,
+            sample_bytes=_SAMPLE_BYTES.get(img.format, 8),
+        )
 
     def load(self, path: str, probe: Probe, scale: float, data: bytes | None = None) -> VipsLoaded:
         kw: dict = {"access": "sequential"}
@@ -242,8 +260,12 @@ class VipsEngine:
                 )
             elif fmt == "png" and options["palette"]:
                 data = im.pngsave_buffer(
-                    compression=options["compression"], filter="all" if options["filter"] else "none", keep="none",
-                    palette=True, Q=options["quality"], bitdepth=8 if options["colours"] > 16 else 4,
+                    compression=options["compression"],
+                    filter="all" if options["filter"] else "none",
+                    keep="none",
+                    palette=True,
+                    Q=options["quality"],
+                    bitdepth=8 if options["colours"] > 16 else 4,
                 )
             elif fmt == "png":  # lossless: our writer, half libpng's CPU for fewer bytes (see pngenc)
                 from .encoders import png_bytes  # imported here: a no-op build needs no Pillow

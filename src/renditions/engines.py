@@ -3,6 +3,7 @@
 Kept apart from the engine seam (engine.py) so that neither engine imports a module that
 imports it back: no import circle.
 """
+
 from __future__ import annotations
 
 from .engine import Engine

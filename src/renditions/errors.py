@@ -3,6 +3,7 @@
 The CLI is the only place that turns these into exit codes: usage and config errors
 exit 2, per-article problems make a build exit 1.
 """
+
 from __future__ import annotations
 
 import os

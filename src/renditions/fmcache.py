@@ -8,6 +8,7 @@ back by hand). It lives beside that cache, outside the repository; a fresh clone
 parses everything once. Values that JSON cannot carry exactly (dates, non-string keys) are
 not cached: that article is parsed every time.
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ are spliced in as bytes just before the closing `---`, with the file's own line 
 TOML gets `key = "path"` lines before its first [table] (or the closing `+++`), JSON a member
 before its closing `}`: each article keeps its own format.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,7 @@ def insert_keys(raw: bytes, keys: tuple[tuple[str, str], ...], name: str = "") -
 def _insert_toml(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> bytes:
     """`key = "value"` lines before the first [table] header, else before the closing `+++`."""
     bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
-    body = raw[len(bom):]
+    body = raw[len(bom) :]
     eol = line_ending(body)
     lines = body.splitlines(keepends=True)
     for i in range(1, len(lines)):
@@ -74,11 +75,11 @@ def _insert_toml(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> by
 def _insert_json(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> bytes:
     """Members before the object's closing `}`, indented like its first member."""
     bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
-    body = raw[len(bom):]
+    body = raw[len(bom) :]
     _, end, text = frontmatter.json_end(body, name, len(body))
     close = len(text[: end - 1].encode("utf-8", "surrogateescape"))  # the byte offset of `}`
     before = body[:close].rstrip()
-    space = body[len(before):close]
+    space = body[len(before) : close]
     eol = line_ending(body)
     indent = re.search(r"\n([ \t]*)\"", text[:end])
     pad = (indent.group(1) if indent else "  ").encode()
@@ -92,7 +93,7 @@ def _insert_json(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> by
 def _insert_yaml(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> bytes:
     """`key: "value"` lines inserted before the closing `---` line."""
     bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
-    body = raw[len(bom):]
+    body = raw[len(bom) :]
     eol = line_ending(body)
     lines = body.splitlines(keepends=True)
     if not lines or lines[0].rstrip() != b"---":

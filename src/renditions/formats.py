@@ -5,6 +5,7 @@ and the README all derive their format lists from FORMATS, so they cannot disagr
 A master is found by its extension but judged by its content: a format found here but not
 `read` (BMP, ICO, PPM) is refused as "not a supported image", never reported as missing.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,25 +51,84 @@ def _ftyp(*brands: bytes) -> tuple[tuple[tuple[int, bytes], ...], ...]:
 #: then those it finds and refuses.
 BOTH = (VIPS, PILLOW)
 FORMATS: tuple[Format, ...] = (
-    Format("png", "PNG", (".png",), (((0, b"\x89PNG\r\n\x1a\n"),),), read_by=BOTH, written_by=BOTH,
-           output_exts=(".png",), mime="image/png", vips_loaders=("pngload",), pillow_names=("PNG",)),
-    Format("jpeg", "JPEG", (".jpg", ".jpeg"), (((0, b"\xff\xd8"),),), read_by=BOTH, written_by=BOTH,
-           output_exts=(".jpg", ".jpeg"), mime="image/jpeg", vips_loaders=("jpegload",), pillow_names=("JPEG", "MPO"),
-           shrinks_on_load=BOTH),
-    Format("webp", "WebP", (".webp",), (((0, b"RIFF"), (8, b"WEBP")),), read_by=BOTH, written_by=BOTH,
-           output_exts=(".webp",), mime="image/webp", vips_loaders=("webpload",), pillow_names=("WEBP",),
-           shrinks_on_load=(VIPS,)),
+    Format(
+        "png",
+        "PNG",
+        (".png",),
+        (((0, b"\x89PNG\r\n\x1a\n"),),),
+        read_by=BOTH,
+        written_by=BOTH,
+        output_exts=(".png",),
+        mime="image/png",
+        vips_loaders=("pngload",),
+        pillow_names=("PNG",),
+    ),
+    Format(
+        "jpeg",
+        "JPEG",
+        (".jpg", ".jpeg"),
+        (((0, b"\xff\xd8"),),),
+        read_by=BOTH,
+        written_by=BOTH,
+        output_exts=(".jpg", ".jpeg"),
+        mime="image/jpeg",
+        vips_loaders=("jpegload",),
+        pillow_names=("JPEG", "MPO"),
+        shrinks_on_load=BOTH,
+    ),
+    Format(
+        "webp",
+        "WebP",
+        (".webp",),
+        (((0, b"RIFF"), (8, b"WEBP")),),
+        read_by=BOTH,
+        written_by=BOTH,
+        output_exts=(".webp",),
+        mime="image/webp",
+        vips_loaders=("webpload",),
+        pillow_names=("WEBP",),
+        shrinks_on_load=(VIPS,),
+    ),
     # mif1 is the generic HEIF brand; the only HEIF renditions writes is AVIF, so it counts as AVIF.
     # libvips reads AVIF with heifload (see heif), and the engine tells the two apart by compression.
-    Format("avif", "AVIF", (".avif",), _ftyp(b"avif", b"avis", b"mif1"), read_by=BOTH, written_by=BOTH,
-           output_exts=(".avif",), mime="image/avif", pillow_names=("AVIF",)),
-    Format("tiff", "TIFF", (".tif", ".tiff"), (((0, b"II*\x00"),), ((0, b"MM\x00*"),), ((0, b"II+\x00"),), ((0, b"MM\x00+"),)),
-           read_by=BOTH, vips_loaders=("tiffload",), pillow_names=("TIFF",)),
-    Format("gif", "GIF", (".gif",), (((0, b"GIF87a"),), ((0, b"GIF89a"),)),
-           read_by=BOTH, vips_loaders=("gifload",), pillow_names=("GIF",)),
+    Format(
+        "avif",
+        "AVIF",
+        (".avif",),
+        _ftyp(b"avif", b"avis", b"mif1"),
+        read_by=BOTH,
+        written_by=BOTH,
+        output_exts=(".avif",),
+        mime="image/avif",
+        pillow_names=("AVIF",),
+    ),
+    Format(
+        "tiff",
+        "TIFF",
+        (".tif", ".tiff"),
+        (((0, b"II*\x00"),), ((0, b"MM\x00*"),), ((0, b"II+\x00"),), ((0, b"MM\x00+"),)),
+        read_by=BOTH,
+        vips_loaders=("tiffload",),
+        pillow_names=("TIFF",),
+    ),
+    Format(
+        "gif",
+        "GIF",
+        (".gif",),
+        (((0, b"GIF87a"),), ((0, b"GIF89a"),)),
+        read_by=BOTH,
+        vips_loaders=("gifload",),
+        pillow_names=("GIF",),
+    ),
     # HEVC-coded HEIF: only where libvips' libheif has an HEVC decoder (the bundled one has none)
-    Format("heif", "HEIC", (".heic", ".heif"), _ftyp(b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"),
-           read_by=(VIPS,), vips_loaders=("heifload",)),
+    Format(
+        "heif",
+        "HEIC",
+        (".heic", ".heif"),
+        _ftyp(b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"),
+        read_by=(VIPS,),
+        vips_loaders=("heifload",),
+    ),
     # found as masters so that their article says "not a supported image", never "no master"
     Format("bmp", "BMP", (".bmp",), (((0, b"BM"),),)),
     Format("ico", "ICO", (".ico",), (((0, b"\x00\x00\x01\x00"),), ((0, b"\x00\x00\x02\x00"),))),
@@ -90,7 +150,7 @@ OUTPUT_EXT: dict[str, str] = {f.name: f.ext for f in WRITTEN if f.ext}
 
 
 def listed(items: list[str] | tuple[str, ...], last: str = "or") -> str:
-    """"a, b, c or d": how every format list reads in a message."""
+    """ "a, b, c or d": how every format list reads in a message."""
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last} " + items[-1]
 
@@ -101,7 +161,7 @@ def output_for(path: str) -> str | None:
 
 
 def master_choices(stem: str) -> str:
-    """"x.png (or .jpg, .webp, ...)": the names a missing master may take, one per format read."""
+    """ "x.png (or .jpg, .webp, ...)": the names a missing master may take, one per format read."""
     first, *rest = (f.master_exts[0] for f in READ)
     return f"{stem}{first} (or {', '.join(rest)})"
 

@@ -5,6 +5,7 @@ Three formats, as static-site generators write them: YAML between `---` lines, T
 Hostile input is expected: duplicate keys, tags and aliases are refused rather than
 interpreted, and the front matter's size is capped before a parser sees it.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,7 @@ NO_FRONT_MATTER = "no front matter: the file must start with a --- line (YAML), 
 
 
 def format_of(raw: bytes) -> str | None:
-    """"yaml", "toml" or "json" from the file's first bytes; None when it has no front matter."""
+    """ "yaml", "toml" or "json" from the file's first bytes; None when it has no front matter."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if _JSON_START.match(raw):  # `{"` or `{}`: a `{{< shortcode >}}` or `{% tag %}` is body text
@@ -154,7 +155,9 @@ def parse(raw: bytes, name: str, max_bytes: int = 64 * 1024) -> FrontMatter:
         raise FrontMatterError(name, f"front matter is not valid YAML: {_one_line(exc.problem or exc.context)}", line) from None
     except yaml.reader.ReaderError as exc:
         line = start + text[: exc.position].count("\n")
-        raise FrontMatterError(name, f"front matter contains a character YAML does not allow (#x{exc.character:04x})", line) from None
+        raise FrontMatterError(
+            name, f"front matter contains a character YAML does not allow (#x{exc.character:04x})", line
+        ) from None
     except yaml.YAMLError as exc:
         raise FrontMatterError(name, f"front matter is not valid YAML: {_one_line(str(exc))}") from None
     except RecursionError:
@@ -256,7 +259,9 @@ def _parse_toml(text: str, name: str, start: int) -> FrontMatter:
         msg = str(exc)
         at = _TOML_AT.search(msg)
         line = start + int(at.group(1)) - 1 if at else None
-        raise FrontMatterError(name, f"front matter is not valid TOML: {_one_line(_TOML_AT.sub('', msg).strip())}", line) from None
+        raise FrontMatterError(
+            name, f"front matter is not valid TOML: {_one_line(_TOML_AT.sub('', msg).strip())}", line
+        ) from None
     except RecursionError:
         raise FrontMatterError(name, "front matter is nested too deeply") from None
     if not data:
@@ -300,7 +305,9 @@ def json_end(raw: bytes, name: str, max_bytes: int) -> tuple[dict, int, str]:
     try:
         data, end = decoder.raw_decode(head)
     except _Duplicate as exc:
-        raise FrontMatterError(name, f"front matter is not valid JSON: duplicate key {exc.args[0]!r}", _key_line(head, exc.args[0], 2)) from None
+        raise FrontMatterError(
+            name, f"front matter is not valid JSON: duplicate key {exc.args[0]!r}", _key_line(head, exc.args[0], 2)
+        ) from None
     except json.JSONDecodeError as exc:
         if len(raw) > max_bytes and (exc.pos >= len(head) - 1 or exc.msg.startswith("Unterminated")):
             raise FrontMatterError(name, f"front matter is larger than {max_bytes} bytes (max_front_matter_bytes)", 1) from None

@@ -4,6 +4,7 @@ It stats and hashes exactly what the plan used to stat and hash while deciding: 
 output folder is resolved once (resolve_output's memo), a master is hashed only when its
 article has no problem, and an output's bytes only when nothing else already makes it stale.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -2,6 +2,7 @@
 
 Kept apart from the engines so that every crop can be tested without a pixel.
 """
+
 from __future__ import annotations
 
 import math

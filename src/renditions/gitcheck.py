@@ -5,6 +5,7 @@ unstaged passes `check` on the committer's machine and fails on the next fresh c
 `check --staged` (the pre-commit hook) also asks git, with real git commands, whether every
 output and the manifest are in the index as they are on disk.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,9 @@ def _git(cwd: Path, *args: str, stdin: str | None = None) -> str:
     except FileNotFoundError:
         raise UsageError("--staged", "git is not installed (or not on PATH)") from None
     if r.returncode not in (0, 1):  # check-ignore exits 1 when nothing is ignored
-        raise UsageError("--staged", f"git {args[0]} failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
+        raise UsageError(
+            "--staged", f"git {args[0]} failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}"
+        )
     return r.stdout
 
 

@@ -3,6 +3,7 @@
 Freshness is decided by content, never by mtime alone: a fresh clone resets every mtime.
 The cache (size + mtime_ns + ctime_ns + inode → hash; ctime can't be set back by hand) only skips rehashing on a developer's machine.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,7 +73,6 @@ def _read_cache(path: Path) -> dict[str, list]:
     return loaded
 
 
-
 def _sha256_file(path: str | os.PathLike) -> str:
     """hashlib.file_digest's job, which Python 3.10 lacks: 1 MiB at a time."""
     h = hashlib.sha256()
@@ -80,6 +80,7 @@ def _sha256_file(path: str | os.PathLike) -> str:
         while chunk := fh.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
 
 class Hasher:
     """Hash files once per run; reuse hashes whose stat signature hasn't changed."""

@@ -1,8 +1,9 @@
-""""Did you mean" hints for a missing master: the near-miss names designers actually make.
+""" "Did you mean" hints for a missing master: the near-miss names designers actually make.
 
 A master saved as `slug .png` (trailing space), `Slug.PNG` (wrong case on a case-sensitive
 disk), `slug_v2.jpeg` or with one letter off is found here and named, so the fix is a rename.
 """
+
 from __future__ import annotations
 
 import difflib

@@ -6,6 +6,7 @@ unrecorded, but named here with its bytes' hash: renditions wrote it, so it may 
 (say the master changed meanwhile). Anything else unrecorded is never replaced.
 Kept beside the site lock; pruned of what the manifest records after every build.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,6 +55,8 @@ def settle(root: Path, recorded: Callable[[Path, str], bool], digest: Callable[[
     if keep:
         from .write import write_atomic
 
-        write_atomic(root / JOURNAL_NAME, "".join(f"{h} {os.path.relpath(p, root)}\n" for p, h in keep).encode("utf-8", "surrogateescape"))
+        write_atomic(
+            root / JOURNAL_NAME, "".join(f"{h} {os.path.relpath(p, root)}\n" for p, h in keep).encode("utf-8", "surrogateescape")
+        )
     else:
         (root / JOURNAL_NAME).unlink(missing_ok=True)

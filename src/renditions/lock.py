@@ -3,6 +3,7 @@
 Forked workers share the lock's open file, so they must not outlive the build that
 started them: an orphaned worker would keep the site locked (and keep writing) forever.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -44,15 +45,22 @@ def _open_lock(path: Path) -> int:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
     except IsADirectoryError:
-        raise LockError(LOCK_NAME, "is a folder, not renditions' lock file: delete it (renditions creates the file itself)") from None
+        raise LockError(
+            LOCK_NAME, "is a folder, not renditions' lock file: delete it (renditions creates the file itself)"
+        ) from None
     except OSError as exc:
         if os.path.islink(path):
-            raise LockError(LOCK_NAME, "is a symbolic link, not renditions' lock file: delete the link (renditions creates the file itself, never through a link)") from None
+            raise LockError(
+                LOCK_NAME,
+                "is a symbolic link, not renditions' lock file: delete the link (renditions creates the file itself, never through a link)",
+            ) from None
         raise LockError(LOCK_NAME, f"cannot create renditions' lock file: {exc.strerror}") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
-        raise LockError(LOCK_NAME, "is not a regular file, so not renditions' lock file: delete it (renditions creates the file itself)")
+        raise LockError(
+            LOCK_NAME, "is not a regular file, so not renditions' lock file: delete it (renditions creates the file itself)"
+        )
     return fd
 
 

@@ -5,6 +5,7 @@ and two branches that add different articles merge line by line (see README, "Me
 Freshness is decided from it (hashes, never mtimes), so a fresh clone builds nothing.
 Everything read back is checked against the schema: a manifest is a file anyone can edit.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,7 +80,8 @@ class Manifest:
             write_atomic(self.path, dumps(self.entries, self.shard).encode("utf-8"))
         except OSError as exc:
             raise ManifestError(
-                os.path.relpath(self.path), f"cannot write the manifest: {exc.strerror}: free space or fix the folder, then run `renditions build` again"
+                os.path.relpath(self.path),
+                f"cannot write the manifest: {exc.strerror}: free space or fix the folder, then run `renditions build` again",
             ) from None
 
 
@@ -150,16 +152,32 @@ def _fits(value: Any) -> bool:
         return False
     v: Any = value.get  # each field is type-checked before it is used
     return (
-        type(v("article")) is str and type(v("variant")) is str and type(v("master")) is str and type(v("engine")) is str
-        and v("article") != "" and v("variant") != "" and v("master") != "" and v("engine") != ""
-        and type(v("master_hash")) is str and type(v("recipe")) is str and type(v("hash")) is str
-        and _HEX.fullmatch(v("master_hash")) is not None and _HEX.fullmatch(v("recipe")) is not None
+        type(v("article")) is str
+        and type(v("variant")) is str
+        and type(v("master")) is str
+        and type(v("engine")) is str
+        and v("article") != ""
+        and v("variant") != ""
+        and v("master") != ""
+        and v("engine") != ""
+        and type(v("master_hash")) is str
+        and type(v("recipe")) is str
+        and type(v("hash")) is str
+        and _HEX.fullmatch(v("master_hash")) is not None
+        and _HEX.fullmatch(v("recipe")) is not None
         and _HEX.fullmatch(v("hash")) is not None
-        and type(v("bytes")) is int and type(v("width")) is int and type(v("height")) is int
-        and 0 <= v("bytes") <= MAX_BYTES * 64 and 0 <= v("width") <= 1 << 20 and 0 <= v("height") <= 1 << 20
-        and type(v("format")) is str and v("format") in _OUT_FORMATS
-        and type(v("colour", "")) is str and type(v("placeholder", "")) is str
-        and type(v("notes", [])) is list and all(type(n) is str for n in v("notes", []))
+        and type(v("bytes")) is int
+        and type(v("width")) is int
+        and type(v("height")) is int
+        and 0 <= v("bytes") <= MAX_BYTES * 64
+        and 0 <= v("width") <= 1 << 20
+        and 0 <= v("height") <= 1 << 20
+        and type(v("format")) is str
+        and v("format") in _OUT_FORMATS
+        and type(v("colour", "")) is str
+        and type(v("placeholder", "")) is str
+        and type(v("notes", [])) is list
+        and all(type(n) is str for n in v("notes", []))
     )
 
 
@@ -200,7 +218,9 @@ def _entry(key: Any, value: Any) -> Entry:
         if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= hi:
             raise ValueError(f"the entry for {_short(key)}: `{name}` must be a whole number from 0 to {hi}, got {_short(v)}")
     if not isinstance(value["format"], str) or value["format"] not in _OUT_FORMATS:
-        raise ValueError(f"the entry for {_short(key)}: `format` must be one of {', '.join(sorted(_OUT_FORMATS))}, got {_short(value['format'])}")
+        raise ValueError(
+            f"the entry for {_short(key)}: `format` must be one of {', '.join(sorted(_OUT_FORMATS))}, got {_short(value['format'])}"
+        )
     for name in ("colour", "placeholder"):
         if not isinstance(value.get(name, ""), str):
             raise ValueError(f"the entry for {_short(key)}: `{name}` must be a string, got {_short(value[name])}")
@@ -229,7 +249,7 @@ def _split_lines(text: str) -> tuple[dict, list[tuple[str, Any]], bool]:
         doc = json.loads("{" + s + "}", object_pairs_hook=_pairs)
         if not isinstance(doc, dict) or len(doc) != 1:
             raise ValueError(line)
-        (k, v), = doc.items()
+        ((k, v),) = doc.items()
         if k in ("format", "version", "shard"):
             if k in head and head[k] != v:
                 raise ValueError(line)
@@ -279,7 +299,10 @@ def load(path: Path, shown: str, resolve: Resolver | None = None) -> Manifest:
         if "format" not in head:  # nothing of a manifest in it: an empty or foreign file
             outputs = None
         if markers and outputs is None:
-            raise ManifestError(shown, f"a merge conflict in the manifest that is not renditions' own layout: resolve it by hand, or {_fix(shown)}") from None
+            raise ManifestError(
+                shown,
+                f"a merge conflict in the manifest that is not renditions' own layout: resolve it by hand, or {_fix(shown)}",
+            ) from None
         if markers and resolve is None:
             raise ManifestError(shown, _CONFLICT) from None
         if outputs is None:
@@ -289,13 +312,16 @@ def load(path: Path, shown: str, resolve: Resolver | None = None) -> Manifest:
         raise ManifestError(shown, f"not a renditions manifest: {_fix(shown)}")
     if head.get("version") != VERSION:
         raise ManifestError(
-            shown, f"manifest version {_short(head.get('version'))} is not the {VERSION} this renditions reads: upgrade renditions, or {_fix(shown)}"
+            shown,
+            f"manifest version {_short(head.get('version'))} is not the {VERSION} this renditions reads: upgrade renditions, or {_fix(shown)}",
         )
     if re.search(r"\\[uU][dD][89a-fA-F]", text):  # a lone surrogate can only come in as an escape
         try:
             json.dumps(outputs, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            raise ManifestError(shown, f"the manifest holds text that is not valid Unicode (a lone surrogate): {_fix(shown)}") from None
+            raise ManifestError(
+                shown, f"the manifest holds text that is not valid Unicode (a lone surrogate): {_fix(shown)}"
+            ) from None
     assert outputs is not None  # every way to None above raised
     candidates: dict[str, list[Entry]] = {}
     for key, value in outputs:
@@ -318,7 +344,7 @@ def load(path: Path, shown: str, resolve: Resolver | None = None) -> Manifest:
             entries[key] = chosen
     shard = head.get("shard")
     if shard is not None and not isinstance(shard, str):
-        raise ManifestError(shown, f"its `shard` must be a string like \"1/3\", got {_short(shard)}: {_fix(shown)}")
+        raise ManifestError(shown, f'its `shard` must be a string like "1/3", got {_short(shard)}: {_fix(shown)}')
     return Manifest(path, entries, shard, healed=healed)
 
 

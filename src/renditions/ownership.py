@@ -4,6 +4,7 @@ Every article's outputs are claims on site paths. Paths are compared as a case-i
 Unicode-normalising file system (macOS, Windows) would see them, so a site that builds on
 Linux cannot silently overwrite itself elsewhere. Pure: no disk, no pixels.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -82,7 +83,9 @@ def resolve(groups: Mapping[str, list[Claim]], manifest: Manifest) -> Verdict:
                     f"{c.key}: {c.site_path} is also wanted by {other.article}{_from(other.master)}: give one of them another path"
                 )
             continue
-        entry = manifest.entries.get(kept.site_path) or next(manifest.entries[c.site_path] for c in group if c.site_path in manifest.entries)
+        entry = manifest.entries.get(kept.site_path) or next(
+            manifest.entries[c.site_path] for c in group if c.site_path in manifest.entries
+        )
         for c in by_article.values():
             if c is kept:
                 continue
@@ -91,7 +94,9 @@ def resolve(groups: Mapping[str, list[Claim]], manifest: Manifest) -> Verdict:
                 shared[kept.site_path] = kept.article
                 continue
             where = "" if kept.site_path == c.site_path else f" (as {kept.site_path})"
-            refused[(c.article, c.site_path, c.variant)] = f"{c.key}: {c.site_path} is already written by {kept.article}{_from(entry.master)}{where}"
+            refused[(c.article, c.site_path, c.variant)] = (
+                f"{c.key}: {c.site_path} is already written by {kept.article}{_from(entry.master)}{where}"
+            )
     return Verdict(refused, shared)
 
 

@@ -5,6 +5,7 @@ is strict: a path is refused unless it names a plain file inside the web root.
 A query string or fragment (`x.png?v=2`, `x.png#top`) is stripped: the file is `x.png`.
 A site path is a URL path: percent escapes are decoded (`%20` → a space), as the web server does.
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ The stages live in their own modules: session.py (config → articles → manife
 gather.py + plan.py (what is stale, pure), workers.py (render and write, in worker
 processes), manifest.py (the record). check is in verify.py, prune in prune.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,14 +48,17 @@ def build(
     only = (only,) if isinstance(only, str) else tuple(only)
     jobs = max(1, jobs or os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    s = open_session(root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run, drafts=drafts)  # else read under the lock
+    s = open_session(
+        root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run, drafts=drafts
+    )  # else read under the lock
     if s.no_article():
         raise UsageError(", ".join(s.config.content), s.no_article())
     if dry_run:
         return _plan_report(s.plan(force), s)
     with site_lock(s.config.root, wait=wait_lock):
         s.manifest = manifest_mod.load(  # a manifest git merged is resolved against the files
-            s.config.manifest, os.path.relpath(s.config.manifest, s.config.root),
+            s.config.manifest,
+            os.path.relpath(s.config.manifest, s.config.root),
             manifest_mod.match_on_disk(s.config.public, s.config.sources, s.hasher),
         )
         plan = own_unrecorded(s.plan(force), journal.read(s.config.root), s.hasher)
@@ -121,9 +125,7 @@ def _records(s: Session, path: Path, h: str) -> bool:
 def _plan_report(plan: Plan, s: Session) -> Report:
     """What `build --dry-run` reports: the plan, nothing rendered."""
     outs = [
-        OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format)
-        for j in plan.jobs
-        for o in j.outputs
+        OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format) for j in plan.jobs for o in j.outputs
     ]
     outs += [fresh_result(o, s.manifest) for o in plan.fresh]
     return Report(
@@ -156,13 +158,37 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
             for w in outcome.written:
                 o = w.output
                 s.manifest.entries[o.site_path] = Entry(
-                    article=o.owner or job.article, variant=o.variant, master=o.master_shown or job.shown,
+                    article=o.owner or job.article,
+                    variant=o.variant,
+                    master=o.master_shown or job.shown,
                     master_hash=o.master_hash or job.master_hash,
-                    recipe=o.recipe, engine=s.engine_id, hash=w.hash, bytes=w.bytes, width=w.width, height=w.height,
-                    format=o.format, colour=w.colour, placeholder=w.placeholder, notes=tuple(outcome.notes),
+                    recipe=o.recipe,
+                    engine=s.engine_id,
+                    hash=w.hash,
+                    bytes=w.bytes,
+                    width=w.width,
+                    height=w.height,
+                    format=o.format,
+                    colour=w.colour,
+                    placeholder=w.placeholder,
+                    notes=tuple(outcome.notes),
                 )
                 s.hasher.remember(o.dest, w.hash)
-                results.append(OutputResult(o.site_path, job.article, o.variant, "adopted" if w.adopted else "written", o.reason, w.bytes, w.width, w.height, o.format, w.colour, w.placeholder))
+                results.append(
+                    OutputResult(
+                        o.site_path,
+                        job.article,
+                        o.variant,
+                        "adopted" if w.adopted else "written",
+                        o.reason,
+                        w.bytes,
+                        w.width,
+                        w.height,
+                        o.format,
+                        w.colour,
+                        w.placeholder,
+                    )
+                )
         if bar is not None:
             bar.update(1)
 

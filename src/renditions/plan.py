@@ -6,6 +6,7 @@ before it by gather.py and passed in as Facts, so tests/test_plan.py needs no fi
 Each output carries its variant's settings resolved once (Crop, format, encoder options),
 so render and the workers never look at the config.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -198,7 +199,12 @@ def article_outputs(article: Article, config: Config) -> tuple[list[tuple], list
         fmt = format_for(target.site_path)
         if fmt is None:
             problems.append(
-                Problem(article.rel, f"{v.key}: {target.site_path} has no image extension renditions writes ({', '.join(EXT.values())})", article.rel, target.line)
+                Problem(
+                    article.rel,
+                    f"{v.key}: {target.site_path} has no image extension renditions writes ({', '.join(EXT.values())})",
+                    article.rel,
+                    target.line,
+                )
             )
             continue
         outs.append((v, target.site_path, fmt, target.line))
@@ -294,9 +300,16 @@ def make_plan(
                 if (v.name, v.width) not in skipped:  # once per width, not per `also:` sibling
                     skipped.add((v.name, v.width))
                     assert size is not None
-                    problems.append(Problem(
-                        a.rel, f"{v.key}: {site_path} skipped: the master ({size[0]}×{size[1]}) is too small for "
-                        f"{v.width}×{v.height} (set upscale: true to enlarge)", a.rel, line, error=False))
+                    problems.append(
+                        Problem(
+                            a.rel,
+                            f"{v.key}: {site_path} skipped: the master ({size[0]}×{size[1]}) is too small for "
+                            f"{v.width}×{v.height} (set upscale: true to enlarge)",
+                            a.rel,
+                            line,
+                            error=False,
+                        )
+                    )
                 continue
             referenced.add(site_path)
             dest = facts.dests[site_path]
@@ -323,7 +336,9 @@ def make_plan(
         if not errors:
             for name, path in a.masters:
                 if facts.masters.get(path) is None:
-                    errors.append(Problem(a.rel, f"masters.{name}: cannot read master {os.path.relpath(path, config.root)}", a.rel))
+                    errors.append(
+                        Problem(a.rel, f"masters.{name}: cannot read master {os.path.relpath(path, config.root)}", a.rel)
+                    )
         if errors:
             problems.extend(errors)
             failed.append(a.rel)
@@ -351,8 +366,19 @@ def make_plan(
             else:
                 reason = None
             out = Output(
-                site_path, dest, v.name, fmt, recipe, reason, crop, options, line, a.rel,
-                recorded=entry.hash if entry is not None else None, force=force, owner=verdict.shared.get(site_path, ""),
+                site_path,
+                dest,
+                v.name,
+                fmt,
+                recipe,
+                reason,
+                crop,
+                options,
+                line,
+                a.rel,
+                recorded=entry.hash if entry is not None else None,
+                force=force,
+                owner=verdict.shared.get(site_path, ""),
             )
             if own is not None:
                 out = replace(out, master=own, master_hash=own_hash, master_shown=os.path.relpath(own, config.root))

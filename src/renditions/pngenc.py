@@ -5,6 +5,7 @@ time and the rest in zlib. The same choice made on whole blocks of rows in numpy
 instead of zlib, give 0.7 % fewer bytes for about half the CPU (BENCHMARKS.md). The file holds
 IHDR, one IDAT and IEND: no metadata, no colour chunks (untagged PNG is sRGB on the web).
 """
+
 from __future__ import annotations
 
 import struct
@@ -28,7 +29,9 @@ def encode_png(pixels: np.ndarray, level: int = 6, adaptive: bool = True) -> byt
         rows = np.zeros((height, 1 + width * bands), np.uint8)
         rows[:, 1:] = pixels.reshape(height, width * bands)
     header = struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPE[bands], 0, 0, 0)
-    return b"".join((_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", deflate.zlib_compress(rows, level)), _chunk(b"IEND", b"")))
+    return b"".join(
+        (_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", deflate.zlib_compress(rows, level)), _chunk(b"IEND", b""))
+    )
 
 
 def encode_png_raw(data, width: int, height: int, bands: int, level: int = 6, adaptive: bool = True) -> bytes:

@@ -6,6 +6,7 @@ size, bytes and format, and the article's problems as text. Plain HTML and CSS w
 relative links, so it works from file:// with no server and no JavaScript (but for the one
 script of live mode, `watch --preview`, which reloads the page after each build).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -111,17 +112,27 @@ def read_marker(folder: Path) -> set[str] | None:
         doc = json.loads((folder / MARKER).read_text(encoding="utf-8"))
     except FileNotFoundError:
         if folder.exists() and any(folder.iterdir()):
-            raise RenditionsError(folder, f"the folder exists and renditions preview did not make it (no {MARKER} in it): choose another --out") from None
+            raise RenditionsError(
+                folder, f"the folder exists and renditions preview did not make it (no {MARKER} in it): choose another --out"
+            ) from None
         return None
     except (OSError, ValueError, UnicodeDecodeError):
-        raise RenditionsError(folder / MARKER, "is not a renditions preview marker: move the folder away, or choose another --out") from None
+        raise RenditionsError(
+            folder / MARKER, "is not a renditions preview marker: move the folder away, or choose another --out"
+        ) from None
     if not isinstance(doc, dict) or doc.get("format") != MARKER_FORMAT or not isinstance(doc.get("files"), list):
-        raise RenditionsError(folder / MARKER, "is not a renditions preview marker: move the folder away, or choose another --out")
+        raise RenditionsError(
+            folder / MARKER, "is not a renditions preview marker: move the folder away, or choose another --out"
+        )
     return {f for f in doc["files"] if isinstance(f, str)}
 
 
 def write_marker(folder: Path, files: set[str]) -> None:
-    doc = {"format": MARKER_FORMAT, "note": "written by `renditions preview`, which deletes only the files listed here", "files": sorted(files)}
+    doc = {
+        "format": MARKER_FORMAT,
+        "note": "written by `renditions preview`, which deletes only the files listed here",
+        "files": sorted(files),
+    }
     write_atomic(folder / MARKER, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
 
 
@@ -138,7 +149,9 @@ def human_bytes(n: int) -> str:
     return f"{n / 1024 / 1024:.2f} MB"
 
 
-def thumbnail(engine: Engine, master: Path, dest: Path, max_bytes: int, max_pixels: int, max_decoded: int | None = None) -> tuple[int, int]:
+def thumbnail(
+    engine: Engine, master: Path, dest: Path, max_bytes: int, max_pixels: int, max_decoded: int | None = None
+) -> tuple[int, int]:
     """Write a JPEG of the upright master, fit inside THUMB×THUMB, to `dest` unless it is there
     already (its name is the master's hash); return the master's size. Raises RenditionsError."""
     check_master_file(str(master), max_bytes)
@@ -167,11 +180,27 @@ def crop_boxes(a: Article, cfg: Config, size: tuple[int, int]) -> tuple[list[Box
         try:
             g = variant_geometry(crop, size)
         except TooSmall:
-            problems.append(Problem(a.rel, f"master {size[0]}×{size[1]} is smaller than {v.name} ({v.width}×{v.height}): use a larger master or set upscale: true", a.rel))
+            problems.append(
+                Problem(
+                    a.rel,
+                    f"master {size[0]}×{size[1]} is smaller than {v.name} ({v.width}×{v.height}): use a larger master or set upscale: true",
+                    a.rel,
+                )
+            )
             continue
         left, top, w, h = g.crop
         smart = crop.position in ("attention", "entropy")  # a focus point beats a smart crop
-        boxes.append(Box(v.name, COLOURS[i % len(COLOURS)], 100 * left / size[0], 100 * top / size[1], 100 * w / size[0], 100 * h / size[1], smart))
+        boxes.append(
+            Box(
+                v.name,
+                COLOURS[i % len(COLOURS)],
+                100 * left / size[0],
+                100 * top / size[1],
+                100 * w / size[0],
+                100 * h / size[1],
+                smart,
+            )
+        )
     return boxes, problems
 
 
@@ -185,7 +214,7 @@ def label_html(boxes: list[Box]) -> str:
         top = ", ".join(f"calc({ordered[j].top:.3f}% + {1.3 * (i - j):.1f}em)" for j in range(i + 1))
         out.append(
             f'<span class="label" data-variant="{html.escape(b.variant)}" style="background:{b.colour};left:{b.left:.3f}%;top:max({top})">'
-            f'{html.escape(b.variant)}{" (smart crop: decided when rendered)" if b.smart else ""}</span>'
+            f"{html.escape(b.variant)}{' (smart crop: decided when rendered)' if b.smart else ''}</span>"
         )
     return "".join(out)
 
@@ -208,7 +237,9 @@ def shown_outputs(a: Article, cfg: Config, plan: Plan, page_dir: Path) -> list[S
         found = sniff_file(str(dest)) if dest.is_file() else None
         if found is None:
             text = "not built yet: run renditions build" if not dest.exists() else f"not a readable {fmt} file"
-            shown.append(Shown(v.name, colour[v.name], site_path, None, f"<b>{html.escape(v.name)}</b> {v.width}×{v.height}", text))
+            shown.append(
+                Shown(v.name, colour[v.name], site_path, None, f"<b>{html.escape(v.name)}</b> {v.width}×{v.height}", text)
+            )
             continue
         size = dest.stat().st_size
         cap = f"<b>{html.escape(v.name)}</b> {found[1]}×{found[2]} · {human_bytes(size)} · {found[0]}"
@@ -220,11 +251,14 @@ def shown_outputs(a: Article, cfg: Config, plan: Plan, page_dir: Path) -> list[S
 
 def _problem_items(problems: list[Problem]) -> str:
     return "".join(
-        f'<li class="{"error" if p.error else "warning"}">{"" if p.error else "warning: "}{html.escape(p.reason)}</li>' for p in problems
+        f'<li class="{"error" if p.error else "warning"}">{"" if p.error else "warning: "}{html.escape(p.reason)}</li>'
+        for p in problems
     )
 
 
-def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, page_dir: Path, thumbs: set[str], thumb_dir: Path) -> tuple[str, int]:
+def article_html(
+    a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, page_dir: Path, thumbs: set[str], thumb_dir: Path
+) -> tuple[str, int]:
     """One article's section, and how many problems it shows."""
     problems = [p for p in plan.problems if p.article == a.rel]
     master_html = ""
@@ -257,7 +291,9 @@ def article_html(a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, pa
             body = f'<div class="none" style="border-color:{s.colour}">{html.escape(s.missing_text)}</div>'
         else:
             body = f'<a href="{s.href}"><img src="{s.href}" alt="{html.escape(s.site_path)}" style="border-color:{s.colour}"></a>'
-        cards.append(f'<figure class="variant">{body}<figcaption>{s.caption}<br><code>{html.escape(s.site_path)}</code></figcaption></figure>')
+        cards.append(
+            f'<figure class="variant">{body}<figcaption>{s.caption}<br><code>{html.escape(s.site_path)}</code></figcaption></figure>'
+        )
     items = _problem_items(problems)
     section = (
         f'<section id="{html.escape(a.slug)}"><h2>{html.escape(a.slug)} <small>{html.escape(a.rel)}</small></h2>'
@@ -273,7 +309,7 @@ LIVE_STAMP = "live.js"
 LIVE_SCRIPT = (
     '<script>(function(){{var stamp="{stamp}";setInterval(function(){{var s=document.createElement("script");'
     's.src="{file}?"+Date.now();s.onload=s.onerror=function(){{s.remove();'
-    'if(window.renditionsStamp&&window.renditionsStamp!==stamp)location.reload()}};document.head.appendChild(s)}},1000)}})();</script>'
+    "if(window.renditionsStamp&&window.renditionsStamp!==stamp)location.reload()}};document.head.appendChild(s)}},1000)}})();</script>"
 )
 
 

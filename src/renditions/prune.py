@@ -4,6 +4,7 @@ A file goes only if the manifest records it, its bytes still match, and its reco
 is gone from `content`, or still parses and no longer names it. An article that failed to
 parse or lost its master keeps its outputs: a typo must not cost published images.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,12 +29,16 @@ def prune(
     cfg, articles = s.config, s.articles
     shown_config = str(cfg.file)
     if not articles:
-        raise UsageError(", ".join(cfg.content), f"`content` in {shown_config} matches no article: prune deletes nothing (fix the glob)")
+        raise UsageError(
+            ", ".join(cfg.content), f"`content` in {shown_config} matches no article: prune deletes nothing (fix the glob)"
+        )
     # what check calls referenced: the plan's (an extra width the master can't serve is not)
     referenced = {path_key(p) for p in s.plan().referenced}
     keep = {a.rel for a in articles if a.errors or a.master is None}  # broken for now, not unwanted
     with site_lock(cfg.root):
-        man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), manifest_mod.match_on_disk(cfg.public, cfg.sources, Hasher()))
+        man = manifest_mod.load(
+            cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), manifest_mod.match_on_disk(cfg.public, cfg.sources, Hasher())
+        )
         doomed, gone, notes = [], [], []
         for site, entry in sorted(man.entries.items()):
             if path_key(site) in referenced or entry.article in keep:
@@ -48,14 +53,17 @@ def prune(
                 gone.append(site)  # the file is gone and nobody wants it: forget it
                 continue
             if found != entry.hash:
-                notes.append(f"kept {site}: {os.path.relpath(dest, cfg.root)} was changed since renditions wrote it (delete it yourself if nobody needs it)")
+                notes.append(
+                    f"kept {site}: {os.path.relpath(dest, cfg.root)} was changed since renditions wrote it (delete it yourself if nobody needs it)"
+                )
                 continue
             doomed.append((site, dest))
         total = len(man.entries)
         if not dry_run and not yes and 2 * len(doomed) > total:
             raise UsageError(
-                "prune", f"would delete {len(doomed)} of the {total} outputs the manifest records, more than half: nothing deleted "
-                f"(check `content` in {shown_config}; `renditions prune --dry-run` lists them, `renditions prune --yes` deletes them)"
+                "prune",
+                f"would delete {len(doomed)} of the {total} outputs the manifest records, more than half: nothing deleted "
+                f"(check `content` in {shown_config}; `renditions prune --dry-run` lists them, `renditions prune --yes` deletes them)",
             )
         outs = []
         for site, dest in doomed:

@@ -3,6 +3,7 @@
 All of an article's outputs are encoded in memory before any is written, so an article
 either gets every stale output or none (all or nothing per article).
 """
+
 from __future__ import annotations
 
 import os
@@ -140,7 +141,9 @@ def _render_guarded(job: Job, limits: Limits, engine: Engine, decoded: dict) -> 
 
 def variant_geometry(crop: Crop, master: tuple[int, int]) -> Geometry:
     """A variant's crop of an upright master; raises TooSmall. Shared by render, status and preview."""
-    return plan_geometry(crop.fit, master, (crop.width, crop.height), GRAVITY.get(crop.position, (0.5, 0.5)), crop.focus, crop.upscale)
+    return plan_geometry(
+        crop.fit, master, (crop.width, crop.height), GRAVITY.get(crop.position, (0.5, 0.5)), crop.focus, crop.upscale
+    )
 
 
 def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict) -> RenderResult:
@@ -150,7 +153,8 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict)
     probe = engine.probe(path, data)
     if probe.pixels > limits.max_pixels:
         raise RenderError(
-            shown, f"master is {probe.width}×{probe.height} ({probe.pixels / 1e6:.0f} megapixels), over the max_pixels limit of {limits.max_pixels / 1e6:g} megapixels"
+            shown,
+            f"master is {probe.width}×{probe.height} ({probe.pixels / 1e6:.0f} megapixels), over the max_pixels limit of {limits.max_pixels / 1e6:g} megapixels",
         )
     check_decoded_bytes(probe, limits.max_decoded_bytes, shown)
     master = (probe.width, probe.height)

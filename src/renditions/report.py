@@ -2,6 +2,7 @@
 
 The CLI prints it, `--json` dumps it, and the Python API returns it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class Report:
             return f"{self.count('written')} written, {adopted}{self.count('up to date')} up to date, {len(self.failed_articles)} failed"
         if self.command == "check":
             if self.ok:
-                n = self.count('up to date')
+                n = self.count("up to date")
                 return "the 1 output is up to date" if n == 1 else f"all {n} outputs up to date"
             n = len(self.errors)
             return f"{plural(n, 'problem')}, {plural(self.count('up to date'), 'output')} up to date"
@@ -92,7 +93,13 @@ class Report:
             "engine": self.engine,
             "outputs": [o.to_json() for o in self.outputs],
             "problems": [
-                {"path": p.path, "reason": p.reason, "article": p.article, "line": p.line, "level": "error" if p.error else "warning"}
+                {
+                    "path": p.path,
+                    "reason": p.reason,
+                    "article": p.article,
+                    "line": p.line,
+                    "level": "error" if p.error else "warning",
+                }
                 for p in self.problems
             ],
             "notes": list(self.notes),
@@ -108,7 +115,15 @@ def fresh_result(o: Output, man: Manifest) -> OutputResult:
     """An up-to-date output as reports show it, with what the manifest knows of it."""
     e = man.entries.get(o.site_path)
     return OutputResult(
-        o.site_path, o.article, o.variant, "up to date", None,
-        e.bytes if e else None, e.width if e else None, e.height if e else None, o.format,
-        e.colour if e else None, e.placeholder if e else None,
+        o.site_path,
+        o.article,
+        o.variant,
+        "up to date",
+        None,
+        e.bytes if e else None,
+        e.width if e else None,
+        e.height if e else None,
+        o.format,
+        e.colour if e else None,
+        e.placeholder if e else None,
     )

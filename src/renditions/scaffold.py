@@ -5,6 +5,7 @@ site starts from something that builds and explains itself. Nothing existing is 
 In a Hugo, Jekyll or Eleventy site the config fits the generator: its web root, its content
 globs, its languages; and init says what the generator's own config needs.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,6 @@ variants:
 """.replace("<MASTER_EXTS>", ", ".join(f.master_exts[0][1:] for f in READ))
 
 
-
 @dataclass(frozen=True)
 class Generator:
     """What a static-site generator needs from renditions' config, and from its own."""
@@ -77,19 +77,34 @@ class Generator:
 PLAIN = Generator("", (), "public", ("content/**/*.md",), (), ())
 GENERATORS = (
     Generator(
-        "Hugo", ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml"), "static", ("content/**/*.md",), (),
+        "Hugo",
+        ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml"),
+        "static",
+        ("content/**/*.md",),
+        (),
         ("Hugo copies static/ into its public/ as it builds: nothing to add to its config.",),
     ),
     Generator(
-        "Jekyll", ("_config.yml",), ".", ("**/*.md",), ("_site/**", "vendor/**", "node_modules/**"),
-        ("add to _config.yml, so Jekyll does not publish the masters and the config:",
-         "  exclude: [source_images, config, renditions.lock.json]"),
+        "Jekyll",
+        ("_config.yml",),
+        ".",
+        ("**/*.md",),
+        ("_site/**", "vendor/**", "node_modules/**"),
+        (
+            "add to _config.yml, so Jekyll does not publish the masters and the config:",
+            "  exclude: [source_images, config, renditions.lock.json]",
+        ),
     ),
     Generator(
-        "Eleventy", ("eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.js"), "public",
-        ("**/*.md",), ("_site/**", "node_modules/**"),
-        ("add to your Eleventy config, so it copies the images to its output:",
-         '  eleventyConfig.addPassthroughCopy({ "public": "/" });'),
+        "Eleventy",
+        ("eleventy.config.js", "eleventy.config.mjs", "eleventy.config.cjs", ".eleventy.js"),
+        "public",
+        ("**/*.md",),
+        ("_site/**", "node_modules/**"),
+        (
+            "add to your Eleventy config, so it copies the images to its output:",
+            '  eleventyConfig.addPassthroughCopy({ "public": "/" });',
+        ),
     ),
 )
 FOLDERS = ("content", "source_images")
@@ -136,12 +151,16 @@ def init_site(root: str | os.PathLike = ".") -> Init:
     base = Path(root)
     config = base / CONFIG_NAME
     if os.path.lexists(config):
-        raise UsageError(str(config), "a config already exists; renditions init never overwrites it (edit it, or delete it first)")
+        raise UsageError(
+            str(config), "a config already exists; renditions init never overwrites it (edit it, or delete it first)"
+        )
     gen = detect(base)
     languages = hugo_languages(base) if gen.name == "Hugo" else ()
     fill = {
         "{content}": json.dumps(gen.content[0]) if len(gen.content) == 1 else _flow(gen.content),
-        "{exclude}": _flow(gen.exclude), "{languages}": _flow(languages), "{public}": gen.public,
+        "{exclude}": _flow(gen.exclude),
+        "{languages}": _flow(languages),
+        "{public}": gen.public,
     }
     text = CONFIG_TEMPLATE
     for mark, value in fill.items():

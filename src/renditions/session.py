@@ -3,6 +3,7 @@
 Opening a session reads the config, finds the articles (narrowed by --only and --shard),
 loads the manifest and picks the engine; it renders nothing and starts no thread.
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ Each shard's manifest holds every entry its runner loaded, but only the entries 
 articles are authoritative. The merge takes, per output, the entry from the shard that owns
 the entry's article, so the result equals the manifest of one unsharded build.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,6 +35,7 @@ def in_shard(article_rel: str, shard: tuple[int, int] | None) -> bool:
     k, n = shard
     return int(hashlib.sha256(article_rel.encode()).hexdigest()[:8], 16) % n == k - 1
 
+
 #: More runners than any CI matrix has (GitHub Actions: 256 jobs); a larger N is a forged file.
 MAX_SHARDS = 1024
 
@@ -60,7 +62,9 @@ def read_shard(path: Path) -> tuple[tuple[int, int], Manifest]:
         raise ManifestError(shown, f'its shard "{said}" is not K/N') from None
     assert shard is not None
     if shard[1] > MAX_SHARDS:
-        raise ManifestError(shown, f'its shard "{said}" splits the site into more than {MAX_SHARDS} slices: not a manifest `build --shard` wrote')
+        raise ManifestError(
+            shown, f'its shard "{said}" splits the site into more than {MAX_SHARDS} slices: not a manifest `build --shard` wrote'
+        )
     return shard, man
 
 
@@ -94,9 +98,7 @@ def merge_manifests(shards: list[tuple[tuple[int, int], Manifest]]) -> dict[str,
             if len(rewritten) != 1:
                 claims = rewritten or owned
                 files = [os.path.relpath(man.path) for _, man in shards if man.entries.get(key) in claims]
-                raise UsageError(
-                    "merge", f"{key}: {_listed(files, 2)} record different outputs for it; build it without --shard"
-                )
+                raise UsageError("merge", f"{key}: {_listed(files, 2)} record different outputs for it; build it without --shard")
             owned = rewritten
         if owned:
             merged[key] = owned[0]

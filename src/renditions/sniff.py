@@ -4,6 +4,7 @@
 is comes from the signatures in the formats table; the size is read for the formats renditions
 writes.
 """
+
 from __future__ import annotations
 
 import struct

@@ -3,6 +3,7 @@
 Built from the same plan `check` uses, plus a header read of each master (never a decode),
 so it answers "what would build do, and why" at a glance.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,12 @@ class Row:
         return {
             "slug": self.slug,
             "article": self.article,
-            "master": None if self.master is None else {
-                "path": self.master, "width": self.size[0] if self.size else None, "height": self.size[1] if self.size else None,
+            "master": None
+            if self.master is None
+            else {
+                "path": self.master,
+                "width": self.size[0] if self.size else None,
+                "height": self.size[1] if self.size else None,
             },
             "variants": {name: word.replace(" ", "_") for name, word in self.variants},
             "problems": list(self.problems),
@@ -118,7 +123,7 @@ def _cut(text: str, keep: int) -> str:
     if len(text) <= keep:
         return text
     head = (keep - 1) // 2
-    return text[:head] + "…" + text[len(text) - (keep - 1 - head):]
+    return text[:head] + "…" + text[len(text) - (keep - 1 - head) :]
 
 
 def _width(head: list[str], body: list[list[str]]) -> int:
@@ -186,8 +191,6 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
     used = {os.path.realpath(a.master) for a in s.articles if a.master is not None}
     used |= {os.path.realpath(m) for a in s.articles for _, m in a.masters}  # art direction
     folder = os.path.relpath(cfg.sources, cfg.root)
-    unused = tuple(
-        f"{folder}/{printable(n)}" for n in master_names(cfg.sources) if os.path.realpath(cfg.sources / n) not in used
-    )
+    unused = tuple(f"{folder}/{printable(n)}" for n in master_names(cfg.sources) if os.path.realpath(cfg.sources / n) not in used)
     pages = tuple(a.rel for a in read_all(cfg) if not a.images)
     return Status(tuple(v.name for v in cfg.variants), tuple(rows), unused, pages)

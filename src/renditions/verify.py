@@ -3,6 +3,7 @@
 Also finds orphans: image files in the variants' output folders that no article references
 (prune.py deletes the ones renditions wrote).
 """
+
 from __future__ import annotations
 
 import os
@@ -63,9 +64,16 @@ def check(
     # build warns about a missing variant key and uses the template path; the page's template
     # reads the key, so the page shows no image: an error here, with the fix
     missing = [
-        Problem(a.rel, f"no `{s.config.variant(t.variant).key}` key: the page shows no image "
-                f"(`renditions build --write-front-matter` adds {t.site_path})", a.rel)
-        for a in s.articles if not a.errors for t in a.targets if t.from_template
+        Problem(
+            a.rel,
+            f"no `{s.config.variant(t.variant).key}` key: the page shows no image "
+            f"(`renditions build --write-front-matter` adds {t.site_path})",
+            a.rel,
+        )
+        for a in s.articles
+        if not a.errors
+        for t in a.targets
+        if t.from_template
     ]
     s.articles = [replace(a, warnings=()) for a in s.articles]
     plan = s.plan()
@@ -92,7 +100,9 @@ def check(
             problems.append(Problem(o.site_path, f"is {found[0]}, but its extension asks for {o.format}", article, o.line))
         elif (c.fit != "inside" and found[1:] != want[1:]) or (c.fit == "inside" and (found[1] > c.width or found[2] > c.height)):
             problems.append(
-                Problem(o.site_path, f"is {found[1]}×{found[2]}, but variant {c.variant} is {c.width}×{c.height}", article, o.line)
+                Problem(
+                    o.site_path, f"is {found[1]}×{found[2]}, but variant {c.variant} is {c.width}×{c.height}", article, o.line
+                )
             )
         outs.append(fresh_result(o, s.manifest))
     problems += over_budget(s.config, outs, error=strict)

@@ -6,6 +6,7 @@ such links make the walk exponential. Here `**` expands each real folder once (b
 inode, nearest path first), and a file reached by two paths is listed once, under its real path when it has one.
 Otherwise the rules are glob's: `*` and `?` never match a leading dot, `**` skips hidden folders.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -109,6 +110,7 @@ def find_files(root: str, pattern: str) -> list[str]:
 
 def _nearer(a: str, b: str) -> bool:
     """The path to keep for one file reached twice: its real path, else the shallower, then the first."""
+
     def rank(p: str) -> tuple[bool, int, str]:
         return (os.path.realpath(p) != os.path.abspath(p), p.count(os.sep), p)
 

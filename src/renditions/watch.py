@@ -5,6 +5,7 @@ article → that article; the config → everything. Changes are debounced by wa
 Rust-backed watcher using the OS's file events), builds go through pipeline.build with
 `only=`, errors are printed and watching goes on.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -78,11 +79,11 @@ def watched_paths(cfg: Config, config: Path) -> list[Path]:
 def _rel(path: str, root: Path) -> str:
     """relpath's answer for a path under root, without its cost (it runs once per changed file)."""
     base = os.path.abspath(root) + os.sep
-    return path[len(base):] if path.startswith(base) else os.path.relpath(path, root)
+    return path[len(base) :] if path.startswith(base) else os.path.relpath(path, root)
 
 
 def kind_of(cfg: Config, config: Path, path: str) -> str | None:
-    """"config", "master", "article" or None (ignored) for a changed path (string work only:
+    """ "config", "master", "article" or None (ignored) for a changed path (string work only:
     it runs for every file of a batch, twice)."""
     p = os.path.abspath(path)
     if p.endswith(TMP_SUFFIX):
@@ -150,7 +151,9 @@ def _stamp() -> str:
 def run_build(root, config, slugs: frozenset[str] | None, engine: str | None, jobs: int | None, echo: Echo) -> Report | None:
     """One build; every problem is printed and none stops the watcher."""
     try:
-        report = pipeline.build(root, config, only=tuple(sorted(slugs or ())), engine=engine, jobs=jobs, wait_lock=True, drafts=True)
+        report = pipeline.build(
+            root, config, only=tuple(sorted(slugs or ())), engine=engine, jobs=jobs, wait_lock=True, drafts=True
+        )
     except (RenditionsError, OSError) as exc:
         error = exc if isinstance(exc, RenditionsError) else RenditionsError.from_os_error(exc)
         for line in error.message.splitlines():
@@ -221,8 +224,13 @@ def watch(
             restart = False
             try:
                 for changes in watchfiles.watch(
-                    *paths, watch_filter=lambda _c, p: kind_of(cfg, cfile, p) is not None, step=STEP_MS,
-                    rust_timeout=TICK_MS, yield_on_timeout=True, stop_event=stop_event, raise_interrupt=True,
+                    *paths,
+                    watch_filter=lambda _c, p: kind_of(cfg, cfile, p) is not None,
+                    step=STEP_MS,
+                    rust_timeout=TICK_MS,
+                    yield_on_timeout=True,
+                    stop_event=stop_event,
+                    raise_interrupt=True,
                 ):
                     if not ready:
                         ready = True
@@ -251,6 +259,7 @@ def changed_articles(cfg: Config, cfile: Path, changed: set[str]) -> list[Articl
     if "master" in kinds.values():
         return discover(cfg, drafts=True)
     masters = master_index(cfg.sources)
+
     def listed(p: str) -> bool:  # as the content glob would: no hidden folder or file on the way
         return os.path.isfile(p) and not any(part.startswith(".") for part in _rel(p, cfg.root).split(os.sep))
 
@@ -270,7 +279,9 @@ def folder_ids(paths: list[Path]) -> list[tuple[str, int, int] | None]:
     return ids
 
 
-def _on_changes(root, config, cfg: Config, cfile: Path, changes, engine, jobs, echo: Echo, preview: bool = False) -> tuple[Config, bool]:
+def _on_changes(
+    root, config, cfg: Config, cfile: Path, changes, engine, jobs, echo: Echo, preview: bool = False
+) -> tuple[Config, bool]:
     """Rebuild what one batch of changes affects. Returns the config (a saved one is reread) and
     whether the watched folders changed with it."""
     changed = {p for _, p in changes}

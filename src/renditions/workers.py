@@ -6,6 +6,7 @@ Outcome per article, as each is done), the time limit and crash isolation
 (a decoder that kills its worker costs one article), the Ctrl-C drain and the manifest
 checkpoints. Only the build's entry point (pipeline.py) and watch.py import this module.
 """
+
 from __future__ import annotations
 
 import os
@@ -160,7 +161,16 @@ def _written(result: RenderResult | RenderError, root: str) -> Outcome:
     except OSError as exc:
         return Outcome(error=f"cannot write {exc.filename}: {exc.strerror}")
     written = tuple(
-        Written(r.output, h, len(r.data), r.width, r.height, r.placeholder.colour, r.placeholder.data_uri, same and r.output.recorded is None)
+        Written(
+            r.output,
+            h,
+            len(r.data),
+            r.width,
+            r.height,
+            r.placeholder.colour,
+            r.placeholder.data_uri,
+            same and r.output.recorded is None,
+        )
         for r, h, same in zip(result.rendered, hashes, adopted)
     )
     return Outcome(written, result.notes)
@@ -317,7 +327,7 @@ def _settle(w: _Worker, timeout: float, finish: Callable[[Job, Outcome], None], 
         reason = f"rendering took longer than the `timeout` of {timeout:g} s: stopped"
     else:
         return "busy"
-    job, rest = w.job, w.task.jobs[w.done + 1:]
+    job, rest = w.job, w.task.jobs[w.done + 1 :]
     if rest:
         pending.append(replace(w.task, jobs=rest))  # next up, in a fresh worker
     w.task = None

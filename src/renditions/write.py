@@ -3,6 +3,7 @@
 A reader (or a build that is killed) sees either the old file or the new one, never half.
 Temporary files left by a killed build are swept at the start of the next one.
 """
+
 from __future__ import annotations
 
 import os
