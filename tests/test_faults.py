@@ -316,6 +316,7 @@ def test_disk_full_fails_that_article_cleanly(tmp_path, monkeypatch, victim):
     assert report.failed_articles == ("content/post-2.md",)
     [problem] = report.errors
     assert "No space left on device" in problem.reason and problem.path == "content/post-2.md"
+    assert victim in problem.reason and "None" not in problem.reason  # the output named, never "cannot write None"
     after = files(root / "public")
     assert not [rel for rel in after if TMP_SUFFIX in rel or not after[rel]]
     for rel in before:
