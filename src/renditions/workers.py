@@ -148,13 +148,13 @@ def _written(result: RenderResult | RenderError, root: str) -> Outcome:
         return Outcome(error=result.message)
     hashes = [digest_bytes(r.data) for r in result.rendered]
     adopted = []
-    for r, new in zip(result.rendered, hashes):
-        verdict = may_write(r.output, new, root)
-        if isinstance(verdict, str):
-            return Outcome(error=verdict, line=r.output.line)
-        adopted.append(verdict)
-    writes = [(r, h) for r, h, same in zip(result.rendered, hashes, adopted) if not same]
     try:
+        for r, new in zip(result.rendered, hashes):
+            verdict = may_write(r.output, new, root)
+            if isinstance(verdict, str):
+                return Outcome(error=verdict, line=r.output.line)
+            adopted.append(verdict)
+        writes = [(r, h) for r, h, same in zip(result.rendered, hashes, adopted) if not same]
         if root:
             journal.note(Path(root), [(r.output.dest, h) for r, h in writes])
         write_all([(r.output.dest, r.data) for r, _ in writes])
@@ -272,8 +272,14 @@ def _serve(conn, parent: int) -> None:
             return
         if task is None:
             return
-        for outcome in run_task(task):
-            conn.send(outcome)
+        answered = 0
+        try:
+            for outcome in run_task(task):
+                conn.send(outcome)
+                answered += 1
+        except Exception as exc:  # a bug must cost its articles, never print a traceback
+            for _ in task.jobs[answered:]:
+                conn.send(Outcome(error=f"{task.jobs[answered].shown}: renditions failed: {type(exc).__name__}: {exc}"))
 
 
 def _start(ctx) -> _Worker:
