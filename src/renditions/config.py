@@ -17,6 +17,7 @@ import yaml
 
 from .errors import ConfigError
 from .formats import OUTPUT_FORMATS, WRITTEN, listed, output_for
+from .frontmatter import check_keys
 
 CONFIG_NAME = "config/renditions.yaml"
 
@@ -517,18 +518,7 @@ class _ConfigLoader(yaml.SafeLoader):
             self.depth -= 1
 
     def construct_mapping(self, node, deep=False):
-        seen: set = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                hash(key)
-            except TypeError:
-                raise yaml.MarkedYAMLError(None, None, "a mapping key must be a plain value", key_node.start_mark) from None
-            if key in seen:
-                raise yaml.MarkedYAMLError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
+        check_keys(self, node)  # merge keys allowed: `<<: *defaults` is how a config shares settings
         return super().construct_mapping(node, deep=deep)
 
 

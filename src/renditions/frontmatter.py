@@ -53,6 +53,26 @@ def format_of(raw: bytes) -> str | None:
     return OPENERS.get(raw.split(b"\n", 1)[0].rstrip())
 
 
+def check_keys(loader: yaml.SafeLoader, node: yaml.MappingNode, merge: str | None = None) -> None:
+    """Refuse a key given twice in one mapping (YAML would keep the last one silently) and a key
+    that is not a plain value; a merge key (`<<`) too, with the reason `merge`, unless it is None.
+    Shared by front matter and the config."""
+    seen: set = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            if merge is not None:
+                raise yaml.MarkedYAMLError(None, None, merge, key_node.start_mark)
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.MarkedYAMLError(None, None, "a mapping key must be a plain value", key_node.start_mark) from None
+        if key in seen:
+            raise yaml.MarkedYAMLError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
+
+
 class _StrictLoader(yaml.SafeLoader):
     """safe_load, plus: no duplicate keys, no aliases, no explicit tags."""
 
@@ -75,18 +95,7 @@ class _StrictLoader(yaml.SafeLoader):
             self.depth -= 1
 
     def construct_mapping(self, node, deep=False):
-        seen: set = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise yaml.MarkedYAMLError(None, None, "merge keys (<<) are not allowed in front matter", key_node.start_mark)
-            key = self.construct_object(key_node, deep=True)
-            try:
-                hash(key)
-            except TypeError:
-                raise yaml.MarkedYAMLError(None, None, "a mapping key must be a plain value", key_node.start_mark) from None
-            if key in seen:
-                raise yaml.MarkedYAMLError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
+        check_keys(self, node, merge="merge keys (<<) are not allowed in front matter")
         return super().construct_mapping(node, deep=deep)
 
 
