@@ -7,12 +7,12 @@ loads the manifest and picks the engine; it renders nothing and starts no thread
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import manifest as manifest_mod
 from .config import Config, load_config
-from .discover import Article, discover, front_matter_cache
+from .discover import Article, front_matter_cache, read_all
 from .engine import Engine
 from .engines import get_engine
 from .errors import UsageError
@@ -21,6 +21,7 @@ from .gather import gather
 from .hashing import Hasher, cache_file
 from .manifest import Manifest
 from .plan import Plan, make_plan
+from .report import plural
 from .shard import in_shard, parse_shard
 
 
@@ -35,12 +36,21 @@ class Session:
     engine: Engine
     said: FrontMatterCache  # what each article's front matter said (saved by build, like hasher)
     site: list[Article] | None = None  # every article: who else wants a path is asked site-wide
+    matched: list[Article] = field(default_factory=list)  # every file `content` matches, drafts and pages too
 
     def no_article(self) -> str:
-        """Why nothing would be checked or built: `content` matches no article (a typo in the glob)."""
+        """Why nothing would be checked or built: `content` matches no file (a typo in the glob), or
+        only drafts and pages without images (a new site: said so, not called a typo)."""
         if self.site:
             return ""
-        return f"`content` in {self.config.file} matches no article: fix the glob"
+        if not self.matched:
+            return f"`content` in {self.config.file} matches no article: fix the glob"
+        drafts = sum(1 for a in self.matched if a.images and a.draft)
+        pages = sum(1 for a in self.matched if not a.images)
+        held = ([plural(drafts, "draft") + " (`--drafts` includes them)"] if drafts else []) + (
+            [plural(pages, "page") + " without images"] if pages else []
+        )
+        return f"`content` in {self.config.file} matches no image article to build, only " + " and ".join(held)
 
     def plan(self, force: bool = False) -> Plan:
         """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
@@ -71,7 +81,8 @@ def open_session(
     shard_t = parse_shard(shard)
     eng = get_engine(engine, threads=threads)
     said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None)
-    articles = site = discover(cfg, drafts=drafts, cache=said)
+    matched = read_all(cfg, said)
+    articles = site = [a for a in matched if a.images and (drafts or not a.draft)]
     if only:
         known = {a.slug for a in articles}
         unknown = [s for s in only if s not in known]
@@ -81,4 +92,4 @@ def open_session(
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
     man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
     hasher = Hasher(cache_file(cfg.root) if use_cache else None)
-    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site)
+    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched)
