@@ -9,8 +9,17 @@ The Python API returns the same report the CLI prints with `--json`:
 
 from .errors import ConfigError, LockError, ManifestError, RenditionsError, UsageError
 from .pipeline import build
-from .prune import prune
 from .report import Report
 from .verify import check
+
+
+def __getattr__(name: str):
+    """`prune` is imported when first used: `import renditions` stays light (a no-op build is a few stats)."""
+    if name == "prune":
+        from .prune import prune
+
+        return prune
+    raise AttributeError(f"module 'renditions' has no attribute {name!r}")
+
 
 __all__ = ["ConfigError", "LockError", "ManifestError", "RenditionsError", "Report", "UsageError", "build", "check", "prune"]

@@ -18,9 +18,7 @@ import click
 from . import pipeline
 from .errors import ConfigError, LockError, ManifestError, RenditionsError, UsageError
 from .formats import help_text as formats_help
-from .plan import Problem
-from .prune import prune as prune_site
-from .report import plural
+from .report import Problem, plural
 from .verify import check as check_site
 
 #: The exit codes, the one table of them (the README's "Exit codes" lists the same).
@@ -367,6 +365,8 @@ def prune(root, config, as_json, dry_run, yes) -> None:
     its master, keeps its outputs. Refuses (exit 2) when `content` matches no article, or when
     more than half of the recorded outputs would go, unless --yes.
     """
+    from .prune import prune as prune_site
+
     report = prune_site(root, config, dry_run=dry_run, yes=yes)
     for n in report.notes:
         click.echo(f"note: {n}", err=True)

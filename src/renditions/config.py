@@ -18,8 +18,7 @@ import yaml
 from .errors import ConfigError
 from .formats import OUTPUT_FORMATS, WRITTEN, listed, output_for
 from .frontmatter import check_keys
-
-CONFIG_NAME = "config/renditions.yaml"
+from .paths import CONFIG_NAME, config_file
 
 #: Formats an output may have (chosen by a path's extension, see formats.output_for) or add with `also:`.
 SIBLING_FORMATS = tuple(f.name for f in WRITTEN)
@@ -525,9 +524,7 @@ class _ConfigLoader(yaml.SafeLoader):
 def load_config(root: str | os.PathLike = ".", config: str | os.PathLike | None = None) -> Config:
     """Read and validate the config. Relative paths in it resolve against `root`."""
     root_path = Path(root).absolute()
-    file = Path(config) if config else root_path / CONFIG_NAME
-    if not file.is_absolute():
-        file = Path.cwd() / file
+    file = config_file(root, config)
     shown = os.path.relpath(file) if config else CONFIG_NAME
     try:
         text = file.read_text(encoding="utf-8")

@@ -116,14 +116,14 @@ class _Draft:
     error_line: int | None = None
 
 
-def _matches(config: Config, patterns: tuple[str, ...]) -> set[str]:
-    return {p for pattern in patterns for p in find_files(str(config.root), pattern)}
+def _matches(config: Config, patterns: tuple[str, ...], listed: list[str] | None) -> set[str]:
+    return {p for pattern in patterns for p in find_files(str(config.root), pattern, listed)}
 
 
-def article_files(config: Config) -> list[Path]:
+def article_files(config: Config, listed: list[str] | None = None) -> list[Path]:
     """Files the `content` globs match and no `exclude` glob does, each read once however links
-    lead (see walk.py)."""
-    found = _matches(config, config.content) - _matches(config, config.exclude)
+    lead (see walk.py). `listed` collects the folders the walk read."""
+    found = _matches(config, config.content, listed) - _matches(config, config.exclude, listed)
     return sorted(Path(p) for p in found)
 
 
@@ -423,11 +423,12 @@ def read_article(
     )
 
 
-def read_all(config: Config, cache: FrontMatterCache | None = None) -> list[Article]:
+def read_all(config: Config, cache: FrontMatterCache | None = None, listed: list[str] | None = None) -> list[Article]:
     """Every file the `content` globs match, pages without images and drafts included, in path
-    order. With `cache`, unchanged articles aren't read (see fmcache); the caller saves it."""
+    order. With `cache`, unchanged articles aren't read (see fmcache); the caller saves it.
+    `listed` collects the folders the walk read (see walk.find_files)."""
     masters = master_index(config.sources)
-    files = article_files(config)
+    files = article_files(config, listed)
     if cache is not None:
         cache.forget_others({os.fspath(f) for f in files})
     return [read_article(f, config, masters, cache) for f in files]

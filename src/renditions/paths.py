@@ -16,6 +16,15 @@ from urllib.parse import unquote
 
 from .errors import PathError
 
+#: Where the config is, under the site root, unless --config names another file.
+CONFIG_NAME = "config/renditions.yaml"
+
+
+def config_file(root: str | os.PathLike, config: str | os.PathLike | None) -> Path:
+    """The config file load_config reads (Config.file is the name shown to the user)."""
+    return Path(os.path.abspath(config)) if config else Path(os.path.abspath(root)) / CONFIG_NAME
+
+
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")

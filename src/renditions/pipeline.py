@@ -8,24 +8,21 @@ processes), manifest.py (the record). check is in verify.py, prune in prune.py.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import journal
-from . import manifest as manifest_mod
-from .budgets import over_budget
-from .discover import discover
+from . import stamp
 from .errors import UsageError
-from .lock import site_lock
-from .manifest import Entry
-from .plan import Job, Plan, Problem
-from .render import Limits
-from .report import OutputResult, Report, fresh_result
-from .session import Session, open_session
-from .workers import Outcome, run, tasks_for
-from .write import sweep
+from .lock import LOCK_NAME, site_lock
+from .report import OutputResult, Problem, Report
+
+if TYPE_CHECKING:
+    from .plan import Job, Plan
+    from .session import Session
+    from .workers import Outcome
 
 
 def build(
@@ -46,6 +43,22 @@ def build(
 
     `only` is one slug or an iterable of slugs (a string is one slug, never its characters)."""
     only = (only,) if isinstance(only, str) else tuple(only)
+    started = time.time_ns()
+    options = {"drafts": drafts, "engine": engine or "auto"}
+    whole = not (force or dry_run or only or shard)  # a run whose answer a stamp may hold
+    if whole and (Path(root).absolute() / LOCK_NAME).exists():  # a build ran here before
+        with site_lock(Path(root).absolute(), wait=wait_lock):
+            again = stamp.replay("build", root, config, options)
+        if again is not None:
+            return again
+    # the work itself, imported only now: a run the stamp answers stays light
+    from . import journal
+    from . import manifest as manifest_mod
+    from .budgets import over_budget
+    from .plan import fresh_result
+    from .session import open_session
+    from .write import sweep
+
     jobs = max(1, jobs or os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // jobs)
     s = open_session(
@@ -75,7 +88,7 @@ def build(
     problems += site_problems
     fresh = [fresh_result(o, s.manifest) for o in plan.fresh]
     problems += over_budget(s.config, results + fresh)  # warnings: the build did its job
-    return Report(
+    report = Report(
         "build",
         outputs=tuple(sorted(results + fresh, key=lambda r: r.path)),
         problems=plan.problems + tuple(problems),
@@ -83,6 +96,9 @@ def build(
         failed_articles=tuple(sorted(failed)),
         engine=s.engine_id,
     )
+    if whole and not plan.jobs and report.ok:  # nothing to do: the next run may know it by stats alone
+        stamp.record("build", root, config, options, s.read_paths(plan), report, started)
+    return report
 
 
 def _write_data(s: Session, narrowed: bool, shard: str | None) -> list[Problem]:
@@ -91,6 +107,7 @@ def _write_data(s: Session, narrowed: bool, shard: str | None) -> list[Problem]:
     if s.config.data is None or shard:
         return []
     from .datafile import template_data, write_data
+    from .discover import discover
 
     articles = discover(s.config) if narrowed else s.articles  # --only: the file still covers every article
     problem = write_data(s.config, template_data(s.config, articles, s.manifest))
@@ -124,6 +141,8 @@ def _records(s: Session, path: Path, h: str) -> bool:
 
 def _plan_report(plan: Plan, s: Session) -> Report:
     """What `build --dry-run` reports: the plan, nothing rendered."""
+    from .plan import fresh_result
+
     outs = [
         OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format) for j in plan.jobs for o in j.outputs
     ]
@@ -140,6 +159,10 @@ def _plan_report(plan: Plan, s: Session) -> Report:
 
 def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress) -> tuple[list, list, list]:
     """Render and write the stale articles in workers; record each as it finishes."""
+    from .manifest import Entry
+    from .render import Limits
+    from .workers import run, tasks_for
+
     results: list[OutputResult] = []
     problems: list[Problem] = []
     notes: list[str] = []

@@ -23,6 +23,7 @@ from .formats import OUTPUT_EXT, master_choices
 from .geometry import GRAVITY, TooSmall, plan_geometry
 from .manifest import Entry, Manifest
 from .ownership import Claim, Verdict, contested, held, resolve
+from .report import OutputResult, Problem
 
 #: Bumped when renditions changes how it renders, so that every output is re-rendered.
 #: 2: each output decoded at a scale of its own (its bytes no longer depend on its siblings).
@@ -96,20 +97,6 @@ class Job:
     master_hash: str
     outputs: tuple[Output, ...]
     shown: str  # the master as the designer names it (relative to the site root)
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str  # what the problem is about: an article, a site path, a master
-    reason: str
-    article: str = ""  # the article file, for annotations
-    line: int | None = None
-    error: bool = True
-
-    def __str__(self) -> str:
-        """`path: reason`, with `:line` when the problem is about a front-matter line of the article."""
-        where = f"{self.path}:{self.line}" if self.line and self.path == self.article else self.path
-        return f"{where}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -261,6 +248,13 @@ def site_claims(config: Config, site: list[Article], recipes: Recipes, masters: 
     return claims
 
 
+def output_folders(config: Config, referenced: frozenset[str]) -> set[Path]:
+    """The folders outputs go into: check looks there for orphans."""
+    folders = {config.public.joinpath(*d.split("/")[1:]) for d in {os.path.dirname(p) for p in referenced}}
+    folders |= {config.public.joinpath(*os.path.dirname(v.path).split("/")[1:]) for v in config.variants}
+    return folders
+
+
 def up_to_date_so_far(entry: Entry, master_hash: str | None, recipe: str) -> bool:
     """Whether only the output's own bytes are left to compare: gather hashes just those outputs."""
     return entry.master_hash == master_hash and entry.recipe == recipe
@@ -393,3 +387,21 @@ def make_plan(
             shown = os.path.relpath(a.master, config.root)
             jobs.append(Job(a.rel, a.file, a.slug, a.master, master_hash, tuple(stale), shown))
     return Plan(tuple(jobs), tuple(fresh), tuple(problems), tuple(failed), frozenset(referenced))
+
+
+def fresh_result(o: Output, man: Manifest) -> OutputResult:
+    """An up-to-date output as reports show it, with what the manifest knows of it."""
+    e = man.entries.get(o.site_path)
+    return OutputResult(
+        o.site_path,
+        o.article,
+        o.variant,
+        "up to date",
+        None,
+        e.bytes if e else None,
+        e.width if e else None,
+        e.height if e else None,
+        o.format,
+        e.colour if e else None,
+        e.placeholder if e else None,
+    )

@@ -7,13 +7,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .manifest import Manifest
-from .plan import Output, Problem
-
 
 def plural(n: int, noun: str, nouns: str | None = None) -> str:
     """`1 article`, `2 articles`: messages read as written by a person."""
     return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str  # what the problem is about: an article, a site path, a master
+    reason: str
+    article: str = ""  # the article file, for annotations
+    line: int | None = None
+    error: bool = True
+
+    def __str__(self) -> str:
+        """`path: reason`, with `:line` when the problem is about a front-matter line of the article."""
+        where = f"{self.path}:{self.line}" if self.line and self.path == self.article else self.path
+        return f"{where}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -111,19 +122,38 @@ class Report:
         }
 
 
-def fresh_result(o: Output, man: Manifest) -> OutputResult:
-    """An up-to-date output as reports show it, with what the manifest knows of it."""
-    e = man.entries.get(o.site_path)
-    return OutputResult(
-        o.site_path,
-        o.article,
-        o.variant,
-        "up to date",
-        None,
-        e.bytes if e else None,
-        e.width if e else None,
-        e.height if e else None,
-        o.format,
-        e.colour if e else None,
-        e.placeholder if e else None,
+#: The fields of a report kept by stamp.py, in order: a stamp holds each row as a plain list.
+_OUTPUT_FIELDS = ("path", "article", "variant", "status", "reason", "bytes", "width", "height", "format", "colour", "placeholder")
+_PROBLEM_FIELDS = ("path", "reason", "article", "line", "error")
+
+
+def to_record(report: Report) -> dict:
+    """The report as plain JSON data from which from_record rebuilds it exactly."""
+    return {
+        "command": report.command,
+        "outputs": [[getattr(o, f) for f in _OUTPUT_FIELDS] for o in report.outputs],
+        "problems": [[getattr(p, f) for f in _PROBLEM_FIELDS] for p in report.problems],
+        "notes": list(report.notes),
+        "failed_articles": list(report.failed_articles),
+        "dry_run": report.dry_run,
+        "engine": report.engine,
+    }
+
+
+def from_record(doc: dict) -> Report:
+    """Raises (KeyError, TypeError, ValueError) on a record of another shape: the caller ignores it."""
+    return Report(
+        str(doc["command"]),
+        outputs=tuple(OutputResult(*_row(r, _OUTPUT_FIELDS)) for r in doc["outputs"]),
+        problems=tuple(Problem(*_row(r, _PROBLEM_FIELDS)) for r in doc["problems"]),
+        notes=tuple(str(n) for n in doc["notes"]),
+        failed_articles=tuple(str(a) for a in doc["failed_articles"]),
+        dry_run=bool(doc["dry_run"]),
+        engine=str(doc["engine"]),
     )
+
+
+def _row(row: object, fields: tuple[str, ...]) -> list:
+    if type(row) is not list or len(row) != len(fields):
+        raise ValueError("not a report row")
+    return row

@@ -19,8 +19,9 @@ from .errors import UsageError
 from .fmcache import FrontMatterCache
 from .gather import gather
 from .hashing import Hasher, cache_file
+from .journal import JOURNAL_NAME
 from .manifest import Manifest
-from .plan import Plan, make_plan
+from .plan import Plan, make_plan, output_folders
 from .report import plural
 from .shard import in_shard, parse_shard
 
@@ -37,6 +38,7 @@ class Session:
     said: FrontMatterCache  # what each article's front matter said (saved by build, like hasher)
     site: list[Article] | None = None  # every article: who else wants a path is asked site-wide
     matched: list[Article] = field(default_factory=list)  # every file `content` matches, drafts and pages too
+    walked: list[str] = field(default_factory=list)  # the folders the content walk read (see walk.find_files)
 
     def no_article(self) -> str:
         """Why nothing would be checked or built: `content` matches no file (a typo in the glob), or
@@ -56,6 +58,19 @@ class Session:
         """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
         facts = gather(self.config, self.articles, self.manifest, self.hasher, self.engine_id, force, self.measure, self.site)
         return make_plan(self.config, self.articles, self.manifest, facts, self.engine_id, force, self.site)
+
+    def read_paths(self, plan: Plan) -> list[str | Path]:
+        """Every file and folder whose bytes or listing this session's answer was drawn from (stamp.py)."""
+        c = self.config
+        paths: list[str | Path] = [c.root, c.public, c.sources, c.manifest, c.root / JOURNAL_NAME, *self.walked]
+        paths += [c.data] if c.data is not None else []
+        paths += [a.file for a in self.matched]
+        for a in self.site or ():
+            paths += [a.master] if a.master is not None else []
+            paths += [m for _name, m in a.masters]
+        paths += [o.dest for o in plan.fresh] + [o.dest for o in plan.stale]
+        paths += sorted(output_folders(c, plan.referenced))
+        return paths
 
     def measure(self, master: Path) -> tuple[int, int] | None:
         """A master's upright size from its header (None when it can't be read: render says why)."""
@@ -81,7 +96,8 @@ def open_session(
     shard_t = parse_shard(shard)
     eng = get_engine(engine, threads=threads)
     said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None)
-    matched = read_all(cfg, said)
+    walked: list[str] = []
+    matched = read_all(cfg, said, walked)
     articles = site = [a for a in matched if a.images and (drafts or not a.draft)]
     if only:
         known = {a.slug for a in articles}
@@ -92,4 +108,4 @@ def open_session(
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
     man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
     hasher = Hasher(cache_file(cfg.root) if use_cache else None)
-    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched)
+    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched, walked)

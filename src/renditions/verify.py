@@ -7,16 +7,15 @@ Also finds orphans: image files in the variants' output folders that no article 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .budgets import over_budget
-from .config import Config
-from .formats import OUTPUT_FORMATS
-from .plan import Problem
-from .report import OutputResult, Report, fresh_result
-from .session import open_session
-from .sniff import sniff_file
+from . import stamp
+from .report import OutputResult, Problem, Report
+
+if TYPE_CHECKING:
+    from .config import Config
 
 REASON_TEXT = {
     "missing": "missing",
@@ -27,14 +26,11 @@ REASON_TEXT = {
 }
 
 
-def output_folders(config: Config, referenced: frozenset[str]) -> set[Path]:
-    folders = {config.public.joinpath(*d.split("/")[1:]) for d in {os.path.dirname(p) for p in referenced}}
-    folders |= {config.public.joinpath(*os.path.dirname(v.path).split("/")[1:]) for v in config.variants}
-    return folders
-
-
 def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
     """Image files in the variants' output folders that no article references."""
+    from .formats import OUTPUT_FORMATS
+    from .plan import output_folders
+
     orphans = []
     exts = OUTPUT_FORMATS  # the extensions renditions writes
     for folder in sorted(output_folders(config, referenced)):
@@ -59,7 +55,19 @@ def check(
     strict: bool = False,
     engine: str | None = None,
 ) -> Report:
-    """Verify every output against the manifest and the config. Decodes nothing, writes nothing."""
+    """Verify every output against the manifest and the config. Decodes nothing, writes nothing
+    (but the caches outside the site: a check that passed is known again by stats, see stamp.py)."""
+    started = time.time_ns()
+    options = {"strict": strict, "engine": engine or "auto"}
+    again = stamp.replay("check", root, config, options)
+    if again is not None:
+        return again
+    # the work itself, imported only now: a check the stamp answers stays light
+    from .budgets import over_budget
+    from .plan import fresh_result
+    from .session import open_session
+    from .sniff import sniff_file
+
     s = open_session(root, config, engine)
     # build warns about a missing variant key and uses the template path; the page's template
     # reads the key, so the page shows no image: an error here, with the fix
@@ -110,10 +118,13 @@ def check(
         known = "renditions wrote it; `renditions prune` deletes it" if site in s.manifest.entries else "not in the manifest"
         problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))
         outs.append(OutputResult(site, "", "", "orphan"))
-    return Report(
+    report = Report(
         "check",
         outputs=tuple(sorted(outs, key=lambda r: r.path)),
         problems=tuple(problems),
         failed_articles=plan.failed_articles,
         engine=s.engine_id,
     )
+    if report.ok:
+        stamp.record("check", root, config, options, s.read_paths(plan), report, started)
+    return report

@@ -19,7 +19,9 @@ def _identity(st: os.stat_result) -> tuple[int, int]:
     return (st.st_dev, st.st_ino)
 
 
-def _entries(folder: str) -> list[os.DirEntry]:
+def _entries(folder: str, listed: list[str] | None) -> list[os.DirEntry]:
+    if listed is not None:
+        listed.append(folder)  # what was read here: a file added or removed later changes it
     try:
         with os.scandir(folder) as it:
             return sorted(it, key=lambda e: e.name)
@@ -40,18 +42,20 @@ def _matches(name: str, segment: str) -> bool:
     return fnmatch.fnmatch(name, segment)
 
 
-def _folders_below(base: str) -> list[str]:
+def _folders_below(base: str, listed: list[str] | None) -> list[str]:
     """base and every folder under it (links followed), each real folder once, nearest path first."""
     try:
         seen = {_identity(os.stat(base))}
     except OSError:
+        if listed is not None:
+            listed.append(base)
         return []
     found, level = [base], [base]
     while level:
         nxt = []
         for folder in level:
             # plain folders before links, so a folder is listed under its real path when it can be
-            subs = [e for e in _entries(folder) if not e.name.startswith(".") and _is_dir(e)]
+            subs = [e for e in _entries(folder, listed) if not e.name.startswith(".") and _is_dir(e)]
             for e in sorted(subs, key=lambda e: e.is_symlink()):
                 try:
                     key = _identity(e.stat())
@@ -65,42 +69,49 @@ def _folders_below(base: str) -> list[str]:
     return found
 
 
-def _expand(base: str, segments: list[str]) -> list[str]:
+def _expand(base: str, segments: list[str], listed: list[str] | None) -> list[str]:
     """Folders (or files, for the last segment) under base that match the segments."""
     if not segments:
         return [base]
     seg, rest = segments[0], segments[1:]
     if seg == "**":
         out = []
-        for folder in _folders_below(base):
-            out += _expand(folder, rest or ["*"])
+        for folder in _folders_below(base, listed):
+            out += _expand(folder, rest or ["*"], listed)
         return out
     if not glob.has_magic(seg):
         path = os.path.join(base, seg)
-        return _expand(path, rest) if rest else [path]
+        return _expand(path, rest, listed) if rest else [path]
     out = []
-    for e in _entries(base):
+    for e in _entries(base, listed):
         if _matches(e.name, seg) and (not rest or _is_dir(e)):
-            out += _expand(e.path, rest) if rest else [e.path]
+            out += _expand(e.path, rest, listed) if rest else [e.path]
     return out
 
 
-def find_files(root: str, pattern: str) -> list[str]:
-    """Regular files matching a recursive glob pattern (relative to root), sorted; each real file once."""
+def find_files(root: str, pattern: str, listed: list[str] | None = None) -> list[str]:
+    """Regular files matching a recursive glob pattern (relative to root), sorted; each real file once.
+
+    With `listed`, every folder read and every named path found missing is appended to it: what a
+    later run stats to know that the same walk would find the same files (stamp.py)."""
     parts = os.path.normpath(pattern).split(os.sep)
     anchor = []
     while parts and not glob.has_magic(parts[0]):
         anchor.append(parts.pop(0))
     base = os.path.join(root, os.sep.join(anchor)) if anchor else root
     if not parts:
+        if listed is not None:
+            listed.append(base)
         return [base] if os.path.isfile(base) else []
     found: dict[tuple[int, int], str] = {}
-    for path in _expand(base, parts):
+    for path in _expand(base, parts, listed):
         try:
             st = os.stat(path)
         except OSError:
-            continue
-        if not stat.S_ISREG(st.st_mode):
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
+            if listed is not None:
+                listed.append(path)  # a name the pattern spells out, not there (yet)
             continue
         key = _identity(st)
         if key not in found or _nearer(path, found[key]):

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import pipeline
-from .config import CONFIG_NAME, Config, load_config
+from .config import Config, load_config
 from .discover import Article, discover, master_index, nfc, read_article
 from .errors import RenditionsError
 from .formats import MASTER_EXTS
 from .hints import near_masters
-from .paths import printable
+from .paths import config_file, printable
 from .report import Report
 from .write import TMP_SUFFIX
 
@@ -59,11 +59,6 @@ def content_base(cfg: Config) -> Path:
             parts.append(part)
         bases.append(os.fspath(cfg.root.joinpath(*parts)))
     return Path(os.path.commonpath(bases)) if bases else cfg.root
-
-
-def config_file(root: str | os.PathLike, config: str | os.PathLike | None) -> Path:
-    """The config file load_config reads (Config.file is the name shown to the user)."""
-    return Path(os.path.abspath(config)) if config else Path(os.path.abspath(root)) / CONFIG_NAME
 
 
 def watched_paths(cfg: Config, config: Path) -> list[Path]:

@@ -1,0 +1,141 @@
+"""A clean run's report, given again while nothing it read has changed: a no-op in a few stats.
+
+After a `build` that had nothing to do, or a `check` that passed, the stat identity (device,
+inode, size, mtime, ctime, mode) of every file and folder the run read is kept in the cache with
+its report: the config, each content folder the walk listed and each article, the masters and
+their folder, the manifest, every output and output folder, the journal and the data file. The
+next run with the same command, options and code stats those paths; if every one is as recorded
+it gives the recorded report, otherwise it does the work. ctime can't be set back by hand, so a
+change always shows. A path that changed less than a second before the run began is "racy" (its
+next change could land in the same clock tick): then nothing is recorded, as git does for its
+index. The stamp lives beside the stat cache (outside the site), which a fresh clone lacks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import stat
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from .hashing import cache_file
+from .paths import config_file
+from .report import Report, from_record, to_record
+from .write import write_atomic
+
+#: Bumped when what a stamp holds changes.
+VERSION = 1
+#: A path whose ctime is this close to the run's start is not trusted to a stat (see above).
+RACY_NS = 1_000_000_000
+#: A stamp larger than this is ignored (2,000 articles need about 2 MB).
+MAX_BYTES = 256 * 1024 * 1024
+#: Modules whose upgrade may change what a run decides (the engine's version is in every recipe).
+LIBRARIES = ("pyvips", "_libvips", "PIL", "yaml", "click")
+
+
+def signature(path: str) -> list[int]:
+    """What changes when the file or folder at `path` does: [-errno] when it can't be read; a
+    symbolic link's own identity, then its target's (a link swapped in for a folder shows)."""
+    try:
+        st = os.lstat(path)
+        sig = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode]
+        if stat.S_ISLNK(st.st_mode):
+            st = os.stat(path)
+            sig += [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode]
+    except OSError as exc:
+        return [-(exc.errno or 1)]
+    return sig
+
+
+def _with_folders(root: str, paths: Iterable[str]) -> list[str]:
+    """The paths and every folder between them and the root: renaming or linking any of those
+    folders changes what a path leads to, and shows in the folder above it."""
+    found = dict.fromkeys(paths)
+    top = os.path.dirname(root)
+    for parent in {os.path.dirname(p) for p in found}:
+        while parent not in found and parent.startswith(root):
+            found[parent] = None
+            parent = os.path.dirname(parent)
+    found.setdefault(root)
+    found.setdefault(top)
+    return list(found)
+
+
+def _code() -> list[str]:
+    """renditions' own modules and the libraries it runs on: an upgrade or an edit is a change."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    found = [os.path.join(here, n) for n in sorted(os.listdir(here)) if n.endswith(".py")]
+    for name in LIBRARIES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        found.append(spec.origin if spec is not None and spec.origin else f"<no {name}>")
+    return found
+
+
+def key(command: str, root: str | os.PathLike, config: str | os.PathLike | None, options: dict) -> str:
+    """What must be equal for one run's report to stand for another's, besides the files."""
+    doc = [VERSION, command, os.path.abspath(root), str(config_file(root, config)), options, sys.version, sys.prefix]
+    doc += [[p, signature(p)] for p in _code()]
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _file(root: str | os.PathLike, command: str) -> Path:
+    return cache_file(Path(os.path.abspath(root)), f"stamp-{command}")
+
+
+def replay(command: str, root: str | os.PathLike, config: str | os.PathLike | None, options: dict) -> Report | None:
+    """The recorded report if nothing it was drawn from changed, else None (then do the work)."""
+    path = _file(root, command)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            doc = json.loads(fh.read(MAX_BYTES + 1))
+        if doc.get("key") != key(command, root, config, options):
+            return None
+        paths, sigs = doc["paths"], doc["sigs"]
+        if type(paths) is not list or type(sigs) is not list or len(paths) != len(sigs):
+            return None
+        for p, sig in zip(paths, sigs):
+            if type(p) is not str or signature(p) != sig:
+                return None
+        return from_record(doc["report"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None  # only an optimisation: a bad stamp is ignored and replaced
+    finally:
+        os.close(fd)
+
+
+def record(
+    command: str,
+    root: str | os.PathLike,
+    config: str | os.PathLike | None,
+    options: dict,
+    paths: Iterable[str | os.PathLike],
+    report: Report,
+    started_ns: int,
+) -> bool:
+    """Keep `report` for the next run, unless a path changed too recently to be trusted to a stat.
+    Returns whether it was kept."""
+    top = os.path.abspath(root)
+    listed = _with_folders(top, [os.fspath(config_file(root, config)), *(os.fspath(p) for p in paths)])
+    sigs = [signature(p) for p in listed]
+    if any(len(s) > 1 and max(s[4::6]) >= started_ns - RACY_NS for s in sigs):
+        return False
+    doc = {"key": key(command, root, config, options), "paths": listed, "sigs": sigs, "report": to_record(report)}
+    try:
+        write_atomic(_file(root, command), json.dumps(doc, separators=(",", ":")).encode())
+    except OSError:
+        return False  # a read-only cache costs speed, never the run
+    return True
