@@ -60,6 +60,7 @@ BENCH_RUNS ?= 3
 BENCH_PARTS ?= wallpapers,typical,big,site
 BENCH_SITE_COLD ?= 1
 bench: setup
+	@$(BIN)/python -m compileall -q src >/dev/null  # bytecode, as an installed renditions has it
 	@corpus="$(BENCH_CORPUS)"; \
 	if [ -z "$$corpus" ]; then corpus=/tmp/renditions-corpus; $(SHARED)/corpus/make_corpus.sh "$$corpus" || exit 1; fi; \
 	BENCH_RUNS=$(BENCH_RUNS) BENCH_PARTS=$(BENCH_PARTS) BENCH_SITE_COLD=$(BENCH_SITE_COLD) $(BIN)/python bench/run.py --corpus "$$corpus"

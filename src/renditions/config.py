@@ -6,6 +6,7 @@ All defaults live in DEFAULTS below; the README's config reference documents the
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -151,10 +152,12 @@ class Config:
     data: Path | None = None  # the data file for templates (see datafile.py), when asked for
 
     def variant(self, name: str) -> Variant:
-        for v in self.variants:
-            if v.name == name:
-                return v
-        raise KeyError(name)
+        return self._by_name[name]
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, Variant]:
+        """Variants by name: looked up for every output of every article."""
+        return {v.name: v for v in self.variants}
 
 
 def format_for(path: str) -> str | None:

@@ -7,6 +7,7 @@ article has no problem, and an output's bytes only when nothing else already mak
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,14 +91,19 @@ def gather(
         for v, site_path, fmt, dest in mine:
             entry = manifest.entries.get(site_path)
             if entry is None:
-                if dest.exists():
+                if os.path.exists(dest):
                     taken.add(site_path)  # a file renditions did not write: the build must not replace it
                 continue
-            if force or master_hash is None or not dest.exists():
+            if force or master_hash is None:
                 continue
-            present.add(site_path)
             own = a.master_for(v.name)
             own_hash = masters.get(own) if own is not None else None
             if up_to_date_so_far(entry, own_hash, recipes.resolve(v, a, fmt)[2]):
-                outputs[site_path] = digest(dest)
+                found = digest(dest)  # one stat (and a read, unless the stat cache knows it)
+                if found is not None:
+                    present.add(site_path)
+                    outputs[site_path] = found
+                    continue
+            if os.path.exists(dest):
+                present.add(site_path)
     return Facts(dests, masters, frozenset(present), outputs, hints, sizes, frozenset(taken))

@@ -146,6 +146,17 @@ def _pairs(pairs: list) -> dict | _Dups:
     return d if len(d) == len(pairs) else _Dups(pairs)
 
 
+def _loads(text: str) -> Any:
+    """json.loads keeping a key that appears twice (_pairs): a union merge leaves two lines for
+    one output. The hook costs a Python call per object, so it runs only when the lines allow a
+    repeat: in dumps' layout each key has a line of its own, so as many key lines as keys means none."""
+    doc = json.loads(text)
+    outputs = doc.get("outputs") if type(doc) is dict else None
+    if type(outputs) is dict and text.count('\n "') == len(doc) and text.count('\n  "') == len(outputs):
+        return doc
+    return json.loads(text, object_pairs_hook=_pairs)
+
+
 def _fits(value: Any) -> bool:
     """The schema as one expression: the fast path for the thousands of entries that fit it."""
     if type(value) is not dict or not _REQUIRED <= value.keys() <= _FIELDS:
@@ -276,7 +287,7 @@ def load(path: Path, shown: str, resolve: Resolver | None = None) -> Manifest:
         raise ManifestError(shown, f"the manifest is not valid JSON (truncated or hand-edited?): {_fix(shown)}") from None
     healed = False
     try:
-        doc = json.loads(text, object_pairs_hook=_pairs)
+        doc = _loads(text)
         if not isinstance(doc, dict):
             raise ManifestError(shown, f"not a renditions manifest: {_fix(shown)}")
         head = {k: doc.get(k) for k in ("format", "version", "shard") if k in doc}

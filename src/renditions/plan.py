@@ -162,6 +162,8 @@ def half_up(x: float) -> int:
 
 def extra_widths(v: Variant) -> tuple[int, ...]:
     """The widths a variant asks for beside its own: `widths`, and round(d × width) per density."""
+    if not v.widths and not v.densities:
+        return ()  # most variants: asked for every output of every article
     wanted = set(v.widths) | {half_up(d * v.width) for d in v.densities}
     return tuple(sorted(w for w in wanted if w != v.width and 0 < w <= 65535))
 
@@ -235,13 +237,21 @@ def serves(v: Variant, article: Article, size: tuple[int, int] | None) -> bool:
     return True
 
 
+def relative(path: Path, root: Path) -> str:
+    """os.path.relpath(path, root), without its cost for the usual path straight under root."""
+    p, r = os.fspath(path), os.fspath(root) + os.sep
+    if p.startswith(r) and "/." not in p and "//" not in p:
+        return p[len(r) :]
+    return os.path.relpath(path, root)
+
+
 def site_claims(config: Config, site: list[Article], recipes: Recipes, masters: Mapping[Path, str | None]) -> list[Claim]:
     """Every output path every article of the site asks for (an unparsable article asks for none)."""
     claims = []
     for a in site:
         if a.errors:
             continue
-        shown = os.path.relpath(a.master, config.root) if a.master is not None else ""
+        shown = relative(a.master, config.root) if a.master is not None else ""
         digest = masters.get(a.master) if a.master is not None else None
         for v, site_path, fmt, line in article_outputs(a, config)[0]:
             claims.append(Claim(a.rel, site_path, v.key, v.name, line, shown, digest, recipes.resolve(v, a, fmt)[2]))
@@ -375,7 +385,7 @@ def make_plan(
                 owner=verdict.shared.get(site_path, ""),
             )
             if own is not None:
-                out = replace(out, master=own, master_hash=own_hash, master_shown=os.path.relpath(own, config.root))
+                out = replace(out, master=own, master_hash=own_hash, master_shown=relative(own, config.root))
             if reason and site_path in verdict.shared and site_path in rendering:
                 continue  # another article renders the same bytes to it in this run
             (stale if reason else ok).append(out)
@@ -384,7 +394,7 @@ def make_plan(
         fresh.extend(ok)
         if stale:
             assert a.master is not None and master_hash is not None
-            shown = os.path.relpath(a.master, config.root)
+            shown = relative(a.master, config.root)
             jobs.append(Job(a.rel, a.file, a.slug, a.master, master_hash, tuple(stale), shown))
     return Plan(tuple(jobs), tuple(fresh), tuple(problems), tuple(failed), frozenset(referenced))
 

@@ -56,7 +56,10 @@ class Session:
 
     def plan(self, force: bool = False) -> Plan:
         """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
-        facts = gather(self.config, self.articles, self.manifest, self.hasher, self.engine_id, force, self.measure, self.site)
+        try:
+            facts = gather(self.config, self.articles, self.manifest, self.hasher, self.engine_id, force, self.measure, self.site)
+        finally:
+            self.hasher.settle()  # no hashing thread outlives the plan (the workers may fork)
         return make_plan(self.config, self.articles, self.manifest, facts, self.engine_id, force, self.site)
 
     def read_paths(self, plan: Plan) -> list[str | Path]:
@@ -81,6 +84,13 @@ class Session:
         return (probe.width, probe.height)
 
 
+def recorded_files(config: Config, manifest: Manifest) -> list[str]:
+    """The files the manifest names (outputs, then masters): what a check is about to hash."""
+    public, root = os.fspath(config.public), os.fspath(config.root)
+    outputs = [os.path.join(public, site[1:]) for site in manifest.entries]
+    return outputs + list(dict.fromkeys(os.path.join(root, e.master) for e in manifest.entries.values()))
+
+
 def open_session(
     root: str | os.PathLike = ".",
     config: str | os.PathLike | None = None,
@@ -95,6 +105,9 @@ def open_session(
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
     eng = get_engine(engine, threads=threads)
+    man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
+    hasher = Hasher(cache_file(cfg.root) if use_cache else None)
+    hasher.prefetch(recorded_files(cfg, man))  # a fresh clone hashes in threads while articles are read
     said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None)
     walked: list[str] = []
     matched = read_all(cfg, said, walked)
@@ -106,6 +119,4 @@ def open_session(
             raise UsageError("--only", f"no article has the slug {', '.join(unknown)}")
         articles = [a for a in articles if a.slug in only]
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
-    man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
-    hasher = Hasher(cache_file(cfg.root) if use_cache else None)
     return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched, walked)
