@@ -102,9 +102,13 @@ class Article:
 
     def master_for(self, variant: str) -> Path | None:
         """The master a variant is cut from: its own under `masters:`, else the article's."""
+        if not self.masters:  # most articles: asked for every output, so no dict is built
+            return self.master
         return dict(self.masters).get(variant, self.master)
 
     def focus_for(self, variant: str) -> tuple[float, float] | None:
+        if not self.focus:
+            return None
         found = dict(self.focus)
         return found.get(variant, found.get("*"))
 

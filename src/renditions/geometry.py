@@ -93,6 +93,15 @@ def decode_scale(geometries: list[Geometry]) -> float:
     return min(1.0, need * DECODE_MARGIN)
 
 
+def shared_step(master: tuple[int, int], side: int) -> float:
+    """The coarsest power-of-two scale (1, 1/2, 1/4, ...) that leaves the master's long side at
+    least `side` pixels: the decode most of a master's variants share. A function of the master."""
+    step, long_side = 1.0, max(master)
+    while long_side * step / 2 >= side:
+        step /= 2
+    return step
+
+
 def decode_step(g: Geometry) -> float:
     """The scale one variant is decoded at: decode_scale of its own geometry, rounded up to a
     power of two (1, 1/2, 1/4, ...), so that variants of similar size share one decode and

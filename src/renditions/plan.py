@@ -27,7 +27,8 @@ from .report import OutputResult, Problem
 
 #: Bumped when renditions changes how it renders, so that every output is re-rendered.
 #: 2: each output decoded at a scale of its own (its bytes no longer depend on its siblings).
-RENDER_VERSION = 2
+#: 3: variants share the master's decode at 1600 px or more (render.SHARED_DECODE_SIDE).
+RENDER_VERSION = 3
 
 EXT = OUTPUT_EXT  # output extension per format, from the formats table
 
