@@ -110,3 +110,20 @@ def test_decode_step_is_a_power_of_two_at_or_above_a_variants_own_need():
         step = decode_step(g)
         assert step >= decode_scale([g]) > step / 2 and (1 / step).is_integer()
     assert decode_step(plan_geometry("cover", (1000, 600), (800, 450))) == 1.0
+
+
+def test_the_shared_decode_keeps_the_long_side_at_or_above_the_threshold():
+    """render.SHARED_DECODE_SIDE: the coarsest power of two leaving at least `side` pixels, a
+    function of the master alone (so no output's bytes depend on which siblings are stale)."""
+    from renditions.geometry import shared_step
+
+    assert shared_step((6000, 4000), 1600) == 0.5  # 3000 px; 1500 would be too few
+    assert shared_step((4096, 4096), 1600) == 0.5
+    assert shared_step((2400, 1600), 1600) == 1.0  # 1200 px would be too few
+    assert shared_step((12800, 100), 1600) == 0.125
+    assert shared_step((800, 600), 1600) == 1.0
+    for side in (1, 500, 1600, 5000):
+        for long_side in (1, 999, 1600, 3201, 12000):
+            step = shared_step((long_side, 10), side)
+            assert long_side * step >= min(side, long_side)
+            assert step == 1.0 or long_side * step / 2 < side
