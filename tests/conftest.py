@@ -123,9 +123,17 @@ def json_report(stdout: str) -> dict:
     schema = load_schema("report")
     # the schema is oneOf report/status/error, which fails as a whole: name the reasons against the
     # branch this document claims to be (then the whole schema must pass too)
-    kind = "error" if isinstance(doc, dict) and "error" in doc else "status" if isinstance(doc, dict) and doc.get("command") == "status" else "report"
+    kind = (
+        "error"
+        if isinstance(doc, dict) and "error" in doc
+        else "status"
+        if isinstance(doc, dict) and doc.get("command") == "status"
+        else "report"
+    )
     for check in ({"$ref": f"#/$defs/{kind}", "$defs": schema["$defs"]}, schema):
-        invalid = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in jsonschema.Draft202012Validator(check).iter_errors(doc)]
+        invalid = [
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in jsonschema.Draft202012Validator(check).iter_errors(doc)
+        ]
         assert not invalid, f"a --json document does not match schemas/report.schema.json: {invalid}"
     return doc
 

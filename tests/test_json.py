@@ -134,6 +134,6 @@ def test_json_report_rejects_a_document_with_a_wrong_key(built, mutate, named):
     doc = json_report(r.stdout)
     assert doc["totals"]["up_to_date"] == 4
     mutate(doc)
-    with pytest.raises(AssertionError, match="does not match schemas/report.schema.json") as caught:
+    with pytest.raises(AssertionError, match=r"does not match schemas/report\.schema\.json") as caught:
         json_report(json.dumps(doc))
     assert named in str(caught.value)

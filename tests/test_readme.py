@@ -23,6 +23,7 @@ import pytest
 import yaml
 from conftest import gradient, json_report
 from PIL import Image
+from test_ship import actionlint  # noqa: F401 (the fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -293,8 +294,12 @@ def check_format_github(s: Sites, line: str) -> None:
     next(iter(outputs(root, "alpha"))).unlink()
     r = s.run(root, line)
     assert r.returncode == 1, r.stdout + r.stderr
-    key_line = next(i for i, ln in enumerate((root / "content" / "alpha.md").read_text().splitlines(), 1) if ln.startswith("image:"))
-    assert r.stdout.splitlines() == [f"::error file=site/content/alpha.md,line={key_line}::/img/artical/articles/alpha.png: missing"]
+    key_line = next(
+        i for i, ln in enumerate((root / "content" / "alpha.md").read_text().splitlines(), 1) if ln.startswith("image:")
+    )
+    assert r.stdout.splitlines() == [
+        f"::error file=site/content/alpha.md,line={key_line}::/img/artical/articles/alpha.png: missing"
+    ]
     assert (repo / "site" / "content" / "alpha.md").is_file()  # file= is relative to the repository's top
 
 
@@ -589,10 +594,11 @@ def test_the_extraction_reads_fenced_and_indented_blocks_only():
 
 # -- figures ----------------------------------------------------------------------------------------
 
-# A figure is a number with a decimal point (0.51, 2.99, 0.168) or a number right before a unit
-# (163 MB, 12000×8000, 3 s); ranges count as their two ends. Quoted from the benchmarks: everything
+# A figure is a number with a decimal point (0.51, 2.99, 0.168.0) or a number right before a unit
+# (163 MB, 6000 px, 12000×8000, 3 s): each end of 0.8-1.7 s is one; the 2 of "2 cores" is not. It
+# must appear in BENCHMARKS.md as written (0.60 is not 0.6). Quoted from the benchmarks: everything
 # in the README's Performance section, and each clause elsewhere that cites BENCHMARKS.md.
-FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)+|(?<![\d.])\d+(?=\s?(?:MB|GB|KB|ms|s\b|×|%))")
+FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)+|(?<![\d.])\d+(?=\s?(?:MB|GB|KB|MP|px|ms|s\b|×|%))")
 
 
 def quoted_from_benchmarks(readme: str) -> str:
@@ -622,3 +628,28 @@ def test_a_figure_benchmarks_md_does_not_record_is_caught():
     assert figures_missing(readme, "peak 163 MB; 0.51") == []
     cited = "## Performance\n\nx\n\n## Watch\n\nIt takes 0.9 s (see BENCHMARKS.md); 100 ms apart.\n"
     assert figures_missing(cited, "") == ["0.9"]
+
+
+# -- the sharded CI workflow the README points to (BENCHMARKS.md#splitting-a-build-across-ci-runners) --
+
+
+def sharding_workflow() -> dict:
+    section = BENCHMARKS.read_text(encoding="utf-8").split("## Splitting a build across CI runners", 1)[1]
+    return yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.S).group(1))
+
+
+def test_every_job_of_the_sharding_workflow_installs_renditions_before_running_it():
+    assert "BENCHMARKS.md#splitting-a-build-across-ci-runners" in README.read_text(encoding="utf-8")
+    for name, job in sharding_workflow()["jobs"].items():
+        runs = [step.get("run", "") for step in job["steps"]]
+        uses = [i for i, r in enumerate(runs) if re.search(r"^\s*renditions ", r, re.M)]
+        installs = [i for i, r in enumerate(runs) if r.startswith('pip install "git+https://github.com/OWNER/renditions@REF"')]
+        assert uses and installs and installs[0] < uses[0], f"job {name} runs renditions without installing it first"
+        assert not any("pip install renditions" in r for r in runs)  # no such package on the index
+
+
+def test_the_sharding_workflow_passes_actionlint(actionlint, tmp_path):  # noqa: F811 (the imported fixture)
+    workflow = tmp_path / "images.yml"
+    workflow.write_text(yaml.safe_dump({"name": "images", "on": {"push": {"branches": ["main"]}}, **sharding_workflow()}))
+    r = actionlint(workflow)
+    assert r.returncode == 0, r.stdout + r.stderr
