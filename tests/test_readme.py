@@ -203,9 +203,12 @@ def check(s: Sites, line: str) -> None:
     edited = next(iter(outputs(root, "alpha")))
     edited.write_bytes(edited.read_bytes() + b"\0")  # hand-edited
     (root / "source_images" / "beta.png").unlink()  # a missing master
+    gradient(MASTER_SIZE, (200, 60, 60)).save(root / "source_images" / "gamma.png")  # a new master: stale outputs
     r = s.run(root, line)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "/img/artical/articles/alpha.png" in r.stdout and "content/beta.md" in r.stdout, r.stdout
+    stale = [ln for ln in r.stdout.splitlines() if "gamma.png" in ln and "stale" in ln]
+    assert len(stale) == 4, r.stdout
 
 
 def build_dry_run(s: Sites, line: str) -> None:
