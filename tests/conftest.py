@@ -111,6 +111,33 @@ def report_validator():
     return jsonschema.Draft202012Validator(load_schema("report"))
 
 
+def json_report(stdout: str) -> dict:
+    """Parse the `--json` document a renditions child process printed, and check it against
+    schemas/report.schema.json: the autouse fixture below only sees in-process (CliRunner) runs, so
+    every test that runs renditions in a subprocess with `--json` reads its stdout through this."""
+    import json
+
+    import jsonschema
+
+    doc = json.loads(stdout)
+    schema = load_schema("report")
+    # the schema is oneOf report/status/error, which fails as a whole: name the reasons against the
+    # branch this document claims to be (then the whole schema must pass too)
+    kind = (
+        "error"
+        if isinstance(doc, dict) and "error" in doc
+        else "status"
+        if isinstance(doc, dict) and doc.get("command") == "status"
+        else "report"
+    )
+    for check in ({"$ref": f"#/$defs/{kind}", "$defs": schema["$defs"]}, schema):
+        invalid = [
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in jsonschema.Draft202012Validator(check).iter_errors(doc)
+        ]
+        assert not invalid, f"a --json document does not match schemas/report.schema.json: {invalid}"
+    return doc
+
+
 @pytest.fixture(autouse=True)
 def _json_reports_match_the_schema(monkeypatch, report_validator):
     """Every `--json` document the CLI prints in-process, across the whole suite, must match the schema."""

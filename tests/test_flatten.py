@@ -8,7 +8,6 @@ renditions' own code; each master goes through the real CLI with each engine.
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import json_report
 from PIL import Image
 
 from renditions.encoders import flatten
@@ -85,7 +85,7 @@ def build(engine: str, root: Path) -> tuple[Path, dict]:
         env={**os.environ, "RENDITIONS_CACHE_DIR": str(root / "cache")},
     )
     assert run.returncode == 0, run.stderr
-    return root, json.loads(run.stdout)
+    return root, json_report(run.stdout)
 
 
 def output(root: Path, variant: str, slug: str) -> Image.Image:

@@ -10,6 +10,7 @@ import json
 import os
 
 import pytest
+from conftest import json_report
 from test_robustness import SMALL_CONFIG, Site, error_lines, png_bomb, run_cli, snapshot
 
 BAD = os.fsdecode(b"bad\xff")  # a name holding a byte that is not UTF-8
@@ -76,7 +77,7 @@ def test_non_utf8_names_never_stop_the_other_commands(site, command):
         page = (site.root / ".renditions" / "preview" / "index.html").read_text("utf-8")  # its own folder (issue 13)
         assert r"content/bad\xff.md" in page and "the file name is not valid UTF-8: rename it" in page
     if command == ["build", "--json"]:
-        doc = json.loads(r.stdout)
+        doc = json_report(r.stdout)
         assert {p["path"] for p in doc["problems"]} == {r"content/bad\xff.md", r"content/dir\xfe/other.md"}
 
 
@@ -92,7 +93,7 @@ def test_symlink_loops_in_content_read_each_article_once(site):
     os.symlink("b/good.md", site.root / "content" / "a" / "alias.md")  # one file, two names
     r = site.build("--json", timeout=60)
     assert r.returncode == 0, r.stderr
-    doc = json.loads(r.stdout)
+    doc = json_report(r.stdout)
     assert {o["article"] for o in doc["outputs"]} == {"content/a/b/good.md"}
     assert (doc["totals"]["written"], doc["totals"]["up_to_date"], doc["totals"]["failed_articles"]) == (4, 0, 0)
     r = run_cli(site.root, "check", timeout=60)

@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import SIZES, VARIANT_KEYS, gradient
+from conftest import SIZES, VARIANT_KEYS, gradient, json_report
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,7 +84,8 @@ def test_wheel_in_a_fresh_venv_runs_init_build_check_on_a_new_site(wheel, tmp_pa
     r = _run([exe, "check"], cwd=site, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     r = _run([exe, "check", "--json"], cwd=site, env=env)
-    assert r.returncode == 0 and '"ok": true' in r.stdout
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json_report(r.stdout)["ok"] is True  # the installed package's report, against the schema
     r = _run([exe, "preview"], cwd=site, env=env)
     assert r.returncode == 0, r.stderr
     assert (site / ".renditions" / "preview" / "index.html").is_file()

@@ -9,7 +9,7 @@ import sys
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from conftest import Site, load_schema
+from conftest import Site, json_report, load_schema
 
 import renditions
 from renditions.cli import main
@@ -51,13 +51,12 @@ def test_check_prune_and_status_reports_match_the_schema(built, report_validator
         report_validator.validate(json.loads(r.stdout))
     doc = json.loads(run(built, "check", "--json").stdout)
     assert doc["totals"]["orphan"] == 0 and doc["totals"]["pruned"] == 0  # prune removed them; the keys stay
-    # status runs in a child process (see test_status.py): validated here explicitly
+    # status runs in a child process (see test_status.py): json_report validates its stdout
     st = subprocess.run(
         [sys.executable, "-m", "renditions", "status", "--json", "--root", str(built.root)], capture_output=True, text=True
     )
     assert st.returncode == 0, st.stderr
-    doc = json.loads(st.stdout)
-    report_validator.validate(doc)
+    doc = json_report(st.stdout)
     assert set(doc["totals"]) == {"up_to_date", "stale", "missing", "failed"}
 
 
@@ -115,3 +114,26 @@ def test_the_python_api_raises_typed_errors(site):
     (site.root / "renditions.lock.json").write_text("{")
     with pytest.raises(renditions.ManifestError):
         renditions.check(site.root)
+
+
+@pytest.mark.parametrize(
+    "mutate, named",
+    [
+        (lambda d: d["totals"].update({"up to date": d["totals"].pop("up_to_date")}), "up to date"),  # the old key
+        (lambda d: d.update({"Written": 0}), "Written"),  # a key the schema doesn't know
+        (lambda d: d["outputs"][0].update({"status": "up to date"}), "up to date"),  # a status outside the six
+    ],
+)
+def test_json_report_rejects_a_document_with_a_wrong_key(built, mutate, named):
+    """json_report, which every subprocess `--json` test reads through, accepts the real output and
+    refuses the same document with one key wrong, naming it."""
+    r = subprocess.run(
+        [sys.executable, "-m", "renditions", "build", "--json", "--root", str(built.root)], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json_report(r.stdout)
+    assert doc["totals"]["up_to_date"] == 4
+    mutate(doc)
+    with pytest.raises(AssertionError, match=r"does not match schemas/report\.schema\.json") as caught:
+        json_report(json.dumps(doc))
+    assert named in str(caught.value)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
 from click.testing import CliRunner
+from conftest import json_report
 
 from renditions.cli import main
 from renditions.hints import master_hint, near_masters
@@ -44,7 +44,7 @@ def states(site):
 def test_status_json(states):
     result = cli("status", "--root", str(states.root), "--json")
     assert result.returncode == 0, result.stderr
-    doc = json.loads(result.stdout)
+    doc = json_report(result.stdout)
     rows = {a["slug"]: a for a in doc["articles"]}
 
     def every(word):
