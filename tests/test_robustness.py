@@ -88,14 +88,14 @@ def image_bytes(size=(400, 300), fmt="PNG", seed=0) -> bytes:
     return buf.getvalue()
 
 
-def png_bomb(width=30000, height=30000) -> bytes:
-    """A valid greyscale PNG of width×height black pixels, under 1 MB compressed."""
+def png_bomb(width=30000, height=30000, bands=1) -> bytes:
+    """A valid greyscale (or RGB, `bands=3`) PNG of width×height black pixels, a few MB compressed."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     # deflate 1000 rows once, ending in a full flush, so the block can simply be repeated
-    rows = (b"\x00" * (width + 1)) * 1000
+    rows = (b"\x00" * (width * bands + 1)) * 1000
     co = zlib.compressobj(9, zlib.DEFLATED, -15)
     block = co.compress(rows) + co.flush(zlib.Z_FULL_FLUSH)
     co = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -104,7 +104,7 @@ def png_bomb(width=30000, height=30000) -> bytes:
     for _ in range(height // 1000):
         adler = zlib.adler32(rows, adler)
     idat = b"\x78\xda" + block * (height // 1000 - 1) + final + struct.pack(">I", adler)
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, {1: 0, 3: 2}[bands], 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
