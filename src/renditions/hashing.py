@@ -10,14 +10,9 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .write import write_atomic
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future, ThreadPoolExecutor
 
 
 def digest_bytes(data: bytes) -> str:
@@ -41,8 +36,6 @@ def cache_file(root: Path, kind: str = "stat") -> Path:
     return Path(base) / f"{kind}-{key}.json"
 
 
-#: Fewer files than this to hash are hashed as they are asked for: threads would not pay.
-PREFETCH_MIN = 8
 #: A cache file larger than this is not read (it is rebuilt): 2,000 articles need ~1 MB.
 MAX_CACHE_BYTES = 256 * 1024 * 1024
 
@@ -81,8 +74,7 @@ def _read_cache(path: Path) -> dict[str, list]:
 
 
 def _sha256_file(path: str | os.PathLike) -> str:
-    """hashlib.file_digest's job, which Python 3.10 lacks: 1 MiB at a time into one buffer
-    (hashlib lets other threads run while it hashes, so prefetch's threads share the cores)."""
+    """hashlib.file_digest's job, which Python 3.10 lacks: 1 MiB at a time into one buffer."""
     h = hashlib.sha256()
     buf = bytearray(1 << 20)
     view = memoryview(buf)
@@ -96,17 +88,6 @@ def _signature(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
-def _stat_and_hash(path: str) -> tuple[list[int], str] | None:
-    """(the stat signature taken before reading, the digest): a later change shows in the stat."""
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        return _signature(st), _sha256_file(path)
-    except OSError:
-        return None
-
-
 class Hasher:
     """Hash files once per run; reuse hashes whose stat signature hasn't changed."""
 
@@ -114,40 +95,8 @@ class Hasher:
         self.cache_path = cache_path
         self.cache: dict[str, list] = {}
         self.dirty = False
-        self.pending: dict[str, Future] = {}
-        self.pool: ThreadPoolExecutor | None = None
         if cache_path is not None:
             self.cache = _read_cache(cache_path)
-
-    def prefetch(self, paths: Iterable[str | os.PathLike]) -> None:
-        """Start hashing, in threads, the files among `paths` the cache can't answer for (a fresh
-        clone: all of them), while the caller goes on reading articles. Call settle() before
-        forking: see workers.start_method."""
-        todo = []
-        for p in paths:
-            key = os.fspath(p)
-            if key in self.pending or key in self.cache:  # a changed file is hashed when asked for
-                continue
-            try:
-                st = os.lstat(key)  # a link is left to the plan, which checks where it leads
-            except OSError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                todo.append(key)
-        if len(todo) < PREFETCH_MIN:
-            return
-        if self.pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="renditions-hash")
-        for key in todo:
-            self.pending[key] = self.pool.submit(_stat_and_hash, key)
-
-    def settle(self) -> None:
-        """Stop the prefetch threads (a hash not yet started is simply computed when asked for)."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
 
     def __call__(self, path: Path) -> str | None:
         """The file's sha256, or None if it is not a readable regular file."""
@@ -162,12 +111,6 @@ class Hasher:
         hit = self.cache.get(key)
         if hit and hit[:4] == sig:
             return hit[4]
-        ahead = self.pending.pop(key, None)
-        done = ahead.result() if ahead is not None and not ahead.cancelled() else None
-        if done is not None and done[0] == sig:  # hashed ahead, and unchanged since
-            self.cache[key] = sig + [done[1]]
-            self.dirty = True
-            return done[1]
         try:
             value = _sha256_file(path)
         except OSError:

@@ -56,7 +56,7 @@ def build(
     from . import manifest as manifest_mod
     from .budgets import over_budget
     from .plan import fresh_result
-    from .session import open_session, recorded_files
+    from .session import open_session
     from .write import sweep
 
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -74,8 +74,6 @@ def build(
             os.path.relpath(s.config.manifest, s.config.root),
             manifest_mod.match_on_disk(s.config.public, s.config.sources, s.hasher),
         )
-        if not force:  # --force compares no output
-            s.hasher.prefetch(recorded_files(s.config, s.manifest))
         plan = own_unrecorded(s.plan(force), journal.read(s.config.root), s.hasher)
         sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})
         s.manifest.shard = shard  # only a shard build's manifest says which shard it is

@@ -56,10 +56,7 @@ class Session:
 
     def plan(self, force: bool = False) -> Plan:
         """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
-        try:
-            facts = gather(self.config, self.articles, self.manifest, self.hasher, self.engine_id, force, self.measure, self.site)
-        finally:
-            self.hasher.settle()  # no hashing thread outlives the plan (the workers may fork)
+        facts = gather(self.config, self.articles, self.manifest, self.hasher, self.engine_id, force, self.measure, self.site)
         return make_plan(self.config, self.articles, self.manifest, facts, self.engine_id, force, self.site)
 
     def read_paths(self, plan: Plan) -> list[str | Path]:
@@ -84,13 +81,6 @@ class Session:
         return (probe.width, probe.height)
 
 
-def recorded_files(config: Config, manifest: Manifest) -> list[str]:
-    """The files the manifest names (outputs, then masters): what a check is about to hash."""
-    public, root = os.fspath(config.public), os.fspath(config.root)
-    outputs = [os.path.join(public, site[1:]) for site in manifest.entries]
-    return outputs + list(dict.fromkeys(os.path.join(root, e.master) for e in manifest.entries.values()))
-
-
 def open_session(
     root: str | os.PathLike = ".",
     config: str | os.PathLike | None = None,
@@ -107,7 +97,6 @@ def open_session(
     eng = get_engine(engine, threads=threads)
     man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
     hasher = Hasher(cache_file(cfg.root) if use_cache else None)
-    hasher.prefetch(recorded_files(cfg, man))  # a fresh clone hashes in threads while articles are read
     said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None)
     walked: list[str] = []
     matched = read_all(cfg, said, walked)
