@@ -84,11 +84,6 @@ def versus_sharp(masters: Path, work: Path, fmt: str, runs: int, jobs: int | Non
         ours_bytes = du(site / "public")
         res["noop"].append(renditions(site, cache, "build"))
         res["check"].append(renditions(site, cache, "check"))
-        # the first no-op after a change: no stamp (see stamp.py), the work done with warm caches
-        for command in ("build", "check"):
-            for old in cache.glob(f"stamp-{command}-*.json"):
-                old.unlink()
-            res[f"{'noop' if command == 'build' else 'check'}_no_stamp"].append(renditions(site, cache, command))
         last = {k: v[-1] for k, v in res.items() if v}
         print(
             f"  {tag.strip('-') or 'wallpapers'} {fmt} run {i + 1}/{runs}: "
