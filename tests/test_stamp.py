@@ -227,3 +227,11 @@ def test_a_stamp_whose_report_was_tampered_with_is_ignored(built):
     doc["report"]["outputs"] = [["/x.png"]]  # a row of the wrong shape
     path.write_text(json.dumps(doc))
     assert run(built, "check").output == "all 8 outputs up to date\n"
+
+
+def test_what_happens_beside_the_site_does_not_matter(built, full_runs, tmp_path):
+    run(built, "check")
+    (tmp_path / "another-site").mkdir()  # the folder holding the site changes; the site does not
+    (tmp_path / "notes.txt").write_text("x")
+    r = run(built, "check")
+    assert len(full_runs) == 1 and r.output == "all 8 outputs up to date\n"

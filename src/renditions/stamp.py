@@ -55,13 +55,11 @@ def _with_folders(root: str, paths: Iterable[str]) -> list[str]:
     """The paths and every folder between them and the root: renaming or linking any of those
     folders changes what a path leads to, and shows in the folder above it."""
     found = dict.fromkeys(paths)
-    top = os.path.dirname(root)
     for parent in {os.path.dirname(p) for p in found}:
         while parent not in found and parent.startswith(root):
             found[parent] = None
             parent = os.path.dirname(parent)
-    found.setdefault(root)
-    found.setdefault(top)
+    found.setdefault(root)  # its own identity: a site moved or swapped for a link shows (not its siblings)
     return list(found)
 
 
