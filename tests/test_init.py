@@ -56,7 +56,7 @@ def test_init_in_a_hugo_site_writes_static_and_its_languages(tmp_path):
     cfg = load_config(root)
     assert cfg.public == root / "static"  # Hugo's public/ is its output, wiped by --cleanDestinationDir
     assert cfg.content == ("content/**/*.md",) and cfg.languages == ("en", "fr")
-    assert (root / ".gitignore").read_text() == ".renditions.lock\n"
+    assert (root / ".gitignore").read_text() == ".renditions.lock\n.renditions.journal\n.renditions/\n"
 
 
 @pytest.mark.parametrize(
@@ -73,19 +73,20 @@ def test_init_knows_the_generator(tmp_path, marker, public, words):
     root = tmp_path / "site"
     root.mkdir()
     (root / marker).write_text("")
-    (root / ".gitignore").write_text("_site\n/.renditions.lock")  # already ignored, no final newline
+    (root / ".gitignore").write_text("_site\n/.renditions.lock\n.renditions.journal\n/.renditions/")  # already ignored
     result = CliRunner().invoke(main, ["init", "--root", str(root)])
     assert result.exit_code == 0, result.output
     assert words in result.output
     cfg = load_config(root)
     assert cfg.public == (root / public if public != "." else root)
     assert cfg.languages == ()
-    assert (root / ".gitignore").read_text() == "_site\n/.renditions.lock"  # never a duplicate line
+    assert (root / ".gitignore").read_text() == "_site\n/.renditions.lock\n.renditions.journal\n/.renditions/"  # no duplicate
 
 
 def test_gitignore_gains_the_lock_line_once(tmp_path):
+    """The lock, the journal of a build in progress and the preview's folder: this machine's alone."""
     root = tmp_path / "site"
     root.mkdir()
-    (root / ".gitignore").write_bytes(b"node_modules")
+    (root / ".gitignore").write_bytes(b"node_modules\n.renditions.lock")
     assert CliRunner().invoke(main, ["init", "--root", str(root)]).exit_code == 0
-    assert (root / ".gitignore").read_bytes() == b"node_modules\n.renditions.lock\n"
+    assert (root / ".gitignore").read_bytes() == b"node_modules\n.renditions.lock\n.renditions.journal\n.renditions/\n"

@@ -19,6 +19,7 @@ import yaml
 from .config import CONFIG_NAME
 from .errors import UsageError
 from .formats import READ
+from .journal import JOURNAL_NAME
 from .lock import LOCK_NAME
 from .write import write_atomic
 
@@ -175,20 +176,27 @@ def init_site(root: str | os.PathLike = ".") -> Init:
         if not folder.is_dir():
             folder.mkdir(parents=True)
             created.append(name + "/")
-    if ignore_lock(base):
+    if ignore_local_files(base):
         created.append(".gitignore")
     return Init(tuple(created), gen.name, gen.advice)
 
 
-def ignore_lock(base: Path) -> bool:
-    """Add the lock file to .gitignore (creating it), unless a line already names it."""
+#: What renditions keeps in a site that is this machine's alone: the lock, the journal of a
+#: build in progress, the preview's own folder. Never committed.
+LOCAL_FILES = (LOCK_NAME, JOURNAL_NAME, ".renditions/")
+
+
+def ignore_local_files(base: Path) -> bool:
+    """Add each of LOCAL_FILES to .gitignore (creating it), unless a line already names it."""
     path = base / ".gitignore"
     try:
         old = path.read_bytes()
     except FileNotFoundError:
         old = b""
-    if LOCK_NAME.encode() in (line.strip().lstrip(b"/") for line in old.splitlines()):
+    have = {line.strip().lstrip(b"/") for line in old.splitlines()}
+    missing = [name.encode() for name in LOCAL_FILES if name.encode() not in have]
+    if not missing:
         return False
     sep = b"" if not old or old.endswith(b"\n") else b"\n"
-    write_atomic(path, old + sep + LOCK_NAME.encode() + b"\n")
+    write_atomic(path, old + sep + b"".join(name + b"\n" for name in missing))
     return True
