@@ -18,7 +18,7 @@ from .config import Config, Variant
 from .errors import FrontMatterError, PathError
 from .fmcache import FrontMatterCache, exact_in_json, fingerprint, signature
 from .formats import MASTER_EXTS
-from .paths import clean_site_path, is_utf8, printable
+from .paths import clean_site_path, is_utf8, printable, relative
 from .walk import find_files
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-(?=.)")
@@ -321,10 +321,7 @@ def read_article(
 ) -> Article:
     """`cache` and `st` (the file's stat, taken while finding it) let an unchanged article's
     front matter come from the cache of what it said last time."""
-    path, root = os.fspath(file), os.fspath(config.root) + os.sep
-    rel = path[len(root) :]  # relpath's answer without its cost, when nothing needs normalising
-    if not path.startswith(root) or "/." in "/" + rel or "//" in rel:
-        rel = os.path.relpath(file, config.root)
+    path, rel = os.fspath(file), relative(file, config.root)
     fallback_slug = path_slug(rel, config.languages)
     if not is_utf8(rel):  # it could be neither printed nor recorded in the manifest
         return Article(file=file, rel=printable(rel), slug=printable(fallback_slug), errors=(BAD_NAME,))

@@ -125,7 +125,7 @@ class Hasher:
             st = os.stat(path)
         except OSError:
             return
-        self.cache[str(path)] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, value]
+        self.cache[str(path)] = _signature(st) + [value]
         self.dirty = True
 
     def save(self) -> None:

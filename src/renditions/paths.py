@@ -20,6 +20,16 @@ from .errors import PathError
 CONFIG_NAME = "config/renditions.yaml"
 
 
+def relative(path: str | os.PathLike, root: str | os.PathLike) -> str:
+    """os.path.relpath(path, root), without its cost for the usual path straight under root
+    (thousands of articles and masters go through here)."""
+    p, r = os.fspath(path), os.fspath(root) + os.sep
+    rel = p[len(r) :]
+    if not p.startswith(r) or "/." in "/" + rel or "//" in rel:
+        return os.path.relpath(path, root)
+    return rel
+
+
 def config_file(root: str | os.PathLike, config: str | os.PathLike | None) -> Path:
     """The config file load_config reads (Config.file is the name shown to the user)."""
     return Path(os.path.abspath(config)) if config else Path(os.path.abspath(root)) / CONFIG_NAME

@@ -23,6 +23,7 @@ from .formats import OUTPUT_EXT, master_choices
 from .geometry import GRAVITY, TooSmall, plan_geometry
 from .manifest import Entry, Manifest
 from .ownership import Claim, Verdict, contested, held, resolve
+from .paths import relative
 from .report import OutputResult, Problem
 
 #: Bumped when renditions changes how it renders, so that every output is re-rendered.
@@ -236,14 +237,6 @@ def serves(v: Variant, article: Article, size: tuple[int, int] | None) -> bool:
     except TooSmall:
         return False
     return True
-
-
-def relative(path: Path, root: Path) -> str:
-    """os.path.relpath(path, root), without its cost for the usual path straight under root."""
-    p, r = os.fspath(path), os.fspath(root) + os.sep
-    if p.startswith(r) and "/." not in p and "//" not in p:
-        return p[len(r) :]
-    return os.path.relpath(path, root)
 
 
 def site_claims(config: Config, site: list[Article], recipes: Recipes, masters: Mapping[Path, str | None]) -> list[Claim]:

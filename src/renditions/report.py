@@ -5,7 +5,7 @@ The CLI prints it, `--json` dumps it, and the Python API returns it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 def plural(n: int, noun: str, nouns: str | None = None) -> str:
@@ -122,9 +122,9 @@ class Report:
         }
 
 
-#: The fields of a report kept by stamp.py, in order: a stamp holds each row as a plain list.
-_OUTPUT_FIELDS = ("path", "article", "variant", "status", "reason", "bytes", "width", "height", "format", "colour", "placeholder")
-_PROBLEM_FIELDS = ("path", "reason", "article", "line", "error")
+#: The fields of each row, in order: a stamp (stamp.py) holds each row as a plain list.
+_OUTPUT_FIELDS = tuple(f.name for f in fields(OutputResult))
+_PROBLEM_FIELDS = tuple(f.name for f in fields(Problem))
 
 
 def to_record(report: Report) -> dict:

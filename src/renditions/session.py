@@ -95,8 +95,6 @@ def open_session(
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
     eng = get_engine(engine, threads=threads)
-    man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
-    hasher = Hasher(cache_file(cfg.root) if use_cache else None)
     said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None)
     walked: list[str] = []
     matched = read_all(cfg, said, walked)
@@ -108,4 +106,6 @@ def open_session(
             raise UsageError("--only", f"no article has the slug {', '.join(unknown)}")
         articles = [a for a in articles if a.slug in only]
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
+    man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
+    hasher = Hasher(cache_file(cfg.root) if use_cache else None)
     return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched, walked)
