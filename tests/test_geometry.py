@@ -102,28 +102,58 @@ def test_every_gravity_has_a_position_in_the_unit_square():
     assert isinstance(plan_geometry("cover", (10, 10), (5, 5)), Geometry)
 
 
-def test_decode_step_is_a_power_of_two_at_or_above_a_variants_own_need():
-    from renditions.geometry import decode_step
+def test_the_shared_decode_keeps_the_long_side_at_the_threshold():
+    """render.SHARED_DECODE_SIDE: the scale leaving the long side at `side` pixels, never above 1,
+    a function of the master alone (so no output's bytes depend on which siblings are stale)."""
+    from renditions.geometry import shared_scale
 
-    for out in ((800, 450), (640, 360), (120, 90), (24, 24)):
-        g = plan_geometry("cover", (6000, 4000), out)
-        step = decode_step(g)
-        assert step >= decode_scale([g]) > step / 2 and (1 / step).is_integer()
-    assert decode_step(plan_geometry("cover", (1000, 600), (800, 450))) == 1.0
+    assert shared_scale((6000, 4000), 2400) == 0.4
+    assert shared_scale((4096, 4096), 2048) == 0.5
+    assert shared_scale((3000, 4800), 2400) == 0.5  # portrait: the long side is the height
+    assert shared_scale((2400, 1600), 2400) == 1.0
+    assert shared_scale((800, 600), 2400) == 1.0  # never enlarged
+    for side in (1, 500, 2400, 5000):
+        for long_side in (1, 999, 2400, 3201, 12000):
+            scale = shared_scale((long_side, min(long_side, 10)), side)
+            assert 0 < scale <= 1 and round(long_side * scale, 6) == min(side, long_side)
 
 
-def test_the_shared_decode_keeps_the_long_side_at_or_above_the_threshold():
-    """render.SHARED_DECODE_SIDE: the coarsest power of two leaving at least `side` pixels, a
-    function of the master alone (so no output's bytes depend on which siblings are stale)."""
-    from renditions.geometry import shared_step
+def test_step_up_is_the_smallest_power_of_two_at_or_above():
+    from renditions.geometry import step_up
 
-    assert shared_step((6000, 4000), 1600) == 0.5  # 3000 px; 1500 would be too few
-    assert shared_step((4096, 4096), 1600) == 0.5
-    assert shared_step((2400, 1600), 1600) == 1.0  # 1200 px would be too few
-    assert shared_step((12800, 100), 1600) == 0.125
-    assert shared_step((800, 600), 1600) == 1.0
-    for side in (1, 500, 1600, 5000):
-        for long_side in (1, 999, 1600, 3201, 12000):
-            step = shared_step((long_side, min(long_side, 10)), side)
-            assert long_side * step >= min(side, long_side)
-            assert step == 1.0 or long_side * step / 2 < side
+    for scale in (0.01, 0.1, 0.125, 0.3, 0.4, 0.5, 0.586, 0.99):
+        step = step_up(scale)
+        assert step >= scale > step / 2 and (1 / step).is_integer()
+    assert step_up(1.0) == step_up(1.7) == 1.0
+
+
+@pytest.mark.parametrize("engine", ["libvips", "pillow"])
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp"])
+def test_every_1600_px_landscape_variant_shares_the_decode_of_a_landscape_master(engine, fmt):
+    """With geometry.DECODE_MARGIN's headroom, the shared decode serves the wallpaper and blog
+    configs' variants (up to 1600×900) of any landscape master: one decode per master, whatever
+    the engine rounds scales to."""
+    from renditions.engine import Probe
+    from renditions.engines import get_engine
+    from renditions.geometry import shared_scale
+    from renditions.plan import Crop
+    from renditions.render import SHARED_DECODE_SIDE, decode_scales, variant_geometry
+
+    def crop(name: str, w: int, h: int) -> Crop:
+        return Crop(
+            variant=name, width=w, height=h, fit="cover", position="centre", focus=None, background=(255, 255, 255), upscale=False
+        )
+
+    eng = get_engine(engine)
+    for master in ((6000, 4000), (5120, 2880), (4096, 4096), (3840, 2160), (3640, 2400), (2560, 1600), (1920, 1080)):
+        probe = Probe(format=fmt, width=master[0], height=master[1], pages=1, orientation=1, bands=3, sample_bytes=1)
+        shared = eng.decode_scale(probe, shared_scale(master, SHARED_DECODE_SIDE))
+        assert shared * max(master) >= min(SHARED_DECODE_SIDE, max(master)) - 1e-6
+        crops = [crop("v", w, h) for w, h in ((1600, 900), (800, 450), (640, 360), (800, 600))]
+        scales = decode_scales(eng, probe, {c: variant_geometry(c, master) for c in crops})
+        assert set(scales.values()) == {shared}, (master, scales)
+    # a variant that needs more pixels than the shared decode has gets a finer decode of its own
+    probe = Probe(format=fmt, width=6000, height=4000, pages=1, orientation=1, bands=3, sample_bytes=1)
+    big, small = crop("big", 3200, 1800), crop("small", 800, 450)
+    scales = decode_scales(eng, probe, {c: variant_geometry(c, (6000, 4000)) for c in (big, small)})
+    assert scales[big] == eng.decode_scale(probe, 0.8) > scales[small] == eng.decode_scale(probe, 0.4)

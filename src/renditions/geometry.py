@@ -93,20 +93,17 @@ def decode_scale(geometries: list[Geometry]) -> float:
     return min(1.0, need * DECODE_MARGIN)
 
 
-def shared_step(master: tuple[int, int], side: int) -> float:
-    """The coarsest power-of-two scale (1, 1/2, 1/4, ...) that leaves the master's long side at
-    least `side` pixels: the decode most of a master's variants share. A function of the master."""
-    step, long_side = 1.0, max(master)
-    while long_side * step / 2 >= side:
-        step /= 2
-    return step
-
-
-def decode_step(g: Geometry) -> float:
-    """The scale one variant is decoded at: decode_scale of its own geometry, rounded up to a
-    power of two (1, 1/2, 1/4, ...), so that variants of similar size share one decode and
-    JPEG's shrink-on-load lands exactly on it. A function of the output's own geometry only."""
-    need = decode_scale([g])
-    if need >= 1:
+def step_up(scale: float) -> float:
+    """The smallest power-of-two scale (1, 1/2, 1/4, ...) at or above `scale`: the scales a JPEG
+    decodes at without a resampling pass (shrink-on-load), and at which other formats are either
+    kept whole or reduced once while streaming."""
+    if scale >= 1:
         return 1.0
-    return 2.0 ** -math.floor(math.log2(1 / need))
+    return 2.0 ** -math.floor(math.log2(1 / scale))
+
+
+def shared_scale(master: tuple[int, int], side: int) -> float:
+    """The scale that leaves the master's long side at `side` pixels (1 for a smaller master):
+    the decode a master's variants share. A function of the master alone, so that no output's
+    bytes depend on which of its siblings are stale."""
+    return min(1.0, side / max(master))

@@ -13,15 +13,15 @@ from dataclasses import dataclass, replace
 
 from .engine import Engine, Placeholder, Probe
 from .errors import RenderError
-from .geometry import GRAVITY, Geometry, TooSmall, decode_step, plan_geometry, scale_for, shared_step
+from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for, shared_scale
 from .hashing import digest_bytes
 from .plan import Crop, Job, Output
 
-#: The long side, in pixels, a master's shared decode keeps at least: a variant up to about this
-#: size (a full-width image on a laptop) is cut from it. Masters decoded once rather than once per
-#: power-of-two step: 15-22 % less CPU on the wallpaper corpus, 10 % on typical 2400-px JPEGs
-#: (BENCHMARKS.md); a variant is never cut from fewer pixels than its own step gives.
-SHARED_DECODE_SIDE = 1600
+#: The long side, in pixels, a master's shared decode keeps at least: every variant up to 1600 px
+#: wide (a full-width image on a laptop, with geometry.DECODE_MARGIN's headroom) is cut from it,
+#: so most masters are decoded once. A variant that needs more pixels gets a decode of its own;
+#: none is cut from fewer pixels than it needs (BENCHMARKS.md measures the choice).
+SHARED_DECODE_SIDE = 2400
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,20 @@ def variant_geometry(crop: Crop, master: tuple[int, int]) -> Geometry:
     )
 
 
+def decode_scales(engine: Engine, probe: Probe, geometries: dict[Crop, Geometry]) -> dict[Crop, float]:
+    """The scale each variant is decoded at: fixed by its own geometry and the master alone, never
+    by its siblings, so that an output's bytes do not depend on which other outputs are stale.
+    It is the master's shared scale, or a finer one of the variant's own when it needs more
+    pixels, each rounded the way the engine's decoder scales: most variants share one decode."""
+    master = (probe.width, probe.height)
+    shared = engine.decode_scale(probe, shared_scale(master, SHARED_DECODE_SIDE))
+    scales = {}
+    for key, g in geometries.items():
+        own = engine.decode_scale(probe, decode_scale([g]))
+        scales[key] = own if own > shared * (1 + 1e-9) else shared  # a rounding error is no finer need
+    return scales
+
+
 def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict) -> RenderResult:
     path = str(job.master)
     check_master_file(path, limits.max_bytes)
@@ -185,19 +199,14 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict)
         )
     notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
     rendered = []
-    # each variant is decoded at a step fixed by its own geometry and the master alone, never by
-    # its siblings: an output's bytes must not depend on which other outputs are stale in this run.
-    # The step is the master's shared one (its long side kept at SHARED_DECODE_SIDE px or more),
-    # or a finer one of the variant's own when it needs more pixels: most variants share one decode
-    shared = shared_step(master, SHARED_DECODE_SIDE)
-    steps = {key: max(decode_step(g), shared) for key, g in geometries.items()}
-    for step in sorted(set(steps.values()), reverse=True):
-        if decoded.get("key") != (job.master_hash, step):  # articles sharing a master share its decodes
+    scales = decode_scales(engine, probe, geometries)
+    for scale in sorted(set(scales.values()), reverse=True):
+        if decoded.get("key") != (job.master_hash, scale):  # articles sharing a master share its decodes
             decoded.clear()  # hold one decode at a time
-            decoded.update(key=(job.master_hash, step), img=engine.load(path, probe, step, data))
+            decoded.update(key=(job.master_hash, scale), img=engine.load(path, probe, scale, data))
         img = decoded["img"]
         for key, geometry in geometries.items():
-            if steps[key] != step:
+            if scales[key] != scale:
                 continue
             c = crops[key]
             pixels = engine.cut(img, geometry, master, c.position, c.background)

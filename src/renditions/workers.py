@@ -120,11 +120,26 @@ def _worker_init(parent: int) -> None:
 
 def _limit_malloc_arenas() -> None:
     """glibc gives each libvips thread its own malloc arena, and freed pixels stay in them:
-    two arenas per worker cut a --jobs 2 build's peak RSS by a quarter (see BENCHMARKS.md)."""
+    two arenas per worker cut a --jobs 2 build's peak RSS by a quarter. Blocks of 16 MB or more
+    (a decoded master, a progressive JPEG's coefficients) are mapped and unmapped on their own
+    instead of left in the heap for the next master's smaller blocks to fragment (BENCHMARKS.md)."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+        libc.mallopt(-3, 16 << 20)  # M_MMAP_THRESHOLD (fixed: glibc's own would rise to 32 MB)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to tune
+
+
+def _release_freed_memory() -> None:
+    """Between masters: give the heap's free pages back (glibc's malloc_trim), so that the
+    next master's peak does not stand on the last one's leftovers."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass  # not glibc: nothing to tune
 
@@ -140,6 +155,7 @@ def run_task(task: Task) -> Iterator[Outcome]:
         return
     for result in render_jobs(task.jobs, task.limits, engine):
         yield _written(result, task.root)
+        _release_freed_memory()
 
 
 def _written(result: RenderResult | RenderError, root: str) -> Outcome:
