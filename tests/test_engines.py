@@ -213,6 +213,34 @@ def test_grey_stays_grey_and_alpha_stays(eng, tmp_path):
     assert rgba.getpixel((5, 25))[3] == 0 and rgba.getpixel((45, 25)) == (90, 90, 90, 255)
 
 
+@pytest.mark.parametrize("bits", [8, 16])
+@in_child
+def test_a_master_reduced_while_loading_keeps_transparent_colour_out_of_its_edges(eng, tmp_path, bits):
+    # a big logo-like master: opaque green beside a transparent area whose hidden colour is red.
+    # Loaded at a quarter of its size (reduced while decoding), the edge's half-transparent
+    # pixels must be green: resizing without premultiplying alpha bleeds the hidden red into them
+    path = tmp_path / "logo.png"
+    im = Image.new("RGBA", (1200, 600), (255, 0, 0, 0))
+    im.paste((0, 160, 0, 255), (0, 0, 601, 600))
+    im.save(path)
+    if bits == 16:
+        import pyvips
+
+        v = pyvips.Image.new_from_file(str(path)).cast("ushort") * 257
+        v.cast("ushort").copy(interpretation="rgb16").pngsave(str(path), bitdepth=16)
+        assert path.read_bytes()[24] == 16  # the IHDR bit depth
+    probe = eng.probe(str(path))
+    img = eng.load(str(path), probe, 0.25)
+    master = (probe.width, probe.height)
+    pixels = eng.cut(img, plan_geometry("cover", master, (300, 150)), master, "centre", WHITE)
+    opts = {"compression": 6, "filter": True, "palette": False, "quality": 90, "colours": 256}
+    out = Image.open(io.BytesIO(eng.encode(pixels, "png", opts, WHITE).data)).convert("RGBA")
+    edge = [out.getpixel((x, y)) for x in range(140, 160) for y in (10, 75, 140)]
+    seen = [p for p in edge if p[3] >= 8]
+    assert any(8 <= p[3] < 248 for p in seen), edge  # the edge is there, half-transparent
+    assert all(p[0] <= 6 and abs(p[1] - 160) <= 6 for p in seen), edge
+
+
 @in_child
 def test_jpeg_encode_flattens_alpha_on_the_background(eng, tmp_path):
     path = tmp_path / "a.png"

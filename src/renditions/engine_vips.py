@@ -147,7 +147,7 @@ class VipsEngine:
             raw_w = probe.height if probe.orientation >= 5 else probe.width
             have = img.width / raw_w
             if have > scale * 1.25:  # reduce big masters while streaming, before holding them
-                img = img.resize(scale / have, kernel="lanczos3")
+                img = self._reduce(img, scale / have)
             if probe.orientation != 1:  # rotating needs random access: hold the decoded pixels first
                 img = img.copy_memory()
             img = self._upright(self._to_srgb(img, self._is_srgb), probe.orientation).copy_memory()
@@ -155,6 +155,24 @@ class VipsEngine:
         except pyvips.Error as exc:
             raise RenderError(path, f"cannot decode the image: {_error(exc)}") from None
         return VipsLoaded(img, img.width, img.height, opaque)
+
+    @staticmethod
+    def _reduce(img: pyvips.Image, factor: float) -> pyvips.Image:
+        """Lanczos, with alpha premultiplied (as `cut` does): otherwise the colour hidden under
+        transparent pixels bleeds into the edges of what is visible. 8-bit masters are resized
+        premultiplied in 8 bits (half the CPU of float; composited, within 4 levels of it)."""
+        if not img.hasalpha():
+            return img.resize(factor, kernel="lanczos3")
+        fmt, interp, n = img.format, img.interpretation, img.bands - 1
+        if fmt != "uchar":
+            return img.premultiply().resize(factor, kernel="lanczos3").unpremultiply().rint().cast(fmt)
+        alpha = img[n]
+        premultiplied = (img.extract_band(0, n=n) * alpha / 255.0).rint().cast("uchar").bandjoin(alpha)
+        small = premultiplied.copy(interpretation=interp).resize(factor, kernel="lanczos3")
+        alpha = small[n]
+        colour = (alpha > 0).ifthenelse(small.extract_band(0, n=n) * 255.0 / alpha, 0)
+        colour = (colour > 255).ifthenelse(255, colour)  # ringing can lift a colour above its alpha
+        return colour.rint().cast("uchar").bandjoin(alpha).copy(interpretation=interp)
 
     @staticmethod
     def _upright(img: pyvips.Image, orientation: int) -> pyvips.Image:

@@ -30,7 +30,8 @@ from .report import OutputResult, Problem
 #: 2: each output decoded at a scale of its own (its bytes no longer depend on its siblings).
 #: 3: variants share the master's decode at 1600 px or more (render.SHARED_DECODE_SIDE).
 #: 4: the shared decode keeps the long side at 2400 px or more (one decode for most masters); WebP at its exact scale.
-RENDER_VERSION = 4
+#: 5: a master with alpha reduced while loading is resized premultiplied (no colour bleeds from under transparency).
+RENDER_VERSION = 5
 
 EXT = OUTPUT_EXT  # output extension per format, from the formats table
 
