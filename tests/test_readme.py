@@ -176,7 +176,7 @@ def init(s: Sites, line: str) -> None:
     assert sum(1 for ln in config.splitlines() if "#" in ln) >= len(variants(root))  # commented
     assert (root / "content").is_dir() and (root / "source_images").is_dir()
     assert ".renditions.lock" in (root / ".gitignore").read_text().splitlines()
-    assert "created ./config/renditions.yaml" in r.stdout.splitlines() and "next: put articles in content/" in r.stdout
+    assert "created config/renditions.yaml" in r.stdout.splitlines() and "next: put articles in content/" in r.stdout
     again = s.run(root, line)  # never overwrites the config
     assert (root / "config" / "renditions.yaml").read_text(encoding="utf-8") == config, again.stdout + again.stderr
 

@@ -487,7 +487,7 @@ def init(root) -> None:
     if done.generator:
         click.echo(f"a {done.generator} site: the config fits its layout")
     for name in done.created:
-        click.echo(f"created {os.path.join(root, name)}")
+        click.echo(f"created {name if os.path.normpath(root) == '.' else os.path.join(root, name)}")
     for line in done.advice:
         click.echo(line)
     click.echo("next: put articles in content/, one master per article in source_images/, then run renditions build")
