@@ -1,6 +1,6 @@
 """How far a change to decoding moved pixels: SSIM of every output of a site built by the new code
 against the same site built by the old one, and of each against a full-resolution reference (the
-master decoded at full size, then cropped and Lanczos-resized). Used for render.SHARED_DECODE_SIDE and engine.decode_scale.
+master decoded at full size, then cropped and Lanczos-resized). Used for render.SHARED_DECODE_SIDE and render.load_scale.
 
     bench/decode_quality.py OLD_SITE NEW_SITE     # two builds of the same site (PNG outputs)
 """

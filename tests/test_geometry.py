@@ -137,7 +137,7 @@ def test_every_1600_px_landscape_variant_shares_the_decode_of_a_landscape_master
     from renditions.engines import get_engine
     from renditions.geometry import shared_scale
     from renditions.plan import Crop
-    from renditions.render import SHARED_DECODE_SIDE, decode_scales, variant_geometry
+    from renditions.render import SHARED_DECODE_SIDE, decode_scales, load_scale, variant_geometry
 
     def crop(name: str, w: int, h: int) -> Crop:
         return Crop(
@@ -147,7 +147,7 @@ def test_every_1600_px_landscape_variant_shares_the_decode_of_a_landscape_master
     eng = get_engine(engine)
     for master in ((6000, 4000), (5120, 2880), (4096, 4096), (3840, 2160), (3640, 2400), (2560, 1600), (1920, 1080)):
         probe = Probe(format=fmt, width=master[0], height=master[1], pages=1, orientation=1, bands=3, sample_bytes=1)
-        shared = eng.decode_scale(probe, shared_scale(master, SHARED_DECODE_SIDE))
+        shared = load_scale(eng.name, fmt, shared_scale(master, SHARED_DECODE_SIDE))
         assert shared * max(master) >= min(SHARED_DECODE_SIDE, max(master)) - 1e-6
         crops = [crop("v", w, h) for w, h in ((1600, 900), (800, 450), (640, 360), (800, 600))]
         scales = decode_scales(eng, probe, {c: variant_geometry(c, master) for c in crops})
@@ -156,4 +156,4 @@ def test_every_1600_px_landscape_variant_shares_the_decode_of_a_landscape_master
     probe = Probe(format=fmt, width=6000, height=4000, pages=1, orientation=1, bands=3, sample_bytes=1)
     big, small = crop("big", 3200, 1800), crop("small", 800, 450)
     scales = decode_scales(eng, probe, {c: variant_geometry(c, (6000, 4000)) for c in (big, small)})
-    assert scales[big] == eng.decode_scale(probe, 0.8) > scales[small] == eng.decode_scale(probe, 0.4)
+    assert scales[big] == load_scale(eng.name, fmt, 0.8) > scales[small] == load_scale(eng.name, fmt, 0.4)

@@ -166,10 +166,6 @@ class Engine(Protocol):
         """Read the header only (of `data`, the master's bytes, when given: `path` then only names
         it). Raises RenderError for unknown or unsupported content."""
 
-    def decode_scale(self, probe: Probe, scale: float) -> float:
-        """The scale `load` is asked for when a variant needs `scale` of the master: rounded the
-        way this engine's decoder for the format scales. A function of the format alone."""
-
     def load(self, path: str, probe: Probe, scale: float, data: bytes | None = None) -> Loaded:
         """Decode strictly, at no less than `scale` of the upright master's size (from `data` when
         given, so that the bytes decoded are the bytes hashed)."""

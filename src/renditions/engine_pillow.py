@@ -14,7 +14,7 @@ from PIL import __version__ as PIL_VERSION
 from . import encoders, formats
 from .engine import Encoded, Placeholder, Probe, is_grey
 from .errors import RenderError
-from .geometry import Geometry, step_up
+from .geometry import Geometry
 from .sniff import content_label
 
 _TRANSPOSE = {
@@ -113,11 +113,6 @@ class PillowEngine:
         if orientation >= 5:
             w, h = h, w
         return Probe(format=fmt, width=w, height=h, pages=pages, orientation=orientation, bands=bands, sample_bytes=sample_bytes)
-
-    @staticmethod
-    def decode_scale(probe: Probe, scale: float) -> float:
-        """Powers of two: JPEG's draft mode and Image.reduce both scale by whole factors."""
-        return step_up(scale)
 
     def load(self, path: str, probe: Probe, scale: float, data: bytes | None = None) -> PillowLoaded:
         ImageFile.LOAD_TRUNCATED_IMAGES = False

@@ -21,7 +21,7 @@ from .engine import (
     xmp_orientation,
 )
 from .errors import RenderError
-from .geometry import Geometry, step_up
+from .geometry import Geometry
 from .sniff import content_label
 
 
@@ -124,13 +124,6 @@ class VipsEngine:
             bands=img.bands,
             sample_bytes=_SAMPLE_BYTES.get(img.format, 8),
         )
-
-    @staticmethod
-    def decode_scale(probe: Probe, scale: float) -> float:
-        """libwebp scales while it decodes, at any scale: no pass over the full-size pixels and
-        none held. Other formats at a power of two: JPEG's shrink-on-load lands on it exactly, and
-        the rest are kept whole or reduced once while streaming, as one Lanczos pass."""
-        return min(1.0, scale) if probe.format == "webp" else step_up(scale)
 
     def load(self, path: str, probe: Probe, scale: float, data: bytes | None = None) -> VipsLoaded:
         kw: dict = {"access": "sequential"}

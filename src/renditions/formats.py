@@ -27,7 +27,7 @@ class Format:
     mime: str | None = None  # of an output
     vips_loaders: tuple[str, ...] = ()  # libvips' `vips-loader` names for it
     pillow_names: tuple[str, ...] = ()  # Pillow's `Image.format` names for it
-    shrinks_on_load: tuple[str, ...] = ()  # engines that decode it at a reduced scale for less than a full decode
+    scales_on_load: tuple[str, ...] = ()  # engines whose decoder hits any scale while decoding (else powers of two)
 
     @property
     def read(self) -> bool:
@@ -74,7 +74,6 @@ FORMATS: tuple[Format, ...] = (
         mime="image/jpeg",
         vips_loaders=("jpegload",),
         pillow_names=("JPEG", "MPO"),
-        shrinks_on_load=BOTH,
     ),
     Format(
         "webp",
@@ -87,7 +86,7 @@ FORMATS: tuple[Format, ...] = (
         mime="image/webp",
         vips_loaders=("webpload",),
         pillow_names=("WEBP",),
-        shrinks_on_load=(VIPS,),
+        scales_on_load=(VIPS,),  # libwebp scales while it decodes
     ),
     # mif1 is the generic HEIF brand; the only HEIF renditions writes is AVIF, so it counts as AVIF.
     # libvips reads AVIF with heifload (see heif), and the engine tells the two apart by compression.

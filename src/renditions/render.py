@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 
 from .engine import Engine, Placeholder, Probe
 from .errors import RenderError
-from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for, shared_scale
+from .formats import BY_NAME
+from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for, shared_scale, step_up
 from .hashing import digest_bytes
 from .plan import Crop, Job, Output
 
@@ -151,16 +152,25 @@ def variant_geometry(crop: Crop, master: tuple[int, int]) -> Geometry:
     )
 
 
+def load_scale(engine: str, fmt: str, scale: float) -> float:
+    """The scale `engine.load` is asked for when a variant needs `scale` of the master, rounded the
+    way the engine's decoder for the format scales (formats.Format.scales_on_load): exactly where
+    it scales while decoding (libwebp), else to a power of two, where JPEG's shrink-on-load lands
+    exactly and other formats are kept whole or reduced once while streaming."""
+    found = BY_NAME.get(fmt)
+    return min(1.0, scale) if found is not None and engine in found.scales_on_load else step_up(scale)
+
+
 def decode_scales(engine: Engine, probe: Probe, geometries: dict[Crop, Geometry]) -> dict[Crop, float]:
     """The scale each variant is decoded at: fixed by its own geometry and the master alone, never
     by its siblings, so that an output's bytes do not depend on which other outputs are stale.
     It is the master's shared scale, or a finer one of the variant's own when it needs more
     pixels, each rounded the way the engine's decoder scales: most variants share one decode."""
     master = (probe.width, probe.height)
-    shared = engine.decode_scale(probe, shared_scale(master, SHARED_DECODE_SIDE))
+    shared = load_scale(engine.name, probe.format, shared_scale(master, SHARED_DECODE_SIDE))
     scales = {}
     for key, g in geometries.items():
-        own = engine.decode_scale(probe, decode_scale([g]))
+        own = load_scale(engine.name, probe.format, decode_scale([g]))
         scales[key] = own if own > shared * (1 + 1e-9) else shared  # a rounding error is no finer need
     return scales
 
