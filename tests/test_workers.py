@@ -1,7 +1,7 @@
 """The fork rule: no worker is forked from a build process that runs another thread.
 
 A process forked while another thread holds a lock (libvips' pool, numpy's, a progress
-bar's monitor) can deadlock; breaking this once hung the test suite. workers.start_method
+bar's monitor) can deadlock; breaking this once hung the test suite. procs.start_method
 owns the rule; these tests watch os.fork itself, so they fail if any path forks anyway.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from conftest import SIZES
 from PIL import Image
 
-from renditions import pipeline, workers
+from renditions import pipeline, procs
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def forks(monkeypatch) -> list[int]:
     real = os.fork
 
     def fork():
-        seen.append(workers.threads_running())
+        seen.append(procs.threads_running())
         return real()
 
     monkeypatch.setattr(os, "fork", fork)
@@ -43,8 +43,8 @@ def test_a_thread_started_before_the_pool_means_no_fork(site, forks):
     waiter = threading.Thread(target=stop.wait, name="test-blocker", daemon=True)
     waiter.start()
     try:
-        assert workers.threads_running() >= 2
-        assert workers.start_method() == "forkserver"
+        assert procs.threads_running() >= 2
+        assert procs.start_method() == "forkserver"
         report = pipeline.build(site.root, jobs=2)
     finally:
         stop.set()
@@ -65,13 +65,13 @@ def test_a_single_threaded_build_forks_its_workers(site):
     script = textwrap.dedent(
         """
         import json, os, sys
-        from renditions import pipeline, workers
+        from renditions import pipeline, procs
         seen, real = [], os.fork
         def fork():
-            seen.append(workers.threads_running())
+            seen.append(procs.threads_running())
             return real()
         os.fork = fork
-        method = workers.start_method()
+        method = procs.start_method()
         report = pipeline.build(sys.argv[1], jobs=2)
         print(json.dumps({"method": method, "forks": seen, "written": report.count("written"), "ok": report.ok}))
         """

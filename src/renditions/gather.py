@@ -8,7 +8,7 @@ article has no problem, and an output's bytes only when nothing else already mak
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .config import Config
@@ -30,13 +30,15 @@ def gather(
     force: bool = False,
     measure: Callable[[Path], tuple[int, int] | None] | None = None,
     site: list[Article] | None = None,
+    prefetch: Callable[[Iterable[Path]], None] | None = None,
 ) -> Facts:
     """The Facts make_plan(config, articles, manifest, facts, engine, force, site) decides from.
 
     `measure` reads a master's upright size from its header; it is called only for articles
     whose variants ask for extra widths (the plan skips the widths a master can't serve).
     Masters of articles competing for a path are hashed too (even outside --only): identical
-    bytes share the path, anything else is a conflict."""
+    bytes share the path, anything else is a conflict. `prefetch` is told, before any is
+    hashed, every file that will be (Hasher.prefetch: a fresh clone hashes them in helpers)."""
     dests: dict[str, Path | str] = {}
     masters: dict[Path, str | None] = {}
     present: set[str] = set()
@@ -46,13 +48,8 @@ def gather(
     memo: dict = {}  # resolve each output folder once, not each of thousands of outputs
     recipes = Recipes(engine)
     taken: set[str] = set()
-    by_master = {a.rel: a.master for a in (articles if site is None else site)}
-    for group in contested(site_claims(config, articles if site is None else site, recipes, {})).values():
-        for c in group:
-            master = by_master.get(c.article)
-            if master is not None and master not in masters:
-                masters[master] = digest(master)
-    for a in articles:
+    resolved: list[tuple[Article, bool, list]] = []
+    for a in articles:  # first where each output goes (nothing is read but folders)
         outs, path_problems = article_outputs(a, config)
         ok = not a.errors and not path_problems
         mine = []
@@ -68,6 +65,21 @@ def gather(
                 ok = False  # the plan fails this article: nothing of it is read
                 continue
             mine.append((v, site_path, fmt, dest))
+        resolved.append((a, ok, mine))
+    if prefetch is not None:  # what the loop below will hash, in its order, hashed ahead
+        prefetch(
+            path
+            for a, ok, mine in resolved
+            if ok and a.master is not None
+            for path in _to_hash(a, mine, manifest, recipes, force)
+        )
+    by_master = {a.rel: a.master for a in (articles if site is None else site)}
+    for group in contested(site_claims(config, articles if site is None else site, recipes, {})).values():
+        for c in group:
+            master = by_master.get(c.article)
+            if master is not None and master not in masters:
+                masters[master] = digest(master)
+    for a, ok, mine in resolved:
         if not ok:
             continue
         if a.master is None:
@@ -107,3 +119,16 @@ def gather(
             if os.path.exists(dest):
                 present.add(site_path)
     return Facts(dests, masters, frozenset(present), outputs, hints, sizes, frozenset(taken))
+
+
+def _to_hash(a: Article, mine: list, manifest: Manifest, recipes: Recipes, force: bool) -> list[Path]:
+    """What gather will hash for an article, as far as is known before any hash: its masters, and
+    each output the manifest records for this recipe (outputs of a changed recipe are stale
+    whatever their bytes: a config change must not cost a fresh clone the reading of them all)."""
+    paths = [a.master, *(m for _name, m in a.masters)]
+    if not force:
+        for v, site_path, fmt, dest in mine:
+            entry = manifest.entries.get(site_path)
+            if entry is not None and entry.recipe == recipes.resolve(v, a, fmt)[2]:
+                paths.append(dest)
+    return [p for p in paths if p is not None]

@@ -56,7 +56,20 @@ class Session:
 
     def plan(self, force: bool = False) -> Plan:
         """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
-        facts = gather(self.config, self.articles, self.manifest, self.hasher, self.engine_id, force, self.measure, self.site)
+        try:
+            facts = gather(
+                self.config,
+                self.articles,
+                self.manifest,
+                self.hasher,
+                self.engine_id,
+                force,
+                self.measure,
+                self.site,
+                self.hasher.prefetch,
+            )
+        finally:
+            self.hasher.close()
         return make_plan(self.config, self.articles, self.manifest, facts, self.engine_id, force, self.site)
 
     def read_paths(self, plan: Plan) -> list[str | Path]:

@@ -23,6 +23,7 @@ from .errors import RenderError
 from .hashing import digest_bytes, digest_file
 from .lock import bind_to_parent
 from .plan import Job, Output
+from .procs import start_method
 from .render import Limits, RenderResult, render_jobs
 from .write import write_all
 
@@ -80,22 +81,7 @@ class Outcome:
     line: int | None = None  # the front-matter line the error is about
 
 
-# -- the fork rule -----------------------------------------------------------------------------
-
-
-def threads_running() -> int:
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return 2  # cannot tell: assume the worst
-
-
-def start_method() -> str:
-    """THE FORK RULE, kept here only: a process forked while another thread runs (libvips' pool
-    after an operation, numpy's, a progress bar's monitor) can inherit a lock that thread held
-    and deadlock. fork is fastest, so it is used only while the build process runs a single
-    thread; otherwise workers come from a fork server, which is single-threaded by construction."""
-    return "fork" if threads_running() == 1 else "forkserver"
+# -- the fork rule (procs.py) ------------------------------------------------------------------
 
 
 def pool_context():

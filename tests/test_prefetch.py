@@ -1,0 +1,118 @@
+"""A cold hash cache (a fresh clone) is filled by helper processes ahead of need (Hasher.prefetch).
+
+The helpers are only a way to spend the second core: every answer must be the one this process
+would have found alone, a file changed after a helper read it is read again, and the helpers are
+gone before a build forks its render workers (the fork rule, procs.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import shutil
+
+import pytest
+
+from renditions import hashing, pipeline, procs
+from renditions.hashing import Hasher
+from renditions.verify import check
+
+
+@pytest.fixture
+def helped(monkeypatch) -> list[str]:
+    """Prefetch even for a small site, and record each hash this process took from a helper."""
+    monkeypatch.setattr(hashing, "PREFETCH_MIN_BYTES", 0)
+    taken: list[str] = []
+    real = Hasher._prefetched
+
+    def spy(self, key, sig):
+        value = real(self, key, sig)
+        if value is not None:
+            taken.append(os.path.basename(key))
+        return value
+
+    monkeypatch.setattr(Hasher, "_prefetched", spy)
+    return taken
+
+
+def fresh_clone(site) -> None:
+    """What a clone lacks: the caches outside the site."""
+    shutil.rmtree(os.environ["RENDITIONS_CACHE_DIR"], ignore_errors=True)
+
+
+def test_a_fresh_clone_check_takes_its_hashes_from_helpers_and_finds_the_same(site, helped):
+    for slug in ("a", "b", "c"):
+        site.article(slug)
+        site.master(slug)
+    assert pipeline.build(site.root, jobs=1).ok
+    edited = site.out("mobile", "b")
+    data = bytearray(edited.read_bytes())
+    data[-3] ^= 0xFF  # same size, other bytes: only the hash can tell
+    edited.write_bytes(bytes(data))
+
+    fresh_clone(site)
+    helped.clear()  # the build hashed its masters in helpers too
+    report = check(site.root)
+    # every master and output was hashed by a helper: 3 masters, 12 outputs
+    assert sorted(helped) == sorted(["a.png", "b.png", "c.png"] + ["a.png", "b.png", "c.png"] * 4)
+    assert not report.ok
+    assert [(p.path, p.reason) for p in report.problems] == [
+        ("/img/artical/mobile-articles/b.png", "modified by hand: its bytes differ from what renditions wrote")
+    ]
+    assert report.count("up to date") == 11
+    assert multiprocessing.active_children() == []  # the helpers were stopped
+
+
+def test_a_file_changed_after_a_helper_read_it_is_read_again(tmp_path, helped):
+    path = tmp_path / "master.png"
+    path.write_bytes(b"first version" * 1000)
+    hasher = Hasher()
+    hasher.prefetch([path])
+    hasher._pending[str(path)].result()  # the helper has read the first version
+    path.write_bytes(b"second version" * 1000)
+    try:
+        assert hasher(path) == hashlib.sha256(b"second version" * 1000).hexdigest()
+    finally:
+        hasher.close()
+    assert helped == []  # the helper's answer was for other bytes: not taken
+
+
+def test_helpers_are_stopped_before_the_render_workers_fork(site, helped, monkeypatch):
+    for slug in ("a", "b"):
+        site.article(slug)
+        site.master(slug)
+    assert pipeline.build(site.root, jobs=1).ok
+    fresh_clone(site)
+    helped.clear()
+    site.master("b", size=(1920, 1200))  # b is stale: its render workers fork after the plan
+    forks: list[int] = []
+    real = os.fork
+
+    def fork():
+        forks.append(procs.threads_running())
+        return real()
+
+    monkeypatch.setattr(os, "fork", fork)
+    report = pipeline.build(site.root, jobs=2)
+    assert report.ok and report.count("written") == 4 and report.count("up to date") == 4, report.problems
+    assert sorted(helped) == ["a.png"] * 5 + ["b.png"]  # a's master and outputs, b's master (its outputs are stale)
+    assert len(forks) >= 3 and set(forks) == {1}  # two helpers, then workers: each forked single-threaded
+    assert multiprocessing.active_children() == []
+
+
+def test_outputs_of_a_changed_recipe_are_not_read_on_a_fresh_clone(site, helped, monkeypatch):
+    """Their bytes can't make them fresh: hashing them would only cost the time."""
+    for slug in ("a", "b"):
+        site.article(slug)
+        site.master(slug)
+    assert pipeline.build(site.root, jobs=1).ok
+    config = site.root / "config" / "renditions.yaml"
+    config.write_text(config.read_text().replace("width: 640,  height: 360", "width: 640,  height: 400"))
+    fresh_clone(site)
+    sent: list[str] = []
+    real = Hasher.prefetch
+    monkeypatch.setattr(Hasher, "prefetch", lambda self, paths: real(self, [sent.append(str(p)) or p for p in paths]))
+    report = check(site.root)
+    assert [p.path for p in report.problems] == ["/img/artical/mobile-articles/a.png", "/img/artical/mobile-articles/b.png"]
+    assert len(sent) == 8 and not any("mobile-articles" in p for p in sent)  # 2 masters, 3 unchanged variants each
