@@ -116,3 +116,52 @@ def test_outputs_of_a_changed_recipe_are_not_read_on_a_fresh_clone(site, helped,
     report = check(site.root)
     assert [p.path for p in report.problems] == ["/img/artical/mobile-articles/a.png", "/img/artical/mobile-articles/b.png"]
     assert len(sent) == 8 and not any("mobile-articles" in p for p in sent)  # 2 masters, 3 unchanged variants each
+
+
+HARNESS = """
+import sys, time
+from renditions import cli, hashing
+hashing.PREFETCH_MIN_BYTES = 0
+real = hashing._hash_batch
+def slow(paths):  # the helpers are forked from here: they hash slowly enough to be interrupted
+    time.sleep(0.5)
+    return real(paths)
+hashing._hash_batch = slow
+hashing._BATCH_FILES = 1
+cli.main(["check", "--root", sys.argv[1]])
+"""
+
+
+def test_ctrl_c_during_a_fresh_clone_check_stops_the_helpers_quietly(site):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for slug in ("a", "b", "c"):
+        site.article(slug)
+        site.master(slug)
+    assert pipeline.build(site.root, jobs=1).ok
+    fresh_clone(site)
+    p = subprocess.Popen(
+        [sys.executable, "-c", HARNESS, str(site.root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+    def group() -> list[str]:
+        return subprocess.run(["pgrep", "-g", str(p.pid)], capture_output=True, text=True).stdout.split()
+
+    deadline = time.monotonic() + 60
+    while p.poll() is None and time.monotonic() < deadline and len(group()) < 3:
+        time.sleep(0.02)
+    assert len(group()) == 3  # the check and its two helpers
+    os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert err == "interrupted: nothing was written\n"  # one line: no helper's traceback
+    time.sleep(0.2)
+    assert group() == []

@@ -87,6 +87,14 @@ def _emit_json(doc: dict) -> None:
     click.echo(json.dumps(doc, indent=2))
 
 
+#: What Ctrl-C leaves behind, by command: the ones that only read say so.
+INTERRUPTED = {
+    "": "interrupted: every file written so far is complete and recorded; run build again to finish",
+    "check": "interrupted: nothing was written",
+    "status": "interrupted: nothing was written",
+}
+
+
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     """Where every error becomes an exit code: the one place (a command never exits by raising).
 
@@ -105,12 +113,13 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except OSError as exc:
             error = RenditionsError.from_os_error(exc)
         except KeyboardInterrupt:
-            reason = "interrupted: every file written so far is complete and recorded; run build again to finish"
+            name = click.get_current_context().info_name or "renditions"
+            reason = INTERRUPTED.get(name, INTERRUPTED[""])
             click.echo(reason, err=True)
             if _json_wanted():
                 _emit_json(
                     _error_doc(
-                        click.get_current_context().info_name or "renditions",
+                        name,
                         "interrupted",
                         None,
                         reason,

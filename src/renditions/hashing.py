@@ -154,8 +154,8 @@ class Hasher:
         self._ready: dict[str, tuple[list[int], str]] = {}
 
     def prefetch(self, paths: Iterable[str | os.PathLike]) -> None:
-        """Start hashing, in helper processes and in this order, the files the cache does not
-        know, while this process goes on: a fresh clone's masters and outputs (a gigabyte on a
+        """Start hashing, in helper processes and in this order, the files the cache has never
+        seen, while this process goes on: a fresh clone's masters and outputs (a gigabyte on a
         2,000-article site) cost the wall time of the Python work beside them, not their sum.
         Only a hint: each file is still stat-checked when asked for, and hashed here if the
         helpers saw other bytes or failed. Below PREFETCH_MIN_BYTES nothing is started."""
@@ -166,12 +166,13 @@ class Hasher:
             if key in seen or key in self._pending:
                 continue
             seen.add(key)
+            if key in self.cache:  # most likely unchanged: known by its stat when it is asked for
+                continue
             try:
                 st = os.stat(key)
             except OSError:
                 continue
-            hit = self.cache.get(key)
-            if stat.S_ISREG(st.st_mode) and not (hit and hit[:4] == _signature(st)):
+            if stat.S_ISREG(st.st_mode):
                 todo.append((key, st.st_size))
         helpers = min(2, os.cpu_count() or 1)
         if helpers < 2 or sum(size for _, size in todo) < PREFETCH_MIN_BYTES:
