@@ -165,3 +165,18 @@ def test_ctrl_c_during_a_fresh_clone_check_stops_the_helpers_quietly(site):
     assert err == "interrupted: nothing was written\n"  # one line: no helper's traceback
     time.sleep(0.2)
     assert group() == []
+
+
+def test_a_build_with_jobs_1_hashes_in_its_own_process(site, helped, monkeypatch):
+    """--jobs 1 asks for one process: a fresh clone's hashing stays in it too."""
+    for slug in ("a", "b"):
+        site.article(slug)
+        site.master(slug)
+    assert pipeline.build(site.root, jobs=1).ok
+    fresh_clone(site)
+    forks: list[int] = []
+    real = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real())
+    report = pipeline.build(site.root, jobs=1)
+    assert report.ok and report.count("up to date") == 8
+    assert helped == [] and forks == []

@@ -149,6 +149,7 @@ class Hasher:
         self.dirty = False
         if cache_path is not None:
             self.cache = _read_cache(cache_path)
+        self.helpers = 2  # at most this many helper processes (a build's --jobs caps it; 1: none)
         self._pool: Any = None  # helper processes hashing ahead (prefetch), while any are asked for
         self._pending: dict[str, Future] = {}
         self._ready: dict[str, tuple[list[int], str]] = {}
@@ -174,7 +175,7 @@ class Hasher:
                 continue
             if stat.S_ISREG(st.st_mode):
                 todo.append((key, st.st_size))
-        helpers = min(2, os.cpu_count() or 1)
+        helpers = min(self.helpers, os.cpu_count() or 1)
         if helpers < 2 or sum(size for _, size in todo) < PREFETCH_MIN_BYTES:
             return
         if self._pool is None:

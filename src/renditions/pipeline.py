@@ -66,6 +66,7 @@ def build(
     )  # else read under the lock
     if s.no_article():
         raise UsageError(", ".join(s.config.content), s.no_article())
+    s.hasher.helpers = min(s.hasher.helpers, jobs)  # --jobs 1: one process, hashing included
     if dry_run:
         return _plan_report(s.plan(force), s)
     with site_lock(s.config.root, wait=wait_lock):
