@@ -180,3 +180,20 @@ def test_a_build_with_jobs_1_hashes_in_its_own_process(site, helped, monkeypatch
     report = pipeline.build(site.root, jobs=1)
     assert report.ok and report.count("up to date") == 8
     assert helped == [] and forks == []
+
+
+def test_when_no_helper_can_be_started_the_check_hashes_alone(site, helped, monkeypatch):
+    """Helpers are an optimisation: a process limit (fork failing with EAGAIN) costs only time."""
+    for slug in ("a", "b"):
+        site.article(slug)
+        site.master(slug)
+    assert pipeline.build(site.root, jobs=1).ok
+    fresh_clone(site)
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    report = check(site.root)
+    assert report.ok and report.count("up to date") == 8
+    assert helped == [] and multiprocessing.active_children() == []

@@ -250,7 +250,13 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Render every output, fresh or not.")
 @click.option("--dry-run", is_flag=True, help="Print what would be rendered and why; write nothing.")
 @click.option("--only", multiple=True, metavar="SLUG", help="Only this article (repeatable).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Articles rendered at once; 1 keeps all the work in one process [default: CPU count].")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Articles rendered at once; 1 keeps all the work in one process [default: CPU count].",
+)
 @click.option(
     "--shard",
     metavar="K/N",
@@ -408,7 +414,13 @@ def merge(out, shards) -> None:
 @main.command()
 @site_options
 @engine_option
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Articles rendered at once; 1 keeps all the work in one process [default: CPU count].")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Articles rendered at once; 1 keeps all the work in one process [default: CPU count].",
+)
 @click.option("--no-initial-build", is_flag=True, help="Start watching without building everything first.")
 @click.option(
     "--preview", "live_preview", is_flag=True, help="Also rewrite the preview page after each build; an open page reloads itself."

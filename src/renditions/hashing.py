@@ -178,22 +178,25 @@ class Hasher:
         helpers = min(self.helpers, os.cpu_count() or 1)
         if helpers < 2 or sum(size for _, size in todo) < PREFETCH_MIN_BYTES:
             return
-        if self._pool is None:
-            from concurrent.futures import ProcessPoolExecutor
-            from multiprocessing import get_context
+        try:
+            if self._pool is None:
+                from concurrent.futures import ProcessPoolExecutor
+                from multiprocessing import get_context
 
-            from .procs import start_method
+                from .procs import start_method
 
-            self._pool = ProcessPoolExecutor(helpers, get_context(start_method()), _helper_init, (os.getpid(),))
-        batch: list[str] = []
-        size = 0
-        for i, (key, n) in enumerate(todo):
-            batch.append(key)
-            size += n
-            if size >= _BATCH_BYTES or len(batch) >= _BATCH_FILES or i == len(todo) - 1:
-                future = self._pool.submit(_hash_batch, batch)
-                self._pending.update((k, future) for k in batch)
-                batch, size = [], 0
+                self._pool = ProcessPoolExecutor(helpers, get_context(start_method()), _helper_init, (os.getpid(),))
+            batch: list[str] = []
+            size = 0
+            for i, (key, n) in enumerate(todo):
+                batch.append(key)
+                size += n
+                if size >= _BATCH_BYTES or len(batch) >= _BATCH_FILES or i == len(todo) - 1:
+                    future = self._pool.submit(_hash_batch, batch)
+                    self._pending.update((k, future) for k in batch)
+                    batch, size = [], 0
+        except (OSError, RuntimeError):  # no process to be had (a limit, a broken pool): hash here
+            self.close()
 
     def close(self) -> None:
         """Stop the helpers (what they have not started is dropped): a build forks its render
