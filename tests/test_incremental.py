@@ -106,6 +106,37 @@ def test_hand_edited_output_reported_as_modified(built):
     assert "render /img/artical/articles/one.png (output modified)" in r.stdout
 
 
+def test_an_output_that_is_no_longer_a_readable_file_is_called_what_it_is(built, monkeypatch):
+    """Not "modified by hand": a FIFO where a file was, or a file that can't be opened, and nothing
+    hangs on the FIFO. The build still refuses to replace either."""
+    fifo = built.out("mobile", "one")
+    fifo.unlink()
+    os.mkfifo(fifo)
+    locked = built.out("image", "two")
+    real_open = os.open
+
+    def no_permission(path, flags, *a, **k):
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *a, **k)
+
+    monkeypatch.setattr(os, "open", no_permission)
+    shutil.rmtree(os.environ["RENDITIONS_CACHE_DIR"])  # as on a fresh clone: the bytes must be read
+    r = run(built, "check")
+    assert r.exit_code == 1
+    assert (
+        "/img/artical/mobile-articles/one.png: is not a regular file (renditions wrote a file there): "
+        "move it away, then run `renditions build`"
+    ) in r.stdout.splitlines()
+    assert (
+        "/img/artical/articles/two.png: cannot be read (Permission denied), so it can't be compared with what renditions wrote"
+    ) in r.stdout.splitlines()
+    assert "modified by hand" not in r.stdout
+    monkeypatch.setattr(os, "open", real_open)
+    r = run(built, "build")
+    assert r.exit_code == 1 and fifo.is_fifo()
+
+
 def test_check_missing_wrong_size_and_bad_reference(built):
     built.out("mobile", "two").unlink()
     built.article("three", keys={**VARIANT_KEYS, "image": "/img/../../../tmp/x.png"})

@@ -197,3 +197,27 @@ def test_when_no_helper_can_be_started_the_check_hashes_alone(site, helped, monk
     report = check(site.root)
     assert report.ok and report.count("up to date") == 8
     assert helped == [] and multiprocessing.active_children() == []
+
+
+def test_ctrl_c_while_the_command_is_still_importing_ends_without_a_traceback():
+    """The window before the CLI is imported: an import interrupted there (here, click's) ends
+    like any other Ctrl-C. `import renditions` itself imports nothing heavy, so the window left
+    uncovered is Python's own start."""
+    import subprocess
+    import sys
+
+    script = (
+        "import builtins, sys\n"
+        "import renditions\n"
+        "assert 'renditions.cli' not in sys.modules and 'click' not in sys.modules, sorted(sys.modules)\n"
+        "real = builtins.__import__\n"
+        "def interrupted(name, *a, **k):\n"
+        "    if name == 'click':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = interrupted\n"
+        "from renditions.__main__ import main\n"
+        "main()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script, "check"], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr, r.stdout) == (130, "interrupted: nothing was written\n", "")

@@ -7,19 +7,38 @@ The Python API returns the same report the CLI prints with `--json`:
     report.ok, report.to_json()
 """
 
-from .errors import ConfigError, LockError, ManifestError, RenditionsError, UsageError
-from .pipeline import build
-from .report import Report
-from .verify import check
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .errors import ConfigError, LockError, ManifestError, RenditionsError, UsageError
+    from .pipeline import build
+    from .prune import prune
+    from .report import Report
+    from .verify import check
+
+#: Where each name of the API lives: imported when first used, so that `import renditions` is
+#: instant and Ctrl-C while the command starts is answered by the command (__main__.py).
+_API = {
+    "ConfigError": "errors",
+    "LockError": "errors",
+    "ManifestError": "errors",
+    "RenditionsError": "errors",
+    "UsageError": "errors",
+    "Report": "report",
+    "build": "pipeline",
+    "check": "verify",
+    "prune": "prune",
+}
 
 
-def __getattr__(name: str):
-    """`prune` is imported when first used: `import renditions` stays light (a no-op build is a few stats)."""
-    if name == "prune":
-        from .prune import prune
-
-        return prune
-    raise AttributeError(f"module 'renditions' has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'renditions' has no attribute {name!r}")
+    return getattr(import_module(f".{module}", __name__), name)
 
 
 __all__ = ["ConfigError", "LockError", "ManifestError", "RenditionsError", "Report", "UsageError", "build", "check", "prune"]

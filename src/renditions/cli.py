@@ -255,7 +255,7 @@ def main() -> None:
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Articles rendered at once; 1 keeps all the work in one process [default: CPU count].",
+    help="Articles rendered at once; with 1, a fresh clone's files are hashed in the build's own process too [default: CPU count].",
 )
 @click.option(
     "--shard",
@@ -419,7 +419,7 @@ def merge(out, shards) -> None:
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Articles rendered at once; 1 keeps all the work in one process [default: CPU count].",
+    help="Articles rendered at once; with 1, a fresh clone's files are hashed in the build's own process too [default: CPU count].",
 )
 @click.option("--no-initial-build", is_flag=True, help="Start watching without building everything first.")
 @click.option(

@@ -10,8 +10,9 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -127,13 +128,41 @@ def _hash_batch(paths: list[str]) -> list[tuple[str, list[int], str] | None]:
 
 
 def _helper_init(parent: int) -> None:
-    """Helpers leave Ctrl-C to the main process, and die with it."""
+    """Helpers leave Ctrl-C to the main process (they are born with it held, see _ctrl_c_held,
+    and ignore it from here on), and die with it."""
     import signal
 
     from .lock import bind_to_parent
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     bind_to_parent(parent)
+
+
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C while helpers are forked, waited for or stopped, and answer it when the block
+    ends: a KeyboardInterrupt raised inside the executor's code can leave a pool half started or
+    a future's lock taken, and the helpers' shutdown then hangs. SIGINT is blocked (forked
+    helpers are born with it blocked, so they never see the main process's Ctrl-C) and, should
+    another thread receive it, the Python handler only notes it."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    noted: list[int] = []
+    handler = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C held by the block is noted now
+        signal.signal(signal.SIGINT, handler)
+        if noted and callable(handler):
+            handler(signal.SIGINT, None)  # Python's own handler raises KeyboardInterrupt here
+        elif noted and handler == signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 def _signature(st: os.stat_result) -> list[int]:
@@ -178,32 +207,34 @@ class Hasher:
         helpers = min(self.helpers, os.cpu_count() or 1)
         if helpers < 2 or sum(size for _, size in todo) < PREFETCH_MIN_BYTES:
             return
-        try:
-            if self._pool is None:
-                from concurrent.futures import ProcessPoolExecutor
-                from multiprocessing import get_context
+        with _ctrl_c_held():  # a pool half started can't be shut down: Ctrl-C lands once it is whole
+            try:
+                if self._pool is None:
+                    from concurrent.futures import ProcessPoolExecutor
+                    from multiprocessing import get_context
 
-                from .procs import start_method
+                    from .procs import start_method
 
-                self._pool = ProcessPoolExecutor(helpers, get_context(start_method()), _helper_init, (os.getpid(),))
-            batch: list[str] = []
-            size = 0
-            for i, (key, n) in enumerate(todo):
-                batch.append(key)
-                size += n
-                if size >= _BATCH_BYTES or len(batch) >= _BATCH_FILES or i == len(todo) - 1:
-                    future = self._pool.submit(_hash_batch, batch)
-                    self._pending.update((k, future) for k in batch)
-                    batch, size = [], 0
-        except (OSError, RuntimeError):  # no process to be had (a limit, a broken pool): hash here
-            self.close()
+                    self._pool = ProcessPoolExecutor(helpers, get_context(start_method()), _helper_init, (os.getpid(),))
+                batch: list[str] = []
+                size = 0
+                for i, (key, n) in enumerate(todo):
+                    batch.append(key)
+                    size += n
+                    if size >= _BATCH_BYTES or len(batch) >= _BATCH_FILES or i == len(todo) - 1:
+                        future = self._pool.submit(_hash_batch, batch)
+                        self._pending.update((k, future) for k in batch)
+                        batch, size = [], 0
+            except (OSError, RuntimeError):  # no process to be had (a limit, a broken pool): hash here
+                self.close()
 
     def close(self) -> None:
         """Stop the helpers (what they have not started is dropped): a build forks its render
         workers only from a process that runs a single thread (procs.py)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            with _ctrl_c_held():  # a second Ctrl-C must not leave helpers behind
+                pool.shutdown(wait=True, cancel_futures=True)
         self._pending.clear()
         self._ready.clear()
 
@@ -211,7 +242,8 @@ class Hasher:
         future = self._pending.pop(key, None)
         if future is not None:
             try:
-                done = future.result()
+                with _ctrl_c_held():
+                    done = future.result()
             except Exception:  # a helper died or was stopped: hash here instead
                 done = []
             for item in done:

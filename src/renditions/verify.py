@@ -7,6 +7,7 @@ Also finds orphans: image files in the variants' output folders that no article 
 from __future__ import annotations
 
 import os
+import stat
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -23,7 +24,24 @@ REASON_TEXT = {
     "recipe changed": "stale: its variant settings changed",
     "output modified": "modified by hand: its bytes differ from what renditions wrote",
     "not written by renditions": "exists, but renditions did not write it (the manifest does not record it): move it away, then run `renditions build`",
+    # an output whose bytes differ (plan.MODIFIED) but could not be read at all says so instead
+    "not a file": "is not a regular file (renditions wrote a file there): move it away, then run `renditions build`",
+    "unreadable": "cannot be read ({}), so it can't be compared with what renditions wrote",
 }
+
+
+def _unreadable(path: str | os.PathLike) -> str | None:
+    """Why an output that differs from its record could not be read at all (None: it was read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
+    except OSError as exc:
+        return REASON_TEXT["unreadable"].format(exc.strerror or "error")
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return REASON_TEXT["not a file"]
+    finally:
+        os.close(fd)
+    return None
 
 
 def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
@@ -64,7 +82,7 @@ def check(
         return again
     # the work itself, imported only now: a check the stamp answers stays light
     from .budgets import over_budget
-    from .plan import fresh_result
+    from .plan import MODIFIED, fresh_result
     from .session import open_session
     from .sniff import sniff_file
 
@@ -92,7 +110,8 @@ def check(
     for j in plan.jobs:
         for o in j.outputs:
             reason = o.reason or "stale"
-            problems.append(Problem(o.site_path, REASON_TEXT.get(reason, reason), j.article, o.line))
+            text = (_unreadable(o.dest) if reason == MODIFIED else None) or REASON_TEXT.get(reason, reason)
+            problems.append(Problem(o.site_path, text, j.article, o.line))
             outs.append(OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format))
     for o in plan.fresh:
         article = o.article
