@@ -91,6 +91,24 @@ def site(tmp_path, monkeypatch) -> Site:
     return Site(tmp_path / "site")
 
 
+@pytest.fixture
+def forks(monkeypatch) -> list[int]:
+    """Every os.fork this process makes, with the number of threads it ran at that moment."""
+    import os
+
+    from renditions import procs
+
+    seen: list[int] = []
+    real = os.fork
+
+    def fork():
+        seen.append(procs.threads_running())
+        return real()
+
+    monkeypatch.setattr(os, "fork", fork)
+    return seen
+
+
 @pytest.fixture(params=["vips", "pillow"])
 def engine(request) -> str:
     return request.param

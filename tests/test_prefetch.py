@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from renditions import hashing, pipeline, procs
+from renditions import hashing, pipeline
 from renditions.hashing import Hasher
 from renditions.verify import check
 
@@ -36,23 +36,22 @@ def helped(monkeypatch) -> list[str]:
     return taken
 
 
-def fresh_clone(site) -> None:
-    """What a clone lacks: the caches outside the site."""
+def built_then_cloned(site, *slugs: str) -> None:
+    """A site built in one process (--jobs 1 starts no helper), then seen as a fresh clone: without
+    the caches outside the site."""
+    for slug in slugs:
+        site.article(slug)
+        site.master(slug)
+    assert pipeline.build(site.root, jobs=1).ok
     shutil.rmtree(os.environ["RENDITIONS_CACHE_DIR"], ignore_errors=True)
 
 
 def test_a_fresh_clone_check_takes_its_hashes_from_helpers_and_finds_the_same(site, helped):
-    for slug in ("a", "b", "c"):
-        site.article(slug)
-        site.master(slug)
-    assert pipeline.build(site.root, jobs=1).ok
+    built_then_cloned(site, "a", "b", "c")
     edited = site.out("mobile", "b")
     data = bytearray(edited.read_bytes())
     data[-3] ^= 0xFF  # same size, other bytes: only the hash can tell
     edited.write_bytes(bytes(data))
-
-    fresh_clone(site)
-    helped.clear()  # the build hashed its masters in helpers too
     report = check(site.root)
     # every master and output was hashed by a helper: 3 masters, 12 outputs
     assert sorted(helped) == sorted(["a.png", "b.png", "c.png"] + ["a.png", "b.png", "c.png"] * 4)
@@ -78,22 +77,10 @@ def test_a_file_changed_after_a_helper_read_it_is_read_again(tmp_path, helped):
     assert helped == []  # the helper's answer was for other bytes: not taken
 
 
-def test_helpers_are_stopped_before_the_render_workers_fork(site, helped, monkeypatch):
-    for slug in ("a", "b"):
-        site.article(slug)
-        site.master(slug)
-    assert pipeline.build(site.root, jobs=1).ok
-    fresh_clone(site)
-    helped.clear()
+def test_helpers_are_stopped_before_the_render_workers_fork(site, helped, forks):
+    built_then_cloned(site, "a", "b")
+    forks.clear()  # the build above forked its render worker
     site.master("b", size=(1920, 1200))  # b is stale: its render workers fork after the plan
-    forks: list[int] = []
-    real = os.fork
-
-    def fork():
-        forks.append(procs.threads_running())
-        return real()
-
-    monkeypatch.setattr(os, "fork", fork)
     report = pipeline.build(site.root, jobs=2)
     assert report.ok and report.count("written") == 4 and report.count("up to date") == 4, report.problems
     assert sorted(helped) == ["a.png"] * 5 + ["b.png"]  # a's master and outputs, b's master (its outputs are stale)
@@ -103,13 +90,9 @@ def test_helpers_are_stopped_before_the_render_workers_fork(site, helped, monkey
 
 def test_outputs_of_a_changed_recipe_are_not_read_on_a_fresh_clone(site, helped, monkeypatch):
     """Their bytes can't make them fresh: hashing them would only cost the time."""
-    for slug in ("a", "b"):
-        site.article(slug)
-        site.master(slug)
-    assert pipeline.build(site.root, jobs=1).ok
+    built_then_cloned(site, "a", "b")
     config = site.root / "config" / "renditions.yaml"
     config.write_text(config.read_text().replace("width: 640,  height: 360", "width: 640,  height: 400"))
-    fresh_clone(site)
     sent: list[str] = []
     real = Hasher.prefetch
     monkeypatch.setattr(Hasher, "prefetch", lambda self, paths: real(self, [sent.append(str(p)) or p for p in paths]))
@@ -138,11 +121,7 @@ def test_ctrl_c_during_a_fresh_clone_check_stops_the_helpers_quietly(site):
     import sys
     import time
 
-    for slug in ("a", "b", "c"):
-        site.article(slug)
-        site.master(slug)
-    assert pipeline.build(site.root, jobs=1).ok
-    fresh_clone(site)
+    built_then_cloned(site, "a", "b", "c")
     p = subprocess.Popen(
         [sys.executable, "-c", HARNESS, str(site.root)],
         stdout=subprocess.PIPE,
@@ -167,16 +146,10 @@ def test_ctrl_c_during_a_fresh_clone_check_stops_the_helpers_quietly(site):
     assert group() == []
 
 
-def test_a_build_with_jobs_1_hashes_in_its_own_process(site, helped, monkeypatch):
+def test_a_build_with_jobs_1_hashes_in_its_own_process(site, helped, forks):
     """--jobs 1 asks for one process: a fresh clone's hashing stays in it too."""
-    for slug in ("a", "b"):
-        site.article(slug)
-        site.master(slug)
-    assert pipeline.build(site.root, jobs=1).ok
-    fresh_clone(site)
-    forks: list[int] = []
-    real = os.fork
-    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real())
+    built_then_cloned(site, "a", "b")
+    forks.clear()  # the build above forked its render worker
     report = pipeline.build(site.root, jobs=1)
     assert report.ok and report.count("up to date") == 8
     assert helped == [] and forks == []
@@ -184,11 +157,7 @@ def test_a_build_with_jobs_1_hashes_in_its_own_process(site, helped, monkeypatch
 
 def test_when_no_helper_can_be_started_the_check_hashes_alone(site, helped, monkeypatch):
     """Helpers are an optimisation: a process limit (fork failing with EAGAIN) costs only time."""
-    for slug in ("a", "b"):
-        site.article(slug)
-        site.master(slug)
-    assert pipeline.build(site.root, jobs=1).ok
-    fresh_clone(site)
+    built_then_cloned(site, "a", "b")
 
     def no_fork():
         raise BlockingIOError(11, "Resource temporarily unavailable")

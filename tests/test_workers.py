@@ -14,25 +14,10 @@ import sys
 import textwrap
 import threading
 
-import pytest
 from conftest import SIZES
 from PIL import Image
 
 from renditions import pipeline, procs
-
-
-@pytest.fixture
-def forks(monkeypatch) -> list[int]:
-    """Every os.fork the build process makes, with the number of threads it ran at that moment."""
-    seen: list[int] = []
-    real = os.fork
-
-    def fork():
-        seen.append(procs.threads_running())
-        return real()
-
-    monkeypatch.setattr(os, "fork", fork)
-    return seen
 
 
 def test_a_thread_started_before_the_pool_means_no_fork(site, forks):

@@ -1,15 +1,18 @@
 """The `renditions` command (and `python -m renditions`): Ctrl-C while the CLI is still being
-imported ends like Ctrl-C later (cli.py's INTERRUPTED and EXIT_INTERRUPTED), not with a traceback."""
+imported ends like Ctrl-C later, not with a traceback (errors.py, which imports nothing heavy,
+holds the exit codes and the wording)."""
 
 import sys
+
+from .errors import EXIT_INTERRUPTED, INTERRUPTED
 
 
 def main() -> None:
     try:
         from .cli import main as cli
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted: nothing was written\n")  # nothing has run yet
-        raise SystemExit(130) from None  # cli.EXIT_INTERRUPTED, not importable here
+        sys.stderr.write(INTERRUPTED["check"] + "\n")  # nothing has run yet: nothing was written
+        raise SystemExit(EXIT_INTERRUPTED) from None
     cli(prog_name="renditions")
 
 

@@ -16,13 +16,21 @@ from typing import Any
 import click
 
 from . import pipeline
-from .errors import ConfigError, LockError, ManifestError, RenditionsError, UsageError
+from .errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    INTERRUPTED,
+    ConfigError,
+    LockError,
+    ManifestError,
+    RenditionsError,
+    UsageError,
+)
 from .formats import help_text as formats_help
 from .report import Problem, plural
 from .verify import check as check_site
-
-#: The exit codes, the one table of them (the README's "Exit codes" lists the same).
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def site_options(f):
@@ -50,6 +58,16 @@ def engine_option(f):
         default="auto",
         show_default=True,
         help="Imaging engine: libvips, or Pillow (used automatically when libvips is missing).",
+    )(f)
+
+
+def jobs_option(f):
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Articles rendered at once; with 1, a fresh clone's files are hashed in the build's own process too [default: CPU count].",
     )(f)
 
 
@@ -85,14 +103,6 @@ def _error_doc(command: str, kind: str, path: str | None, reason: str, line: int
 def _emit_json(doc: dict) -> None:
     """Every `--json` document leaves through here (the tests validate each against the schema)."""
     click.echo(json.dumps(doc, indent=2))
-
-
-#: What Ctrl-C leaves behind, by command: the ones that only read say so.
-INTERRUPTED = {
-    "": "interrupted: every file written so far is complete and recorded; run build again to finish",
-    "check": "interrupted: nothing was written",
-    "status": "interrupted: nothing was written",
-}
 
 
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -250,13 +260,7 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Render every output, fresh or not.")
 @click.option("--dry-run", is_flag=True, help="Print what would be rendered and why; write nothing.")
 @click.option("--only", multiple=True, metavar="SLUG", help="Only this article (repeatable).")
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Articles rendered at once; with 1, a fresh clone's files are hashed in the build's own process too [default: CPU count].",
-)
+@jobs_option
 @click.option(
     "--shard",
     metavar="K/N",
@@ -414,13 +418,7 @@ def merge(out, shards) -> None:
 @main.command()
 @site_options
 @engine_option
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Articles rendered at once; with 1, a fresh clone's files are hashed in the build's own process too [default: CPU count].",
-)
+@jobs_option
 @click.option("--no-initial-build", is_flag=True, help="Start watching without building everything first.")
 @click.option(
     "--preview", "live_preview", is_flag=True, help="Also rewrite the preview page after each build; an open page reloads itself."

@@ -8,6 +8,16 @@ from __future__ import annotations
 
 import os
 
+#: The exit codes, the one table of them (the README's "Exit codes" lists the same).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: What Ctrl-C leaves behind, by command: the ones that only read say so ("" for every other).
+INTERRUPTED = {
+    "": "interrupted: every file written so far is complete and recorded; run build again to finish",
+    "check": "interrupted: nothing was written",
+    "status": "interrupted: nothing was written",
+}
+
 
 class RenditionsError(Exception):
     """Base class: `path: reason`, one line."""
