@@ -47,7 +47,7 @@ def test_second_build_writes_nothing(built):
 
 def test_manifest_contents_and_stable_order(built):
     doc = manifest(built)
-    assert doc["format"] == "renditions-manifest" and doc["version"] == 1
+    assert doc["format"] == "renditions-manifest" and doc["version"] == 2
     keys = list(doc["outputs"])
     assert keys == sorted(keys) and len(keys) == 12
     e = doc["outputs"]["/img/artical/single-articles/two.png"]

@@ -19,6 +19,7 @@ from .errors import FrontMatterError, PathError
 from .fmcache import FrontMatterCache, exact_in_json, fingerprint, signature
 from .formats import MASTER_EXTS
 from .paths import clean_site_path, is_utf8, printable, relative
+from .records import quick_init
 from .walk import find_files
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-(?=.)")
@@ -73,6 +74,7 @@ def nfc(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 
 
+@quick_init  # built by the thousand (records.py)
 @dataclass(frozen=True)
 class Target:
     """Where one variant of one article goes, as the article names it."""
@@ -85,6 +87,7 @@ class Target:
     raw: str | None = None  # the front-matter value exactly as written (query included): the data file's key
 
 
+@quick_init  # built by the thousand (records.py)
 @dataclass(frozen=True)
 class Article:
     file: Path
@@ -401,7 +404,7 @@ def read_article(
                     f"master {os.path.relpath(master, config.root)} leads outside {os.path.relpath(config.sources, config.root)}/"
                 )
                 master = None
-            elif not os.path.isfile(master):
+            elif not stat.S_ISREG(mode) and not os.path.isfile(master):  # a link's target is stat'd
                 kind = "a folder" if os.path.isdir(master) else "not a regular file"
                 d.errors.append(f"master {os.path.relpath(master, config.root)} is {kind}, not an image")
                 master = None

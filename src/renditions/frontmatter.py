@@ -8,6 +8,7 @@ interpreted, and the front matter's size is capped before a parser sees it.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -146,6 +147,9 @@ def parse(raw: bytes, name: str, max_bytes: int = 64 * 1024) -> FrontMatter:
     if not text.strip():
         raise FrontMatterError(name, "front matter is empty", start - 1)
     _check_nesting(text, name, start)
+    fast = _parse_plain(text, start)
+    if fast is not None:
+        return fast
     fast = _parse_fast(text, start)
     if fast is not None:
         return fast
@@ -227,6 +231,85 @@ def _parse_fast(text: str, start: int) -> FrontMatter | None:
         return None
     finally:
         loader.dispose()
+    return FrontMatter(data=data, lines=lines)
+
+
+#: The front matter _parse_plain reads: top-level `key: value` lines, where the value is quoted
+#: on one line without escapes, a plain word-like scalar, or empty and followed by `- item` lines.
+_KEY = re.compile(r"[A-Za-z_][\w-]*")
+_PLAIN = re.compile(r"(?:[\w./+~]|-(?=[\d.]))[\w .,/+~:()?'-]*")
+_ITEM = re.compile(r"( +)- +(.*?) *")
+_STR = "tag:yaml.org,2002:str"
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_tag(raw: str) -> str:
+    """The type YAML resolves a plain scalar to (yes: bool, 10:30: int, 2025-01-31: timestamp).
+    Memoised: a site's articles repeat their keys and most of their plain values."""
+    return yaml.resolver.Resolver().resolve(yaml.ScalarNode, raw, (True, False))
+
+
+def _scalar(raw: str) -> tuple[bool, Any]:
+    """(True, value) for a scalar _parse_plain reads exactly as YAML does, else (False, None)."""
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
+        inner = raw[1:-1]
+        if raw[0] not in inner and "\\" not in inner:  # no escape: the text between the quotes
+            return True, inner
+        return False, None
+    if _PLAIN.fullmatch(raw) is None or ": " in raw or raw.endswith(":"):
+        return False, None
+    tag = _plain_tag(raw)
+    if tag == _STR:
+        return True, raw
+    constructor = yaml.constructor.SafeConstructor()  # PyYAML's own: 2025-01-31 is a date
+    try:
+        return True, constructor.yaml_constructors[tag](constructor, yaml.ScalarNode(tag, raw))
+    except (ValueError, OverflowError, yaml.YAMLError):  # 2025-13-45: the YAML path words it
+        return False, None
+
+
+def _parse_plain(text: str, start: int) -> FrontMatter | None:
+    """The front matter most sites write, read line by line at a fraction of even libyaml's cost
+    (no parser object per article); None for anything else, which the YAML parsers then read.
+    Plain scalars go through PyYAML's own resolver and constructors, so every value is the
+    one YAML gives (tests/test_frontmatter_plain.py compares the two on tricky input)."""
+    rows = text.replace("\r\n", "\n").split("\n")
+    if not all(row.isprintable() for row in rows):
+        return None  # tabs, other line breaks (NEL, U+2028, a lone CR), what YAML refuses: its parser words it
+    data: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    i, n = 0, len(rows)
+    while i < n:
+        row = rows[i]
+        i += 1
+        if not row or row[0] == "#" or row.isspace():
+            continue
+        key, colon, rest = row.partition(":")
+        if not colon or (rest and rest[0] != " ") or _KEY.fullmatch(key) is None or key in data:
+            return None  # a duplicate too: the strict loader words it
+        if _plain_tag(key) != _STR:
+            return None  # yes: or null: is no string key
+        lines[key] = start + i - 1
+        raw = rest.strip(" ")
+        if raw:
+            ok, data[key] = _scalar(raw)
+            if not ok:
+                return None
+            continue
+        items, indent = [], None
+        while i < n and rows[i][:1] == " ":
+            item = _ITEM.fullmatch(rows[i])
+            if item is None or indent not in (None, item.group(1)):
+                return None
+            indent = item.group(1)
+            ok, value = _scalar(item.group(2))
+            if not ok:
+                return None
+            items.append(value)
+            i += 1
+        data[key] = items if indent is not None else None
+    if not data:
+        return None
     return FrontMatter(data=data, lines=lines)
 
 

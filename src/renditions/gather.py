@@ -16,9 +16,9 @@ from .discover import Article
 from .errors import PathError
 from .hints import master_hint
 from .manifest import Manifest
-from .ownership import contested
+from .ownership import path_key
 from .paths import resolve_output
-from .plan import Facts, Recipes, article_outputs, is_extra, site_claims, up_to_date_so_far
+from .plan import Facts, Recipes, is_extra, up_to_date_so_far
 
 
 def gather(
@@ -31,6 +31,7 @@ def gather(
     measure: Callable[[Path], tuple[int, int] | None] | None = None,
     site: list[Article] | None = None,
     prefetch: Callable[[Iterable[Path]], None] | None = None,
+    recipes: Recipes | None = None,
 ) -> Facts:
     """The Facts make_plan(config, articles, manifest, facts, engine, force, site) decides from.
 
@@ -46,11 +47,11 @@ def gather(
     hints: dict[str, str] = {}
     sizes: dict[Path, tuple[int, int]] = {}
     memo: dict = {}  # resolve each output folder once, not each of thousands of outputs
-    recipes = Recipes(engine)
+    recipes = Recipes(engine) if recipes is None else recipes
     taken: set[str] = set()
     resolved: list[tuple[Article, bool, list]] = []
     for a in articles:  # first where each output goes (nothing is read but folders)
-        outs, path_problems = article_outputs(a, config)
+        outs, path_problems = recipes.outputs(a, config)
         ok = not a.errors and not path_problems
         mine = []
         for v, site_path, fmt, _line in outs:
@@ -73,12 +74,15 @@ def gather(
             if ok and a.master is not None
             for path in _to_hash(a, mine, manifest, recipes, force)
         )
-    by_master = {a.rel: a.master for a in (articles if site is None else site)}
-    for group in contested(site_claims(config, articles if site is None else site, recipes, {})).values():
-        for c in group:
-            master = by_master.get(c.article)
-            if master is not None and master not in masters:
-                masters[master] = digest(master)
+    first: dict[str, Article] = {}  # path_key → the first article claiming it
+    for a in articles if site is None else site:  # who competes for a path (ownership.contested)
+        if a.errors:
+            continue
+        for _v, site_path, _fmt, _line in recipes.outputs(a, config)[0]:
+            other = first.setdefault(path_key(site_path), a)
+            for master in (other.master, a.master) if other is not a else ():
+                if master is not None and master not in masters:
+                    masters[master] = digest(master)
     for a, ok, mine in resolved:
         if not ok:
             continue

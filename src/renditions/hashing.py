@@ -23,6 +23,15 @@ def digest_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def git_blob_id(data: bytes) -> str:
+    """The id git gives these bytes as a blob (SHA-1 of a header and the bytes). The manifest
+    records it beside the sha256, so a clean git checkout vouches for a file without it being
+    read (gittrust.py)."""
+    h = hashlib.sha1(b"blob %d\0" % len(data), usedforsecurity=False)
+    h.update(data)
+    return h.hexdigest()
+
+
 def digest_file(path: Path) -> str | None:
     """sha256 of a file read now (no cache), None if it is not a regular file.
     Raises FileNotFoundError when nothing is there."""
@@ -101,6 +110,9 @@ def _sha256_file(path: str | os.PathLike) -> str:
 
 #: Below this many bytes to hash, a cold cache is filled in this process: helpers cost more to start.
 PREFETCH_MIN_BYTES = 64 * 1024 * 1024
+#: Below this many bytes to hash, git is not asked what its index vouches for (three git
+#: commands cost about what hashing this much does).
+VOUCH_MIN_BYTES = 16 * 1024 * 1024
 #: What one helper is sent at a time: big enough to be worth a round trip, small enough that the
 #: files are ready in the order they are asked for.
 _BATCH_BYTES = 8 * 1024 * 1024
@@ -179,6 +191,11 @@ class Hasher:
         if cache_path is not None:
             self.cache = _read_cache(cache_path)
         self.helpers = 2  # at most this many helper processes (a build's --jobs caps it; 1: none)
+        #: git blob id → sha256, as the manifest recorded them, and the folder whose git index may
+        #: vouch for files by those ids (vouch; gitindex.py)
+        self.vouched: dict[str, str] = {}
+        self.git_root: str | None = None
+        self._stated: set[str] = set()  # vouched for by git against a stat taken in this run
         self._pool: Any = None  # helper processes hashing ahead (prefetch), while any are asked for
         self._pending: dict[str, Future] = {}
         self._ready: dict[str, tuple[list[int], str]] = {}
@@ -190,6 +207,7 @@ class Hasher:
         Only a hint: each file is still stat-checked when asked for, and hashed here if the
         helpers saw other bytes or failed. Below PREFETCH_MIN_BYTES nothing is started."""
         todo: list[tuple[str, int]] = []
+        sigs: dict[str, list[int]] = {}
         seen: set[str] = set()
         for p in paths:
             key = str(p)
@@ -204,6 +222,9 @@ class Hasher:
                 continue
             if stat.S_ISREG(st.st_mode):
                 todo.append((key, st.st_size))
+                sigs[key] = _signature(st)
+        if self.vouched and self.git_root is not None and sum(size for _, size in todo) >= VOUCH_MIN_BYTES:
+            todo = self._vouch(todo, sigs)
         helpers = min(self.helpers, os.cpu_count() or 1)
         if helpers < 2 or sum(size for _, size in todo) < PREFETCH_MIN_BYTES:
             return
@@ -227,6 +248,25 @@ class Hasher:
                         batch, size = [], 0
             except (OSError, RuntimeError):  # no process to be had (a limit, a broken pool): hash here
                 self.close()
+
+    def _vouch(self, todo: list[tuple[str, int]], sigs: dict[str, list[int]]) -> list[tuple[str, int]]:
+        """Know, unread, each file git's index records with the stat it has now, as a blob the
+        manifest recorded (gitindex.py); the rest is still to hash."""
+        from .gitindex import matches, recorded
+
+        assert self.git_root is not None
+        index = recorded(self.git_root, [key for key, _ in todo])
+        left = []
+        for key, size in todo:
+            entry = index.get(key)
+            known = self.vouched.get(entry[0]) if entry is not None and matches(entry, *sigs[key]) else None
+            if known is None:
+                left.append((key, size))
+            else:
+                self.cache[key] = sigs[key] + [known]
+                self._stated.add(key)
+                self.dirty = True
+        return left
 
     def close(self) -> None:
         """Stop the helpers (what they have not started is dropped): a build forks its render
@@ -256,6 +296,8 @@ class Hasher:
     def __call__(self, path: Path) -> str | None:
         """The file's sha256, or None if it is not a readable regular file."""
         key = str(path)
+        if key in self._stated:  # a regular file stat'd moments ago, in this run (_vouch)
+            return self.cache[key][4]
         try:
             st = os.stat(path)
         except OSError:

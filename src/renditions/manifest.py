@@ -20,14 +20,19 @@ from typing import Any
 from .errors import ManifestError, PathError
 from .formats import OUTPUT_FORMATS
 from .paths import clean_site_path, resolve_output
+from .records import quick_init
 from .write import write_atomic
 
 FORMAT = "renditions-manifest"
-VERSION = 1
+#: What this renditions writes; it reads every version in READS (2 added each entry's `git` and
+#: `master_git`: a renditions that reads only 1 refuses those fields, so it is told to upgrade).
+VERSION = 2
+READS = (1, 2)
 #: Far above any real site's manifest (2,000 articles: 5 MB); refused before it is read.
 MAX_BYTES = 1 << 30
 
 
+@quick_init  # built by the thousand (records.py)
 @dataclass(frozen=True)
 class Entry:
     article: str
@@ -44,16 +49,24 @@ class Entry:
     colour: str = ""
     placeholder: str = ""
     notes: tuple[str, ...] = ()
+    #: git's blob ids of the output's and the master's bytes ("" if unknown: written by an older
+    #: renditions); a clean checkout of those blobs vouches for the hashes unread (gittrust.py)
+    git: str = ""
+    master_git: str = ""
 
     def to_json(self) -> dict:
         d = dict(self.__dict__)
         d["notes"] = list(self.notes)
+        for name in ("git", "master_git"):
+            if not d[name]:
+                del d[name]  # an entry without them reads as it did before they existed
         return d
 
 
 #: A conflicted merge's marker lines (git, with or without diff3's base section).
 _MARKER = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |$)")
 _HEX = re.compile(r"[0-9a-f]{1,128}")
+_GIT = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})?")  # SHA-1 or SHA-256 repositories; "" unknown
 _FIELDS = frozenset(Entry.__dataclass_fields__)
 _REQUIRED = frozenset(k for k, f in Entry.__dataclass_fields__.items() if f.default is MISSING and f.default_factory is MISSING)
 _OUT_FORMATS = frozenset(OUTPUT_FORMATS.values())
@@ -158,37 +171,28 @@ def _loads(text: str) -> Any:
 
 
 def _fits(value: Any) -> bool:
-    """The schema as one expression: the fast path for the thousands of entries that fit it."""
+    """The schema as one expression: the fast path for the thousands of entries that fit it
+    (each field is type-checked before it is used; every required one is there, so indexed)."""
     if type(value) is not dict or not _REQUIRED <= value.keys() <= _FIELDS:
         return False
-    v: Any = value.get  # each field is type-checked before it is used
+    names = value["article"], value["variant"], value["master"], value["engine"]
+    hexes = value["master_hash"], value["recipe"], value["hash"]
+    sizes = value["bytes"], value["width"], value["height"]
+    texts = value.get("colour", ""), value.get("placeholder", ""), value.get("format")
+    ids = value.get("git", ""), value.get("master_git", "")
+    notes = value.get("notes", [])
     return (
-        type(v("article")) is str
-        and type(v("variant")) is str
-        and type(v("master")) is str
-        and type(v("engine")) is str
-        and v("article") != ""
-        and v("variant") != ""
-        and v("master") != ""
-        and v("engine") != ""
-        and type(v("master_hash")) is str
-        and type(v("recipe")) is str
-        and type(v("hash")) is str
-        and _HEX.fullmatch(v("master_hash")) is not None
-        and _HEX.fullmatch(v("recipe")) is not None
-        and _HEX.fullmatch(v("hash")) is not None
-        and type(v("bytes")) is int
-        and type(v("width")) is int
-        and type(v("height")) is int
-        and 0 <= v("bytes") <= MAX_BYTES * 64
-        and 0 <= v("width") <= 1 << 20
-        and 0 <= v("height") <= 1 << 20
-        and type(v("format")) is str
-        and v("format") in _OUT_FORMATS
-        and type(v("colour", "")) is str
-        and type(v("placeholder", "")) is str
-        and type(v("notes", [])) is list
-        and all(type(n) is str for n in v("notes", []))
+        all(type(n) is str and n for n in names)
+        and all(type(h) is str and _HEX.fullmatch(h) is not None for h in hexes)
+        and all(type(n) is int for n in sizes)
+        and 0 <= sizes[0] <= MAX_BYTES * 64
+        and 0 <= sizes[1] <= 1 << 20
+        and 0 <= sizes[2] <= 1 << 20
+        and all(type(t) is str for t in texts)
+        and texts[2] in _OUT_FORMATS
+        and type(notes) is list
+        and all(type(n) is str for n in notes)
+        and all(type(i) is str and _GIT.fullmatch(i) is not None for i in ids)
     )
 
 
@@ -238,6 +242,10 @@ def _entry(key: Any, value: Any) -> Entry:
     notes = value.get("notes", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         raise ValueError(f"the entry for {_short(key)}: `notes` must be a list of strings")
+    for name in ("git", "master_git"):
+        v = value.get(name, "")
+        if not isinstance(v, str) or not _GIT.fullmatch(v):
+            raise ValueError(f"the entry for {_short(key)}: `{name}` must be a git object id, got {_short(v)}")
     return Entry(**{**value, "notes": tuple(notes)})
 
 
@@ -261,7 +269,9 @@ def _split_lines(text: str) -> tuple[dict, list[tuple[str, Any]], bool]:
         if not isinstance(doc, dict) or len(doc) != 1:
             raise ValueError(line)
         ((k, v),) = doc.items()
-        if k in ("format", "version", "shard"):
+        if k == "version" and k in head and head[k] in READS and v in READS:
+            head[k] = max(head[k], v)  # a branch that upgraded renditions merged with one that did not
+        elif k in ("format", "version", "shard"):
             if k in head and head[k] != v:
                 raise ValueError(line)
             head[k] = v
@@ -297,7 +307,7 @@ def load(path: Path, shown: str, resolve: Resolver | None = None) -> Manifest:
         elif isinstance(outputs, dict):
             outputs = list(outputs.items())
         else:
-            if doc.get("format") == FORMAT and doc.get("version") == VERSION:
+            if doc.get("format") == FORMAT and doc.get("version") in READS:
                 raise ManifestError(shown, f"the manifest has no `outputs` mapping: {_fix(shown)}")
             outputs = None
     except RecursionError:
@@ -321,10 +331,10 @@ def load(path: Path, shown: str, resolve: Resolver | None = None) -> Manifest:
         healed = True
     if isinstance(head, _Dups) or head.get("format") != FORMAT:
         raise ManifestError(shown, f"not a renditions manifest: {_fix(shown)}")
-    if head.get("version") != VERSION:
+    if type(head.get("version")) is not int or head.get("version") not in READS:
         raise ManifestError(
             shown,
-            f"manifest version {_short(head.get('version'))} is not the {VERSION} this renditions reads: upgrade renditions, or {_fix(shown)}",
+            f"manifest version {_short(head.get('version'))} is not one this renditions reads ({', '.join(map(str, READS))}): upgrade renditions, or {_fix(shown)}",
         )
     if re.search(r"\\[uU][dD][89a-fA-F]", text):  # a lone surrogate can only come in as an escape
         try:

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .manifest import Manifest
+from .records import quick_init
 
 
+@quick_init  # built by the thousand (records.py)
 @dataclass(frozen=True)
 class Claim:
     """One article asking for one output path."""
@@ -38,6 +40,8 @@ class Verdict:
 
 def path_key(site_path: str) -> str:
     """The path as a case-insensitive, Unicode-normalising file system sees it."""
+    if site_path.isascii():  # most paths: NFC changes nothing, casefold is lower
+        return site_path.lower()
     return unicodedata.normalize("NFC", site_path).casefold()
 
 

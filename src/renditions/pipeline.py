@@ -196,6 +196,8 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
                     colour=w.colour,
                     placeholder=w.placeholder,
                     notes=tuple(outcome.notes),
+                    git=w.git,
+                    master_git=w.master_git,
                 )
                 s.hasher.remember(o.dest, w.hash)
                 results.append(

@@ -24,6 +24,7 @@ from .geometry import GRAVITY, TooSmall, plan_geometry
 from .manifest import Entry, Manifest
 from .ownership import Claim, Verdict, contested, held, resolve
 from .paths import relative
+from .records import quick_init
 from .report import OutputResult, Problem
 
 #: Bumped when renditions changes how it renders, so that every output is re-rendered.
@@ -69,6 +70,7 @@ def crop_for(variant: Variant, article: Article) -> Crop:
     return Crop(variant.name, variant.width, variant.height, variant.fit, position, point, variant.background, variant.upscale)
 
 
+@quick_init  # built by the thousand (records.py)
 @dataclass(frozen=True)
 class Output:
     site_path: str
@@ -214,11 +216,21 @@ def article_outputs(article: Article, config: Config) -> tuple[list[tuple], list
 
 
 class Recipes:
-    """Each output's crop, encoder settings and recipe, memoised: thousands of outputs share a few."""
+    """Each output's crop, encoder settings and recipe, memoised: thousands of outputs share a few.
+    Each article's outputs too: gather, the site's claims and the plan all ask for them."""
 
     def __init__(self, engine: str):
         self.engine = engine
         self.memo: dict = {}
+        self.outs: dict[int, tuple[Article, tuple[list[tuple], list[Problem]]]] = {}
+
+    def outputs(self, article: Article, config: Config) -> tuple[list[tuple], list[Problem]]:
+        """article_outputs(article, config), once per article (by identity: the memo holds the
+        article, so its id is not reused; an article replaced by another is asked afresh)."""
+        hit = self.outs.get(id(article))
+        if hit is None:
+            hit = self.outs[id(article)] = (article, article_outputs(article, config))
+        return hit[1]
 
     def resolve(self, v: Variant, article: Article, fmt: str) -> tuple[Crop, tuple[tuple[str, Any], ...], str]:
         key = (v.name, v.width, article.focus, fmt)  # most articles have no focus: a cheap key
@@ -249,7 +261,7 @@ def site_claims(config: Config, site: list[Article], recipes: Recipes, masters: 
             continue
         shown = relative(a.master, config.root) if a.master is not None else ""
         digest = masters.get(a.master) if a.master is not None else None
-        for v, site_path, fmt, line in article_outputs(a, config)[0]:
+        for v, site_path, fmt, line in recipes.outputs(a, config)[0]:
             claims.append(Claim(a.rel, site_path, v.key, v.name, line, shown, digest, recipes.resolve(v, a, fmt)[2]))
     return claims
 
@@ -274,6 +286,7 @@ def make_plan(
     engine: str,
     force: bool = False,
     site: list[Article] | None = None,
+    recipes: Recipes | None = None,
 ) -> Plan:
     """Pure: reads nothing but its arguments (the disk was read into `facts` before).
 
@@ -281,7 +294,7 @@ def make_plan(
     two articles asking for one path are found whichever of them --only or --shard picks."""
     jobs, fresh, problems, failed = [], [], [], []
     referenced: set[str] = set()
-    recipes = Recipes(engine)
+    recipes = Recipes(engine) if recipes is None else recipes
     everyone = articles if site is None else site
     claims = site_claims(config, everyone, recipes, facts.masters)
     verdict = resolve(contested(claims), manifest)
@@ -290,7 +303,7 @@ def make_plan(
     for a in articles:
         for w in a.warnings:
             problems.append(Problem(a.rel, w, a.rel, None, error=False))
-        outs, path_problems = article_outputs(a, config)
+        outs, path_problems = recipes.outputs(a, config)
         resolved, bad = [], list(path_problems)
         skipped: set[tuple[str, int]] = set()
         for v, site_path, fmt, line in outs:

@@ -15,7 +15,7 @@ from .engine import Engine, Placeholder, Probe
 from .errors import RenderError
 from .formats import BY_NAME
 from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for, shared_scale, step_up
-from .hashing import digest_bytes
+from .hashing import digest_bytes, git_blob_id
 from .plan import Crop, Job, Output
 
 #: The long side, in pixels, a master's shared decode keeps at least: every variant up to 1600 px
@@ -41,6 +41,7 @@ class Rendered:
     width: int
     height: int
     placeholder: Placeholder
+    master_git: str = ""  # git's blob id of the master's bytes it was cut from (manifest.Entry)
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,7 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict)
             shown, f"master {probe.width}×{probe.height} is smaller than {listed}; use a larger master or set upscale: true"
         )
     notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
+    master_git = git_blob_id(data)
     rendered = []
     scales = decode_scales(engine, probe, geometries)
     for scale in sorted(set(scales.values()), reverse=True):
@@ -225,7 +227,7 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict)
                 if out.crop != key:
                     continue
                 enc = engine.encode(pixels, out.format, dict(out.options), c.background)
-                rendered.append(Rendered(out, enc.data, enc.width, enc.height, ph))
+                rendered.append(Rendered(out, enc.data, enc.width, enc.height, ph, master_git))
         del img
     order = {id(o): i for i, o in enumerate(job.outputs)}
     rendered.sort(key=lambda r: order[id(r.output)])

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from .records import quick_init
+
 
 def plural(n: int, noun: str, nouns: str | None = None) -> str:
     """`1 article`, `2 articles`: messages read as written by a person."""
     return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
 
 
+@quick_init  # built by the thousand (records.py)
 @dataclass(frozen=True)
 class Problem:
     path: str  # what the problem is about: an article, a site path, a master
@@ -27,6 +30,7 @@ class Problem:
         return f"{where}: {self.reason}"
 
 
+@quick_init  # built by the thousand (records.py)
 @dataclass(frozen=True)
 class OutputResult:
     path: str

@@ -6,9 +6,13 @@ loads the manifest and picks the engine; it renders nothing and starts no thread
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from . import manifest as manifest_mod
 from .config import Config, load_config
@@ -21,9 +25,31 @@ from .gather import gather
 from .hashing import Hasher, cache_file
 from .journal import JOURNAL_NAME
 from .manifest import Manifest
-from .plan import Plan, make_plan, output_folders
+from .plan import Plan, Recipes, make_plan, output_folders
 from .report import plural
 from .shard import in_shard, parse_shard
+
+T = TypeVar("T")
+
+
+def _uncollected(fn: Callable[..., T]) -> Callable[..., T]:
+    """Run `fn` with the cyclic garbage collector paused. What a session reads and plans (a
+    2,000-article site: several hundred thousand objects, no cycles worth collecting) lives until
+    the run ends; collecting while it is being built cost a tenth of a fresh clone's check
+    (BENCHMARKS.md). Plain reference counting still frees everything dropped meanwhile."""
+
+    @functools.wraps(fn)
+    def paused(*args, **kwargs):
+        if not gc.isenabled():
+            return fn(*args, **kwargs)
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.freeze()  # and out of the collector's sight for the rest of the run
+            gc.enable()
+
+    return paused
 
 
 @dataclass
@@ -54,8 +80,14 @@ class Session:
         )
         return f"`content` in {self.config.file} matches no image article to build, only " + " and ".join(held)
 
+    @_uncollected
     def plan(self, force: bool = False) -> Plan:
         """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
+        entries = self.manifest.entries.values()  # what a clean git checkout may vouch for (gitindex.py)
+        self.hasher.vouched = {e.git: e.hash for e in entries if e.git}
+        self.hasher.vouched.update((e.master_git, e.master_hash) for e in entries if e.master_git)
+        self.hasher.git_root = str(self.config.root)
+        recipes = Recipes(self.engine_id)  # shared: each article's outputs are worked out once
         try:
             facts = gather(
                 self.config,
@@ -67,10 +99,11 @@ class Session:
                 self.measure,
                 self.site,
                 self.hasher.prefetch,
+                recipes,
             )
         finally:
             self.hasher.close()
-        return make_plan(self.config, self.articles, self.manifest, facts, self.engine_id, force, self.site)
+        return make_plan(self.config, self.articles, self.manifest, facts, self.engine_id, force, self.site, recipes)
 
     def read_paths(self, plan: Plan) -> list[str | Path]:
         """Every file and folder whose bytes or listing this session's answer was drawn from (stamp.py)."""
@@ -94,6 +127,7 @@ class Session:
         return (probe.width, probe.height)
 
 
+@_uncollected
 def open_session(
     root: str | os.PathLike = ".",
     config: str | os.PathLike | None = None,

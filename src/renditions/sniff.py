@@ -7,6 +7,7 @@ writes.
 
 from __future__ import annotations
 
+import os
 import struct
 
 from .formats import sniff_format
@@ -79,9 +80,13 @@ def content_label(path: str) -> str | None:
 
 
 def sniff_file(path: str, limit: int = 65536) -> tuple[str, int, int] | None:
-    with open(path, "rb") as fh:
-        head = fh.read(4096)  # enough for every header renditions writes; more only if needed
+    """Raises OSError. Plain system calls, no file object: `check` sniffs every output."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)  # a FIFO must not block
+    try:
+        head = os.read(fd, 4096)  # enough for every header renditions writes; more only if needed
         found = sniff(head)
         if found is None and len(head) == 4096:
-            found = sniff(head + fh.read(limit - 4096))
+            found = sniff(head + os.read(fd, limit - 4096))
+    finally:
+        os.close(fd)
     return found

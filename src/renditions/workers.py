@@ -20,7 +20,7 @@ from typing import Any
 from . import journal
 from .engines import get_engine
 from .errors import RenderError
-from .hashing import digest_bytes, digest_file
+from .hashing import digest_bytes, digest_file, git_blob_id
 from .lock import bind_to_parent
 from .plan import Job, Output
 from .procs import start_method
@@ -69,6 +69,8 @@ class Written:
     colour: str
     placeholder: str
     adopted: bool = False  # the file already held exactly these bytes: recorded, not rewritten
+    git: str = ""  # git's blob ids of the output's bytes and of its master's (manifest.Entry)
+    master_git: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,8 @@ def _written(result: RenderResult | RenderError, root: str) -> Outcome:
             r.placeholder.colour,
             r.placeholder.data_uri,
             same and r.output.recorded is None,
+            git_blob_id(r.data),
+            r.master_git,
         )
         for r, h, same in zip(result.rendered, hashes, adopted)
     )

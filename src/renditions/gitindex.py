@@ -1,0 +1,94 @@
+"""What git's index vouches for: files a checkout left untouched, known by blob id unread.
+
+A fresh clone has no stat cache, and hashing a big site's masters and outputs was most of its
+first `check`. But git wrote every file from a known blob, and its index keeps the stat each
+file had then. A file whose stat is still exactly that one, and that was not modified in the
+same clock tick the index was written (git's "racily clean" case), holds the blob's bytes:
+git's own rule for `git status`, applied here with nanoseconds, and without git reading a byte
+(`git diff-files` would content-check every file the checkout wrote in the index's second).
+Where the manifest recorded that blob id beside the sha256, the sha256 is known too.
+Anything else (no git, no repository, another index layout, a flag, a symlink, a conflict, an
+error) is simply hashed: this is a shortcut only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterable
+
+#: `git ls-files -z -s -v --debug`: tag, mode, blob, stage, path, then the stat git recorded.
+_RECORD = re.compile(
+    rb"([A-Za-z?]) (\d{6}) ([0-9a-f]{40}|[0-9a-f]{64}) (\d)\t([^\0]*)\0"
+    rb"  ctime: (\d+):(\d+)\n  mtime: (\d+):(\d+)\n  dev: \d+\tino: (\d+)\n  uid: \d+\tgid: \d+\n  size: (\d+)\tflags: [0-9a-f]+\n"
+)
+#: A file git compares by its stat (tag H: not "h" assumed unchanged, "S" skip-worktree...),
+#: a plain or an executable file (not a symlink or a submodule), merged (stage 0).
+_CHECKED = b"H"
+_FILE_MODES = (b"100644", b"100755")
+_U32 = 0xFFFFFFFF
+
+
+def _git(cwd: str, *args: str) -> bytes | None:
+    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0")  # read only: never refresh the index file
+    try:
+        r = subprocess.run(
+            ["git", "--literal-pathspecs", *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout if r.returncode == 0 else None
+
+
+def recorded(root: str | os.PathLike, paths: Iterable[str]) -> dict[str, tuple[str, int, int, int, int]]:
+    """Of `paths` (files under `root`, named from it), each that git's index records as written
+    from a blob and not touched since in the index's own clock tick: path → (blob id, size,
+    mtime_ns, ctime_ns, inode) as git recorded them. The file holds the blob's bytes if its stat
+    now is that one (`matches`). Empty when git can't say."""
+    root = os.path.abspath(root)
+    out = _git(root, "rev-parse", "--show-toplevel", "--git-path", "index")
+    if out is None or out.count(b"\n") != 2:
+        return {}
+    top, index = (os.fsdecode(line) for line in out.splitlines())
+    try:
+        written = os.stat(os.path.join(root, index)).st_mtime_ns  # before the index is read: see racy below
+    except OSError:
+        return {}
+    rel = os.path.relpath(os.path.realpath(root), top)  # git names the top by its real path
+    if rel == ".." or rel.startswith("../"):
+        return {}
+    prefix = b"" if rel == "." else os.fsencode(rel) + b"/"
+    base = os.path.join(root, "")
+    want = {prefix + os.fsencode(p[len(base) :]): p for p in paths if p.startswith(base)}  # git's name → ours
+    listed = _git(top, "ls-files", "-z", "-s", "-v", "--debug", *([] if rel == "." else ["--", rel]))
+    if listed is None:
+        return {}
+    found: dict[str, tuple[str, int, int, int, int]] = {}
+    end = 0
+    for m in _RECORD.finditer(listed):
+        if m.start() != end:
+            return {}  # not the layout this reads: trust nothing
+        end = m.end()
+        name = want.get(m.group(5))
+        if name is None:
+            continue
+        tag, mode, oid, stage, _path, c_s, c_ns, m_s, m_ns, ino, size = m.groups()
+        mtime, ctime = int(m_s) * 10**9 + int(m_ns), int(c_s) * 10**9 + int(c_ns)
+        # racily clean: written in the tick the index was, a later edit may have kept its stat
+        racy = mtime >= written or ctime >= written
+        if tag == _CHECKED and mode in _FILE_MODES and stage == b"0" and not racy:
+            found[name] = (oid.decode("ascii"), int(size), mtime, ctime, int(ino))
+    return found if end == len(listed) else {}
+
+
+def matches(entry: tuple[str, int, int, int, int], size: int, mtime_ns: int, ctime_ns: int, ino: int) -> bool:
+    """Whether a file with this stat is the one the index entry recorded (the index keeps 32 bits
+    of the size and the inode)."""
+    _oid, rsize, rmtime, rctime, rino = entry
+    return size <= _U32 and (size, mtime_ns, ctime_ns, ino & _U32) == (rsize, rmtime, rctime, rino)

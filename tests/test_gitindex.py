@@ -1,0 +1,209 @@
+"""A fresh git clone's check reads no file git's index vouches for (gitindex.py, Hasher._vouch).
+
+Real git, a real built site: the manifest records each output's and master's git blob id, the
+site is committed and cloned, and the clone is checked with no cache at all. Every file git
+holds unchanged as the recorded blob is known without being read; every other file (edited,
+edited and committed, flagged as unchanged, or from a manifest without the ids) is read and
+judged as before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import Site
+
+from renditions import hashing, pipeline
+from renditions.gitindex import recorded
+from renditions.verify import check
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+MANIFEST = "renditions.lock.json"
+
+
+def git(cwd: Path, *args: str) -> str:
+    r = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[str]:
+    """Ask git at any size, and record each file this process hashes (read) by its name."""
+    monkeypatch.setattr(hashing, "VOUCH_MIN_BYTES", 0)
+    seen: list[str] = []
+    real = hashing._sha256_file
+
+    def spy(path):
+        seen.append(os.path.relpath(path))
+        return real(path)
+
+    monkeypatch.setattr(hashing, "_sha256_file", spy)
+    return seen
+
+
+@pytest.fixture
+def clone(site, tmp_path, monkeypatch) -> Site:
+    """The site built (three articles), committed, and cloned; the clone has no cache."""
+    for slug in ("a", "b", "c"):
+        site.article(slug)
+        site.master(slug, ext="jpg")
+    assert pipeline.build(site.root, jobs=1).ok
+    git(site.root, "init", "-q")
+    git(site.root, "add", "-A")
+    git(site.root, "commit", "-qm", "built")
+    there = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(site.root), str(there))
+    # a small clone is written within the clock tick of its index, so git itself would content-check
+    # every file (racily clean): write the index once more, a tick later, as `git status` does
+    time.sleep(0.05)
+    git(there, "update-index", "-q", "--refresh", "--force-write-index")
+    monkeypatch.setenv("RENDITIONS_CACHE_DIR", str(tmp_path / "clone-cache"))
+    monkeypatch.chdir(there)
+    copy = Site.__new__(Site)
+    copy.root = there
+    return copy
+
+
+def test_the_manifest_records_the_blob_ids_git_gives_the_output_and_the_master(site):
+    site.article("a")
+    site.master("a", ext="jpg")
+    assert pipeline.build(site.root, jobs=1).ok
+    entries = json.loads((site.root / MANIFEST).read_text())["outputs"]
+    assert len(entries) == 4
+    for site_path, e in entries.items():
+        out = site.public / site_path.lstrip("/")
+        hashed = subprocess.run(["git", "hash-object", str(out), str(site.root / e["master"])], capture_output=True, text=True)
+        assert hashed.stdout.split() == [e["git"], e["master_git"]]
+
+
+def test_a_fresh_clone_check_reads_no_file_git_vouches_for(clone, reads):
+    report = check(clone.root)
+    assert report.ok, report.problems
+    assert report.count("up to date") == 12
+    assert reads == []  # 3 masters and 12 outputs, all known by their blob ids
+
+
+def test_a_fresh_clone_build_writes_nothing_and_reads_nothing(clone, reads):
+    before = git(clone.root, "status", "--porcelain", "--untracked-files=all")
+    report = pipeline.build(clone.root, jobs=1)
+    assert report.ok and report.count("written") == 0 and report.count("up to date") == 12
+    assert reads == []
+    assert git(clone.root, "status", "--porcelain", "--untracked-files=all") == before == ""
+
+
+def same_size_edit(path: Path) -> None:
+    """Other bytes, same size, the old mtime put back: only git's ctime or the content can tell."""
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_an_output_edited_in_the_clone_is_read_and_reported(clone, reads):
+    edited = clone.out("mobile", "b")
+    same_size_edit(edited)
+    report = check(clone.root)
+    assert [(p.path, p.reason) for p in report.problems] == [
+        ("/img/artical/mobile-articles/b.png", "modified by hand: its bytes differ from what renditions wrote")
+    ]
+    assert reads == [os.path.relpath(edited)]  # the one file git does not vouch for
+
+
+def test_an_output_edited_and_committed_is_still_reported(clone, reads):
+    """git holds it unchanged, but as a blob the manifest never recorded."""
+    same_size_edit(clone.out("singleImage", "c"))
+    git(clone.root, "commit", "-qam", "a hand edit")
+    report = check(clone.root)
+    assert [(p.path, p.reason) for p in report.problems] == [
+        ("/img/artical/single-articles/c.png", "modified by hand: its bytes differ from what renditions wrote")
+    ]
+
+
+@pytest.mark.parametrize("flag", ["--assume-unchanged", "--skip-worktree"])
+def test_a_file_git_is_told_not_to_look_at_is_read(clone, reads, flag):
+    """git reports such a file unchanged without looking: its word is not taken."""
+    master = clone.root / "source_images" / "a.jpg"
+    git(clone.root, "update-index", flag, "source_images/a.jpg")
+    same_size_edit(master)
+    report = check(clone.root)
+    assert not report.ok
+    assert sorted(p.path for p in report.problems) == [
+        f"/img/artical/{folder}/a.png" for folder in ("articles", "mobile-articles", "mobile-single-articles", "single-articles")
+    ]
+    assert os.path.relpath(master) in reads
+
+
+def test_a_version_1_manifest_without_blob_ids_is_read_as_before(clone, reads):
+    """A manifest an older renditions wrote: every file is hashed, and it passes; the next build
+    that renders writes version 2, which an older renditions refuses with "upgrade"."""
+    path = clone.root / MANIFEST
+    doc = json.loads(path.read_text())
+    assert doc["version"] == 2
+    for e in doc["outputs"].values():
+        del e["git"], e["master_git"]
+    doc["version"] = 1
+    path.write_text(json.dumps(doc))
+    report = check(clone.root)
+    assert report.ok
+    assert len(reads) == 15
+    clone.out("image", "a").unlink()
+    assert pipeline.build(clone.root, jobs=1).count("written") == 1
+    doc = json.loads(path.read_text())
+    assert doc["version"] == 2
+    assert [site for site, e in doc["outputs"].items() if "git" in e] == ["/img/artical/articles/a.png"]
+
+
+def test_outside_a_repository_git_vouches_for_nothing(site):
+    site.article("a")
+    site.master("a")
+    assert pipeline.build(site.root, jobs=1).ok
+    assert recorded(site.root, [str(p) for p in site.public.rglob("*.png")]) == {}
+
+
+def test_git_names_the_files_as_the_caller_does_from_a_subfolder_and_through_a_symlink(clone, tmp_path):
+    """A site in a subfolder of its repository, reached through a symlinked path."""
+    link = tmp_path / "link"
+    link.symlink_to(clone.root)
+    files = [str(p).replace(str(clone.root), str(link)) for p in (clone.root / "public").rglob("*.png")]
+    index = recorded(link / "public", files + [str(link / "content" / "a.md")])
+    out = link / "public" / "img" / "artical" / "articles" / "a.png"
+    assert index[str(out)][0] == git(clone.root, "hash-object", str(out)).strip()
+    assert all(path.startswith(str(link / "public") + os.sep) for path in index)
+    assert len(index) == 12
+
+
+def test_a_file_touched_since_git_wrote_it_is_read_and_passes(clone, reads):
+    """Same bytes, another stat: git's record no longer vouches for it, its hash does."""
+    touched = clone.out("image", "a")
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    report = check(clone.root)
+    assert report.ok
+    assert reads == [os.path.relpath(touched)]
+
+
+def test_a_file_written_in_the_tick_the_index_was_is_not_vouched_for(tmp_path):
+    """git's racily clean case: an edit in the same clock tick as the index write may keep the
+    stat the index recorded, so only files older than the index are vouched for."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "old.png").write_bytes(b"old")
+    (repo / "racy.png").write_bytes(b"racy")
+    later = (repo / "old.png").stat().st_mtime_ns + 3600 * 10**9
+    os.utime(repo / "racy.png", ns=(later, later))  # at or after the index's own mtime
+    git(repo, "add", "-A")
+    assert sorted(os.path.basename(p) for p in recorded(repo, [str(repo / "old.png"), str(repo / "racy.png")])) == ["old.png"]
