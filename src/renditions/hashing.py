@@ -320,6 +320,7 @@ class Hasher:
 
     def remember(self, path: Path, value: str) -> None:
         """Record the hash of a file just written, so the next run needn't read it."""
+        self._stated.discard(str(path))  # what git vouched for before it was rewritten no longer holds
         try:
             st = os.stat(path)
         except OSError:
