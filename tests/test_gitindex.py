@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -207,3 +208,73 @@ def test_a_file_written_in_the_tick_the_index_was_is_not_vouched_for(tmp_path):
     os.utime(repo / "racy.png", ns=(later, later))  # at or after the index's own mtime
     git(repo, "add", "-A")
     assert sorted(os.path.basename(p) for p in recorded(repo, [str(repo / "old.png"), str(repo / "racy.png")])) == ["old.png"]
+
+
+MARK = b"RENDITIONS-TEST-MARK"
+SMUDGE = f"import sys; sys.stdout.buffer.write(sys.stdin.buffer.read() + {MARK!r})\n"
+CLEAN = f"import sys; d = sys.stdin.buffer.read(); sys.stdout.buffer.write(d[: -len({MARK!r})] if d.endswith({MARK!r}) else d)\n"
+
+
+def committed_and_cloned(site, tmp_path, monkeypatch, attributes: str) -> Path:
+    """The site built, committed with `attributes` as its .gitattributes, cloned, and its index
+    written again a tick later (as `git status` would): the clone's stat records are not racy."""
+    for slug in ("a", "b"):
+        site.article(slug)
+        site.master(slug, ext="jpg")
+    assert pipeline.build(site.root, jobs=1).ok
+    (site.root / ".gitattributes").write_text(attributes)
+    (tmp_path / "clean.py").write_text(CLEAN)
+    (tmp_path / "smudge.py").write_text(SMUDGE)
+    config = tmp_path / "gitconfig"
+    config.write_text(
+        f'[filter "mark"]\n\tclean = {sys.executable} {tmp_path / "clean.py"}\n\tsmudge = {sys.executable} {tmp_path / "smudge.py"}\n'
+        "\trequired = true\n"
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    git(site.root, "init", "-q")
+    git(site.root, "add", "-A")
+    git(site.root, "commit", "-qm", "built")
+    there = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(site.root), str(there))
+    time.sleep(0.05)
+    git(there, "update-index", "-q", "--refresh", "--force-write-index")
+    monkeypatch.setenv("RENDITIONS_CACHE_DIR", str(tmp_path / "clone-cache"))
+    monkeypatch.chdir(there)
+    return there
+
+
+def test_a_file_a_checkout_converts_is_read_and_reported(site, tmp_path, monkeypatch, reads):
+    """A smudge filter (like `text eol=crlf` on a binary file) writes other bytes than the blob's,
+    and git's index records the stat of what it wrote: that file's record vouches for nothing."""
+    there = committed_and_cloned(site, tmp_path, monkeypatch, "public/img/artical/articles/a.png filter=mark\n")
+    reads.clear()  # what the build before the commit hashed
+    converted = there / "public" / "img" / "artical" / "articles" / "a.png"
+    assert converted.read_bytes().endswith(MARK)  # the checkout changed it; git calls it clean
+    assert git(there, "status", "--porcelain") == ""
+    report = check(there)
+    assert [(p.path, p.reason) for p in report.problems] == [
+        ("/img/artical/articles/a.png", "modified by hand: its bytes differ from what renditions wrote")
+    ]
+    assert reads == [os.path.relpath(converted)]
+
+
+def test_text_auto_leaves_images_as_they_are_and_git_still_vouches(site, tmp_path, monkeypatch, reads):
+    """`* text=auto` (a common .gitattributes) converts only what git finds to be text: an image
+    is kept byte for byte, so the shortcut still holds."""
+    there = committed_and_cloned(site, tmp_path, monkeypatch, "* text=auto eol=crlf\n")
+    reads.clear()  # what the build before the commit hashed
+    report = check(there)
+    assert report.ok and report.count("up to date") == 8
+    assert reads == []
+
+
+def test_a_file_whose_size_is_not_the_recorded_one_is_read(clone, reads):
+    """The manifest's byte count is a second guard: git's record of another size vouches for nothing."""
+    path = clone.root / MANIFEST
+    doc = json.loads(path.read_text())
+    doc["outputs"]["/img/artical/mobile-articles/c.png"]["bytes"] += 1
+    path.write_text(json.dumps(doc))
+    report = check(clone.root)
+    assert report.ok
+    # the three masters are alike, so their mobile outputs are one blob: all three are read
+    assert sorted(reads) == sorted(os.path.relpath(clone.out("mobile", slug)) for slug in "abc")

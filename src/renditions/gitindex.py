@@ -30,14 +30,15 @@ _FILE_MODES = (b"100644", b"100755")
 _U32 = 0xFFFFFFFF
 
 
-def _git(cwd: str, *args: str) -> bytes | None:
+def _git(cwd: str, *args: str, stdin: bytes | None = None) -> bytes | None:
     env = dict(os.environ, GIT_OPTIONAL_LOCKS="0")  # read only: never refresh the index file
     try:
         r = subprocess.run(
             ["git", "--literal-pathspecs", *args],
             cwd=cwd,
             env=env,
-            stdin=subprocess.DEVNULL,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=True,
             timeout=120,
         )
@@ -84,7 +85,50 @@ def recorded(root: str | os.PathLike, paths: Iterable[str]) -> dict[str, tuple[s
         racy = mtime >= written or ctime >= written
         if tag == _CHECKED and mode in _FILE_MODES and stage == b"0" and not racy:
             found[name] = (oid.decode("ascii"), int(size), mtime, ctime, int(ino))
-    return found if end == len(listed) else {}
+    if end != len(listed):
+        return {}
+    converted = _converted(top, [path for path, name in want.items() if name in found])
+    if converted is None:
+        return {}
+    unsafe = {want[path] for path in converted if path in want}
+    return {name: entry for name, entry in found.items() if name not in unsafe}
+
+
+#: The attributes under which a checkout may write other bytes than the blob's (gitattributes(5)):
+#: a forced `text` or an `eol` (line endings converted), a `filter` (its smudge command), `ident`
+#: ($Id$ expanded), `working-tree-encoding`. `text=auto` converts only what git finds to be text,
+#: and an image blob (the only blobs the manifest records) holds NUL bytes: git keeps it as is.
+_CONVERTING = (b"text", b"eol", b"filter", b"ident", b"working-tree-encoding")
+_INERT = (b"unspecified", b"unset")
+
+
+def _converted(top: str, paths: list[bytes]) -> set[bytes] | None:
+    """Of `paths` (git's names), those a checkout may have written with other bytes than their
+    blob's, by their attributes; None if git can't say. Such a file's stat in the index is the
+    converted file's, so it vouches for nothing (git compares it after converting it back)."""
+    if not paths:
+        return set()
+    out = _git(top, "check-attr", "-z", "--stdin", *map(os.fsdecode, _CONVERTING), stdin=b"\0".join(paths) + b"\0")
+    if out is None:
+        return None
+    fields = out.split(b"\0")[:-1]
+    if len(fields) % 3:
+        return None
+    attrs: dict[bytes, dict[bytes, bytes]] = {}
+    for i in range(0, len(fields), 3):
+        attrs.setdefault(fields[i], {})[fields[i + 1]] = fields[i + 2]
+    bad = set()
+    for path, a in attrs.items():
+        text, eol = a.get(b"text", b"unspecified"), a.get(b"eol", b"unspecified")
+        if (
+            text == b"set"
+            or (text == b"unspecified" and eol not in _INERT)  # eol implies text
+            or a.get(b"filter", b"unspecified") not in _INERT
+            or a.get(b"ident", b"unspecified") == b"set"
+            or a.get(b"working-tree-encoding", b"unspecified") not in _INERT
+        ):
+            bad.add(path)
+    return bad
 
 
 def matches(entry: tuple[str, int, int, int, int], size: int, mtime_ns: int, ctime_ns: int, ino: int) -> bool:

@@ -177,6 +177,19 @@ def _ctrl_c_held() -> Iterator[None]:
             os.kill(os.getpid(), signal.SIGINT)
 
 
+def _threads_gone(count: int, timeout: float = 0.2) -> None:
+    """Wait (briefly) until no more than `count` threads run: a joined thread has released its
+    lock a moment before the system lets it go, and a build about to fork its render workers
+    must see one thread to use fork rather than a fork server (procs.py)."""
+    import time
+
+    from .procs import threads_running
+
+    deadline = time.monotonic() + timeout
+    while threads_running() > count and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def _signature(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
@@ -191,12 +204,13 @@ class Hasher:
         if cache_path is not None:
             self.cache = _read_cache(cache_path)
         self.helpers = 2  # at most this many helper processes (a build's --jobs caps it; 1: none)
-        #: git blob id → sha256, as the manifest recorded them, and the folder whose git index may
-        #: vouch for files by those ids (vouch; gitindex.py)
-        self.vouched: dict[str, str] = {}
+        #: git blob id → (sha256, size if recorded), as the manifest recorded them, and the folder
+        #: whose git index may vouch for files by those ids (_vouch; gitindex.py)
+        self.vouched: dict[str, tuple[str, int | None]] = {}
         self.git_root: str | None = None
         self._stated: set[str] = set()  # vouched for by git against a stat taken in this run
         self._pool: Any = None  # helper processes hashing ahead (prefetch), while any are asked for
+        self._threads_before = 1  # threads running before the pool started its own
         self._pending: dict[str, Future] = {}
         self._ready: dict[str, tuple[list[int], str]] = {}
 
@@ -234,8 +248,9 @@ class Hasher:
                     from concurrent.futures import ProcessPoolExecutor
                     from multiprocessing import get_context
 
-                    from .procs import start_method
+                    from .procs import start_method, threads_running
 
+                    self._threads_before = threads_running()
                     self._pool = ProcessPoolExecutor(helpers, get_context(start_method()), _helper_init, (os.getpid(),))
                 batch: list[str] = []
                 size = 0
@@ -260,10 +275,10 @@ class Hasher:
         for key, size in todo:
             entry = index.get(key)
             known = self.vouched.get(entry[0]) if entry is not None and matches(entry, *sigs[key]) else None
-            if known is None:
+            if known is None or known[1] not in (None, size):  # a size other than recorded: not those bytes
                 left.append((key, size))
             else:
-                self.cache[key] = sigs[key] + [known]
+                self.cache[key] = sigs[key] + [known[0]]
                 self._stated.add(key)
                 self.dirty = True
         return left
@@ -275,6 +290,7 @@ class Hasher:
         if pool is not None:
             with _ctrl_c_held():  # a second Ctrl-C must not leave helpers behind
                 pool.shutdown(wait=True, cancel_futures=True)
+            _threads_gone(self._threads_before)
         self._pending.clear()
         self._ready.clear()
 

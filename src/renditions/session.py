@@ -84,8 +84,8 @@ class Session:
     def plan(self, force: bool = False) -> Plan:
         """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
         entries = self.manifest.entries.values()  # what a clean git checkout may vouch for (gitindex.py)
-        self.hasher.vouched = {e.git: e.hash for e in entries if e.git}
-        self.hasher.vouched.update((e.master_git, e.master_hash) for e in entries if e.master_git)
+        self.hasher.vouched = {e.master_git: (e.master_hash, None) for e in entries if e.master_git}
+        self.hasher.vouched.update((e.git, (e.hash, e.bytes)) for e in entries if e.git)
         self.hasher.git_root = str(self.config.root)
         recipes = Recipes(self.engine_id)  # shared: each article's outputs are worked out once
         try:
