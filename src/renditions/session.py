@@ -139,6 +139,8 @@ def open_session(
     read_manifest: bool = True,
     drafts: bool = False,
 ) -> Session:
+    if gc.get_freeze_count():  # a long-running watch: the last session's leftovers are collectable again
+        gc.unfreeze()
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
     eng = get_engine(engine, threads=threads)
