@@ -278,3 +278,16 @@ def test_a_file_whose_size_is_not_the_recorded_one_is_read(clone, reads):
     assert report.ok
     # the three masters are alike, so their mobile outputs are one blob: all three are read
     assert sorted(reads) == sorted(os.path.relpath(clone.out("mobile", slug)) for slug in "abc")
+
+
+def test_a_merge_of_a_version_1_side_and_a_version_2_side_reads_as_version_2(tmp_path):
+    """One branch upgraded renditions, the other did not: git leaves both version lines."""
+    from renditions.manifest import load
+
+    path = tmp_path / MANIFEST
+    path.write_text(
+        '{\n "format": "renditions-manifest",\n<<<<<<< ours\n "version": 2,\n=======\n "version": 1,\n'
+        '>>>>>>> theirs\n "outputs": {\n }\n}\n'
+    )
+    manifest = load(path, MANIFEST, resolve=lambda site, entries: entries[0])
+    assert manifest.entries == {} and manifest.healed
