@@ -55,13 +55,8 @@ def reads(monkeypatch) -> list[str]:
     return seen
 
 
-@pytest.fixture
-def clone(site, tmp_path, monkeypatch) -> Site:
-    """The site built (three articles), committed, and cloned; the clone has no cache."""
-    for slug in ("a", "b", "c"):
-        site.article(slug)
-        site.master(slug, ext="jpg")
-    assert pipeline.build(site.root, jobs=1).ok
+def commit_and_clone(site, tmp_path, monkeypatch) -> Path:
+    """The built site committed and cloned; the clone is the working folder and has no cache."""
     git(site.root, "init", "-q")
     git(site.root, "add", "-A")
     git(site.root, "commit", "-qm", "built")
@@ -73,6 +68,17 @@ def clone(site, tmp_path, monkeypatch) -> Site:
     git(there, "update-index", "-q", "--refresh", "--force-write-index")
     monkeypatch.setenv("RENDITIONS_CACHE_DIR", str(tmp_path / "clone-cache"))
     monkeypatch.chdir(there)
+    return there
+
+
+@pytest.fixture
+def clone(site, tmp_path, monkeypatch) -> Site:
+    """The site built (three articles), committed, and cloned; the clone has no cache."""
+    for slug in ("a", "b", "c"):
+        site.article(slug)
+        site.master(slug, ext="jpg")
+    assert pipeline.build(site.root, jobs=1).ok
+    there = commit_and_clone(site, tmp_path, monkeypatch)
     copy = Site.__new__(Site)
     copy.root = there
     return copy
@@ -216,8 +222,7 @@ CLEAN = f"import sys; d = sys.stdin.buffer.read(); sys.stdout.buffer.write(d[: -
 
 
 def committed_and_cloned(site, tmp_path, monkeypatch, attributes: str) -> Path:
-    """The site built, committed with `attributes` as its .gitattributes, cloned, and its index
-    written again a tick later (as `git status` would): the clone's stat records are not racy."""
+    """The site built, and committed with `attributes` as its .gitattributes, then cloned."""
     for slug in ("a", "b"):
         site.article(slug)
         site.master(slug, ext="jpg")
@@ -231,16 +236,7 @@ def committed_and_cloned(site, tmp_path, monkeypatch, attributes: str) -> Path:
         "\trequired = true\n"
     )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
-    git(site.root, "init", "-q")
-    git(site.root, "add", "-A")
-    git(site.root, "commit", "-qm", "built")
-    there = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(site.root), str(there))
-    time.sleep(0.05)
-    git(there, "update-index", "-q", "--refresh", "--force-write-index")
-    monkeypatch.setenv("RENDITIONS_CACHE_DIR", str(tmp_path / "clone-cache"))
-    monkeypatch.chdir(there)
-    return there
+    return commit_and_clone(site, tmp_path, monkeypatch)
 
 
 def test_a_file_a_checkout_converts_is_read_and_reported(site, tmp_path, monkeypatch, reads):

@@ -6,9 +6,10 @@ file had then. A file whose stat is still exactly that one, and that was not mod
 same clock tick the index was written (git's "racily clean" case), holds the blob's bytes:
 git's own rule for `git status`, applied here with nanoseconds, and without git reading a byte
 (`git diff-files` would content-check every file the checkout wrote in the index's second).
-Where the manifest recorded that blob id beside the sha256, the sha256 is known too.
-Anything else (no git, no repository, another index layout, a flag, a symlink, a conflict, an
-error) is simply hashed: this is a shortcut only.
+Where the manifest recorded that blob id beside the sha256, the sha256 is known too. A file
+whose attributes let a checkout write other bytes than the blob's (`eol`, a `filter`...) is
+left out: git records the converted file's stat. Anything else (no git, no repository, another
+index layout, a flag, a symlink, a conflict, an error) is simply hashed: a shortcut only.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def digest_bytes(data: bytes) -> str:
 def git_blob_id(data: bytes) -> str:
     """The id git gives these bytes as a blob (SHA-1 of a header and the bytes). The manifest
     records it beside the sha256, so a clean git checkout vouches for a file without it being
-    read (gittrust.py)."""
+    read (gitindex.py)."""
     h = hashlib.sha1(b"blob %d\0" % len(data), usedforsecurity=False)
     h.update(data)
     return h.hexdigest()

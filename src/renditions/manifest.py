@@ -50,7 +50,7 @@ class Entry:
     placeholder: str = ""
     notes: tuple[str, ...] = ()
     #: git's blob ids of the output's and the master's bytes ("" if unknown: written by an older
-    #: renditions); a clean checkout of those blobs vouches for the hashes unread (gittrust.py)
+    #: renditions); a clean checkout of those blobs vouches for the hashes unread (gitindex.py)
     git: str = ""
     master_git: str = ""
 
