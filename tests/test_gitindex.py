@@ -103,6 +103,51 @@ def test_a_fresh_clone_check_reads_no_file_git_vouches_for(clone, reads):
     assert reads == []  # 3 masters and 12 outputs, all known by their blob ids
 
 
+def test_git_is_asked_once_and_before_the_articles_are_read(clone, reads, monkeypatch):
+    """Its answer is parsed in a child process while this one reads the articles (gitindex.Scan)."""
+    from renditions import discover, gitindex, session
+
+    events: list[str] = []
+    real_scan, real_read = gitindex.Scan.__init__, discover.read_all
+
+    def scan(self, root):
+        events.append("git")
+        real_scan(self, root)
+
+    def read_all(*args, **kwargs):
+        events.append("articles")
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(gitindex.Scan, "__init__", scan)
+    monkeypatch.setattr(session, "read_all", read_all)
+    assert check(clone.root).ok
+    assert events == ["git", "articles"] and reads == []
+
+
+def children() -> list[str]:
+    """This process's child processes, zombies included (a child never waited for)."""
+    task = f"/proc/{os.getpid()}/task"
+    found = []
+    for t in os.listdir(task):
+        with open(f"{task}/{t}/children") as fh:
+            found += fh.read().split()
+    return found
+
+
+@pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task"), reason="needs Linux's /proc")
+def test_a_run_that_stops_early_leaves_no_child_behind(clone):
+    """git is asked while the session opens: an error right after (an unknown --only) or a plan
+    that turns out not to need git's answer (a small site) still ends the child."""
+    from renditions.errors import UsageError
+
+    assert children() == []
+    with pytest.raises(UsageError):
+        pipeline.build(clone.root, jobs=1, only=("nope",))
+    assert children() == []
+    assert check(clone.root).ok  # 15 small files: under VOUCH_MIN_BYTES, git's answer is dropped
+    assert children() == []
+
+
 def test_a_fresh_clone_build_writes_nothing_and_reads_nothing(clone, reads):
     before = git(clone.root, "status", "--porcelain", "--untracked-files=all")
     report = pipeline.build(clone.root, jobs=1)

@@ -10,6 +10,8 @@ Where the manifest recorded that blob id beside the sha256, the sha256 is known 
 whose attributes let a checkout write other bytes than the blob's (`eol`, a `filter`...) is
 left out: git records the converted file's stat. Anything else (no git, no repository, another
 index layout, a flag, a symlink, a conflict, an error) is simply hashed: a shortcut only.
+git's answer is parsed in a child process (`Scan`, this file run as a script), started when
+the session opens, so it costs a fresh clone's check no time beside reading the articles.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterable
 
 #: `git ls-files -z -s -v --debug`: tag, mode, blob, stage, path, then the stat git recorded.
@@ -48,68 +51,130 @@ def _git(cwd: str, *args: str, stdin: bytes | None = None) -> bytes | None:
     return r.stdout if r.returncode == 0 else None
 
 
-def recorded(root: str | os.PathLike, paths: Iterable[str]) -> dict[str, tuple[str, int, int, int, int]]:
-    """Of `paths` (files under `root`, named from it), each that git's index records as written
-    from a blob and not touched since in the index's own clock tick: path → (blob id, size,
-    mtime_ns, ctime_ns, inode) as git recorded them. The file holds the blob's bytes if its stat
-    now is that one (`matches`). Empty when git can't say."""
-    root = os.path.abspath(root)
+def _scan(root: str) -> list[bytes] | None:
+    """Every file under `root` that git's index records as written from a blob and not touched
+    since in the index's own clock tick, with attributes that keep a checkout's bytes the
+    blob's: flat [name from root, blob id, "size mtime_ns ctime_ns inode"] * n. None when git
+    can't say."""
     out = _git(root, "rev-parse", "--show-toplevel", "--git-path", "index")
     if out is None or out.count(b"\n") != 2:
-        return {}
+        return None
     top, index = (os.fsdecode(line) for line in out.splitlines())
     try:
         written = os.stat(os.path.join(root, index)).st_mtime_ns  # before the index is read: see racy below
     except OSError:
-        return {}
+        return None
     rel = os.path.relpath(os.path.realpath(root), top)  # git names the top by its real path
     if rel == ".." or rel.startswith("../"):
-        return {}
+        return None
     prefix = b"" if rel == "." else os.fsencode(rel) + b"/"
-    base = os.path.join(root, "")
-    want = {prefix + os.fsencode(p[len(base) :]): p for p in paths if p.startswith(base)}  # git's name → ours
     listed = _git(top, "ls-files", "-z", "-s", "-v", "--debug", *([] if rel == "." else ["--", rel]))
     if listed is None:
-        return {}
-    found: dict[str, tuple[str, int, int, int, int]] = {}
+        return None
+    found: dict[bytes, tuple[bytes, bytes]] = {}
     end = 0
     for m in _RECORD.finditer(listed):
         if m.start() != end:
-            return {}  # not the layout this reads: trust nothing
+            return None  # not the layout this reads: trust nothing
         end = m.end()
-        name = want.get(m.group(5))
-        if name is None:
-            continue
-        tag, mode, oid, stage, _path, c_s, c_ns, m_s, m_ns, ino, size = m.groups()
+        tag, mode, oid, stage, path, c_s, c_ns, m_s, m_ns, ino, size = m.groups()
         mtime, ctime = int(m_s) * 10**9 + int(m_ns), int(c_s) * 10**9 + int(c_ns)
         # racily clean: written in the tick the index was, a later edit may have kept its stat
         racy = mtime >= written or ctime >= written
-        if tag == _CHECKED and mode in _FILE_MODES and stage == b"0" and not racy:
-            found[name] = (oid.decode("ascii"), int(size), mtime, ctime, int(ino))
+        if tag == _CHECKED and mode in _FILE_MODES and stage == b"0" and not racy and path.startswith(prefix):
+            found[path] = (oid, b"%d %d %d %s" % (int(size), mtime, ctime, ino))
     if end != len(listed):
-        return {}
-    converted = _converted(top, [path for path, name in want.items() if name in found])
+        return None
+    converted = _converted(top, list(found))
     if converted is None:
-        return {}
-    unsafe = {want[path] for path in converted if path in want}
-    return {name: entry for name, entry in found.items() if name not in unsafe}
+        return None
+    flat: list[bytes] = []
+    for path, (oid, sig) in found.items():
+        if path not in converted:
+            flat += (path[len(prefix) :], oid, sig)
+    return flat
 
 
-#: The attributes under which a checkout may write other bytes than the blob's (gitattributes(5)):
-#: a forced `text` or an `eol` (line endings converted), a `filter` (its smudge command), `ident`
-#: ($Id$ expanded), `working-tree-encoding`. `text=auto` converts only what git finds to be text,
-#: and an image blob (the only blobs the manifest records) holds NUL bytes: git keeps it as is.
-_CONVERTING = (b"text", b"eol", b"filter", b"ident", b"working-tree-encoding")
+class Scan:
+    """`_scan` in a child process (this file run as a script), started early: the parsing of
+    git's answer (a tenth of a second on a 2,000-article site) runs on another core while this
+    process reads the articles. Call `result` or `close` once."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = os.path.abspath(root)
+        try:
+            self.proc: subprocess.Popen | None = subprocess.Popen(
+                [sys.executable, "-I", "-S", os.path.abspath(__file__), self.root],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.SubprocessError):
+            self.proc = None
+
+    def result(self, paths: Iterable[str]) -> dict[str, tuple[str, int, int, int, int]]:
+        """Of `paths` (files under the root, named from it), each `_scan` found: path → (blob id,
+        size, mtime_ns, ctime_ns, inode) as git recorded them. The file holds the blob's bytes if
+        its stat now is that one (`matches`). Empty when git can't say."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return {}
+        try:
+            out = proc.stdout.read() if proc.stdout is not None else b""
+            code = proc.wait()
+        finally:
+            self._stop(proc)
+        text = out.decode(sys.getfilesystemencoding(), "surrogateescape")  # os.fsdecode, at once
+        fields = text.split("\0")
+        if code != 0 or not text.endswith("\0") or len(fields) % 3 != 1:
+            return {}
+        index = dict(zip(fields[0:-1:3], zip(fields[1::3], fields[2::3])))
+        base = os.path.join(self.root, "")
+        cut = len(base)
+        found: dict[str, tuple[str, int, int, int, int]] = {}
+        for p in paths:
+            hit = index.get(p[cut:]) if p.startswith(base) else None
+            if hit is not None:
+                size, mtime, ctime, ino = hit[1].split()
+                found[p] = (hit[0], int(size), int(mtime), int(ctime), int(ino))
+        return found
+
+    def close(self) -> None:
+        """Not needed after all: stop the child (its git ends on the closed pipe)."""
+        proc, self.proc = getattr(self, "proc", None), None
+        if proc is not None:
+            proc.kill()
+            self._stop(proc)
+
+    __del__ = close  # dropped unused (an error while the session opened)
+
+    @staticmethod
+    def _stop(proc: subprocess.Popen) -> None:
+        if proc.stdout is not None:
+            proc.stdout.close()
+        proc.wait()
+
+
+def recorded(root: str | os.PathLike, paths: Iterable[str]) -> dict[str, tuple[str, int, int, int, int]]:
+    """`Scan(root).result(paths)`: what git's index vouches for, asked now."""
+    return Scan(root).result(paths)
+
+
+#: A checkout may write other bytes than the blob's (gitattributes(5)) under a forced `text` or
+#: an `eol` (line endings converted), a `filter` (its smudge command), `ident` ($Id$ expanded),
+#: `working-tree-encoding`. `text=auto` converts only what git finds to be text, and an image
+#: blob (the only blobs the manifest records) holds NUL bytes: git keeps it as is.
 _INERT = (b"unspecified", b"unset")
 
 
 def _converted(top: str, paths: list[bytes]) -> set[bytes] | None:
     """Of `paths` (git's names), those a checkout may have written with other bytes than their
     blob's, by their attributes; None if git can't say. Such a file's stat in the index is the
-    converted file's, so it vouches for nothing (git compares it after converting it back)."""
+    converted file's, so it vouches for nothing (git compares it after converting it back).
+    `--all` lists only the attributes a path has: most sites have none, and git says nothing."""
     if not paths:
         return set()
-    out = _git(top, "check-attr", "-z", "--stdin", *map(os.fsdecode, _CONVERTING), stdin=b"\0".join(paths) + b"\0")
+    out = _git(top, "check-attr", "-z", "--all", "--stdin", stdin=b"\0".join(paths) + b"\0")
     if out is None:
         return None
     fields = out.split(b"\0")[:-1]
@@ -137,3 +202,10 @@ def matches(entry: tuple[str, int, int, int, int], size: int, mtime_ns: int, cti
     of the size and the inode)."""
     _oid, rsize, rmtime, rctime, rino = entry
     return size <= _U32 and (size, mtime_ns, ctime_ns, ino & _U32) == (rsize, rmtime, rctime, rino)
+
+
+if __name__ == "__main__":  # Scan's child: python -I -S gitindex.py ROOT
+    _flat = _scan(os.path.abspath(sys.argv[1]))
+    if _flat is None:
+        sys.exit(1)
+    sys.stdout.buffer.write(b"".join(f + b"\0" for f in _flat))

@@ -209,10 +209,19 @@ class Hasher:
         self.vouched: dict[str, tuple[str, int | None]] = {}
         self.git_root: str | None = None
         self._stated: set[str] = set()  # vouched for by git against a stat taken in this run
+        self._scan: Any = None  # git's index, asked early (expect_git)
         self._pool: Any = None  # helper processes hashing ahead (prefetch), while any are asked for
         self._threads_before = 1  # threads running before the pool started its own
         self._pending: dict[str, Future] = {}
         self._ready: dict[str, tuple[list[int], str]] = {}
+
+    def expect_git(self, root: str | os.PathLike) -> None:
+        """Ask git's index now what `_vouch` may want later, while this process reads the
+        articles: only with no stat cache at all (a fresh clone), where it will likely be wanted."""
+        if not self.cache and self._scan is None:
+            from .gitindex import Scan
+
+            self._scan = Scan(root)
 
     def prefetch(self, paths: Iterable[str | os.PathLike]) -> None:
         """Start hashing, in helper processes and in this order, the files the cache has never
@@ -239,6 +248,9 @@ class Hasher:
                 sigs[key] = _signature(st)
         if self.vouched and self.git_root is not None and sum(size for _, size in todo) >= VOUCH_MIN_BYTES:
             todo = self._vouch(todo, sigs)
+        elif self._scan is not None:  # git's answer is not wanted after all
+            self._scan.close()
+            self._scan = None
         helpers = min(self.helpers, os.cpu_count() or 1)
         if helpers < 2 or sum(size for _, size in todo) < PREFETCH_MIN_BYTES:
             return
@@ -267,10 +279,15 @@ class Hasher:
     def _vouch(self, todo: list[tuple[str, int]], sigs: dict[str, list[int]]) -> list[tuple[str, int]]:
         """Know, unread, each file git's index records with the stat it has now, as a blob the
         manifest recorded (gitindex.py); the rest is still to hash."""
-        from .gitindex import matches, recorded
+        from .gitindex import Scan, matches
 
         assert self.git_root is not None
-        index = recorded(self.git_root, [key for key, _ in todo])
+        scan, self._scan = self._scan, None
+        if scan is None or scan.root != os.path.abspath(self.git_root):
+            if scan is not None:
+                scan.close()
+            scan = Scan(self.git_root)
+        index = scan.result([key for key, _ in todo])
         left = []
         for key, size in todo:
             entry = index.get(key)
@@ -286,6 +303,9 @@ class Hasher:
     def close(self) -> None:
         """Stop the helpers (what they have not started is dropped): a build forks its render
         workers only from a process that runs a single thread (procs.py)."""
+        scan, self._scan = self._scan, None
+        if scan is not None:
+            scan.close()
         pool, self._pool = self._pool, None
         if pool is not None:
             with _ctrl_c_held():  # a second Ctrl-C must not leave helpers behind

@@ -1,7 +1,8 @@
 """The front half build, check, status and preview share: config → articles → manifest.
 
 Opening a session reads the config, finds the articles (narrowed by --only and --shard),
-loads the manifest and picks the engine; it renders nothing and starts no thread.
+loads the manifest and picks the engine; it renders nothing and starts no thread (with no
+stat cache, it asks git's index in a child process meanwhile: gitindex.Scan).
 """
 
 from __future__ import annotations
@@ -143,6 +144,8 @@ def open_session(
         gc.unfreeze()
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
+    hasher = Hasher(cache_file(cfg.root) if use_cache else None)
+    hasher.expect_git(cfg.root)  # on a fresh clone, git answers while the articles are read
     eng = get_engine(engine, threads=threads)
     said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None)
     walked: list[str] = []
@@ -156,5 +159,4 @@ def open_session(
         articles = [a for a in articles if a.slug in only]
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
     man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
-    hasher = Hasher(cache_file(cfg.root) if use_cache else None)
     return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched, walked)
