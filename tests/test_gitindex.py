@@ -140,12 +140,12 @@ def test_a_run_that_stops_early_leaves_no_child_behind(clone):
     that turns out not to need git's answer (a small site) still ends the child."""
     from renditions.errors import UsageError
 
-    assert children() == []
+    before = children()  # an earlier test's forkserver, say
     with pytest.raises(UsageError):
         pipeline.build(clone.root, jobs=1, only=("nope",))
-    assert children() == []
+    assert children() == before
     assert check(clone.root).ok  # 15 small files: under VOUCH_MIN_BYTES, git's answer is dropped
-    assert children() == []
+    assert children() == before
 
 
 def test_a_fresh_clone_build_writes_nothing_and_reads_nothing(clone, reads):

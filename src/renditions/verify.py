@@ -84,7 +84,7 @@ def check(
     from .budgets import over_budget
     from .plan import MODIFIED, fresh_result
     from .session import open_session
-    from .sniff import sniff_file
+    from .sniff import AHEAD_MIN_OUTPUTS, Ahead, sniff_file, taken
 
     s = open_session(root, config, engine)
     # build warns about a missing variant key and uses the template path; the page's template
@@ -102,7 +102,13 @@ def check(
         if t.from_template
     ]
     s.articles = [replace(a, warnings=()) for a in s.articles]
-    plan = s.plan()
+    ahead = Ahead(s.config.manifest, s.config.public) if len(s.manifest.entries) >= AHEAD_MIN_OUTPUTS else None
+    try:
+        plan = s.plan()
+        heads = ahead.result() if ahead is not None else {}  # the headers, read while this process planned
+    finally:
+        if ahead is not None:
+            ahead.close()
     problems = missing + list(plan.problems)
     if s.no_article():  # a check that checks nothing must not pass
         problems.append(Problem(", ".join(s.config.content), s.no_article()))
@@ -113,13 +119,17 @@ def check(
             text = (_unreadable(o.dest) if reason == MODIFIED else None) or REASON_TEXT.get(reason, reason)
             problems.append(Problem(o.site_path, text, j.article, o.line))
             outs.append(OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format))
+    cache = s.hasher.cache
     for o in plan.fresh:
         article = o.article
         c = o.crop
-        try:
-            found = sniff_file(str(o.dest))
-        except OSError:
-            found = None
+        key = str(o.dest)
+        found = taken(heads.get(key), cache.get(key))
+        if found is None:
+            try:
+                found = sniff_file(key)
+            except OSError:
+                found = None
         want = (o.format, c.width, c.height)
         if found is None:
             problems.append(Problem(o.site_path, f"not a readable {o.format} file", article, o.line))

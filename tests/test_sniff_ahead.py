@@ -1,0 +1,92 @@
+"""`check` reads the outputs' headers in a child process while it plans (sniff.Ahead).
+
+The child's word is taken only for a file whose stat is the one `check` hashed it by; anything
+else (a file changed since, a child that failed) is sniffed in the checking process, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import pytest
+from PIL import Image
+
+from renditions import pipeline, sniff
+from renditions.verify import check
+
+MANIFEST = "renditions.lock.json"
+
+
+@pytest.fixture
+def built(site, monkeypatch):
+    """Two articles built; the child is started at any size; headers read here are recorded."""
+    for slug in ("a", "b"):
+        site.article(slug)
+        site.master(slug)
+    assert pipeline.build(site.root, jobs=1).ok
+    monkeypatch.setattr(sniff, "AHEAD_MIN_OUTPUTS", 0)
+    here: list[str] = []
+    real = sniff.sniff_file
+
+    def spy(path, *args):
+        here.append(os.path.basename(os.path.dirname(path)) + "/" + os.path.basename(path))
+        return real(path, *args)
+
+    monkeypatch.setattr(sniff, "sniff_file", spy)
+    site.here = here
+    return site
+
+
+def test_the_headers_are_read_in_the_child(built):
+    report = check(built.root)
+    assert report.ok and report.count("up to date") == 8
+    assert built.here == []  # all 8 read by the child
+
+
+def test_a_wrong_size_with_a_recorded_hash_is_caught_by_the_child(built):
+    """The tampered manifest of test_incremental's header test: only the header tells."""
+    out = built.out("singleImage", "a")
+    Image.new("RGB", (1600, 901)).save(out)
+    doc = json.loads((built.root / MANIFEST).read_text())
+    doc["outputs"]["/img/artical/single-articles/a.png"]["hash"] = hashlib.sha256(out.read_bytes()).hexdigest()
+    (built.root / MANIFEST).write_text(json.dumps(doc))
+    report = check(built.root)
+    assert [(p.path, p.reason) for p in report.problems] == [
+        ("/img/artical/single-articles/a.png", "is 1600×901, but variant single is 1600×900")
+    ]
+    assert built.here == []
+
+
+def test_a_header_the_child_read_from_another_file_is_read_again(built, monkeypatch):
+    """The child saw other bytes than check hashed (the file was replaced between): its word goes."""
+    real = sniff.Ahead.result
+
+    def stale(self):
+        heads = real(self)
+        return {path: ("1 2 3 4", head) for path, head in heads.items()}
+
+    monkeypatch.setattr(sniff.Ahead, "result", stale)
+    report = check(built.root)
+    assert report.ok
+    assert len(built.here) == 8
+
+
+@pytest.mark.parametrize("how", ["exits", "cannot start"])
+def test_when_the_child_fails_check_reads_the_headers(built, monkeypatch, how):
+    if how == "exits":
+        monkeypatch.setattr(sniff, "_AHEAD", "import sys; sys.stdout.write('half an answer'); sys.exit(3)")
+    else:
+        monkeypatch.setattr(sniff.sys, "executable", str(built.root / "no-python"))
+    report = check(built.root)
+    assert report.ok, report.problems
+    assert len(built.here) == 8
+
+
+def test_taken_wants_the_stat_the_file_was_hashed_by():
+    head = ("10 20 30 40", "png 16 9")
+    assert sniff.taken(head, [10, 20, 30, 40, "sha"]) == ("png", 16, 9)
+    assert sniff.taken(head, [10, 20, 31, 40, "sha"]) is None  # changed since (ctime)
+    assert sniff.taken(head, None) is None  # never hashed: sniffed here
+    assert sniff.taken(None, [10, 20, 30, 40, "sha"]) is None
