@@ -173,6 +173,8 @@ def _ahead(manifest: str, public: str) -> None:
         sys.exit(1)
     found = []
     for site in outputs if type(outputs) is dict else ():
+        if not site.startswith("/") or "/../" in site + "/":  # not a site path: check refuses the manifest
+            continue
         path = os.path.join(public, site[1:])
         try:
             before = _stat_key(path)
