@@ -13,7 +13,7 @@ import os
 import pytest
 from PIL import Image
 
-from renditions import pipeline, sniff
+from renditions import child, pipeline, sniff
 from renditions.verify import check
 
 MANIFEST = "renditions.lock.json"
@@ -76,7 +76,7 @@ def test_a_header_the_child_read_from_another_file_is_read_again(built, monkeypa
 @pytest.mark.parametrize("how", ["exits", "cannot start"])
 def test_when_the_child_fails_check_reads_the_headers(built, monkeypatch, how):
     if how == "exits":
-        monkeypatch.setattr(sniff, "_AHEAD", "import sys; sys.stdout.write('half an answer'); sys.exit(3)")
+        monkeypatch.setattr(child, "_ENTRY", "import sys; sys.stdout.write('half an answer'); sys.exit(3)")
     else:
         monkeypatch.setattr(sniff.sys, "executable", str(built.root / "no-python"))
     report = check(built.root)
@@ -90,3 +90,12 @@ def test_taken_wants_the_stat_the_file_was_hashed_by():
     assert sniff.taken(head, [10, 20, 31, 40, "sha"]) is None  # changed since (ctime)
     assert sniff.taken(head, None) is None  # never hashed: sniffed here
     assert sniff.taken(None, [10, 20, 30, 40, "sha"]) is None
+
+
+def test_a_child_not_waited_for_is_stopped(built):
+    """An error while check plans drops the child: it is ended and waited for, not left running."""
+    c = child.Child("renditions.sniff", "_ahead", str(built.root / MANIFEST), str(built.public))
+    proc = c.proc
+    assert proc is not None
+    del c
+    assert proc.returncode is not None  # killed and waited for: no zombie

@@ -10,8 +10,8 @@ Where the manifest recorded that blob id beside the sha256, the sha256 is known 
 whose attributes let a checkout write other bytes than the blob's (`eol`, a `filter`...) is
 left out: git records the converted file's stat. Anything else (no git, no repository, another
 index layout, a flag, a symlink, a conflict, an error) is simply hashed: a shortcut only.
-git's answer is parsed in a child process (`Scan`, this file run as a script), started when
-the session opens, so it costs a fresh clone's check no time beside reading the articles.
+git's answer is parsed in a child process (`Scan`, child.py), started when the session opens,
+so it costs a fresh clone's check no time beside reading the articles.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterable
+
+from .child import Child
 
 #: `git ls-files -z -s -v --debug`: tag, mode, blob, stage, path, then the stat git recorded.
 _RECORD = re.compile(
@@ -96,37 +98,22 @@ def _scan(root: str) -> list[bytes] | None:
 
 
 class Scan:
-    """`_scan` in a child process (this file run as a script), started early: the parsing of
-    git's answer (a tenth of a second on a 2,000-article site) runs on another core while this
-    process reads the articles. Call `result` or `close` once."""
+    """`_scan` in a child process (child.py), started early: the parsing of git's answer (a tenth
+    of a second on a 2,000-article site) runs on another core while this process reads the
+    articles. Call `result` or `close` once."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = os.path.abspath(root)
-        try:
-            self.proc: subprocess.Popen | None = subprocess.Popen(
-                [sys.executable, "-I", "-S", os.path.abspath(__file__), self.root],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        except (OSError, subprocess.SubprocessError):
-            self.proc = None
+        self.child = Child("renditions.gitindex", "_child", self.root, site=False)
 
     def result(self, paths: Iterable[str]) -> dict[str, tuple[str, int, int, int, int]]:
         """Of `paths` (files under the root, named from it), each `_scan` found: path → (blob id,
         size, mtime_ns, ctime_ns, inode) as git recorded them. The file holds the blob's bytes if
         its stat now is that one (`matches`). Empty when git can't say."""
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return {}
-        try:
-            out = proc.stdout.read() if proc.stdout is not None else b""
-            code = proc.wait()
-        finally:
-            self._stop(proc)
-        text = out.decode(sys.getfilesystemencoding(), "surrogateescape")  # os.fsdecode, at once
+        out = self.child.output()
+        text = (out or b"").decode(sys.getfilesystemencoding(), "surrogateescape")  # os.fsdecode, at once
         fields = text.split("\0")
-        if code != 0 or not text.endswith("\0") or len(fields) % 3 != 1:
+        if not text.endswith("\0") or len(fields) % 3 != 1:
             return {}
         index = dict(zip(fields[0:-1:3], zip(fields[1::3], fields[2::3])))
         base = os.path.join(self.root, "")
@@ -141,18 +128,7 @@ class Scan:
 
     def close(self) -> None:
         """Not needed after all: stop the child (its git ends on the closed pipe)."""
-        proc, self.proc = getattr(self, "proc", None), None
-        if proc is not None:
-            proc.kill()
-            self._stop(proc)
-
-    __del__ = close  # dropped unused (an error while the session opened)
-
-    @staticmethod
-    def _stop(proc: subprocess.Popen) -> None:
-        if proc.stdout is not None:
-            proc.stdout.close()
-        proc.wait()
+        self.child.close()
 
 
 def recorded(root: str | os.PathLike, paths: Iterable[str]) -> dict[str, tuple[str, int, int, int, int]]:
@@ -204,8 +180,9 @@ def matches(entry: tuple[str, int, int, int, int], size: int, mtime_ns: int, cti
     return size <= _U32 and (size, mtime_ns, ctime_ns, ino & _U32) == (rsize, rmtime, rctime, rino)
 
 
-if __name__ == "__main__":  # Scan's child: python -I -S gitindex.py ROOT
-    _flat = _scan(os.path.abspath(sys.argv[1]))
-    if _flat is None:
+def _child(root: str) -> None:
+    """Scan's child: `_scan`'s fields, each ended by a NUL; exits with an error if git can't say."""
+    flat = _scan(root)
+    if flat is None:
         sys.exit(1)
-    sys.stdout.buffer.write(b"".join(f + b"\0" for f in _flat))
+    sys.stdout.buffer.write(b"".join(f + b"\0" for f in flat))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import struct
-import subprocess
 import sys
 
+from .child import Child
 from .formats import sniff_format
 
 
@@ -96,49 +96,27 @@ def sniff_file(path: str, limit: int = 65536) -> tuple[str, int, int] | None:
 
 #: A manifest with fewer outputs than this is sniffed in this process (a child costs 0.1 s to start).
 AHEAD_MIN_OUTPUTS = 500
-_AHEAD = "import sys; sys.path.insert(0, sys.argv[1]); from renditions.sniff import _ahead; _ahead(sys.argv[2], sys.argv[3])"
 
 
 class Ahead:
-    """Every output the manifest lists, sniffed in a child process while this one plans: on a
-    2,000-article site `check` reads 8,000 headers (0.15-0.3 s), and the child has the other core.
-    Each header comes with the file's stat before and after it was read; `check` takes it only
-    for a file whose stat is the one it hashed, and sniffs anything else itself."""
+    """Every output the manifest lists, sniffed in a child process (child.py) while this one
+    plans: on a 2,000-article site `check` reads 8,000 headers (0.15-0.3 s), and the child has
+    the other core. Each header comes with the file's stat before and after it was read; `check`
+    takes it only for a file whose stat is the one it hashed it by, and sniffs anything else."""
 
     def __init__(self, manifest: str | os.PathLike, public: str | os.PathLike):
-        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        try:
-            self.proc: subprocess.Popen | None = subprocess.Popen(
-                [sys.executable, "-I", "-c", _AHEAD, package_parent, os.fspath(manifest), os.fspath(public)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        except (OSError, subprocess.SubprocessError):
-            self.proc = None
+        self.child = Child("renditions.sniff", "_ahead", os.fspath(manifest), os.fspath(public))
 
     def result(self) -> dict[str, tuple[str, str]]:
         """path → ("size mtime_ns ctime_ns inode", "format width height"); empty if the child failed."""
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return {}
-        try:
-            out = proc.stdout.read() if proc.stdout is not None else b""
-            code = proc.wait()
-        finally:
-            _stop(proc)
-        fields = out.decode(sys.getfilesystemencoding(), "surrogateescape").split("\0")
-        if code != 0 or len(fields) % 3 != 1 or fields[-1]:
+        out = self.child.output()
+        fields = (out or b"").decode(sys.getfilesystemencoding(), "surrogateescape").split("\0")
+        if len(fields) % 3 != 1 or fields[-1]:
             return {}
         return dict(zip(fields[0:-1:3], zip(fields[1::3], fields[2::3])))
 
     def close(self) -> None:
-        proc, self.proc = getattr(self, "proc", None), None
-        if proc is not None:
-            proc.kill()
-            _stop(proc)
-
-    __del__ = close  # dropped unused (an error while planning)
+        self.child.close()
 
 
 def taken(head: tuple[str, str] | None, signature: list[int] | None) -> tuple[str, int, int] | None:
@@ -148,12 +126,6 @@ def taken(head: tuple[str, str] | None, signature: list[int] | None) -> tuple[st
         return None
     fmt, w, h = head[1].split()
     return fmt, int(w), int(h)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.stdout is not None:
-        proc.stdout.close()
-    proc.wait()
 
 
 def _stat_key(path: str) -> str:
