@@ -148,6 +148,13 @@ def test_a_run_that_stops_early_leaves_no_child_behind(clone):
     assert children() == before
 
 
+def test_a_root_named_with_dotdot_is_vouched_for_too(clone, reads):
+    """`--root ..` or `content/..`: the files are named from the root as given, `..` and all."""
+    report = check(os.path.join(clone.root, "content", ".."))
+    assert report.ok and report.count("up to date") == 12
+    assert reads == []
+
+
 def test_a_fresh_clone_build_writes_nothing_and_reads_nothing(clone, reads):
     before = git(clone.root, "status", "--porcelain", "--untracked-files=all")
     report = pipeline.build(clone.root, jobs=1)

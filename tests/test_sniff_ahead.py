@@ -99,3 +99,30 @@ def test_a_child_not_waited_for_is_stopped(built):
     assert proc is not None
     del c
     assert proc.returncode is not None  # killed and waited for: no zombie
+
+
+def test_a_file_replaced_between_its_hash_and_its_header_is_not_passed(built, monkeypatch):
+    """The header must be the hashed bytes' own. Here the manifest records a 640×360 file (its
+    hash patched in, as in the test above), and the right-sized output is swapped back in
+    between the hash and the header: the hash passes, the header would too, and neither
+    alone is the truth. Check says the file changed instead of passing it."""
+    monkeypatch.setattr(sniff, "AHEAD_MIN_OUTPUTS", 10**9)  # this process reads the headers
+    target = built.out("image", "b")
+    right = target.read_bytes()
+    Image.new("RGB", (640, 360)).save(target, "PNG")
+    doc = json.loads((built.root / MANIFEST).read_text())
+    doc["outputs"]["/img/artical/articles/b.png"]["hash"] = hashlib.sha256(target.read_bytes()).hexdigest()
+    (built.root / MANIFEST).write_text(json.dumps(doc))
+    real = sniff.sniff_file
+
+    def swap_back(path, *args):
+        if path == str(target):
+            (built.root / "right.png").write_bytes(right)
+            os.replace(built.root / "right.png", target)  # as a deploy script rewriting outputs would
+        return real(path, *args)
+
+    monkeypatch.setattr(sniff, "sniff_file", swap_back)
+    report = check(built.root)
+    assert [(p.path, p.reason) for p in report.problems] == [
+        ("/img/artical/articles/b.png", "changed while check read it: run `renditions check` again")
+    ]

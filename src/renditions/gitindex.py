@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 from .child import Child
 
@@ -104,6 +105,8 @@ class Scan:
 
     def __init__(self, root: str | os.PathLike):
         self.root = os.path.abspath(root)
+        # the callers' paths start with the root as they were given it, `..` and all (--root ..)
+        self.prefix = os.path.join(os.fspath(Path(root).absolute()), "")
         self.child = Child("renditions.gitindex", "_child", self.root, site=False)
 
     def result(self, paths: Iterable[str]) -> dict[str, tuple[str, int, int, int, int]]:
@@ -116,7 +119,7 @@ class Scan:
         if not text.endswith("\0") or len(fields) % 3 != 1:
             return {}
         index = dict(zip(fields[0:-1:3], zip(fields[1::3], fields[2::3])))
-        base = os.path.join(self.root, "")
+        base = self.prefix
         cut = len(base)
         found: dict[str, tuple[str, int, int, int, int]] = {}
         for p in paths:

@@ -133,6 +133,25 @@ def _stat_key(path: str) -> str:
     return f"{st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
 
 
+class Changed(Exception):
+    """The file is no longer the one that was hashed: it was replaced or rewritten since."""
+
+
+def sniff_hashed(path: str, signature: list[int] | None) -> tuple[str, int, int] | None:
+    """sniff_file for the file `signature` (size, mtime_ns, ctime_ns, inode: the stat it was
+    hashed by) describes: the header read is that file's, not one swapped in since. Raises
+    Changed if the stat before or after the read is another one, OSError as sniff_file does."""
+    if signature is None:
+        return sniff_file(path)
+    want = f"{signature[0]} {signature[1]} {signature[2]} {signature[3]}"
+    if _stat_key(path) != want:
+        raise Changed(path)
+    found = sniff_file(path)
+    if _stat_key(path) != want:
+        raise Changed(path)
+    return found
+
+
 def _ahead(manifest: str, public: str) -> None:
     """Ahead's child: sniff each output the manifest lists; a file that changed while it was read
     (another stat after than before) is left out."""

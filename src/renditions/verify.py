@@ -27,6 +27,8 @@ REASON_TEXT = {
     # an output whose bytes differ (plan.MODIFIED) but could not be read at all says so instead
     "not a file": "is not a regular file (renditions wrote a file there): move it away, then run `renditions build`",
     "unreadable": "cannot be read ({}), so it can't be compared with what renditions wrote",
+    # its header was to be read from the bytes just hashed, but the file was replaced meanwhile
+    "changed while checked": "changed while check read it: run `renditions check` again",
 }
 
 
@@ -84,7 +86,7 @@ def check(
     from .budgets import over_budget
     from .plan import MODIFIED, fresh_result
     from .session import open_session
-    from .sniff import AHEAD_MIN_OUTPUTS, Ahead, sniff_file, taken
+    from .sniff import AHEAD_MIN_OUTPUTS, Ahead, Changed, sniff_hashed, taken
 
     s = open_session(root, config, engine)
     # build warns about a missing variant key and uses the template path; the page's template
@@ -124,10 +126,15 @@ def check(
         article = o.article
         c = o.crop
         key = str(o.dest)
-        found = taken(heads.get(key), cache.get(key))
+        hashed = cache.get(key)  # the stat the bytes were hashed by: the header must be theirs
+        found = taken(heads.get(key), hashed)
         if found is None:
             try:
-                found = sniff_file(key)
+                found = sniff_hashed(key, hashed)
+            except Changed:
+                problems.append(Problem(o.site_path, REASON_TEXT["changed while checked"], article, o.line))
+                outs.append(OutputResult(o.site_path, article, o.variant, "stale", "changed while checked", format=o.format))
+                continue
             except OSError:
                 found = None
         want = (o.format, c.width, c.height)
