@@ -13,6 +13,7 @@ import sys
 
 from .child import Child
 from .formats import sniff_format
+from .hashing import _signature
 
 
 def _png(head: bytes) -> tuple[int, int] | None:
@@ -122,15 +123,19 @@ class Ahead:
 def taken(head: tuple[str, str] | None, signature: list[int] | None) -> tuple[str, int, int] | None:
     """The child's header for a file, if it read the file `signature` (size, mtime_ns, ctime_ns,
     inode: the stat it was hashed by) describes; else None (then sniff it here)."""
-    if head is None or signature is None or head[0] != f"{signature[0]} {signature[1]} {signature[2]} {signature[3]}":
+    if head is None or signature is None or head[0] != _key(signature):
         return None
     fmt, w, h = head[1].split()
     return fmt, int(w), int(h)
 
 
+def _key(signature: list[int]) -> str:
+    """The hasher's stat signature (hashing._signature) as the child writes it."""
+    return " ".join(map(str, signature[:4]))
+
+
 def _stat_key(path: str) -> str:
-    st = os.stat(path)
-    return f"{st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
+    return _key(_signature(os.stat(path)))
 
 
 class Changed(Exception):
@@ -143,7 +148,7 @@ def sniff_hashed(path: str, signature: list[int] | None) -> tuple[str, int, int]
     Changed if the stat before or after the read is another one, OSError as sniff_file does."""
     if signature is None:
         return sniff_file(path)
-    want = f"{signature[0]} {signature[1]} {signature[2]} {signature[3]}"
+    want = _key(signature)
     if _stat_key(path) != want:
         raise Changed(path)
     found = sniff_file(path)
