@@ -194,3 +194,18 @@ def test_a_page_starting_with_a_template_tag_is_not_json(site):
     pages = [a for a in read_all(cfg) if not a.images]
     assert sorted(a.rel for a in pages) == ["content/liquid.md", "content/shortcode.md"]
     assert all(not a.errors for a in pages)
+
+
+def test_an_article_read_in_short_pieces_says_the_same(site, monkeypatch):
+    """A network or FUSE file system may return fewer bytes per read than asked: the article is
+    read until its front matter is all there, and says what it says in one read."""
+    site.article("alpha", extra="focus: [0.25, 0.75]\nslug: alpha-one", body="x" * 9000)
+    whole = read_all(load_config(site.root))
+    real_read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, n: real_read(fd, min(n, 7)))
+    pieces = read_all(load_config(site.root))
+    assert pieces == whole
+    (a,) = pieces
+    assert a.slug == "alpha-one" and a.focus == (("*", (0.25, 0.75)),) and not a.errors
+    folders = ("articles", "mobile-articles", "single-articles", "mobile-single-articles")
+    assert [t.site_path for t in a.targets] == [f"/img/artical/{d}/alpha.png" for d in folders]

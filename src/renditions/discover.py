@@ -176,9 +176,11 @@ def _distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-def front_matter_cache(config: Config, path: Path | None) -> FrontMatterCache:
-    """The cache of what articles said, for this config's keys and limits (see fmcache)."""
-    return FrontMatterCache(path, fingerprint(_read_keys(config), (config.max_bytes, config.max_front_matter_bytes)))
+def front_matter_cache(config: Config, path: Path | None, kept: bool = True) -> FrontMatterCache:
+    """The cache of what articles said, for this config's keys and limits (see fmcache); `kept`:
+    what this run parses is recorded, to be saved."""
+    limits = (config.max_bytes, config.max_front_matter_bytes)
+    return FrontMatterCache(path, fingerprint(_read_keys(config), limits), kept)
 
 
 def _read_keys(config: Config) -> tuple[str, ...]:
@@ -280,7 +282,7 @@ def _said(
     """The article's front matter (values, lines), None when the file has none: from the cache
     when the file's stat identity is the one recorded, else read and parsed (and recorded).
     Raises FrontMatterError, OSError."""
-    if cache is not None:
+    if cache is not None and cache.entries:  # a fresh clone's cache is empty: nothing to look up
         st = st or os.stat(path)
         hit = cache.get(path, signature(st))
         if hit is not None:
@@ -290,29 +292,45 @@ def _said(
                 return None
             # every key by name (the did-you-mean check reads names), the values reading uses
             return {**dict.fromkeys(hit.get("k", ())), **hit["d"]}, hit["l"]
-    with open(path, "rb") as fh:
-        sig = signature(os.fstat(fh.fileno()))  # of the bytes read below: a later edit changes it
+    fd = os.open(path, os.O_RDONLY)  # not open(): its buffered file object costs as much as the read
+    try:
+        sig = signature(os.fstat(fd))  # of the bytes read below: a later edit changes it
+        kept = cache if cache is not None and cache.wants(sig) else None  # where to record the answer
         try:
             if sig[0] > config.max_bytes:
                 raise FrontMatterError(rel, "the article file is too large to read")
-            raw = fh.read(config.max_front_matter_bytes + 8192)
+            raw = _read_head(fd, min(sig[0], config.max_front_matter_bytes + 8192))
             if frontmatter.format_of(raw) is None:
-                if cache is not None:
-                    cache.put(path, sig, {"n": 1})
+                if kept is not None:
+                    kept.put(path, sig, {"n": 1})
                 return None
             fm = frontmatter.parse(raw, rel, config.max_front_matter_bytes)
         except FrontMatterError as exc:
-            if cache is not None:
-                cache.put(path, sig, {"e": [exc.reason, exc.line]})
+            if kept is not None:
+                kept.put(path, sig, {"e": [exc.reason, exc.line]})
             raise
-    if cache is not None:
+    finally:
+        os.close(fd)
+    if kept is not None:
         keys = _read_keys(config)
         values = {k: fm.data[k] for k in keys if k in fm.data}
         names = [k for k in fm.data if isinstance(k, str)]
         lines = {k: n for k, n in fm.lines.items() if isinstance(k, str)}
         if exact_in_json(values) and len(names) == len(fm.data):
-            cache.put(path, sig, {"d": values, "k": names, "l": lines})
+            kept.put(path, sig, {"d": values, "k": names, "l": lines})
     return fm.data, fm.lines
+
+
+def _read_head(fd: int, size: int) -> bytes:
+    """The file's first `size` bytes (fewer at its end): read until they are all there."""
+    parts = []
+    while size > 0:
+        part = os.read(fd, size)
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def read_article(

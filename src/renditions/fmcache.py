@@ -56,8 +56,9 @@ class FrontMatterCache:
     """path → [size, mtime_ns, ctime_ns, inode, answer]. An answer is {"d": values, "l": lines}
     or {"e": [reason, line]}."""
 
-    def __init__(self, path: Path | None, fingerprint: str):
+    def __init__(self, path: Path | None, fingerprint: str, kept: bool = True):
         self.path = path
+        self.kept = kept and path is not None  # what is put is saved (build); else only read (check)
         self.fingerprint = fingerprint
         self.entries: dict[str, list] = {}
         self.dirty = False
@@ -78,8 +79,12 @@ class FrontMatterCache:
             return hit[4]
         return None
 
+    def wants(self, sig: list[int]) -> bool:
+        """Whether an answer for a file of this signature would be kept (worth preparing)."""
+        return self.kept and max(sig[1], sig[2]) < self.recent
+
     def put(self, key: str, sig: list[int], answer: dict) -> None:
-        if self.path is None or max(sig[1], sig[2]) >= self.recent:
+        if not self.wants(sig):
             return
         self.entries[key] = sig + [answer]
         self.dirty = True

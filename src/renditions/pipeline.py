@@ -62,7 +62,7 @@ def build(
     jobs = max(1, jobs or os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // jobs)
     s = open_session(
-        root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run, drafts=drafts
+        root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run, drafts=drafts, keep_front_matter=True
     )  # else read under the lock
     if s.no_article():
         raise UsageError(", ".join(s.config.content), s.no_article())

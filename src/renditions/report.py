@@ -6,6 +6,7 @@ The CLI prints it, `--json` dumps it, and the Python API returns it.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from operator import attrgetter
 
 from .records import quick_init
 
@@ -129,14 +130,15 @@ class Report:
 #: The fields of each row, in order: a stamp (stamp.py) holds each row as a plain list.
 _OUTPUT_FIELDS = tuple(f.name for f in fields(OutputResult))
 _PROBLEM_FIELDS = tuple(f.name for f in fields(Problem))
+_output_row, _problem_row = attrgetter(*_OUTPUT_FIELDS), attrgetter(*_PROBLEM_FIELDS)
 
 
 def to_record(report: Report) -> dict:
     """The report as plain JSON data from which from_record rebuilds it exactly."""
     return {
         "command": report.command,
-        "outputs": [[getattr(o, f) for f in _OUTPUT_FIELDS] for o in report.outputs],
-        "problems": [[getattr(p, f) for f in _PROBLEM_FIELDS] for p in report.problems],
+        "outputs": [list(_output_row(o)) for o in report.outputs],
+        "problems": [list(_problem_row(p)) for p in report.problems],
         "notes": list(report.notes),
         "failed_articles": list(report.failed_articles),
         "dry_run": report.dry_run,

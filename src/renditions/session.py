@@ -139,6 +139,7 @@ def open_session(
     threads: int | None = None,
     read_manifest: bool = True,
     drafts: bool = False,
+    keep_front_matter: bool = False,
 ) -> Session:
     if gc.get_freeze_count():  # a long-running watch: the last session's leftovers are collectable again
         gc.unfreeze()
@@ -147,7 +148,7 @@ def open_session(
     hasher = Hasher(cache_file(cfg.root) if use_cache else None)
     hasher.expect_git(cfg.root)  # on a fresh clone, git answers while the articles are read
     eng = get_engine(engine, threads=threads)
-    said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None)
+    said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None, keep_front_matter)
     walked: list[str] = []
     matched = read_all(cfg, said, walked)
     articles = site = [a for a in matched if a.images and (drafts or not a.draft)]

@@ -55,7 +55,7 @@ def _with_folders(root: str, paths: Iterable[str]) -> list[str]:
     """The paths and every folder between them and the root: renaming or linking any of those
     folders changes what a path leads to, and shows in the folder above it."""
     found = dict.fromkeys(paths)
-    for parent in {os.path.dirname(p) for p in found}:
+    for parent in {p[:i] if (i := p.rfind("/")) > 0 else p[: i + 1] for p in found}:  # os.path.dirname of a clean path
         while parent not in found and parent.startswith(root):
             found[parent] = None
             parent = os.path.dirname(parent)
@@ -129,7 +129,8 @@ def record(
     top = os.path.abspath(root)
     listed = _with_folders(top, [os.fspath(config_file(root, config)), *(os.fspath(p) for p in paths)])
     sigs = [signature(p) for p in listed]
-    if any(len(s) > 1 and max(s[4::6]) >= started_ns - RACY_NS for s in sigs):
+    racy = started_ns - RACY_NS
+    if any(s[4] >= racy or (len(s) > 6 and s[10] >= racy) for s in sigs if len(s) > 1):  # the ctimes
         return False
     doc = {"key": key(command, root, config, options), "paths": listed, "sigs": sigs, "report": to_record(report)}
     try:
