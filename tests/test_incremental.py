@@ -102,8 +102,11 @@ def test_hand_edited_output_reported_as_modified(built):
     r = run(built, "check")
     assert r.exit_code == 1
     assert "/img/artical/articles/one.png: modified by hand: its bytes differ from what renditions wrote" in r.stdout
-    r = run(built, "build", "--dry-run")
-    assert "render /img/artical/articles/one.png (output modified)" in r.stdout
+    r = run(built, "build", "--dry-run")  # says what build does: keeps the edit and fails the article
+    assert r.exit_code == 1 and "render /img/artical/articles/one.png" not in r.stdout
+    assert "which was changed since renditions wrote it" in r.output
+    r = run(built, "build", "--dry-run", "--force")
+    assert "render /img/artical/articles/one.png (forced)" in r.stdout
 
 
 def test_an_output_that_is_no_longer_a_readable_file_is_called_what_it_is(built, monkeypatch):

@@ -186,6 +186,28 @@ def test_a_hand_edited_output_is_replaced_only_with_force(site):
     assert manifest(site)["/img/old.png"]["hash"] == __import__("hashlib").sha256(out.read_bytes()).hexdigest()
 
 
+def test_a_dry_run_fails_a_hand_edited_output_as_the_build_does(site):
+    """`build --dry-run` says what `build` will do: refuse the edited file, fail its article, exit 1."""
+    small_site(site)
+    run(site, "build")
+    out = site.public / "img/old.png"
+    Image.new("RGB", (64, 48), (9, 9, 9)).save(out)
+    edited = out.read_bytes()
+    dry, real = run(site, "build", "--dry-run"), run(site, "build")
+    refusal = (
+        "error: content/old.md:3: /img/old.png would replace public/img/old.png, which was changed since renditions wrote it: "
+        "move it away, or run `renditions build --force` to replace it"
+    )
+    assert dry.exit_code == real.exit_code == 1
+    assert refusal in dry.output.splitlines() and refusal in real.output.splitlines()
+    assert "render /img/old.png" not in dry.output
+    assert dry.output.splitlines()[-1].endswith("1 failed (dry run: nothing written)")
+    assert out.read_bytes() == edited
+    forced = run(site, "build", "--dry-run", "--force")
+    assert forced.exit_code == 0 and "render /img/old.png (forced)" in forced.output.splitlines()
+    assert out.read_bytes() == edited
+
+
 def test_a_killed_build_resumes_by_adopting_what_it_wrote(site):
     small_site(site, ("old", "other"))
     run(site, "build")

@@ -38,6 +38,15 @@ class Verdict:
     shared: Mapping[str, str]  # site path → the one article recorded as writing it for all
 
 
+def changed_since_written(site_path: str, shown: str) -> str:
+    """Why a build leaves alone an output edited since renditions wrote it (and why a dry run
+    says the build would): the edit is the user's until they move it away or force."""
+    return (
+        f"{site_path} would replace {shown}, which was changed since renditions wrote it: "
+        "move it away, or run `renditions build --force` to replace it"
+    )
+
+
 def path_key(site_path: str) -> str:
     """The path as a case-insensitive, Unicode-normalising file system sees it."""
     if site_path.isascii():  # most paths: NFC changes nothing, casefold is lower

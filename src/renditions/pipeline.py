@@ -141,18 +141,27 @@ def _records(s: Session, path: Path, h: str) -> bool:
 
 
 def _plan_report(plan: Plan, s: Session) -> Report:
-    """What `build --dry-run` reports: the plan, nothing rendered."""
-    from .plan import fresh_result
+    """What `build --dry-run` reports: the plan, nothing rendered. An article with an output
+    edited since renditions wrote it fails, as the build would fail it (workers.may_write)."""
+    from .ownership import changed_since_written
+    from .plan import MODIFIED, fresh_result
 
-    outs = [
-        OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format) for j in plan.jobs for o in j.outputs
-    ]
+    outs, problems, failed = [], list(plan.problems), set(plan.failed_articles)
+    for j in plan.jobs:
+        edited = [o for o in j.outputs if o.reason == MODIFIED and not o.force]
+        for o in edited[:1]:  # the build stops the article at its first refusal
+            problems.append(
+                Problem(j.article, changed_since_written(o.site_path, os.path.relpath(o.dest, s.config.root)), j.article, o.line)
+            )
+            failed.add(j.article)
+        status = "failed" if edited else "stale"
+        outs += [OutputResult(o.site_path, j.article, o.variant, status, o.reason, format=o.format) for o in j.outputs]
     outs += [fresh_result(o, s.manifest) for o in plan.fresh]
     return Report(
         "build",
         outputs=tuple(sorted(outs, key=lambda r: r.path)),
-        problems=plan.problems,
-        failed_articles=plan.failed_articles,
+        problems=tuple(problems),
+        failed_articles=tuple(sorted(failed)),
         dry_run=True,
         engine=s.engine_id,
     )

@@ -22,6 +22,7 @@ from .engines import get_engine
 from .errors import RenderError
 from .hashing import digest_bytes, digest_file, git_blob_id
 from .lock import bind_to_parent
+from .ownership import changed_since_written
 from .plan import Job, Output
 from .procs import start_method
 from .render import Limits, RenderResult, render_jobs
@@ -217,10 +218,7 @@ def may_write(out: Output, new: str, root: str) -> bool | str:
     if out.recorded is None:
         return f"{out.site_path} would replace {shown}, which renditions did not write: move it away, then build again"
     if found != out.recorded and not out.force:
-        return (
-            f"{out.site_path} would replace {shown}, which was changed since renditions wrote it: "
-            "move it away, or run `renditions build --force` to replace it"
-        )
+        return changed_since_written(out.site_path, shown)
     return False
 
 
