@@ -223,3 +223,27 @@ def test_an_unknown_key_names_its_line_and_the_key_meant(site):
         in lines
     )
     assert "Traceback" not in r.output
+
+
+def test_run_from_inside_a_site_names_the_site_folder(site, monkeypatch):
+    """A designer in content/ (or deeper) is told where the site is, not to create a second one."""
+    from click.testing import CliRunner
+
+    from renditions.cli import main
+
+    site.article("alpha")
+    deep = site.root / "content" / "posts"
+    deep.mkdir()
+    for folder, where in ((site.root / "content", ".."), (deep, "../..")):
+        monkeypatch.chdir(folder)
+        for command in ("check", "build", "status"):
+            r = CliRunner().invoke(main, [command])
+            assert r.exit_code == 2, r.output
+            assert r.output.strip().splitlines() == [
+                f"error: config/renditions.yaml: no config file here: this is a folder of the site in {where}/ "
+                f"(run renditions there, or pass --root {where})"
+            ]
+            assert not (folder / "config").exists() and not (folder / "public").exists()
+    monkeypatch.chdir(site.root.parent)  # outside any site: the old advice
+    r = CliRunner().invoke(main, ["check"])
+    assert r.exit_code == 2 and "run `renditions init` in" in r.output

@@ -524,6 +524,14 @@ class _ConfigLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _site_above(folder: Path) -> Path | None:
+    """The nearest folder above `folder` that holds a renditions config, if any."""
+    for parent in folder.parents:
+        if (parent / CONFIG_NAME).is_file():
+            return parent
+    return None
+
+
 def load_config(root: str | os.PathLike = ".", config: str | os.PathLike | None = None) -> Config:
     """Read and validate the config. Relative paths in it resolve against `root`."""
     root_path = Path(root).absolute()
@@ -532,6 +540,13 @@ def load_config(root: str | os.PathLike = ".", config: str | os.PathLike | None 
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
+        site = None if config else _site_above(root_path)
+        if site is not None:  # run from inside a site (its content/, say): name the site's folder
+            where = os.path.relpath(site, root_path)
+            raise ConfigError(
+                shown,
+                [f"no config file here: this is a folder of the site in {where}/ (run renditions there, or pass --root {where})"],
+            ) from None
         raise ConfigError(shown, [f"no config file here (run `renditions init` in {root_path} to create one)"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(shown, [f"cannot read the config: {exc}"]) from None
