@@ -136,6 +136,7 @@ def resolve_output(site_path: str, public: Path, sources: Path, memo: dict | Non
         memo["root"] = Path(os.path.realpath(public))
         memo["src"] = Path(os.path.realpath(sources))
         memo["folders"] = {}  # site folder ("img/a") -> its real path, or why nothing goes there
+        memo["under"] = {}  # site folder -> its Path under `public` as given: a file's is that / name
     folder_part, _, name = site_path[1:].rpartition("/")
     dest = os.path.join(memo["public"], site_path[1:])
     try:
@@ -151,7 +152,10 @@ def resolve_output(site_path: str, public: Path, sources: Path, memo: dict | Non
         raise PathError("", folder)
     if name == memo["src"].name and folder == memo["src"].parent:
         raise PathError("", "the path lands in the masters' folder; a master is never overwritten")
-    return Path(dest)
+    under = memo["under"].get(folder_part)
+    if under is None:
+        under = memo["under"][folder_part] = Path(os.path.dirname(dest))
+    return under / name  # a third of Path(dest)'s cost: only the name is parsed
 
 
 def _resolve_folder(parent: Path, root: Path, src: Path) -> Path | str:
