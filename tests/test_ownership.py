@@ -167,19 +167,28 @@ def test_a_hand_made_file_is_never_replaced(site):
         assert "/logo.png" not in manifest(site)
 
 
-def test_a_hand_edited_output_is_replaced_only_with_force(site):
+#: What build (and build --dry-run) says of small_site's /img/old.png once a user edited it.
+EDITED = (
+    "error: content/old.md:3: /img/old.png would replace public/img/old.png, which was changed since renditions wrote it: "
+    "move it away, or run `renditions build --force` to replace it"
+)
+
+
+def hand_edited(site):
+    """small_site built, then its /img/old.png painted over by a user: the file and its new bytes."""
     small_site(site)
     run(site, "build")
     out = site.public / "img/old.png"
     Image.new("RGB", (64, 48), (9, 9, 9)).save(out)
-    edited = out.read_bytes()
+    return out, out.read_bytes()
+
+
+def test_a_hand_edited_output_is_replaced_only_with_force(site):
+    out, edited = hand_edited(site)
     site.master("old", (160, 120), colour=(200, 200, 0))  # a new master makes the output stale
     r = run(site, "build")
     assert r.exit_code == 1
-    assert (
-        "error: content/old.md:3: /img/old.png would replace public/img/old.png, which was changed since renditions wrote it: "
-        "move it away, or run `renditions build --force` to replace it"
-    ) in r.output.splitlines()
+    assert EDITED in r.output.splitlines()
     assert out.read_bytes() == edited
     r = run(site, "build", "--force")
     assert r.exit_code == 0 and out.read_bytes() != edited
@@ -188,18 +197,10 @@ def test_a_hand_edited_output_is_replaced_only_with_force(site):
 
 def test_a_dry_run_fails_a_hand_edited_output_as_the_build_does(site):
     """`build --dry-run` says what `build` will do: refuse the edited file, fail its article, exit 1."""
-    small_site(site)
-    run(site, "build")
-    out = site.public / "img/old.png"
-    Image.new("RGB", (64, 48), (9, 9, 9)).save(out)
-    edited = out.read_bytes()
+    out, edited = hand_edited(site)
     dry, real = run(site, "build", "--dry-run"), run(site, "build")
-    refusal = (
-        "error: content/old.md:3: /img/old.png would replace public/img/old.png, which was changed since renditions wrote it: "
-        "move it away, or run `renditions build --force` to replace it"
-    )
     assert dry.exit_code == real.exit_code == 1
-    assert refusal in dry.output.splitlines() and refusal in real.output.splitlines()
+    assert EDITED in dry.output.splitlines() and EDITED in real.output.splitlines()
     assert "render /img/old.png" not in dry.output
     assert dry.output.splitlines()[-1].endswith("1 failed (dry run: nothing written)")
     assert out.read_bytes() == edited

@@ -527,8 +527,11 @@ class _ConfigLoader(yaml.SafeLoader):
 def _site_above(folder: Path) -> Path | None:
     """The nearest folder above `folder` that holds a renditions config, if any."""
     for parent in folder.parents:
-        if (parent / CONFIG_NAME).is_file():
-            return parent
+        try:
+            if (parent / CONFIG_NAME).is_file():
+                return parent
+        except OSError:  # a folder above that can't be looked into: no site found there
+            continue
     return None
 
 
