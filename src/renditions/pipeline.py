@@ -148,13 +148,12 @@ def _plan_report(plan: Plan, s: Session) -> Report:
 
     outs, problems, failed = [], list(plan.problems), set(plan.failed_articles)
     for j in plan.jobs:
-        edited = [o for o in j.outputs if o.reason == MODIFIED and not o.force]
-        for o in edited[:1]:  # the build stops the article at its first refusal
-            problems.append(
-                Problem(j.article, changed_since_written(o.site_path, os.path.relpath(o.dest, s.config.root)), j.article, o.line)
-            )
+        edited = next((o for o in j.outputs if o.reason == MODIFIED and not o.force), None)
+        if edited is not None:  # the build stops the article at its first refusal
+            shown = os.path.relpath(edited.dest, s.config.root)
+            problems.append(Problem(j.article, changed_since_written(edited.site_path, shown), j.article, edited.line))
             failed.add(j.article)
-        status = "failed" if edited else "stale"
+        status = "stale" if edited is None else "failed"
         outs += [OutputResult(o.site_path, j.article, o.variant, status, o.reason, format=o.format) for o in j.outputs]
     outs += [fresh_result(o, s.manifest) for o in plan.fresh]
     return Report(

@@ -162,6 +162,15 @@ def _ahead(manifest: str, public: str) -> None:
     (another stat after than before) is left out."""
     import json
 
+    from .errors import PathError
+    from .paths import clean_site_path
+
+    def is_site_path(key: str) -> bool:  # as manifest._entry has it; check refuses any other key
+        try:
+            return clean_site_path(key) == key
+        except PathError:
+            return False
+
     try:
         with open(manifest, "rb") as fh:
             outputs = json.loads(fh.read())["outputs"]
@@ -169,7 +178,7 @@ def _ahead(manifest: str, public: str) -> None:
         sys.exit(1)
     found = []
     for site in outputs if type(outputs) is dict else ():
-        if not site.startswith("/") or "/../" in site + "/":  # not a site path: check refuses the manifest
+        if not is_site_path(site):  # `//etc/x` or `/a/../b` would lead outside the web root
             continue
         path = os.path.join(public, site[1:])
         try:
