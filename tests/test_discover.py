@@ -209,3 +209,13 @@ def test_an_article_read_in_short_pieces_says_the_same(site, monkeypatch):
     assert a.slug == "alpha-one" and a.focus == (("*", (0.25, 0.75)),) and not a.errors
     folders = ("articles", "mobile-articles", "single-articles", "mobile-single-articles")
     assert [t.site_path for t in a.targets] == [f"/img/artical/{d}/alpha.png" for d in folders]
+
+
+def test_articles_come_in_path_order_part_by_part(site):
+    """`a/b.md` before `a-b.md`: folders sort by name, as Path orders them, not as the strings do."""
+    for rel in ("a-b.md", "a/b.md", "a.md", "a/c/d.md", "a0.md", "A.md"):
+        (site.root / "content" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site.root / "content" / rel).write_text("---\ntitle: x\n---\n")
+    cfg = load_config(site.root)
+    found = [os.path.relpath(a.file, site.root / "content") for a in read_all(cfg)]
+    assert found == ["A.md", "a/b.md", "a/c/d.md", "a-b.md", "a.md", "a0.md"]

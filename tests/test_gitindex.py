@@ -103,6 +103,44 @@ def test_a_fresh_clone_check_reads_no_file_git_vouches_for(clone, reads):
     assert reads == []  # 3 masters and 12 outputs, all known by their blob ids
 
 
+def test_a_fresh_clone_check_stats_each_master_and_output_once(clone, reads, monkeypatch):
+    """The lstat taken where a master is found and an output resolved serves git's vouching and
+    the stamp too: 8,000 outputs cost 8,000 stats, not 24,000 (Session.lstats). The stamp so
+    recorded answers the next check, and an edit made after it still shows."""
+    from renditions import session, stamp
+
+    monkeypatch.setattr(stamp, "RACY_NS", 0)  # the clone is seconds old: let its check be stamped
+    stats: list[str] = []
+    runs: list[str] = []
+    real_stat, real_lstat, real_open = os.stat, os.lstat, session.open_session
+
+    def counted(real):
+        def stat(path, *args, **kwargs):
+            # not the stats around a header read (sniff.sniff_hashed), which a big site's child takes
+            if isinstance(path, (str, os.PathLike)) and sys._getframe(1).f_globals["__name__"] != "renditions.sniff":
+                stats.append(os.path.abspath(path))
+            return real(path, *args, **kwargs)
+
+        return stat
+
+    def opened(*args, **kwargs):
+        runs.append("run")
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counted(real_stat))
+    monkeypatch.setattr(os, "lstat", counted(real_lstat))
+    monkeypatch.setattr(session, "open_session", opened)
+    report = check(clone.root)
+    assert report.ok and report.count("up to date") == 12 and reads == []
+    files = sorted(os.path.abspath(p) for p in [*clone.public.rglob("*.png"), *(clone.root / "source_images").iterdir()])
+    assert len(files) == 15
+    assert {f: stats.count(f) for f in files} == dict.fromkeys(files, 1)
+    assert check(clone.root).ok and runs == ["run"]  # answered by the stamp
+    same_size_edit(clone.out("mobile", "b"))
+    again = check(clone.root)
+    assert runs == ["run", "run"] and [p.path for p in again.problems] == ["/img/artical/mobile-articles/b.png"]
+
+
 def test_git_is_asked_once_and_before_the_articles_are_read(clone, reads, monkeypatch):
     """Its answer is parsed in a child process while this one reads the articles (gitindex.Scan)."""
     from renditions import discover, gitindex, session

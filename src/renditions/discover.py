@@ -131,7 +131,8 @@ def article_files(config: Config, listed: list[str] | None = None) -> list[Path]
     """Files the `content` globs match and no `exclude` glob does, each read once however links
     lead (see walk.py). `listed` collects the folders the walk read."""
     found = _matches(config, config.content, listed) - _matches(config, config.exclude, listed)
-    return sorted(Path(p) for p in found)
+    # Path's order (part by part), sorting the walk's clean strings: comparing Paths costs as much again
+    return [Path(p) for p in sorted(found, key=lambda p: p.split(os.sep))]
 
 
 def path_slug(rel: str, languages: tuple[str, ...] = ()) -> str:
@@ -339,9 +340,11 @@ def read_article(
     masters: dict[str, list[Path]],
     cache: FrontMatterCache | None = None,
     st: os.stat_result | None = None,
+    lstats: dict[str, os.stat_result] | None = None,
 ) -> Article:
     """`cache` and `st` (the file's stat, taken while finding it) let an unchanged article's
-    front matter come from the cache of what it said last time."""
+    front matter come from the cache of what it said last time. `lstats` receives the master's
+    lstat, for the run's later stats of it (Session.lstats)."""
     path, rel = os.fspath(file), relative(file, config.root)
     fallback_slug = path_slug(rel, config.languages)
     if not is_utf8(rel):  # it could be neither printed nor recorded in the manifest
@@ -413,9 +416,13 @@ def read_article(
         if found:
             master = found[0]
             try:
-                mode = os.lstat(master).st_mode
+                found_st = os.lstat(master)
             except OSError:
                 mode = 0
+            else:
+                mode = found_st.st_mode
+                if lstats is not None:
+                    lstats[os.fspath(master)] = found_st
             # a plain file listed in the masters' folder is inside it; only a link needs resolving
             if stat.S_ISLNK(mode) and not os.path.realpath(master).startswith(os.path.realpath(config.sources) + os.sep):
                 d.errors.append(
@@ -445,15 +452,20 @@ def read_article(
     )
 
 
-def read_all(config: Config, cache: FrontMatterCache | None = None, listed: list[str] | None = None) -> list[Article]:
+def read_all(
+    config: Config,
+    cache: FrontMatterCache | None = None,
+    listed: list[str] | None = None,
+    lstats: dict[str, os.stat_result] | None = None,
+) -> list[Article]:
     """Every file the `content` globs match, pages without images and drafts included, in path
     order. With `cache`, unchanged articles aren't read (see fmcache); the caller saves it.
-    `listed` collects the folders the walk read (see walk.find_files)."""
+    `listed` collects the folders the walk read (see walk.find_files); `lstats`, each master's lstat."""
     masters = master_index(config.sources)
     files = article_files(config, listed)
     if cache is not None:
         cache.forget_others({os.fspath(f) for f in files})
-    return [read_article(f, config, masters, cache) for f in files]
+    return [read_article(f, config, masters, cache, None, lstats) for f in files]
 
 
 def discover(config: Config, drafts: bool = False, cache: FrontMatterCache | None = None) -> list[Article]:

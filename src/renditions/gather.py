@@ -32,6 +32,7 @@ def gather(
     site: list[Article] | None = None,
     prefetch: Callable[[Iterable[Path]], None] | None = None,
     recipes: Recipes | None = None,
+    lstats: dict[str, os.stat_result] | None = None,
 ) -> Facts:
     """The Facts make_plan(config, articles, manifest, facts, engine, force, site) decides from.
 
@@ -39,14 +40,15 @@ def gather(
     whose variants ask for extra widths (the plan skips the widths a master can't serve).
     Masters of articles competing for a path are hashed too (even outside --only): identical
     bytes share the path, anything else is a conflict. `prefetch` is told, before any is
-    hashed, every file that will be (Hasher.prefetch: a fresh clone hashes them in helpers)."""
+    hashed, every file that will be (Hasher.prefetch: a fresh clone hashes them in helpers).
+    `lstats`, when given, receives each output's lstat, for the run's later stats of it."""
     dests: dict[str, Path | str] = {}
     masters: dict[Path, str | None] = {}
     present: set[str] = set()
     outputs: dict[str, str | None] = {}
     hints: dict[str, str] = {}
     sizes: dict[Path, tuple[int, int]] = {}
-    memo: dict = {}  # resolve each output folder once, not each of thousands of outputs
+    memo: dict = {} if lstats is None else {"lstat": lstats}  # each output folder resolved once, not each output
     recipes = Recipes(engine) if recipes is None else recipes
     taken: set[str] = set()
     resolved: list[tuple[Article, bool, list]] = []

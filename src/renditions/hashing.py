@@ -209,6 +209,9 @@ class Hasher:
         self.vouched: dict[str, tuple[str, int | None]] = {}
         self.git_root: str | None = None
         self._stated: set[str] = set()  # vouched for by git against a stat taken in this run
+        #: lstat results taken earlier in this run (resolve_output's), by path: prefetch's stat of
+        #: a file that is not a link
+        self.lstats: dict[str, os.stat_result] = {}
         self._scan: Any = None  # git's index, asked early (expect_git)
         self._pool: Any = None  # helper processes hashing ahead (prefetch), while any are asked for
         self._threads_before = 1  # threads running before the pool started its own
@@ -239,10 +242,12 @@ class Hasher:
             seen.add(key)
             if key in self.cache:  # most likely unchanged: known by its stat when it is asked for
                 continue
-            try:
-                st = os.stat(key)
-            except OSError:
-                continue
+            st = self.lstats.get(key)
+            if st is None or stat.S_ISLNK(st.st_mode):
+                try:
+                    st = os.stat(key)
+                except OSError:
+                    continue
             if stat.S_ISREG(st.st_mode):
                 todo.append((key, st.st_size))
                 sigs[key] = _signature(st)

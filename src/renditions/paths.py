@@ -127,7 +127,8 @@ def resolve_output(site_path: str, public: Path, sources: Path, memo: dict | Non
 
     Symlinks that already exist are followed: a folder that links outside the root is refused,
     as is any path that lands on or inside the masters' folder. Pass one `memo` dict for every
-    output of a plan: each output folder is then resolved once (same checks, same messages).
+    output of a plan: each output folder is then resolved once (same checks, same messages);
+    with memo["lstat"] a dict, each output's lstat is kept in it, by its path as text.
     """
     if memo is None:
         return _resolve_one(site_path, public, sources)
@@ -140,9 +141,13 @@ def resolve_output(site_path: str, public: Path, sources: Path, memo: dict | Non
     folder_part, _, name = site_path[1:].rpartition("/")
     dest = os.path.join(memo["public"], site_path[1:])
     try:
-        mode = os.lstat(dest).st_mode
+        st = os.lstat(dest)
     except OSError:
         mode = 0
+    else:
+        mode = st.st_mode
+        if "lstat" in memo:  # kept for the run's later stats of the same file (Session.lstats)
+            memo["lstat"][dest] = st
     if stat.S_ISLNK(mode) or stat.S_ISDIR(mode):
         return _resolve_one(site_path, public, sources)  # rare: the full checks
     folder = memo["folders"].get(folder_part)

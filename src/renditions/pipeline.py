@@ -98,7 +98,7 @@ def build(
         engine=s.engine_id,
     )
     if whole and not plan.jobs and report.ok:  # nothing to do: the next run may know it by stats alone
-        stamp.record("build", root, config, options, s.read_paths(plan), report, started)
+        stamp.record("build", root, config, options, s.read_paths(plan), report, started, s.lstats)
     return report
 
 

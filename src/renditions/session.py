@@ -66,6 +66,10 @@ class Session:
     site: list[Article] | None = None  # every article: who else wants a path is asked site-wide
     matched: list[Article] = field(default_factory=list)  # every file `content` matches, drafts and pages too
     walked: list[str] = field(default_factory=list)  # the folders the content walk read (see walk.find_files)
+    #: each master's and output's lstat, taken where the articles are read and the plan resolves
+    #: outputs: a fresh clone's check stats 10,000 files once, not three times (the hasher's
+    #: stat and the stamp's reuse it)
+    lstats: dict[str, os.stat_result] = field(default_factory=dict)
 
     def no_article(self) -> str:
         """Why nothing would be checked or built: `content` matches no file (a typo in the glob), or
@@ -88,6 +92,7 @@ class Session:
         self.hasher.vouched = {e.master_git: (e.master_hash, None) for e in entries if e.master_git}
         self.hasher.vouched.update((e.git, (e.hash, e.bytes)) for e in entries if e.git)
         self.hasher.git_root = str(self.config.root)
+        self.hasher.lstats = self.lstats
         recipes = Recipes(self.engine_id)  # shared: each article's outputs are worked out once
         try:
             facts = gather(
@@ -101,6 +106,7 @@ class Session:
                 self.site,
                 self.hasher.prefetch,
                 recipes,
+                self.lstats,
             )
         finally:
             self.hasher.close()
@@ -150,7 +156,8 @@ def open_session(
     eng = get_engine(engine, threads=threads)
     said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None, keep_front_matter)
     walked: list[str] = []
-    matched = read_all(cfg, said, walked)
+    lstats: dict[str, os.stat_result] = {}
+    matched = read_all(cfg, said, walked, lstats)
     articles = site = [a for a in matched if a.images and (drafts or not a.draft)]
     if only:
         known = {a.slug for a in articles}
@@ -160,4 +167,6 @@ def open_session(
         articles = [a for a in articles if a.slug in only]
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
     man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
-    return Session(cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched, walked)
+    return Session(
+        cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched, walked, lstats
+    )

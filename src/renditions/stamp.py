@@ -19,7 +19,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .hashing import cache_file
@@ -37,11 +37,13 @@ MAX_BYTES = 256 * 1024 * 1024
 LIBRARIES = ("pyvips", "_libvips", "PIL", "yaml", "click")
 
 
-def signature(path: str) -> list[int]:
+def signature(path: str, st: os.stat_result | None = None) -> list[int]:
     """What changes when the file or folder at `path` does: [-errno] when it can't be read; a
-    symbolic link's own identity, then its target's (a link swapped in for a folder shows)."""
+    symbolic link's own identity, then its target's (a link swapped in for a folder shows).
+    `st` is the path's lstat if the run took one already."""
     try:
-        st = os.lstat(path)
+        if st is None:
+            st = os.lstat(path)
         sig = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode]
         if stat.S_ISLNK(st.st_mode):
             st = os.stat(path)
@@ -123,12 +125,16 @@ def record(
     paths: Iterable[str | os.PathLike],
     report: Report,
     started_ns: int,
+    lstats: Mapping[str, os.stat_result] | None = None,
 ) -> bool:
     """Keep `report` for the next run, unless a path changed too recently to be trusted to a stat.
+    `lstats` holds lstats the run took of some paths as it read them: those are recorded, not
+    taken again (a file changed since then shows as changed to the next run, which does the work).
     Returns whether it was kept."""
     top = os.path.abspath(root)
     listed = _with_folders(top, [os.fspath(config_file(root, config)), *(os.fspath(p) for p in paths)])
-    sigs = [signature(p) for p in listed]
+    known = lstats or {}
+    sigs = [signature(p, known.get(p)) for p in listed]
     racy = started_ns - RACY_NS
     if any(s[4] >= racy or (len(s) > 6 and s[10] >= racy) for s in sigs if len(s) > 1):  # the ctimes
         return False

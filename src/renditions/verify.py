@@ -162,5 +162,5 @@ def check(
         engine=s.engine_id,
     )
     if report.ok:
-        stamp.record("check", root, config, options, s.read_paths(plan), report, started)
+        stamp.record("check", root, config, options, s.read_paths(plan), report, started, s.lstats)
     return report
