@@ -74,3 +74,46 @@ def test_check_prints_warnings_as_lines(site):
     assert r.returncode == 0, r.stderr
     assert "warning: /img/artical/articles/stray.png: orphan" in r.stdout
     assert "Traceback" not in r.stderr
+
+
+def test_a_json_report_stdout_cannot_take_is_one_error_line(site):
+    """stdout on a full disk: the report can't be written, nor the error document after it. One
+    `error:` line on stderr and exit 2, no traceback (the error document's own failure is quiet)."""
+    import os
+
+    if not os.path.exists("/dev/full"):
+        import pytest
+
+        pytest.skip("no /dev/full")
+    site.article("a")
+    site.master("a")
+    assert cli(site, "build").returncode == 0
+    with open("/dev/full", "w") as full:
+        r = subprocess.run(
+            [sys.executable, "-m", "renditions", "check", "--json", "--root", str(site.root)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == ["error: renditions: No space left on device"]
+
+
+def test_the_quick_exit_keeps_the_report_and_the_exit_code(site):
+    """The process ends without Python's teardown (__main__._exit), after flushing: the whole
+    report arrives, and the exit code is the command's (0, 1 for an article's problem)."""
+    import json
+
+    for slug in "abc":
+        site.article(slug)
+        site.master(slug)
+    build = cli(site, "build", "--json")
+    assert build.returncode == 0, build.stderr
+    assert json.loads(build.stdout)["totals"]["written"] == 12
+    check = cli(site, "check", "--json")
+    assert check.returncode == 0 and json.loads(check.stdout)["totals"]["up_to_date"] == 12
+    (site.root / "content" / "a.md").write_text("---\ntitle: [unclosed\n---\n")
+    broken = cli(site, "check", "--json")
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr, broken.stderr
+    assert json.loads(broken.stdout)["ok"] is False

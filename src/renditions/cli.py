@@ -105,6 +105,15 @@ def _emit_json(doc: dict) -> None:
     click.echo(json.dumps(doc, indent=2))
 
 
+def _emit_error_json(doc: dict) -> None:
+    """An error's `--json` document: if stdout itself is what failed (a full disk, a closed pipe),
+    the `error:` line on stderr has said so, and the exit code stands."""
+    try:
+        _emit_json(doc)
+    except OSError:
+        pass
+
+
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     """Where every error becomes an exit code: the one place (a command never exits by raising).
 
@@ -127,7 +136,7 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             reason = INTERRUPTED.get(name, INTERRUPTED[""])
             click.echo(reason, err=True)
             if _json_wanted():
-                _emit_json(
+                _emit_error_json(
                     _error_doc(
                         name,
                         "interrupted",
@@ -144,7 +153,7 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         if _json_wanted():
             kind = next(k for t, k in ERROR_KINDS if isinstance(error, t))
             problems = error.problems if isinstance(error, ConfigError) else [error.reason]
-            _emit_json(
+            _emit_error_json(
                 _error_doc(
                     click.get_current_context().info_name or "renditions",
                     kind,
