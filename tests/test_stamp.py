@@ -235,3 +235,24 @@ def test_what_happens_beside_the_site_does_not_matter(built, full_runs, tmp_path
     (tmp_path / "notes.txt").write_text("x")
     r = run(built, "check")
     assert len(full_runs) == 1 and r.output == "all 8 outputs up to date\n"
+
+
+def test_a_stamped_check_imports_none_of_the_work(built, full_runs):
+    """The stamp answers in a fresh process without importing what the work needs: the engines,
+    the plan, the process pool, or the temporary files a write makes (each import is time a no-op
+    pays: `tempfile` and `concurrent.futures` alone cost 17 ms of a 0.24 s check)."""
+    import subprocess
+    import sys
+
+    assert run(built, "check").exit_code == 0 and full_runs == ["run"]  # the stamp is recorded
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "renditions", "check", "--root", str(built.root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0 and "all 8 outputs up to date\n" in r.stderr, r.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    assert "renditions.stamp" in imported  # the trace is read right
+    work = {"renditions.session", "renditions.plan", "pyvips", "PIL", "concurrent.futures", "tempfile", "multiprocessing"}
+    assert imported & work == set()

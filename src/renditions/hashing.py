@@ -11,10 +11,12 @@ import json
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the pool's modules (and logging) are imported only when a pool starts
+    from concurrent.futures import Future
 
 from .write import write_atomic
 

@@ -7,7 +7,6 @@ Temporary files left by a killed build are swept at the start of the next one.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 TMP_SUFFIX = ".renditions-tmp"
@@ -15,6 +14,8 @@ TMP_SUFFIX = ".renditions-tmp"
 
 def _stage(dest: Path, data: bytes) -> str:
     """Write `data` to a temporary file beside `dest`; return its name. Removes it on failure."""
+    import tempfile  # here: a run that writes nothing (a stamped no-op) needn't import it and shutil (9 ms)
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix="." + dest.name + ".", suffix=TMP_SUFFIX)
     try:
