@@ -219,3 +219,27 @@ def test_articles_come_in_path_order_part_by_part(site):
     cfg = load_config(site.root)
     found = [os.path.relpath(a.file, site.root / "content") for a in read_all(cfg)]
     assert found == ["A.md", "a/b.md", "a/c/d.md", "a-b.md", "a.md", "a0.md"]
+
+
+def test_empty_front_matter_is_a_page_or_an_article_with_no_keys(site):
+    """`---` twice (Jekyll's page with no variables): without a master, a page that build and
+    check pass over; with one, an article whose outputs take the config's paths, and
+    --write-front-matter fills the empty block with their keys."""
+    from PIL import Image
+
+    (site.root / "content" / "about.md").write_text("---\n---\n# About\n")
+    (site.root / "content" / "hello.md").write_text("---\n---\nHello.\n")
+    site.master("hello")
+    runner = CliRunner()
+    build = runner.invoke(main, ["build", "--root", str(site.root), "--write-front-matter"])
+    assert build.exit_code == 0, build.output
+    assert "about.md" not in build.output and "front matter is empty" not in build.output
+    assert Image.open(site.out("image", "hello")).size == (800, 450)
+    written = (site.root / "content" / "hello.md").read_text()
+    assert written.startswith("---\n") and written.endswith("---\nHello.\n")
+    assert "image: /img/artical/articles/hello.png" in written or 'image: "/img/artical/articles/hello.png"' in written
+    assert (site.root / "content" / "about.md").read_text() == "---\n---\n# About\n"
+    check = runner.invoke(main, ["check", "--root", str(site.root)])
+    assert check.exit_code == 0, check.output
+    status = runner.invoke(main, ["status", "--root", str(site.root)])
+    assert "page without images: content/about.md" in status.output, status.output

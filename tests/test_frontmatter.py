@@ -35,8 +35,6 @@ CASES = [
     ("missing", b"# Just a heading\n\ntext\n", 1, "must start with a --- line"),
     ("empty file", b"", None, "the file is empty"),
     ("blank file", b"\n\n  \n", None, "the file is empty"),
-    ("empty front matter", b"---\n---\nbody\n", 1, "front matter is empty"),
-    ("only comments", b"---\n# nothing\n---\n", 1, "front matter is empty"),
     ("a list", b"---\n- /img/a.png\n- /img/b.png\n---\n", 2, "must be a mapping"),
     ("a scalar", b"---\njust words\n---\n", 2, "must be a mapping"),
     ("unterminated", b"---\ntitle: x\nimage: /img/x.png\n\nbody text\n", 1, "not closed"),
@@ -45,7 +43,6 @@ CASES = [
     ("TOML, not closed", b"+++\ntitle = 'x'\n", 1, "add a +++ line"),
     ("TOML duplicate key", b"+++\nimage = '/a.png'\ntitle = 't'\nimage = '/b.png'\n+++\n", 4, "not valid TOML"),
     ("TOML syntax", b"+++\ntitle = 'x'\nimage =\n+++\n", 3, "not valid TOML"),
-    ("TOML empty", b"+++\n+++\n", 1, "front matter is empty"),
     ("TOML non-UTF-8", b"+++\ntitle = 'Ren\xe9e'\n+++\n", 2, "not UTF-8"),
     ("JSON duplicate key", b'{\n"image": "/a.png",\n"image": "/b.png"\n}\n', 3, "duplicate key 'image'"),
     ("JSON syntax", b'{\n"title": "x",\n"image": \n}\n', 4, "not valid JSON"),
@@ -183,3 +180,19 @@ def test_generated_bytes_raise_only_front_matter_error(body, framed):
     else:
         assert isinstance(fm.data, dict)
     assert time.perf_counter() - start < 5.0  # a hang guard, not a speed test
+
+
+@pytest.mark.parametrize(
+    "raw, fmt",
+    [
+        (b"---\n---\nbody\n", "yaml"),  # Jekyll's way to have a page processed
+        (b"---\n# nothing\n---\n", "yaml"),
+        (b"\xef\xbb\xbf---\r\n\r\n---\r\n", "yaml"),
+        (b"+++\n+++\n", "toml"),
+        (b"{}\nbody\n", "json"),
+    ],
+)
+def test_empty_front_matter_is_a_mapping_with_no_keys(raw, fmt):
+    """As Jekyll and Hugo read it: a file with empty front matter is a page, not an error."""
+    fm = parse(raw, NAME)
+    assert (fm.data, fm.lines, fm.format) == ({}, {}, fmt)

@@ -213,7 +213,11 @@ def test_drafts_are_not_built_pruned_or_checked_until_asked(tmp_path):
     assert size_of(out) == SIZES["image"]
     p = renditions(root, "prune")
     assert p.returncode == 0 and out.exists()  # kept for the day the draft is published
-    assert renditions(root, "check").returncode == 0
+    c = renditions(root, "check", "--strict")  # and not called an orphan that prune deletes
+    assert c.returncode == 0 and "orphan" not in c.stdout + c.stderr, c.stdout + c.stderr
+    (root / "content/draft.md").unlink()  # the draft given up: now its output is an orphan
+    c = renditions(root, "check", "--strict")
+    assert c.returncode == 1 and "/img/artical/articles/draft.png: orphan" in c.stdout + c.stderr
 
 
 ELEVENTY_CONFIG = """module.exports = function (eleventyConfig) {

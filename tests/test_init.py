@@ -43,6 +43,24 @@ def test_init_refuses_to_overwrite(tmp_path):
     assert not (root / "content").exists()
 
 
+def test_init_inside_a_site_names_the_site_and_creates_nothing(tmp_path, monkeypatch):
+    """Run from a site's content/ folder, init would start a second site inside the first one
+    (a config, content/ and source_images/ in content/): it says where the site is instead, as
+    every other command does. Naming the folder with --root starts one there anyway."""
+    root = tmp_path / "site"
+    assert CliRunner().invoke(main, ["init", "--root", str(root)]).exit_code == 0
+    inner = root / "content" / "posts"
+    inner.mkdir(parents=True)
+    monkeypatch.chdir(inner)
+    result = CliRunner().invoke(main, ["init"])
+    assert result.exit_code == 2, result.output
+    assert "this is a folder of the site in ../../" in result.output and "--root ." in result.output
+    assert sorted(p.name for p in inner.iterdir()) == []
+    forced = CliRunner().invoke(main, ["init", "--root", "."])
+    assert forced.exit_code == 0, forced.output
+    assert (inner / "config" / "renditions.yaml").is_file()
+
+
 HUGO_TOML = 'baseURL = "/"\ndefaultContentLanguage = "en"\n[languages.en]\nweight = 1\n[languages.fr]\nweight = 2\n'
 
 

@@ -162,6 +162,24 @@ def test_resolve_rejections(layout, site_path, expected):
     assert expected in resolve_reason(layout, site_path)
 
 
+@pytest.mark.parametrize("site_path", ["/.git/a.png", "/.GIT/hooks/b.png", "/pics/c.png", "/pics/deep/d.png"])
+def test_nothing_is_written_into_git_s_own_folder(tmp_path, site_path):
+    """A web root of "." (Jekyll's layout) holds .git: a front-matter path into it, in any case
+    or through a link, is refused, with the plan's memo as without it."""
+    from renditions.paths import INTO_GIT
+
+    root = tmp_path / "site"
+    (root / ".git" / "hooks").mkdir(parents=True)
+    os.symlink(".git", root / "pics")
+    sources = root / "source_images"
+    sources.mkdir()
+    for memo in (None, {}):
+        with pytest.raises(PathError) as info:
+            resolve_output(clean_site_path(site_path), root, sources, memo)
+        assert info.value.reason == INTO_GIT
+    assert resolve_output("/img/.gitkeep.png", root, sources, {}) == root / "img" / ".gitkeep.png"
+
+
 def test_self_referencing_symlink_is_refused_or_inside(layout):
     public, _, _ = layout
     try:

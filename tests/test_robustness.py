@@ -481,7 +481,6 @@ def test_broken_manifest_is_reported_with_the_fix(small, text, words):
 FRONT_MATTER_CASES = {
     "fm-missing": b"# no front matter\n",
     "fm-empty-file": b"",
-    "fm-empty": b"---\n---\nbody\n",
     "fm-list": b"---\n- a\n- b\n---\n",
     "fm-unterminated": b"---\ntitle: x\nimage: /img/x.png\n",
     "fm-latin1": b"---\ntitle: Ren\xe9e\n---\n",
@@ -496,6 +495,7 @@ GOOD_VARIANTS = {  # BOM and CRLF simply work
     "fm-bom": b"\xef\xbb\xbf---\nslug: fm-bom\n---\n",
     "fm-crlf": b"---\r\nslug: fm-crlf\r\n---\r\nbody\r\n",
     "fm-toml": b"+++\ntitle = 'x'\n+++\n",  # Hugo's default front matter (issue 15)
+    "fm-empty": b"---\n---\nbody\n",  # Jekyll's page with no variables: the config's paths
 }
 
 

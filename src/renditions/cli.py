@@ -507,11 +507,13 @@ def status(root, config, engine, as_json, wide) -> None:
 def init(root) -> None:
     """Start a site: a commented config/renditions.yaml, and content/ and source_images/ folders.
 
-    Refuses (exit 2) when the site already has a config; nothing is ever overwritten.
+    Refuses (exit 2) when the site already has a config, and when run inside another site (its
+    content/, say) unless --root names the folder; nothing is ever overwritten.
     """
     from .scaffold import init_site
 
-    done = init_site(root)
+    named = click.get_current_context().get_parameter_source("root") is not click.core.ParameterSource.DEFAULT
+    done = init_site(root, inside_a_site=named)
     if done.generator:
         click.echo(f"a {done.generator} site: the config fits its layout")
     for name in done.created:

@@ -524,7 +524,7 @@ class _ConfigLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _site_above(folder: Path) -> Path | None:
+def site_above(folder: Path) -> Path | None:
     """The nearest folder above `folder` that holds a renditions config, if any."""
     for parent in folder.parents:
         try:
@@ -543,7 +543,7 @@ def load_config(root: str | os.PathLike = ".", config: str | os.PathLike | None 
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        site = None if config else _site_above(root_path)
+        site = None if config else site_above(root_path)
         if site is not None:  # run from inside a site (its content/, say): name the site's folder
             where = os.path.relpath(site, root_path)
             raise ConfigError(

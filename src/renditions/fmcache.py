@@ -21,7 +21,7 @@ from typing import Any
 from .write import write_atomic
 
 #: Bump when what is cached, or how front matter is parsed, changes.
-FORMAT = 1
+FORMAT = 2  # 2: empty front matter reads as no keys, not as an error
 #: A file changed this recently (ns) is not cached: file times tick coarsely (a few ms), so an edit
 #: of the same size right after could keep the same signature ("racy git").
 RACY_NS = 2_000_000_000

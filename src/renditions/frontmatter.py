@@ -145,7 +145,7 @@ def parse(raw: bytes, name: str, max_bytes: int = 64 * 1024) -> FrontMatter:
     if kind == "toml":
         return _parse_toml(text, name, start)
     if not text.strip():
-        raise FrontMatterError(name, "front matter is empty", start - 1)
+        return FrontMatter(data={}, lines={})  # `---` twice: Jekyll's "a page with no variables"
     _check_nesting(text, name, start)
     fast = _parse_plain(text, start)
     if fast is not None:
@@ -157,8 +157,8 @@ def parse(raw: bytes, name: str, max_bytes: int = 64 * 1024) -> FrontMatter:
     try:
         loader = _StrictLoader(text)
         node = loader.get_single_node()
-        if node is None:
-            raise FrontMatterError(name, "front matter is empty", start - 1)
+        if node is None:  # only comments: as empty
+            return FrontMatter(data={}, lines={})
         if not isinstance(node, yaml.MappingNode):
             raise FrontMatterError(name, "front matter must be a mapping of keys to values", start)
         data: Any = loader.construct_document(node)
@@ -343,7 +343,7 @@ _TOML_KEY = re.compile(r"""\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
 def _parse_toml(text: str, name: str, start: int) -> FrontMatter:
     """TOML between +++ lines: tomllib refuses duplicate keys itself; the size cap is split()'s."""
     if not text.strip():
-        raise FrontMatterError(name, "front matter is empty", start - 1)
+        return FrontMatter(data={}, lines={}, format="toml")
     _check_nesting(text, name, start)
     try:
         data = tomllib.loads(text)
@@ -356,8 +356,6 @@ def _parse_toml(text: str, name: str, start: int) -> FrontMatter:
         ) from None
     except RecursionError:
         raise FrontMatterError(name, "front matter is nested too deeply") from None
-    if not data:
-        raise FrontMatterError(name, "front matter is empty", start - 1)
     lines: dict[str, int] = {}
     for i, row in enumerate(text.splitlines(), start=start):
         if row.lstrip().startswith("["):
@@ -426,7 +424,5 @@ def _parse_json(raw: bytes, name: str, max_bytes: int) -> FrontMatter:
     data, end, text = json_end(raw, name, max_bytes)
     if not isinstance(data, dict):
         raise FrontMatterError(name, "front matter must be a mapping of keys to values", 1)
-    if not data:
-        raise FrontMatterError(name, "front matter is empty", 1)
     _check_nesting(text[:end], name, 1)
     return FrontMatter(data=data, lines={k: _key_line(text[:end], k) for k in data}, format="json")

@@ -163,11 +163,22 @@ def resolve_output(site_path: str, public: Path, sources: Path, memo: dict | Non
     return under / name  # a third of Path(dest)'s cost: only the name is parsed
 
 
+#: Why nothing is written in git's own folder, which a web root of "." (Jekyll's) holds.
+INTO_GIT = "the path leads into .git/, git's own folder"
+
+
+def _into_git(real: Path, root: Path) -> bool:
+    """Whether a real folder strictly inside the web root is, or is inside, a folder named .git."""
+    return any(part.casefold() == ".git" for part in real.relative_to(root).parts)
+
+
 def _resolve_folder(parent: Path, root: Path, src: Path) -> Path | str:
     """The real path of an output folder, or why no output can go there (resolve_output's order)."""
     real = Path(os.path.realpath(parent))
     if real != root and root not in real.parents:
         return "the path leads outside the web root (through a symbolic link)"
+    if _into_git(real, root):
+        return INTO_GIT
     for folder in (real, *real.parents):
         if folder == root:
             break
@@ -187,6 +198,8 @@ def _resolve_one(site_path: str, public: Path, sources: Path) -> Path:
         raise PathError("", "the path leads outside the web root (through a symbolic link)")
     if real == root:
         raise PathError("", "the path is the web root itself, not a file")
+    if _into_git(real.parent, root):
+        raise PathError("", INTO_GIT)
     if os.path.islink(dest):
         raise PathError("", "the output is a symbolic link; renditions only writes plain files")
     if os.path.isdir(real):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import CONFIG_NAME
+from .config import CONFIG_NAME, site_above
 from .errors import UsageError
 from .formats import READ
 from .journal import JOURNAL_NAME
@@ -145,15 +145,25 @@ def _flow(items: tuple[str, ...]) -> str:
     return "[" + ", ".join(json.dumps(i) for i in items) + "]"
 
 
-def init_site(root: str | os.PathLike = ".") -> Init:
+def init_site(root: str | os.PathLike = ".", inside_a_site: bool = False) -> Init:
     """Write the config, create the folders and ignore the lock file; returns what was done.
 
-    Raises UsageError, and creates nothing, when the site already has a config."""
+    Raises UsageError, and creates nothing, when the site already has a config, or when the
+    folder is inside another site (its content/, say) unless `inside_a_site` (a second site
+    there is asked for by name: `init --root`)."""
     base = Path(root)
     config = base / CONFIG_NAME
     if os.path.lexists(config):
         raise UsageError(
             str(config), "a config already exists; renditions init never overwrites it (edit it, or delete it first)"
+        )
+    site = None if inside_a_site else site_above(base.absolute())
+    if site is not None:
+        where = os.path.relpath(site, base.absolute())
+        raise UsageError(
+            str(config),
+            f"this is a folder of the site in {where}/: renditions init would start a second site inside it "
+            f"(run renditions there, or pass --root {os.fspath(root)} to start one here anyway)",
         )
     gen = detect(base)
     languages = hugo_languages(base) if gen.name == "Hugo" else ()

@@ -26,7 +26,7 @@ from .gather import gather
 from .hashing import Hasher, cache_file
 from .journal import JOURNAL_NAME
 from .manifest import Manifest
-from .plan import Plan, Recipes, make_plan, output_folders
+from .plan import Plan, Recipes, article_outputs, make_plan, output_folders
 from .report import plural
 from .shard import in_shard, parse_shard
 
@@ -124,6 +124,15 @@ class Session:
         paths += [o.dest for o in plan.fresh] + [o.dest for o in plan.stale]
         paths += sorted(output_folders(c, plan.referenced))
         return paths
+
+    def draft_paths(self) -> frozenset[str]:
+        """The site paths drafts name: `check` calls their files no orphans, as `prune` keeps
+        them (a draft's outputs wait for the day it is published)."""
+        found: set[str] = set()
+        for a in self.matched:
+            if a.images and a.draft:
+                found.update(site_path for _v, site_path, _fmt, _line in article_outputs(a, self.config)[0])
+        return frozenset(found)
 
     def measure(self, master: Path) -> tuple[int, int] | None:
         """A master's upright size from its header (None when it can't be read: render says why)."""
