@@ -180,6 +180,21 @@ def test_an_orphan_dropped_into_an_output_folder_is_seen(built):
     assert r.exit_code == 0 and "warning: /img/artical/articles/old.png: orphan" in r.output
 
 
+def test_an_orphan_dropped_beside_a_draft_s_output_is_seen(built, full_runs):
+    """A draft's folder is one check lists for orphans (its own output is none), so the stamp
+    watches it too: a file dropped there reaches the next check."""
+    built.article("later", extra="draft: true", keys={"image": "/img/drafts/{slug}.png"})
+    built.master("later", (1700, 1000))
+    assert run(built, "build", "--drafts").exit_code == 0
+    assert (built.public / "img" / "drafts" / "later.png").is_file()
+    assert run(built, "check").exit_code == 0 and run(built, "check").exit_code == 0
+    assert len(full_runs) == 2  # the build, then one check: the second was the stamp's
+    (built.public / "img" / "drafts" / "stray.png").write_bytes(built.out("image", "alpha").read_bytes())
+    r = run(built, "check")  # the same command and options as the stamp's
+    assert "warning: /img/drafts/stray.png: orphan" in r.output, r.output
+    assert len(full_runs) == 3
+
+
 def test_a_build_after_a_change_does_the_work(built, full_runs):
     run(built, "build")
     run(built, "build")

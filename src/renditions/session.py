@@ -122,12 +122,13 @@ class Session:
             paths += [a.master] if a.master is not None else []
             paths += [m for _name, m in a.masters]
         paths += [o.dest for o in plan.fresh] + [o.dest for o in plan.stale]
-        paths += sorted(output_folders(c, plan.referenced))
+        paths += sorted(output_folders(c, plan.referenced | self.draft_paths))  # the folders check lists
         return paths
 
+    @functools.cached_property
     def draft_paths(self) -> frozenset[str]:
         """The site paths drafts name: `check` calls their files no orphans, as `prune` keeps
-        them (a draft's outputs wait for the day it is published)."""
+        them (a draft's outputs wait for the day it is published), and so lists their folders."""
         found: set[str] = set()
         for a in self.matched:
             if a.images and a.draft:

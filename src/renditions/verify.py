@@ -150,7 +150,7 @@ def check(
             )
         outs.append(fresh_result(o, s.manifest))
     problems += over_budget(s.config, outs, error=strict)
-    for site in find_orphans(s.config, plan.referenced | s.draft_paths()):
+    for site in find_orphans(s.config, plan.referenced | s.draft_paths):
         known = "renditions wrote it; `renditions prune` deletes it" if site in s.manifest.entries else "not in the manifest"
         problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))
         outs.append(OutputResult(site, "", "", "orphan"))
