@@ -128,6 +128,8 @@ def test_content_takes_a_list_of_globs_and_exclude(site):
         ("_posts/2024-05-01-old-friends.md", (), "old-friends"),
         ("_posts/2024-05-01-old-friends.de.md", ("fr", "de"), "old-friends"),
         ("content/trip.fr.md", ("fr",), "trip"),
+        ("content/trip.zh-Hans.md", ("zh-hans",), "trip"),  # Hugo matches the code in any case
+        ("content/trip.ZH-HANS.md", ("zh-hans",), "trip"),
         ("content/trip.fr.md", (), "trip.fr"),  # not a listed language: part of the name
         ("content/v1.2.md", ("fr",), "v1.2"),
         ("content/2024-05-01.md", (), "2024-05-01"),  # only a date: the date is the name

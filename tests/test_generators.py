@@ -61,6 +61,8 @@ disableKinds = ["taxonomy", "term", "RSS", "sitemap"]
 weight = 1
 [languages.fr]
 weight = 2
+[languages.zh-Hans]
+weight = 3
 """
 IMG = re.compile(r"<img\s+data-key=\"(\w+)\"\s+(src|srcset)=\"([^\"]+)\"")
 
@@ -86,6 +88,7 @@ def hugo_site(root: Path) -> None:
     # a translation sharing its image
     write(root, "content/posts/trip.md", "---\ntitle: Trip\n---\n")
     write(root, "content/posts/trip.fr.md", "---\ntitle: Voyage\n---\n")
+    write(root, "content/posts/trip.zh-hans.md", "---\ntitle: Lüxing\n---\n")  # Hugo matches zh-Hans in any case
     write(root, "content/posts/secret.md", "---\ntitle: Not yet\ndraft: true\n---\n")
     # the seed article as it is, except its date: Hugo refuses "12-03-2025" (not renditions' business)
     seed = (REPO / "content" / f"{SEED}.md").read_text()
@@ -108,6 +111,7 @@ def test_a_hugo_site_shows_every_image_on_the_first_run(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "error" not in r.stderr
     assert "content/posts/trip.fr.md: added image" in r.stderr
+    assert "content/posts/trip.zh-hans.md: added image" in r.stderr
     r = renditions(root, "check")
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -132,6 +136,7 @@ def test_a_hugo_site_shows_every_image_on_the_first_run(tmp_path):
         "posts/travel/walks/index.html": every,
         "posts/trip/index.html": every,
         "fr/posts/trip/index.html": every,
+        "zh-hans/posts/trip/index.html": every,
         f"posts/{SEED}/index.html": every,
     }
     assert (root / "public" / "img" / "Summer Picnic.png").is_file()  # the file the server serves for %20

@@ -148,7 +148,7 @@ class Config:
     timeout: int = TOP_DEFAULTS["timeout"]  # seconds one article may take to render
     variants: tuple[Variant, ...] = field(default_factory=tuple)
     exclude: tuple[str, ...] = ()  # globs of files that are never articles
-    languages: tuple[str, ...] = ()  # `trip.fr.md` is a translation of `trip` when "fr" is listed
+    languages: tuple[str, ...] = ()  # `trip.fr.md` is a translation of `trip` when "fr" is listed (lower case)
     data: Path | None = None  # the data file for templates (see datafile.py), when asked for
 
     def variant(self, name: str) -> Variant:
@@ -495,7 +495,7 @@ def parse_config(data: Any, root: Path, file: Path, text: str = "") -> Config:
         timeout=top["timeout"],
         variants=tuple(variants),
         exclude=top["exclude"],
-        languages=top["languages"],
+        languages=tuple(code.lower() for code in top["languages"]),  # as Hugo reads them: zh-Hans is zh-hans
         data=(root / top["data"]) if top.get("data") else None,
     )
 

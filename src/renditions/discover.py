@@ -139,12 +139,13 @@ def path_slug(rel: str, languages: tuple[str, ...] = ()) -> str:
     """The slug a generator derives from a file's path (README, "How an article's slug is found").
 
     `x/index.md` and `x/_index.md` (page bundles) → `x`; `2024-05-01-old-friends.md` → `old-friends`;
-    `trip.fr.md` → `trip` when `fr` is one of the config's languages.
+    `trip.fr.md` → `trip` when `fr` is one of the config's languages (given in lower case); in any
+    case, as Hugo matches them: `trip.zh-Hans.md` and `trip.zh-hans.md` are both translations.
     """
     parts = rel.replace(os.sep, "/").split("/")
     stem = os.path.splitext(parts[-1])[0]
     base, dot, lang = stem.rpartition(".")
-    if dot and base and lang in languages:
+    if dot and base and lang.lower() in languages:
         stem = base
     if stem in BUNDLE_NAMES and len(parts) > 1:
         return parts[-2]
