@@ -88,16 +88,17 @@ def test_a_json_report_stdout_cannot_take_is_one_error_line(site):
     site.article("a")
     site.master("a")
     assert cli(site, "build").returncode == 0
-    with open("/dev/full", "w") as full:
-        r = subprocess.run(
-            [sys.executable, "-m", "renditions", "check", "--json", "--root", str(site.root)],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=120,
-        )
-    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-    assert r.stderr.strip().splitlines() == ["error: renditions: No space left on device"]
+    for command in (["check", "--json"], ["status"]):  # the error names stdout, not the tool
+        with open("/dev/full", "w") as full:
+            r = subprocess.run(
+                [sys.executable, "-m", "renditions", *command, "--root", str(site.root)],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
+            )
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert r.stderr.strip().splitlines() == ["error: stdout: cannot write the output: No space left on device"]
 
 
 def test_the_quick_exit_keeps_the_report_and_the_exit_code(site):

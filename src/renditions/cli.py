@@ -102,7 +102,16 @@ def _error_doc(command: str, kind: str, path: str | None, reason: str, line: int
 
 def _emit_json(doc: dict) -> None:
     """Every `--json` document leaves through here (the tests validate each against the schema)."""
-    click.echo(json.dumps(doc, indent=2))
+    _say(json.dumps(doc, indent=2))
+
+
+def _say(text: str) -> None:
+    """Every line for stdout leaves through here: a stdout that can't take it (a full disk, a
+    closed pipe) is named as such, not as the command's error."""
+    try:
+        click.echo(text)
+    except OSError as exc:
+        raise RenditionsError("stdout", f"cannot write the output: {exc.strerror or exc}") from None
 
 
 def _emit_error_json(doc: dict) -> None:
@@ -110,7 +119,7 @@ def _emit_error_json(doc: dict) -> None:
     the `error:` line on stderr has said so, and the exit code stands."""
     try:
         _emit_json(doc)
-    except OSError:
+    except RenditionsError:
         pass
 
 
@@ -319,10 +328,10 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
         if dry_run:
             for o in report.outputs:
                 if o.status == "stale":
-                    click.echo(f"render {o.path} ({o.reason})")
+                    _say(f"render {o.path} ({o.reason})")
         elif report.count("written") == 0 and report.ok:
-            click.echo("nothing to do: every output is up to date")
-        click.echo(report.summary())
+            _say("nothing to do: every output is up to date")
+        _say(report.summary())
     _exit(report.ok)
 
 
@@ -372,9 +381,9 @@ def check(root, config, engine, as_json, strict, fmt, staged) -> None:
         locate = _locator(root, config, orphans) if fmt == "github" else None
         for p in report.problems:
             if locate is not None:
-                click.echo(_github(p, *locate(p)))
+                _say(_github(p, *locate(p)))
             else:
-                click.echo(("" if p.error else "warning: ") + str(p))
+                _say(("" if p.error else "warning: ") + str(p))
         click.echo(report.summary(), err=True)
     _exit(report.ok)
 
@@ -402,8 +411,8 @@ def prune(root, config, as_json, dry_run, yes) -> None:
         _emit_json(report.to_json())
     else:
         for o in report.outputs:
-            click.echo(("would delete " if dry_run else "deleted ") + o.path)
-        click.echo(report.summary())
+            _say(("would delete " if dry_run else "deleted ") + o.path)
+        _say(report.summary())
     _exit(report.ok)
 
 
@@ -420,7 +429,7 @@ def merge(out, shards) -> None:
     from .shard import merge as merge_shards
 
     man = merge_shards(out, list(shards))
-    click.echo(f"{out}: {plural(len(man.entries), 'output')} from {plural(len(shards), 'shard')}")
+    _say(f"{out}: {plural(len(man.entries), 'output')} from {plural(len(shards), 'shard')}")
     sys.exit(EXIT_OK)
 
 
@@ -465,7 +474,7 @@ def preview(root, config, engine, out) -> None:
     from .preview import preview as run_preview
 
     result = run_preview(root, config, out=out, engine=engine)
-    click.echo(f"{result.page}: {plural(result.articles, 'article')}, {plural(result.problems, 'problem')} shown")
+    _say(f"{result.page}: {plural(result.articles, 'article')}, {plural(result.problems, 'problem')} shown")
     sys.exit(EXIT_OK)
 
 
@@ -488,16 +497,16 @@ def status(root, config, engine, as_json, wide) -> None:
         _emit_json(st.to_json())
         sys.exit(EXIT_OK)
     table = st.table(None if wide else 100)
-    click.echo(table)
+    _say(table)
     if not wide and table != st.table(None):
         click.echo("(shortened to fit 100 columns: `renditions status --wide` shows every column in full)", err=True)
     for row in st.rows:
         for reason in row.problems:
-            click.echo(f"{row.article}: {reason}")
+            _say(f"{row.article}: {reason}")
     for name in st.unused_masters:
-        click.echo(f"unused master: {name} (no article has its name as slug)")
+        _say(f"unused master: {name} (no article has its name as slug)")
     for page in st.pages:
-        click.echo(f"page without images: {page} (no variant key and no master: not built)")
+        _say(f"page without images: {page} (no variant key and no master: not built)")
     sys.exit(EXIT_OK)
 
 
@@ -515,12 +524,12 @@ def init(root) -> None:
     named = click.get_current_context().get_parameter_source("root") is not click.core.ParameterSource.DEFAULT
     done = init_site(root, inside_a_site=named)
     if done.generator:
-        click.echo(f"a {done.generator} site: the config fits its layout")
+        _say(f"a {done.generator} site: the config fits its layout")
     for name in done.created:
-        click.echo(f"created {name if os.path.normpath(root) == '.' else os.path.join(root, name)}")
+        _say(f"created {name if os.path.normpath(root) == '.' else os.path.join(root, name)}")
     for line in done.advice:
-        click.echo(line)
-    click.echo("next: put articles in content/, one master per article in source_images/, then run renditions build")
+        _say(line)
+    _say("next: put articles in content/, one master per article in source_images/, then run renditions build")
     sys.exit(EXIT_OK)
 
 
