@@ -83,6 +83,35 @@ def test_settings_defaults_and_overrides():
     [
         ({**GOOD, "path": "/img/fixed.png"}, 'variants.v.path: expected a template containing "{slug}"'),
         ({**GOOD, "path": "/img/{slug}.bmp"}, "variants.v.path: expected a path ending in .png, .jpg, .jpeg, .webp or .avif"),
+        # a template's paths go into the manifest and the articles: each must be a plain site path
+        (
+            {**GOOD, "path": "img/{slug}.png"},
+            'variants.v.path: "img/{slug}.png" is not a site path like /img/{slug}.png: a site path must start with /',
+        ),
+        (
+            {**GOOD, "path": "https://x.com/{slug}.png"},
+            'variants.v.path: "https://x.com/{slug}.png" is not a site path like /img/{slug}.png: a URL',
+        ),
+        (
+            {**GOOD, "path": "/img//{slug}.png"},
+            'variants.v.path: "/img//{slug}.png" is not a site path like /img/{slug}.png: the path has an empty segment',
+        ),
+        (
+            {**GOOD, "path": "/img/%2e%2e/{slug}.png"},
+            "variants.v.path: \"/img/%2e%2e/{slug}.png\" is not a site path like /img/{slug}.png: the path contains a '..'",
+        ),
+        (
+            {**GOOD, "path": "/img/{slug}%2F.png"},
+            'variants.v.path: "/img/{slug}%2F.png" is not a site path like /img/{slug}.png: the path contains an encoded /',
+        ),
+        (
+            {**GOOD, "path": "/../../etc/{slug}.png"},
+            "variants.v.path: \"/../../etc/{slug}.png\" is not a site path like /img/{slug}.png: the path contains a '..'",
+        ),
+        (
+            {**GOOD, "path": "/img/{slug}.png?v=2"},
+            'variants.v.path: "/img/{slug}.png?v=2" is not a site path like /img/{slug}.png: write it plainly',
+        ),
         ({**GOOD, "background": "blue-ish"}, 'variants.v.background: expected a colour like "#ffffff"'),
         ({**GOOD, "also": ["gif"]}, "variants.v.also: expected a list of formats"),
         ({**GOOD, "webp": {"quality": 101}}, "variants.v.webp.quality: expected an integer from 1 to 100, got 101"),

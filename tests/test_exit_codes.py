@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+from conftest import VARIANT_KEYS
+
 
 def cli(site, *args):
     return subprocess.run(
@@ -118,3 +120,34 @@ def test_the_quick_exit_keeps_the_report_and_the_exit_code(site):
     broken = cli(site, "check", "--json")
     assert broken.returncode == 1 and "Traceback" not in broken.stderr, broken.stderr
     assert json.loads(broken.stdout)["ok"] is False
+
+
+def test_a_path_template_that_is_no_site_path_stops_before_anything_is_written(site):
+    """A typo in a variant's `path:` (the leading / forgotten) used to write public/mg/a.png and
+    record a manifest key every later command refused (exit 2 until the manifest was deleted)."""
+    site.article("a", keys={k: v for k, v in VARIANT_KEYS.items() if k != "mobile"})
+    site.master("a")
+    cfg = site.root / "config" / "renditions.yaml"
+    good = cfg.read_text()
+    cfg.write_text(good.replace('"/img/artical/mobile-articles/{slug}.png"', '"img/{slug}.png"'))
+    r = cli(site, "build")
+    assert r.returncode == 2, r.stderr
+    assert 'variants.mobile-article.path: "img/{slug}.png" is not a site path like /img/{slug}.png' in r.stderr
+    assert not site.public.exists() and not (site.root / "renditions.lock.json").exists()
+    cfg.write_text(good)  # the config fixed: the site builds
+    r = cli(site, "build")
+    assert r.returncode == 0, r.stderr
+    assert (site.public / "img/artical/mobile-articles/a.png").is_file()
+
+
+def test_a_slug_too_long_for_a_template_costs_its_own_article(site):
+    long = "a" * 248  # its own files' names fit; the template's longer name made of it would not
+    cfg = site.root / "config" / "renditions.yaml"
+    cfg.write_text(cfg.read_text().replace('"/img/artical/mobile-articles/{slug}.png"', '"/img/m/{slug}-mobile.png"'))
+    for slug in (long, "b"):
+        site.article(slug, keys={k: v for k, v in VARIANT_KEYS.items() if k != "mobile"})
+        site.master(slug)
+    r = cli(site, "build")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert f"mobile (from the config's template): /img/m/{long}-mobile.png: the path is too long" in r.stderr
+    assert (site.public / "img/m/b-mobile.png").is_file()

@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, PathError
 from .formats import OUTPUT_FORMATS, WRITTEN, listed, output_for
 from .frontmatter import check_keys
-from .paths import CONFIG_NAME, config_file
+from .paths import CONFIG_NAME, clean_site_path, config_file
 
 #: Formats an output may have (chosen by a path's extension, see formats.output_for) or add with `also:`.
 SIBLING_FORMATS = tuple(f.name for f in WRITTEN)
@@ -447,6 +447,9 @@ def parse_config(data: Any, root: Path, file: Path, text: str = "") -> Config:
         if ok and "{slug}" not in raw["path"]:
             c.bad(f"{p}path", 'a template containing "{slug}"', raw["path"])
             ok = False
+        if ok and (why := _template_problem(raw["path"])):
+            c.problems.append(f"{p}path: {_shown(raw['path'])} is not a site path like /img/{{slug}}.png: {why}")
+            ok = False
         if ok and format_for(raw["path"]) is None:
             c.bad(f"{p}path", "a path ending in " + listed(tuple(OUTPUT_FORMATS)), raw["path"])
             ok = False
@@ -498,6 +501,21 @@ def parse_config(data: Any, root: Path, file: Path, text: str = "") -> Config:
         languages=tuple(code.lower() for code in top["languages"]),  # as Hugo reads them: zh-Hans is zh-hans
         data=(root / top["data"]) if top.get("data") else None,
     )
+
+
+def _template_problem(template: str) -> str:
+    """Why a variant's path template can't name a file under the web root ("" when it can): the
+    paths it makes go into the manifest and into articles, so they must be the site paths a
+    front-matter key may hold, written plainly. A slug holds no `/`, `%`, `?` or `#` and no
+    leading dot, so one sample slug stands for all."""
+    sample = template.replace("{slug}", "x")
+    try:
+        clean = clean_site_path(sample)
+    except PathError as exc:
+        return exc.reason
+    if clean != sample:
+        return "write it plainly, without percent escapes, a query, a fragment or surrounding spaces"
+    return ""
 
 
 #: Deeper YAML is refused before Python's recursion limit is anywhere near.

@@ -388,6 +388,11 @@ def read_article(
     for v in config.variants:
         if v.key not in data:
             path = v.path.replace("{slug}", slug)
+            try:
+                clean_site_path(path)  # the config checked the template; a long slug can still make too long a name
+            except PathError as exc:
+                targets.append(Target(v.name, None, None, error=f"{v.key} (from the config's template): {path}: {exc.reason}"))
+                continue
             d.warnings.append(f"no `{v.key}` key: using {path}")
             targets.append(Target(v.name, path, None, from_template=True))
             continue
