@@ -151,12 +151,21 @@ def test_one_entry_per_line_and_the_old_layout_still_reads(built):
     text = (built.root / MANIFEST).read_text()
     lines = text.splitlines()
     entries = [line for line in lines if line.startswith('  "/')]
-    assert len(entries) == 8 and len(lines) == 4 + 8 + 2
+    assert len(entries) == 8 and len(lines) == 5 + 8 + 2
+    assert lines[3] == ' "public": "public",'  # the web root the outputs were written under
     assert all(json.loads("{" + line.rstrip(",") + "}") for line in entries)
     doc = json.loads(text)
+    del doc["public"]  # written before the web root was recorded: read as the config's
     (built.root / MANIFEST).write_text(json.dumps(doc, indent=1, sort_keys=True))  # as earlier versions wrote it
     r = run(built, "check")
     assert r.exit_code == 0, r.output
+
+
+def test_the_public_field_must_name_a_folder(built):
+    doc = _doc(built)
+    doc["public"] = ["public"]
+    (built.root / MANIFEST).write_text(json.dumps(doc))
+    _one_line(built, "check", 'its `public` must be a folder like "public", got a list')
 
 
 # -- the stat cache: a bad one is ignored and rebuilt ------------------------------------------

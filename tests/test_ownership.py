@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -387,3 +388,44 @@ def test_an_article_that_fails_to_parse_keeps_its_images_from_a_copy(site):
         "error: content/new.md:3: image: /img/old.png is already written by content/old.md (source_images/old.png) "
         "(which cannot be read right now)"
     ) in r.output.splitlines()
+
+
+def _web_root(site, folder: str) -> None:
+    cfg = site.root / "config" / "renditions.yaml"
+    cfg.write_text(re.sub(r"(?m)^public: \S+", f"public: {folder}", cfg.read_text()))
+
+
+def test_a_new_web_root_never_lets_force_replace_a_file_someone_made_there(site):
+    """The manifest records outputs by site path; it now records its web root too. Built under
+    public/, then pointed at static/ (Hugo's), where a designer's own image sits at an output's
+    path: that file was taken for renditions' output edited by hand, and --force replaced it."""
+    site.article("a")
+    site.master("a")
+    assert run(site, "build").exit_code == 0
+    theirs = site.root / "static/img/artical/articles/a.png"
+    theirs.parent.mkdir(parents=True)
+    Image.new("RGB", (800, 450), "red").save(theirs)
+    before = theirs.read_bytes()
+    _web_root(site, "static")
+    for args in (("check",), ("build",), ("build", "--force")):
+        r = run(site, *args)
+        assert r.exit_code == 1, (args, r.output)
+        assert theirs.read_bytes() == before, args
+    assert "which renditions did not write" in r.output and "changed since renditions wrote it" not in r.output
+    assert (site.public / "img/artical/articles/a.png").is_file()  # the old root is left as it is
+    assert json.loads((site.root / "renditions.lock.json").read_text())["public"] == "static"
+
+
+def test_a_web_root_moved_with_its_files_is_taken_back_without_rewriting(site):
+    for slug in ("a", "b"):
+        site.article(slug)
+        site.master(slug)
+    assert run(site, "build").exit_code == 0
+    shutil.move(site.public, site.root / "static")
+    _web_root(site, "static")
+    r = run(site, "build")
+    assert r.exit_code == 0, r.output
+    assert "records outputs written under public/, but the web root is now static/" in r.output
+    assert "0 written, 8 adopted (already on disk)" in r.output and "nothing to do" not in r.output
+    r = run(site, "check")
+    assert r.exit_code == 0 and "web root" not in r.output, r.output

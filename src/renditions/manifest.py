@@ -85,12 +85,18 @@ class Manifest:
     #: Read from a merged file (conflict markers, a union merge's duplicate lines): save it even
     #: if nothing is rendered, so the next reader finds a clean manifest.
     healed: bool = False
+    #: The web root its outputs were written under, relative to the site root (web_root); None
+    #: when unknown (a manifest written before renditions recorded it).
+    public: str | None = None
+    #: The web root the file recorded when the config now names another: its entries were
+    #: dropped (see load), so nothing under either root is taken for renditions' own.
+    moved_from: str | None = None
 
     def save(self) -> None:
         """Write it atomically; a full disk or a read-only folder is a ManifestError, not a traceback
         (the old manifest stays whole, and the next build redoes what it could not record)."""
         try:
-            write_atomic(self.path, dumps(self.entries, self.shard).encode("utf-8"))
+            write_atomic(self.path, dumps(self.entries, self.shard, self.public).encode("utf-8"))
         except OSError as exc:
             raise ManifestError(
                 os.path.relpath(self.path),
@@ -98,10 +104,17 @@ class Manifest:
             ) from None
 
 
-def dumps(entries: dict[str, Entry], shard: str | None = None) -> str:
+def web_root(root: Path, public: Path) -> str:
+    """The config's web root as the manifest records it: relative to the site root, with /."""
+    return Path(os.path.relpath(public, root)).as_posix()
+
+
+def dumps(entries: dict[str, Entry], shard: str | None = None, public: str | None = None) -> str:
     """The manifest's text: one line per output, so git merges two branches' additions line by
     line (and a `merge=union` attribute merges them with no conflict at all)."""
     head = [f'"format": {json.dumps(FORMAT)},', f'"version": {VERSION},']
+    if public is not None:
+        head.append(f'"public": {json.dumps(public, ensure_ascii=False)},')
     if shard:  # a shard's partial manifest says so; `renditions merge` combines them
         head.append(f'"shard": {json.dumps(shard, ensure_ascii=False)},')
     lines = [
@@ -279,7 +292,7 @@ def _split_lines(text: str) -> tuple[dict, list[tuple[str, Any]], bool]:
         ((k, v),) = doc.items()
         if k == "version" and k in head and head[k] in READS and v in READS:
             head[k] = max(head[k], v)  # a branch that upgraded renditions merged with one that did not
-        elif k in ("format", "version", "shard"):
+        elif k in ("format", "version", "shard", "public"):
             if k in head and head[k] != v:
                 raise ValueError(line)
             head[k] = v
@@ -290,15 +303,20 @@ def _split_lines(text: str) -> tuple[dict, list[tuple[str, Any]], bool]:
     return head, outputs, markers
 
 
-def load(path: Path, shown: str, resolve: Resolver | None = None) -> Manifest:
+def load(path: Path, shown: str, resolve: Resolver | None = None, public: str | None = None) -> Manifest:
     """Read and check the manifest; a missing one is empty. Raises ManifestError with the fix.
 
     A manifest git merged (conflict markers, or a `merge=union` that left two lines for one
     output) is read from both sides when `resolve` is given: it picks, per output, the entry
-    that matches the file on disk. Without it, such a manifest is an error saying to build."""
+    that matches the file on disk. Without it, such a manifest is an error saying to build.
+
+    `public` is the config's web root (web_root). A manifest that recorded another one vouches
+    for nothing here: its entries are dropped (moved_from says so), else a file someone made
+    under the new root at an output's path would pass for renditions' own, edited, and
+    `--force` would replace it."""
     raw = _read(path, shown)
     if raw is None:
-        return Manifest(path)
+        return Manifest(path, public=public)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -308,7 +326,7 @@ def load(path: Path, shown: str, resolve: Resolver | None = None) -> Manifest:
         doc = _loads(text)
         if not isinstance(doc, dict):
             raise ManifestError(shown, f"not a renditions manifest: {_fix(shown)}")
-        head = {k: doc.get(k) for k in ("format", "version", "shard") if k in doc}
+        head = {k: doc.get(k) for k in ("format", "version", "shard", "public") if k in doc}
         outputs = doc.get("outputs")
         if isinstance(outputs, _Dups):
             outputs, healed = list(outputs), True
@@ -374,7 +392,12 @@ def load(path: Path, shown: str, resolve: Resolver | None = None) -> Manifest:
     shard = head.get("shard")
     if shard is not None and not isinstance(shard, str):
         raise ManifestError(shown, f'its `shard` must be a string like "1/3", got {_short(shard)}: {_fix(shown)}')
-    return Manifest(path, entries, shard, healed=healed)
+    recorded = head.get("public")
+    if recorded is not None and (not isinstance(recorded, str) or not recorded):
+        raise ManifestError(shown, f'its `public` must be a folder like "public", got {_short(recorded)}: {_fix(shown)}')
+    if public is not None and recorded is not None and recorded != public:
+        return Manifest(path, {}, shard, public=public, moved_from=recorded)
+    return Manifest(path, entries, shard, healed=healed, public=public if public is not None else recorded)
 
 
 def match_on_disk(public: Path, sources: Path, digest: Callable[[Path], str | None]) -> Resolver:

@@ -74,6 +74,7 @@ def build(
             s.config.manifest,
             os.path.relpath(s.config.manifest, s.config.root),
             manifest_mod.match_on_disk(s.config.public, s.config.sources, s.hasher),
+            manifest_mod.web_root(s.config.root, s.config.public),
         )
         plan = own_unrecorded(s.plan(force), journal.read(s.config.root), s.hasher)
         sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})

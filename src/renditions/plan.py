@@ -42,6 +42,11 @@ RECIPE_CHANGED = "recipe changed"
 MODIFIED = "output modified"
 FORCED = "forced"
 NOT_OURS = "not written by renditions"  # a file is there and the manifest doesn't record it
+#: The manifest recorded another web root (manifest.load dropped its entries).
+MOVED = (
+    "records outputs written under {old}/, but the web root is now {new}/: a file under {new}/ counts as "
+    "renditions' own only where its bytes are the ones renditions makes ({old}/ is left as it is)"
+)
 
 
 @dataclass(frozen=True)
@@ -299,6 +304,10 @@ def make_plan(
     claims = site_claims(config, everyone, recipes, facts.masters)
     verdict = resolve(contested(claims), manifest)
     verdict = Verdict({**held(claims, manifest, {a.rel for a in everyone if a.errors}), **verdict.refused}, verdict.shared)
+    if manifest.moved_from is not None:
+        new = relative(config.public, config.root)
+        shown = relative(config.manifest, config.root)
+        problems.append(Problem(shown, MOVED.format(old=manifest.moved_from, new=new), error=False))
     per_article = []
     for a in articles:
         for w in a.warnings:

@@ -37,7 +37,10 @@ def prune(
     keep = {a.rel for a in articles if a.errors or a.master is None}  # broken for now, not unwanted
     with site_lock(cfg.root):
         man = manifest_mod.load(
-            cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), manifest_mod.match_on_disk(cfg.public, cfg.sources, Hasher())
+            cfg.manifest,
+            os.path.relpath(cfg.manifest, cfg.root),
+            manifest_mod.match_on_disk(cfg.public, cfg.sources, Hasher()),
+            manifest_mod.web_root(cfg.root, cfg.public),
         )
         doomed, gone, notes = [], [], []
         for site, entry in sorted(man.entries.items()):

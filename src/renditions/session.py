@@ -176,7 +176,11 @@ def open_session(
             raise UsageError("--only", f"no article has the slug {', '.join(unknown)}")
         articles = [a for a in articles if a.slug in only]
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
-    man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root)) if read_manifest else Manifest(cfg.manifest)
+    public = manifest_mod.web_root(cfg.root, cfg.public)
+    if read_manifest:
+        man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), public=public)
+    else:
+        man = Manifest(cfg.manifest, public=public)
     return Session(
         cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched, walked, lstats
     )

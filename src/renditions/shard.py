@@ -110,6 +110,11 @@ def merge(out: str | os.PathLike, inputs: list[str | os.PathLike]) -> Manifest:
     if not inputs:
         raise UsageError("merge", "give the manifests of every shard")
     shards = [read_shard(Path(p)) for p in inputs]
-    man = Manifest(Path(out), merge_manifests(shards))
+    roots = sorted({m.public for _, m in shards if m.public is not None})
+    if len(roots) > 1:
+        raise UsageError(
+            "merge", f"the shards were built into different web roots ({', '.join(roots)}): build them with one config"
+        )
+    man = Manifest(Path(out), merge_manifests(shards), public=roots[0] if roots else None)
     man.save()
     return man
