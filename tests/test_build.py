@@ -101,6 +101,27 @@ def test_master_found_by_front_matter_stem_and_ambiguity(site):
     )
 
 
+def test_two_front_matter_stems_with_a_master_each_are_named_not_chosen_between(site):
+    """No master by the slug, and the paths' stems name two files: the article used to take the
+    first one silently (the hero cut from the card's master) and call the other unused."""
+    site.article(
+        "t", keys={"image": "/img/artical/articles/card-pic.png", "singleImage": "/img/artical/single-articles/hero-pic.png"}
+    )
+    site.master("card-pic", colour=(0, 0, 255))
+    site.master("hero-pic", colour=(255, 0, 0))
+    for ext in ("png", "jpg", "webp", "tif"):
+        site.master("many", ext=ext)
+    site.article("many")
+    r = run(site, "build")
+    assert r.exit_code == 1
+    assert (
+        "content/t.md: two masters for one article: source_images/card-pic.png and source_images/hero-pic.png"
+        " (keep one; a variant's own master is named under `masters:`)" in r.stderr
+    )
+    assert "content/many.md: four masters for one article: source_images/many.jpg, " in r.stderr
+    assert not site.public.exists() or not any(site.public.rglob("*-pic.png"))
+
+
 def test_slug_key_overrides_file_name(site):
     path = site.article("file-name", extra="slug: real-slug", keys={})
     site.master("real-slug")

@@ -236,6 +236,7 @@ def _focus(value: object, variants: tuple[Variant, ...], key: str) -> tuple[list
 
 #: The front-matter key naming another master for chosen variants (art direction).
 MASTERS_KEY = "masters"
+_NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five"}
 
 
 def _art_direction(value: object, config: Config) -> tuple[list[tuple[str, Path]], list[str]]:
@@ -413,33 +414,34 @@ def read_article(
     stems = [slug] + sorted(
         {os.path.splitext(t.site_path.rsplit("/", 1)[-1])[0] for t in targets if t.site_path and not t.from_template} - {slug}
     )
-    for stem in stems:
-        found = masters.get(nfc(stem), [])
-        if len(found) > 1:
-            names = " and ".join(os.path.relpath(p, config.root) for p in found)
-            d.errors.append(f"two masters for one article: {names} (keep one)")
-            break
-        if found:
-            master = found[0]
-            try:
-                found_st = os.lstat(master)
-            except OSError:
-                mode = 0
-            else:
-                mode = found_st.st_mode
-                if lstats is not None:
-                    lstats[os.fspath(master)] = found_st
-            # a plain file listed in the masters' folder is inside it; only a link needs resolving
-            if stat.S_ISLNK(mode) and not os.path.realpath(master).startswith(os.path.realpath(config.sources) + os.sep):
-                d.errors.append(
-                    f"master {os.path.relpath(master, config.root)} leads outside {os.path.relpath(config.sources, config.root)}/"
-                )
-                master = None
-            elif not stat.S_ISREG(mode) and not os.path.isfile(master):  # a link's target is stat'd
-                kind = "a folder" if os.path.isdir(master) else "not a regular file"
-                d.errors.append(f"master {os.path.relpath(master, config.root)} is {kind}, not an image")
-                master = None
-            break
+    found = by_slug = masters.get(nfc(slug), [])
+    if not by_slug:  # failing the slug's, each stem of the front matter's paths names a candidate
+        found = [p for stem in stems[1:] for p in masters.get(nfc(stem), [])]
+    if len(found) > 1:
+        names = [os.path.relpath(p, config.root) for p in found]
+        also = "" if by_slug else f"; a variant's own master is named under `{MASTERS_KEY}:`"
+        many = _NUMBERS.get(len(names), str(len(names)))
+        d.errors.append(f"{many} masters for one article: {', '.join(names[:-1])} and {names[-1]} (keep one{also})")
+    elif found:
+        master = found[0]
+        try:
+            found_st = os.lstat(master)
+        except OSError:
+            mode = 0
+        else:
+            mode = found_st.st_mode
+            if lstats is not None:
+                lstats[os.fspath(master)] = found_st
+        # a plain file listed in the masters' folder is inside it; only a link needs resolving
+        if stat.S_ISLNK(mode) and not os.path.realpath(master).startswith(os.path.realpath(config.sources) + os.sep):
+            d.errors.append(
+                f"master {os.path.relpath(master, config.root)} leads outside {os.path.relpath(config.sources, config.root)}/"
+            )
+            master = None
+        elif not stat.S_ISREG(mode) and not os.path.isfile(master):  # a link's target is stat'd
+            kind = "a folder" if os.path.isdir(master) else "not a regular file"
+            d.errors.append(f"master {os.path.relpath(master, config.root)} is {kind}, not an image")
+            master = None
     images = typos or master is not None or any(not t.from_template for t in targets) or bool(d.errors)
     if not images and not masters.get(slug):
         return Article(file=file, rel=rel, slug=slug, images=False, draft=draft)
