@@ -107,6 +107,7 @@ class Session:
                 self.hasher.prefetch,
                 recipes,
                 self.lstats,
+                self.matched,
             )
         finally:
             self.hasher.close()
