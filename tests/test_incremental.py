@@ -217,6 +217,18 @@ def test_only_limits_the_run(built):
     assert r.exit_code == 2 and "no article has the slug nope" in r.stderr
 
 
+def test_only_names_a_draft_as_one(built):
+    built.article("later", extra="draft: true")
+    built.master("later", (1800, 1000))
+    r = run(built, "build", "--only", "later")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == "error: --only: later is a draft: add --drafts to build it"
+    r = run(built, "build", "--only", "later", "--only", "nope")
+    assert r.stderr.strip() == "error: --only: no article has the slug nope; later is a draft: add --drafts to build it"
+    r = run(built, "build", "--only", "later", "--drafts")
+    assert r.exit_code == 0 and "4 written" in r.stdout
+
+
 def test_corrupt_manifest_one_message(built):
     (built.root / "renditions.lock.json").write_text('{"format": "renditions-manifest", "vers')
     for cmd in ("build", "check"):
