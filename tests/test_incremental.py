@@ -12,6 +12,7 @@ from conftest import VARIANT_KEYS, gradient
 from PIL import Image
 
 from renditions.cli import main
+from renditions.engines import get_engine
 
 
 def run(site, *args):
@@ -94,6 +95,27 @@ def test_changing_one_width_makes_that_variant_stale_everywhere(built):
     assert "3 written, 9 up to date, 0 failed" in r.stdout
     with Image.open(built.out("mobile", "one")) as im:
         assert im.size == (600, 360)
+
+
+def test_a_stale_output_names_the_engine_that_made_it(site):
+    site.article("one")
+    site.master("one", (1800, 1000))
+    assert run(site, "build", "--engine", "vips").exit_code == 0
+    made, uses = (f"{e.name} {e.version}" for e in (get_engine("vips"), get_engine("pillow")))
+    r = run(site, "check", "--engine", "pillow")
+    assert r.exit_code == 1
+    assert f"/img/artical/articles/one.png: stale: made by {made}, this run uses {uses}" in r.stdout.splitlines()
+    assert r.stdout.count("stale: made by") == 4 and "variant settings" not in r.stdout
+    doc = json.loads(run(site, "check", "--engine", "pillow", "--json").stdout)
+    assert {o["reason"] for o in doc["outputs"]} == {"engine changed"}
+
+
+def test_a_stale_output_names_a_focus_set_in_front_matter(built):
+    built.article("two", extra="focus: [0.2, 0.5]")
+    r = run(built, "check")
+    assert r.exit_code == 1
+    assert "/img/artical/articles/two.png: stale: its article's focus changed" in r.stdout.splitlines()
+    assert r.stdout.count("stale: its article's focus changed") == 4 and "variant settings" not in r.stdout
 
 
 def test_hand_edited_output_reported_as_modified(built):
@@ -215,6 +237,18 @@ def test_only_limits_the_run(built):
     assert "4 written" in r.stdout
     r = run(built, "build", "--only", "nope")
     assert r.exit_code == 2 and "no article has the slug nope" in r.stderr
+
+
+def test_only_names_a_draft_as_one(built):
+    built.article("later", extra="draft: true")
+    built.master("later", (1800, 1000))
+    r = run(built, "build", "--only", "later")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == "error: --only: later is a draft: add --drafts to build it"
+    r = run(built, "build", "--only", "later", "--only", "nope")
+    assert r.stderr.strip() == "error: --only: no article has the slug nope; later is a draft: add --drafts to build it"
+    r = run(built, "build", "--only", "later", "--drafts")
+    assert r.exit_code == 0 and "4 written" in r.stdout
 
 
 def test_corrupt_manifest_one_message(built):

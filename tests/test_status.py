@@ -112,3 +112,19 @@ def test_near_misses(tmp_path, slug, names, expect, why):
         assert hint == "" and near_masters(slug, names) == []
     else:
         assert f'did you mean "{tmp_path.name}/{expect}"?' in hint and why in hint
+
+
+def test_hint_never_offers_a_master_another_article_uses(site):
+    """art-001.png and art-002.png are one letter off art-000, but renaming either breaks its own
+    article (a draft's too): only a master no article uses is offered."""
+    for n in range(4):
+        site.article(f"art-00{n}", extra="draft: true" if n == 3 else "")
+        if n:
+            site.master(f"art-00{n}")
+    result = cli("check", "--root", str(site.root))
+    assert result.returncode == 1
+    assert "content/art-000.md: no master: add source_images/art-000.png (or .jpg" in result.stdout
+    assert "did you mean" not in result.stdout
+    site.master("art_000")  # nobody's: offered
+    result = cli("check", "--root", str(site.root))
+    assert 'did you mean "source_images/art_000.png"? (its name has different spaces' in result.stdout

@@ -73,3 +73,40 @@ def test_a_single_threaded_build_forks_its_workers(site):
     assert got["ok"] and got["written"] == 8
     assert got["method"] == "fork"
     assert got["forks"] and set(got["forks"]) == {1}  # every fork happened single-threaded
+
+
+def _api_script(site, guarded: bool) -> subprocess.CompletedProcess:
+    """The README's API use, as a script file that runs another thread: unguarded, or under
+    `if __name__ == "__main__":` as the README says."""
+    body = textwrap.dedent(
+        f"""
+        import threading, time
+        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+        report = renditions.build({str(site.root)!r}, jobs=2)
+        print(report.summary())
+        for problem in report.problems:
+            print(problem)
+        """
+    )
+    if guarded:
+        body = 'if __name__ == "__main__":\n' + textwrap.indent(body, "    ")
+    script = site.root.parent / "make_images.py"
+    script.write_text("import renditions\n" + body)
+    env = {**os.environ, "RENDITIONS_CACHE_DIR": str(site.root.parent / "cache")}
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_a_worker_that_cannot_start_is_not_called_a_decoder_crash(site):
+    for slug in ("one", "two"):
+        site.article(slug)
+        site.master(slug)
+    r = _api_script(site, guarded=False)  # each worker runs the script again, and its build finds the lock
+    lines = r.stdout.splitlines()
+    assert lines[0] == "0 written, 0 up to date, 2 failed", r.stdout + r.stderr
+    assert "decoder crashed" not in r.stdout
+    assert (
+        "content/one.md: source_images/one.png: a worker process could not start (it exited with code 1); "
+        'a script that calls renditions needs `if __name__ == "__main__":` around that call (README: Recipes)'
+    ) in lines
+    r = _api_script(site, guarded=True)  # as the README says
+    assert r.stdout.splitlines() == ["8 written, 0 up to date, 0 failed"], r.stdout + r.stderr

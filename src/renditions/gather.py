@@ -14,7 +14,7 @@ from pathlib import Path
 from .config import Config
 from .discover import Article
 from .errors import PathError
-from .hints import master_hint
+from .hints import master_hint, spare_names
 from .manifest import Manifest
 from .ownership import path_key
 from .paths import resolve_output
@@ -33,6 +33,7 @@ def gather(
     prefetch: Callable[[Iterable[Path]], None] | None = None,
     recipes: Recipes | None = None,
     lstats: dict[str, os.stat_result] | None = None,
+    matched: list[Article] | None = None,
 ) -> Facts:
     """The Facts make_plan(config, articles, manifest, facts, engine, force, site) decides from.
 
@@ -41,7 +42,9 @@ def gather(
     Masters of articles competing for a path are hashed too (even outside --only): identical
     bytes share the path, anything else is a conflict. `prefetch` is told, before any is
     hashed, every file that will be (Hasher.prefetch: a fresh clone hashes them in helpers).
-    `lstats`, when given, receives each output's lstat, for the run's later stats of it."""
+    `lstats`, when given, receives each output's lstat, for the run's later stats of it.
+    `matched`: every article read, drafts too; a missing master's hint never offers a master one
+    of them uses (else `site`'s or `articles`' masters)."""
     dests: dict[str, Path | str] = {}
     masters: dict[Path, str | None] = {}
     present: set[str] = set()
@@ -52,6 +55,7 @@ def gather(
     recipes = Recipes(engine) if recipes is None else recipes
     taken: set[str] = set()
     resolved: list[tuple[Article, bool, list]] = []
+    spare: list[str] | None = None  # masters no article uses: listed at the first missing master only
     for a in articles:  # first where each output goes (nothing is read but folders)
         outs, path_problems = recipes.outputs(a, config)
         ok = not a.errors and not path_problems
@@ -89,7 +93,11 @@ def gather(
         if not ok:
             continue
         if a.master is None:
-            hints[a.slug] = master_hint(a.slug, config.sources, config.root)
+            if spare is None:
+                users = matched if matched is not None else site if site is not None else articles
+                used = [u.master for u in users if u.master is not None] + [m for u in users for _n, m in u.masters]
+                spare = spare_names(config.sources, used)
+            hints[a.slug] = master_hint(a.slug, config.sources, config.root, spare)
             continue
         master_hash = masters[a.master] = masters[a.master] if a.master in masters else digest(a.master)
         for _name, path in a.masters:  # art direction: a variant's own master, hashed alike

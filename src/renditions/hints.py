@@ -10,6 +10,7 @@ import difflib
 import os
 import re
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 
 from .formats import MASTER_EXTS
@@ -31,6 +32,13 @@ def master_names(sources: Path) -> list[str]:
     except OSError:
         return []
     return [n for n in names if os.path.splitext(n)[1].lower() in MASTER_EXTS]
+
+
+def spare_names(sources: Path, used: Iterable[Path]) -> list[str]:
+    """The masters' folder's files no article uses: the only ones a rename may be suggested for
+    (renaming another article's master would fix one article by breaking the other)."""
+    taken = {os.path.basename(p) for p in used if os.path.dirname(p) == os.fspath(sources)}
+    return [n for n in master_names(sources) if n not in taken]
 
 
 def near_masters(slug: str, names: list[str]) -> list[str]:
@@ -61,9 +69,10 @@ def why(name: str, slug: str) -> str:
     return "its name has " + " and ".join(found)
 
 
-def master_hint(slug: str, sources: Path, root: Path) -> str:
-    """'; did you mean ...?' to append to a "no master" problem, or "" when nothing is close."""
-    near = near_masters(slug, master_names(sources))
+def master_hint(slug: str, sources: Path, root: Path, names: list[str] | None = None) -> str:
+    """'; did you mean ...?' to append to a "no master" problem, or "" when nothing is close.
+    `names`: the candidates (spare_names), else every master in the folder."""
+    near = near_masters(slug, master_names(sources) if names is None else names)
     if not near:
         return ""
     folder = os.path.relpath(sources, root)

@@ -39,6 +39,8 @@ EXT = OUTPUT_EXT  # output extension per format, from the formats table
 MISSING = "missing"
 MASTER_CHANGED = "master changed"
 RECIPE_CHANGED = "recipe changed"
+ENGINE_CHANGED = "engine changed"  # the output was made by another engine or version than this run's
+FOCUS_CHANGED = "focus changed"  # the article's focus point was set for the variant (else RECIPE_CHANGED)
 MODIFIED = "output modified"
 FORCED = "forced"
 NOT_OURS = "not written by renditions"  # a file is there and the manifest doesn't record it
@@ -245,6 +247,21 @@ class Recipes:
             found = self.memo[key] = (crop, options, recipe_hash(crop, fmt, options, self.engine))
         return found
 
+    def changed(self, entry: Entry, v: Variant, article: Article, fmt: str) -> str:
+        """Why an output's recipe differs from the one its entry records, as far as the entry tells:
+        the engine (it names the one that made the output); the focus, when the entry's recipe is
+        what the variant gives with no focus and the article now has one; else the variant's
+        settings (a moved focus looks the same: the entry keeps only the recipe's hash)."""
+        if entry.engine != self.engine:
+            return ENGINE_CHANGED
+        if article.focus_for(v.name) is not None and entry.recipe == self.resolve(v, _UNFOCUSED, fmt)[2]:
+            return FOCUS_CHANGED
+        return RECIPE_CHANGED
+
+
+#: Any article without a focus point: what Recipes.changed compares an output's record with.
+_UNFOCUSED = Article(Path(), "", "")
+
 
 def serves(v: Variant, article: Article, size: tuple[int, int] | None) -> bool:
     """Whether a master of `size` serves variant `v` without enlarging (or enlarging is allowed)."""
@@ -382,7 +399,7 @@ def make_plan(
             elif entry.master_hash != own_hash:
                 reason = MASTER_CHANGED
             elif entry.recipe != recipe:
-                reason = RECIPE_CHANGED
+                reason = recipes.changed(entry, v, a, fmt)
             elif facts.outputs.get(site_path) != entry.hash:
                 reason = MODIFIED
             else:

@@ -107,6 +107,7 @@ class Session:
                 self.hasher.prefetch,
                 recipes,
                 self.lstats,
+                self.matched,
             )
         finally:
             self.hasher.close()
@@ -173,7 +174,7 @@ def open_session(
         known = {a.slug for a in articles}
         unknown = [s for s in only if s not in known]
         if unknown:
-            raise UsageError("--only", f"no article has the slug {', '.join(unknown)}")
+            raise UsageError("--only", _not_found(unknown, matched))
         articles = [a for a in articles if a.slug in only]
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
     public = manifest_mod.web_root(cfg.root, cfg.public)
@@ -184,3 +185,16 @@ def open_session(
     return Session(
         cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched, walked, lstats
     )
+
+
+def _not_found(unknown: list[str], matched: list[Article]) -> str:
+    """Why --only's slugs match nothing: a draft is named as one (the article exists, --drafts
+    builds it), not called a slug no article has."""
+    drafts = {a.slug for a in matched if a.images and a.draft}
+    held = [s for s in unknown if s in drafts]
+    missing = [s for s in unknown if s not in drafts]
+    why = [f"no article has the slug {', '.join(missing)}"] if missing else []
+    if held:
+        are, it = ("is a draft", "it") if len(held) == 1 else ("are drafts", "them")
+        why.append(f"{', '.join(held)} {are}: add --drafts to build {it}")
+    return "; ".join(why)

@@ -22,6 +22,8 @@ REASON_TEXT = {
     "missing": "missing",
     "master changed": "stale: its master changed",
     "recipe changed": "stale: its variant settings changed",
+    "engine changed": "stale: made by {made}, this run uses {uses}",
+    "focus changed": "stale: its article's focus changed",
     "output modified": "modified by hand: its bytes differ from what renditions wrote",
     "not written by renditions": "exists, but renditions did not write it (the manifest does not record it): move it away, then run `renditions build`",
     # an output whose bytes differ (plan.MODIFIED) but could not be read at all says so instead
@@ -84,7 +86,7 @@ def check(
         return again
     # the work itself, imported only now: a check the stamp answers stays light
     from .budgets import over_budget
-    from .plan import MODIFIED, fresh_result
+    from .plan import ENGINE_CHANGED, MODIFIED, fresh_result
     from .session import open_session
     from .sniff import AHEAD_MIN_OUTPUTS, Ahead, Changed, sniff_hashed, taken
 
@@ -119,6 +121,8 @@ def check(
         for o in j.outputs:
             reason = o.reason or "stale"
             text = (_unreadable(o.dest) if reason == MODIFIED else None) or REASON_TEXT.get(reason, reason)
+            if reason == ENGINE_CHANGED:  # the entry names the engine that made it
+                text = text.format(made=s.manifest.entries[o.site_path].engine, uses=s.engine_id)
             problems.append(Problem(o.site_path, text, j.article, o.line))
             outs.append(OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format))
     cache = s.hasher.cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -252,6 +253,12 @@ def _cost(task: Task) -> int:
 
 #: A worker sends this once it is ready; an article's time limit counts from then.
 READY = "ready"
+#: Why an article failed when its worker died: after it said READY (the master killed it), or before.
+DIED = "the decoder crashed on this master"
+NOT_STARTED = "a worker process could not start ({how})"
+#: Added when the worker was started by re-running the calling script (a forkserver's or spawn's
+#: worker imports the caller's __main__): the usual reason it died before it was ready.
+UNGUARDED = '; a script that calls renditions needs `if __name__ == "__main__":` around that call (README: Recipes)'
 #: How long a worker may take to start before it counts as crashed (a loaded machine is slow).
 START_SECONDS = 60.0
 
@@ -266,6 +273,7 @@ class _Worker:
     done: int = 0  # articles of the task answered so far
     started: float = 0.0  # when the article it is on was begun (or the worker said it was ready)
     ready: bool = False
+    method: str = "fork"  # how it was started (procs.start_method)
 
     @property
     def job(self) -> Job:
@@ -309,7 +317,7 @@ def _start(ctx) -> _Worker:
     process = ctx.Process(target=_serve, args=(there, os.getpid()), daemon=True)
     process.start()
     there.close()
-    return _Worker(process, here)
+    return _Worker(process, here, method=ctx.get_start_method())
 
 
 def _stop(w: _Worker, kill: bool = False) -> None:
@@ -350,7 +358,7 @@ def _settle(w: _Worker, timeout: float, finish: Callable[[Job, Outcome], None], 
     except (EOFError, OSError):
         pass  # it died while answering: a crash
     if not w.process.is_alive():
-        reason = "the decoder crashed on this master"
+        reason = DIED if w.ready else _not_started(w)
     elif time.monotonic() > _deadline(w, timeout):
         reason = f"rendering took longer than the `timeout` of {timeout:g} s: stopped"
     else:
@@ -361,6 +369,18 @@ def _settle(w: _Worker, timeout: float, finish: Callable[[Job, Outcome], None], 
     w.task = None
     finish(job, Outcome(error=f"{job.shown}: {reason}"))
     return "gone"
+
+
+def _not_started(w: _Worker) -> str:
+    """Why a worker died before it said READY: its exit, and the unguarded script when a fork
+    server or spawn re-ran the caller's __main__ from its file (a module run with -m has a spec
+    and is imported as such, behind its own guard)."""
+    code = w.process.exitcode
+    if code is not None and code < 0:
+        return NOT_STARTED.format(how=f"killed by signal {-code}")  # not the script: it raised, or ran on
+    main = sys.modules.get("__main__")
+    rerun = w.method != "fork" and getattr(main, "__spec__", None) is None and getattr(main, "__file__", None)
+    return NOT_STARTED.format(how=f"it exited with code {code}") + (UNGUARDED if rerun else "")
 
 
 def _collect(busy: list[_Worker], idle: list[_Worker], timeout: float, finish, pending: list[Task]) -> None:
