@@ -293,12 +293,13 @@ def test_a_typo_in_the_content_glob_fails_build_check_and_prune(site):
     assert b.exit_code == 2 and line in b.output.splitlines()
     c = run(site, "check")
     assert c.exit_code == 1 and line.removeprefix("error: ") in c.output.splitlines()
-    p = run(site, "prune")
-    assert p.exit_code == 2
-    assert (
-        "error: contnet/**/*.md: `content` in config/renditions.yaml matches no article: prune deletes nothing (fix the glob)"
-        in p.output.splitlines()
-    )
+    for args in (("prune",), ("prune", "--dry-run")):  # the dry run refuses as prune does
+        p = run(site, *args)
+        assert p.exit_code == 2
+        assert (
+            "error: contnet/**/*.md: `content` in config/renditions.yaml matches no article: prune deletes nothing (fix the glob)"
+            in p.output.splitlines()
+        )
     assert files(site) == before
 
 
@@ -346,12 +347,27 @@ def test_prune_refuses_to_delete_more_than_half_without_yes(site):
     before, recorded = files(site), manifest(site)
     for slug in ("a", "b"):
         (site.root / "content" / f"{slug}.md").unlink()
-    r = run(site, "prune")
-    assert r.exit_code == 2 and files(site) == before and manifest(site) == recorded
-    assert (
+    refused = (
         "error: prune: would delete 4 of the 6 outputs the manifest records, more than half: nothing deleted (check `content` in "
         "config/renditions.yaml; `renditions prune --dry-run` lists them, `renditions prune --yes` deletes them)"
-    ) in r.output.splitlines()
+    )
+    r = run(site, "prune")
+    assert r.exit_code == 2 and files(site) == before and manifest(site) == recorded
+    assert refused in r.output.splitlines()
+    dry = run(site, "prune", "--dry-run")  # says prune refuses, and still lists what it found
+    assert dry.exit_code == 2 and refused in dry.output.splitlines()
+    assert dry.stdout.splitlines() == [
+        *(f"orphaned {p}" for p in ("/img/a.png", "/img/b.png", "/img/t/a.jpg", "/img/t/b.jpg")),
+        "4 orphaned outputs found, none would be deleted: prune refuses (see the error)",
+    ]
+    dry_json = run(site, "prune", "--dry-run", "--json")
+    real_json = run(site, "prune", "--json")
+    assert dry_json.exit_code == real_json.exit_code == 2 and dry_json.stdout == real_json.stdout
+    assert json.loads(dry_json.stdout)["error"]["reason"] == refused.removeprefix("error: prune: ")
+    assert files(site) == before and manifest(site) == recorded
+    dry = run(site, "prune", "--dry-run", "--yes")
+    assert dry.exit_code == 0 and dry.stdout.splitlines()[-1] == "4 orphaned outputs to delete"
+    assert files(site) == before
     r = run(site, "prune", "--yes")
     assert r.exit_code == 0 and sorted(files(site)) == ["public/img/c.png", "public/img/t/c.jpg"]
 
