@@ -158,8 +158,13 @@ def test_an_output_that_is_no_longer_a_readable_file_is_called_what_it_is(built,
     ) in r.stdout.splitlines()
     assert "modified by hand" not in r.stdout
     monkeypatch.setattr(os, "open", real_open)
-    r = run(built, "build")
-    assert r.exit_code == 1 and fifo.is_fifo()
+    refused = (
+        "error: content/one.md:4: /img/artical/mobile-articles/one.png would replace "
+        "public/img/artical/mobile-articles/one.png, which is not a file: move it away, then build again"
+    )
+    for args in (("build", "--dry-run"), ("build",)):  # the dry run says what the build does
+        r = run(built, *args)
+        assert r.exit_code == 1 and fifo.is_fifo() and refused in r.output.splitlines(), r.output
 
 
 def test_check_missing_wrong_size_and_bad_reference(built):

@@ -168,6 +168,46 @@ def test_a_hand_made_file_is_never_replaced(site):
         assert "/logo.png" not in manifest(site)
 
 
+HAND_MADE = "error: content/old.md:3: /img/old.png would replace public/img/old.png, which renditions did not write: move it away, then build again"
+
+
+def statuses(result) -> dict[str, str]:
+    """Each output's status in a `--json` report: what a script reads."""
+    return {o["path"]: o["status"] for o in json.loads(result.stdout)["outputs"]}
+
+
+@pytest.mark.parametrize("force", [(), ("--force",)], ids=["plain", "force"])
+def test_a_dry_run_fails_a_hand_made_file_as_the_build_does(site, force):
+    """A file renditions did not write at an output path: `build --dry-run` (with --force too)
+    says what `build` does: the same line, the article failed, exit 1; and --json agrees."""
+    small_site(site, ("old", "other"))
+    out = site.public / "img/old.png"
+    out.parent.mkdir(parents=True)
+    Image.new("RGB", (64, 48), (1, 2, 3)).save(out)
+    hand_made = out.read_bytes()
+    dry, dry_json = run(site, "build", "--dry-run", *force), run(site, "build", "--dry-run", "--json", *force)
+    assert dry.exit_code == dry_json.exit_code == 1
+    assert HAND_MADE in dry.output.splitlines()
+    assert "render /img/old.png" not in dry.output and "render /img/t/old.jpg" not in dry.output
+    assert dry.stdout.splitlines()[-1] == "2 to render, 0 up to date, 1 failed (dry run: nothing written)"
+    assert out.read_bytes() == hand_made and not (site.root / "renditions.lock.json").exists()
+    assert "note: a dry run renders nothing, so it can't tell whether a file renditions did not write" in dry.output
+    real_json = run(site, "build", "--json", *force)
+    assert real_json.exit_code == 1 and HAND_MADE in real_json.output.splitlines()
+    assert statuses(dry_json) == {
+        "/img/old.png": "failed",
+        "/img/t/old.jpg": "failed",
+        "/img/other.png": "stale",
+        "/img/t/other.jpg": "stale",
+    }
+    assert statuses(real_json) == {
+        **statuses(dry_json),
+        "/img/other.png": "written",
+        "/img/t/other.jpg": "written",
+    }
+    assert out.read_bytes() == hand_made
+
+
 #: What build (and build --dry-run) says of small_site's /img/old.png once a user edited it.
 EDITED = (
     "error: content/old.md:3: /img/old.png would replace public/img/old.png, which was changed since renditions wrote it: "
@@ -210,6 +250,24 @@ def test_a_dry_run_fails_a_hand_edited_output_as_the_build_does(site):
     assert out.read_bytes() == edited
 
 
+def test_a_dry_run_fails_a_hand_edited_stale_output_as_the_build_does(site):
+    """The master changed too, so the output is stale anyway: the build still refuses the edit
+    (replaces it with --force), and the dry run says so, with the same line and exit code."""
+    out, edited = hand_edited(site)
+    site.master("old", (160, 120), colour=(200, 200, 0))
+    dry = run(site, "build", "--dry-run")
+    assert dry.exit_code == 1 and EDITED in dry.output.splitlines()
+    assert "render /img/old.png" not in dry.output
+    assert dry.stdout.splitlines()[-1] == "0 to render, 0 up to date, 1 failed (dry run: nothing written)"
+    assert out.read_bytes() == edited
+    forced = run(site, "build", "--dry-run", "--force")
+    assert forced.exit_code == 0 and "render /img/old.png (forced)" in forced.output.splitlines()
+    assert out.read_bytes() == edited
+    real = run(site, "build")
+    assert real.exit_code == 1 and EDITED in real.output.splitlines() and out.read_bytes() == edited
+    assert run(site, "build", "--force").exit_code == 0 and out.read_bytes() != edited
+
+
 def test_a_killed_build_resumes_by_adopting_what_it_wrote(site):
     small_site(site, ("old", "other"))
     run(site, "build")
@@ -236,12 +294,13 @@ def test_a_typo_in_the_content_glob_fails_build_check_and_prune(site):
     assert b.exit_code == 2 and line in b.output.splitlines()
     c = run(site, "check")
     assert c.exit_code == 1 and line.removeprefix("error: ") in c.output.splitlines()
-    p = run(site, "prune")
-    assert p.exit_code == 2
-    assert (
-        "error: contnet/**/*.md: `content` in config/renditions.yaml matches no article: prune deletes nothing (fix the glob)"
-        in p.output.splitlines()
-    )
+    for args in (("prune",), ("prune", "--dry-run")):  # the dry run refuses as prune does
+        p = run(site, *args)
+        assert p.exit_code == 2
+        assert (
+            "error: contnet/**/*.md: `content` in config/renditions.yaml matches no article: prune deletes nothing (fix the glob)"
+            in p.output.splitlines()
+        )
     assert files(site) == before
 
 
@@ -289,12 +348,27 @@ def test_prune_refuses_to_delete_more_than_half_without_yes(site):
     before, recorded = files(site), manifest(site)
     for slug in ("a", "b"):
         (site.root / "content" / f"{slug}.md").unlink()
-    r = run(site, "prune")
-    assert r.exit_code == 2 and files(site) == before and manifest(site) == recorded
-    assert (
+    refused = (
         "error: prune: would delete 4 of the 6 outputs the manifest records, more than half: nothing deleted (check `content` in "
         "config/renditions.yaml; `renditions prune --dry-run` lists them, `renditions prune --yes` deletes them)"
-    ) in r.output.splitlines()
+    )
+    r = run(site, "prune")
+    assert r.exit_code == 2 and files(site) == before and manifest(site) == recorded
+    assert refused in r.output.splitlines()
+    dry = run(site, "prune", "--dry-run")  # says prune refuses, and still lists what it found
+    assert dry.exit_code == 2 and refused in dry.output.splitlines()
+    assert dry.stdout.splitlines() == [
+        *(f"orphaned {p}" for p in ("/img/a.png", "/img/b.png", "/img/t/a.jpg", "/img/t/b.jpg")),
+        "4 orphaned outputs found, none would be deleted: prune refuses (see the error)",
+    ]
+    dry_json = run(site, "prune", "--dry-run", "--json")
+    real_json = run(site, "prune", "--json")
+    assert dry_json.exit_code == real_json.exit_code == 2 and dry_json.stdout == real_json.stdout
+    assert json.loads(dry_json.stdout)["error"]["reason"] == refused.removeprefix("error: prune: ")
+    assert files(site) == before and manifest(site) == recorded
+    dry = run(site, "prune", "--dry-run", "--yes")
+    assert dry.exit_code == 0 and dry.stdout.splitlines()[-1] == "4 orphaned outputs to delete"
+    assert files(site) == before
     r = run(site, "prune", "--yes")
     assert r.exit_code == 0 and sorted(files(site)) == ["public/img/c.png", "public/img/t/c.jpg"]
 
@@ -360,6 +434,8 @@ def test_a_build_killed_before_recording_may_replace_its_files_after_the_master_
     assert not (site.root / "renditions.lock.json").exists()
     site.master("old", (160, 120), colour=(0, 0, 0))
     before = files(site)
+    dry = run(site, "build", "--dry-run")  # the dry run reads the journal as the build does
+    assert dry.exit_code == 0 and dry.stdout.splitlines()[-1] == "2 to render, 0 up to date, 0 failed (dry run: nothing written)"
     r = run(site, "build")
     assert r.exit_code == 0, r.output
     assert "2 written" in r.output and files(site) != before

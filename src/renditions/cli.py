@@ -25,11 +25,12 @@ from .errors import (
     ConfigError,
     LockError,
     ManifestError,
+    RefusedError,
     RenditionsError,
     UsageError,
 )
 from .formats import help_text as formats_help
-from .report import Problem, plural
+from .report import Problem, Report, plural
 from .verify import check as check_site
 
 
@@ -400,20 +401,35 @@ def prune(root, config, as_json, dry_run, yes) -> None:
     Only files the manifest records, unchanged since renditions wrote them, whose article is
     gone or no longer names them, are ever deleted. An article that fails to parse, or has lost
     its master, keeps its outputs. Refuses (exit 2) when `content` matches no article, or when
-    more than half of the recorded outputs would go, unless --yes.
+    more than half of the recorded outputs would go, unless --yes (--dry-run refuses alike).
     """
     from .prune import prune as prune_site
 
-    report = prune_site(root, config, dry_run=dry_run, yes=yes)
-    for n in report.notes:
-        click.echo(f"note: {n}", err=True)
+    try:
+        report = prune_site(root, config, dry_run=dry_run, yes=yes)
+    except RefusedError as exc:  # the dry run refuses as prune does, and still lists what it found
+        if dry_run and not as_json:
+            _say_pruned(exc.report)
+        raise
     if as_json:
+        for n in report.notes:
+            click.echo(f"note: {n}", err=True)
         _emit_json(report.to_json())
     else:
-        for o in report.outputs:
-            _say(("would delete " if dry_run else "deleted ") + o.path)
-        _say(report.summary())
+        _say_pruned(report)
     _exit(report.ok)
+
+
+#: How prune's report names each output, by status.
+PRUNE_VERBS = {"pruned": ("deleted ", "would delete "), "orphan": ("orphaned ", "orphaned ")}
+
+
+def _say_pruned(report: Report) -> None:
+    for n in report.notes:
+        click.echo(f"note: {n}", err=True)
+    for o in report.outputs:
+        _say(PRUNE_VERBS[o.status][report.dry_run] + o.path)
+    _say(report.summary())
 
 
 @main.command()

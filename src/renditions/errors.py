@@ -7,6 +7,10 @@ exit 2, per-article problems make a build exit 1.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .report import Report
 
 #: The exit codes, the one table of them (the README's "Exit codes" lists the same).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -58,6 +62,15 @@ class ConfigError(RenditionsError):
 
 class UsageError(RenditionsError):
     """A bad command-line request (unknown slug, bad shard spec)."""
+
+
+class RefusedError(UsageError):
+    """A command that refuses to act as a whole, so nothing is done (prune deleting more than half
+    of the outputs). `report` is what it found: a dry run still shows it before the refusal."""
+
+    def __init__(self, path: object, reason: str, report: Report):
+        self.report = report
+        super().__init__(path, reason)
 
 
 class FrontMatterError(RenditionsError):

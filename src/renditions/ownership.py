@@ -47,6 +47,13 @@ def changed_since_written(site_path: str, shown: str) -> str:
     )
 
 
+#: What a dry run can't tell without rendering: why a file it says is in the way may be adopted after all.
+MAYBE_ADOPTED = (
+    "a dry run renders nothing, so it can't tell whether a file renditions did not write already holds exactly "
+    "the bytes the build would write: the build adopts such a file instead of failing its article"
+)
+
+
 def path_key(site_path: str) -> str:
     """The path as a case-insensitive, Unicode-normalising file system sees it."""
     if site_path.isascii():  # most paths: NFC changes nothing, casefold is lower

@@ -142,25 +142,37 @@ def _records(s: Session, path: Path, h: str) -> bool:
 
 
 def _plan_report(plan: Plan, s: Session) -> Report:
-    """What `build --dry-run` reports: the plan, nothing rendered. An article with an output
-    edited since renditions wrote it fails, as the build would fail it (workers.may_write)."""
-    from .ownership import changed_since_written
-    from .plan import MODIFIED, fresh_result
+    """What `build --dry-run` reports: the plan, nothing rendered. An article with a file in the
+    way of one of its outputs fails, as the build would fail it: the build's own decision
+    (workers.may_write), asked before rendering, and the journal read as the build reads it."""
+    from . import journal
+    from .ownership import MAYBE_ADOPTED
+    from .plan import fresh_result
+    from .workers import may_write
 
-    outs, problems, failed = [], list(plan.problems), set(plan.failed_articles)
+    plan = own_unrecorded(plan, journal.read(s.config.root), s.hasher)
+    outs, problems, failed, notes = [], list(plan.problems), set(plan.failed_articles), []
     for j in plan.jobs:
-        edited = next((o for o in j.outputs if o.reason == MODIFIED and not o.force), None)
-        if edited is not None:  # the build stops the article at its first refusal
-            shown = os.path.relpath(edited.dest, s.config.root)
-            problems.append(Problem(j.article, changed_since_written(edited.site_path, shown), j.article, edited.line))
+        refusal = None
+        for o in j.outputs:  # the build stops the article at its first refusal
+            verdict = may_write(o, None, str(s.config.root))
+            if isinstance(verdict, str):
+                refusal = (o, verdict)
+                break
+        if refusal is not None:
+            o, reason = refusal
+            problems.append(Problem(j.article, reason, j.article, o.line))
             failed.add(j.article)
-        status = "stale" if edited is None else "failed"
+            if o.recorded is None and MAYBE_ADOPTED not in notes:
+                notes.append(MAYBE_ADOPTED)
+        status = "stale" if refusal is None else "failed"
         outs += [OutputResult(o.site_path, j.article, o.variant, status, o.reason, format=o.format) for o in j.outputs]
     outs += [fresh_result(o, s.manifest) for o in plan.fresh]
     return Report(
         "build",
         outputs=tuple(sorted(outs, key=lambda r: r.path)),
         problems=tuple(problems),
+        notes=tuple(notes),
         failed_articles=tuple(sorted(failed)),
         dry_run=True,
         engine=s.engine_id,

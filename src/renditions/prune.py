@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from . import manifest as manifest_mod
-from .errors import PathError, UsageError
+from .errors import PathError, RefusedError, UsageError
 from .hashing import Hasher, digest_file
 from .lock import site_lock
 from .ownership import path_key
@@ -24,7 +24,8 @@ def prune(
     root: str | os.PathLike = ".", config: str | os.PathLike | None = None, *, dry_run: bool = False, yes: bool = False
 ) -> Report:
     """Delete unwanted outputs renditions wrote. Raises UsageError, deleting nothing, when `content`
-    matches no article or when more than half of the recorded outputs would go (unless `yes`)."""
+    matches no article, and RefusedError (a UsageError whose `report` lists the orphans) when more
+    than half of the recorded outputs would go (unless `yes`); a dry run raises them alike."""
     s = open_session(root, config, read_manifest=False, drafts=True)  # a draft's outputs are kept for the day it is published
     cfg, articles = s.config, s.articles
     shown_config = str(cfg.file)
@@ -62,11 +63,13 @@ def prune(
                 continue
             doomed.append((site, dest))
         total = len(man.entries)
-        if not dry_run and not yes and 2 * len(doomed) > total:
-            raise UsageError(
+        if not yes and 2 * len(doomed) > total:  # a dry run says so too, listing what it found
+            orphans = tuple(OutputResult(site, "", "", "orphan") for site, _dest in doomed)
+            raise RefusedError(
                 "prune",
                 f"would delete {len(doomed)} of the {total} outputs the manifest records, more than half: nothing deleted "
                 f"(check `content` in {shown_config}; `renditions prune --dry-run` lists them, `renditions prune --yes` deletes them)",
+                Report("prune", outputs=orphans, notes=tuple(notes), dry_run=dry_run),
             )
         outs = []
         for site, dest in doomed:

@@ -89,6 +89,8 @@ class Report:
             n = len(self.errors)
             return f"{plural(n, 'problem')}, {plural(self.count('up to date'), 'output')} up to date"
         if self.command == "prune":
+            if self.count("orphan"):  # what a refused prune found (errors.RefusedError)
+                return f"{plural(self.count('orphan'), 'orphaned output')} found, none would be deleted: prune refuses (see the error)"
             verb = "to delete" if self.dry_run else "deleted"
             return f"{plural(self.count('pruned'), 'orphaned output')} {verb}"
         return ""
