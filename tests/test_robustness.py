@@ -422,6 +422,37 @@ def test_second_build_is_refused_while_one_holds_the_lock(small):
         holder.wait()
 
 
+def test_prune_waits_for_a_build_when_asked_as_its_error_says(small):
+    """prune's lock error says to pass --wait, which prune had no option for (exit 2 twice)."""
+    small.article("a")
+    small.master("a")
+    assert small.build().returncode == 0
+    (small.root / "content/a.md").unlink()  # its outputs are now orphans
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(small.root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    env = dict(os.environ, RENDITIONS_CACHE_DIR=str(small.root.parent / "cache"))
+    small.article("b")  # prune refuses when content matches nothing
+    small.master("b")
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        prune = [sys.executable, "-m", "renditions", "prune", "--yes", "--root", str(small.root)]
+        r = subprocess.run(prune, capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 2 and "(or pass --wait)" in r.stderr, r.stderr
+        waiter = subprocess.Popen([*prune, "--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(1.5)
+        assert waiter.poll() is None  # still waiting for the lock
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        out, err = waiter.communicate(timeout=60)
+        assert waiter.returncode == 0, err
+        assert "4 orphaned outputs deleted" in out
+        assert not (small.public / "img/card/a.png").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_two_real_builds_at_once_one_wins_cleanly(tmp_path):
     site = Site(tmp_path / "site")
     for i in range(6):

@@ -394,8 +394,9 @@ def check(root, config, engine, as_json, strict, fmt, staged) -> None:
 @json_option
 @click.option("--dry-run", is_flag=True, help="List what would be deleted.")
 @click.option("--yes", is_flag=True, help="Delete even when that is more than half of the recorded outputs.")
+@click.option("--wait", "wait_lock", is_flag=True, help="Wait for a build running on this site to finish instead of failing.")
 @guarded
-def prune(root, config, as_json, dry_run, yes) -> None:
+def prune(root, config, as_json, dry_run, yes, wait_lock) -> None:
     """Delete outputs renditions wrote that no article references any more.
 
     Only files the manifest records, unchanged since renditions wrote them, whose article is
@@ -406,7 +407,7 @@ def prune(root, config, as_json, dry_run, yes) -> None:
     from .prune import prune as prune_site
 
     try:
-        report = prune_site(root, config, dry_run=dry_run, yes=yes)
+        report = prune_site(root, config, dry_run=dry_run, yes=yes, wait_lock=wait_lock)
     except RefusedError as exc:  # the dry run refuses as prune does, and still lists what it found
         if dry_run and not as_json:
             _say_pruned(exc.report)

@@ -21,7 +21,12 @@ from .write import delete
 
 
 def prune(
-    root: str | os.PathLike = ".", config: str | os.PathLike | None = None, *, dry_run: bool = False, yes: bool = False
+    root: str | os.PathLike = ".",
+    config: str | os.PathLike | None = None,
+    *,
+    dry_run: bool = False,
+    yes: bool = False,
+    wait_lock: bool = False,
 ) -> Report:
     """Delete unwanted outputs renditions wrote. Raises UsageError, deleting nothing, when `content`
     matches no article, and RefusedError (a UsageError whose `report` lists the orphans) when more
@@ -36,7 +41,7 @@ def prune(
     # what check calls referenced: the plan's (an extra width the master can't serve is not)
     referenced = {path_key(p) for p in s.plan().referenced}
     keep = {a.rel for a in articles if a.errors or a.master is None}  # broken for now, not unwanted
-    with site_lock(cfg.root):
+    with site_lock(cfg.root, wait=wait_lock):
         man = manifest_mod.load(
             cfg.manifest,
             os.path.relpath(cfg.manifest, cfg.root),
