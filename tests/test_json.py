@@ -81,6 +81,30 @@ def test_config_error_with_json_is_json_on_stdout_with_exit_2(site, report_valid
     assert r.stderr.startswith("error: config/renditions.yaml: ")  # the message on stderr stays
 
 
+@pytest.mark.parametrize(
+    "text, line",
+    [("variants: [\n", 2), ("content: 'content/**/*.md'\nvariants: {}\n\nbogus: 1\n", None), ("a: 1\n\n\nfoo: 2\n", None)],
+)
+def test_a_config_error_s_line_is_the_json_document_s_line(site, text, line):
+    """The line was only inside `reason` ("line 2: not valid YAML ..."), `line` was null."""
+    site.config(text)
+    r = run(site, "build", "--json")
+    doc = json.loads(r.stdout)
+    assert r.exit_code == 2 and doc["error"]["kind"] == "config"
+    if line is not None:
+        assert doc["error"]["line"] == line and doc["error"]["reason"].startswith(f"line {line}: not valid YAML")
+    else:  # several problems: no one line is the error's
+        assert len(doc["error"]["problems"]) > 1 and doc["error"]["line"] is None
+
+
+def test_a_lone_unknown_setting_s_line_is_the_document_s_line(built):
+    cfg = built.root / "config" / "renditions.yaml"
+    cfg.write_text(cfg.read_text() + "\nbogus: 1\n")
+    doc = json.loads(run(built, "check", "--json").stdout)
+    n = cfg.read_text().splitlines().index("bogus: 1") + 1
+    assert doc["error"]["line"] == n and doc["error"]["reason"].startswith(f"line {n}: bogus: not a setting")
+
+
 def test_usage_errors_with_json_are_json_too(built, report_validator):
     r = run(built, "build", "--json", "--only", "nope")
     assert r.exit_code == 2

@@ -53,7 +53,10 @@ class ConfigError(RenditionsError):
 
     def __init__(self, path: object, problems: list[str]):
         self.problems = list(problems)
-        super().__init__(path, "; ".join(problems))
+        # a lone problem's "line N: " is the error's line too (the --json document's `line`)
+        head = problems[0].partition(": ")[0] if len(problems) == 1 else ""
+        line = int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else None
+        super().__init__(path, "; ".join(problems), line)
 
     @property
     def message(self) -> str:
