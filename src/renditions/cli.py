@@ -292,7 +292,9 @@ def main() -> None:
     is_flag=True,
     help="First add each missing variant key to its article (path from the variant's template); no other byte changes.",
 )
-@click.option("--drafts", is_flag=True, help="Also build articles marked `draft: true` or `published: false`.")
+@click.option(
+    "--drafts", is_flag=True, help="Also build drafts: articles marked `draft: true` or `published: false`, or in `_drafts/`."
+)
 @guarded
 def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait_lock, write_fm, drafts) -> None:
     """Render every missing or stale variant of every article."""
