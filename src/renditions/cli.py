@@ -487,7 +487,7 @@ def preview(root, config, engine, out) -> None:
 @click.option("--wide", is_flag=True, help="Every column in full, however wide (default: fit in 100 columns).")
 @guarded
 def status(root, config, engine, as_json, wide) -> None:
-    """One row per article: its master, and each variant up to date, stale, missing or failed.
+    """One row per article (drafts marked): its master, and each variant up to date, stale, missing or failed.
 
     Also lists each article's problems (with did-you-mean hints for near-miss master names)
     and the masters that no article uses. Writes nothing; exits 0.
