@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from urllib.parse import unquote
 
 from click.testing import CliRunner
 from PIL import Image
@@ -87,3 +88,38 @@ def test_a_width_the_new_master_cannot_serve_leaves_the_srcset(site):
     r = run(site, "build")
     assert r.exit_code == 0 and "/img/a-1280w.png skipped" in r.stderr
     assert json.loads(data.read_text())["/img/a.png"]["srcset"] == "/img/a-320w.png 320w, /img/a.png 640w"
+
+
+def test_every_url_is_percent_encoded_so_a_srcset_splits_into_url_and_width(site):
+    """A space ends a srcset URL and a comma ends a candidate: both must reach the file encoded."""
+    site.config(CONFIG)
+    site.article("summer picnic", keys={"image": "/img/{slug}.png?v=a b", "mobile": "/img/m/{slug}.jpg"})
+    site.article("salt, pepper", keys={"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"})
+    # already encoded in the front matter: decoded to the file, encoded once again in the data file
+    site.article("tea", keys={"image": "/img/Tea%20Cups%25.png", "mobile": "/img/m/tea%2Ccups.jpg"})
+    for slug in ("summer picnic", "salt, pepper", "tea"):
+        site.master(slug, (1600, 1200))
+    r = run(site, "build")
+    assert r.exit_code == 0, r.output
+    data = json.loads((site.root / "data" / "renditions.json").read_text())
+    card = data["/img/summer picnic.png?v=a b"]  # keyed by the reference as the article writes it
+    assert card["src"] == "/img/summer%20picnic.png?v=a%20b"
+    assert card["srcset"].startswith("/img/summer%20picnic-320w.png?v=a%20b 320w, ")
+    assert data["/img/salt, pepper.png"]["src"] == "/img/salt%2C%20pepper.png"
+    assert (site.public / "img" / "Tea Cups%.png").is_file()
+    assert data["/img/Tea%20Cups%25.png"]["src"] == "/img/Tea%20Cups%25.png"
+    assert data["/img/m/tea%2Ccups.jpg"]["srcset"] == "/img/m/tea%2Ccups.jpg 400w"
+    for entry in data.values():
+        if not isinstance(entry, dict):
+            continue
+        srcsets = [entry["srcset"]] + [s["srcset"] for s in entry["sources"]]
+        assert len(srcsets) == (3 if entry["variant"] == "card" else 1)
+        urls = [entry["src"]]
+        for srcset in srcsets:
+            for candidate in srcset.split(","):  # as a browser splits it
+                url, width = candidate.split()  # exactly one URL and one descriptor
+                urls.append(url)
+                with Image.open(site.public / unquote(url.split("?")[0]).lstrip("/")) as im:
+                    assert f"{im.width}w" == width
+        for url in urls:
+            assert " " not in url and "," not in url, url

@@ -183,9 +183,12 @@ def test_drafts_are_skipped_unless_asked(site):
     write(site, "d1.md", b"---\ndraft: true\nimage: /img/d1.png\n---\n")
     write(site, "d2.md", b"---\npublished: false\nimage: /img/d2.png\n---\n")
     write(site, "live.md", b"---\ndraft: false\nimage: /img/live.png\n---\n")
+    (site.root / "content" / "_drafts").mkdir()
+    write(site, "_drafts/d3.md", b"---\nimage: /img/d3.png\n---\n")  # Jekyll's drafts folder
+    write(site, "_drafts/d4.md", b"---\nimage: [\n---\n")  # its errors wait for --drafts too
     cfg = load_config(site.root)
     assert [a.slug for a in discover(cfg)] == ["live"]
-    assert [a.slug for a in discover(cfg, drafts=True)] == ["d1", "d2", "live"]
+    assert [a.slug for a in discover(cfg, drafts=True)] == ["d3", "d4", "d1", "d2", "live"]
 
 
 def test_a_page_starting_with_a_template_tag_is_not_json(site):

@@ -225,6 +225,37 @@ def test_drafts_are_not_built_pruned_or_checked_until_asked(tmp_path):
     assert c.returncode == 1 and "/img/artical/articles/draft.png: orphan" in c.stdout + c.stderr
 
 
+def test_a_jekyll_post_in_drafts_is_a_draft(tmp_path):
+    """Jekyll publishes _drafts/ only with `jekyll --drafts`: renditions builds it only with --drafts."""
+    root = tmp_path / "site"
+    write(root, "_config.yml", "title: A Jekyll blog\n")
+    write(root, "_posts/2024-06-01-hello.md", "---\nlayout: post\ntitle: Hello\n---\n")
+    write(root, "_drafts/wip-idea.md", '---\nlayout: post\ntitle: WIP\nimage: "/img/artical/articles/wip-idea.png"\n---\n')
+    masters(root, "hello")
+    assert renditions(root, "init").returncode == 0
+    b = renditions(root, "build", "--write-front-matter")
+    assert b.returncode == 0, b.stderr
+    c = renditions(root, "check")  # no master, no keys: nothing CI fails on while it is a draft
+    assert c.returncode == 0, c.stdout + c.stderr
+    assert "wip-idea" not in c.stdout + c.stderr
+    masters(root, "wip-idea")
+    b = renditions(root, "build")
+    assert b.returncode == 0, b.stderr
+    assert not list((root / "img").rglob("wip-idea*"))  # nothing in the web root Jekyll publishes
+    b = renditions(root, "build", "--drafts")
+    assert b.returncode == 0, b.stderr
+    assert size_of(root / "img/artical/articles/wip-idea.png") == SIZES["image"]
+    assert size_of(root / "img/artical/mobile-articles/wip-idea.png") == SIZES["mobile"]
+    p = renditions(root, "prune")
+    assert p.returncode == 0 and (root / "img/artical/articles/wip-idea.png").exists()
+    c = renditions(root, "check", "--strict")
+    assert c.returncode == 0 and "orphan" not in c.stdout + c.stderr, c.stdout + c.stderr
+    # published: moved to _posts/ with a date, its outputs are an article's like any other
+    (root / "_drafts/wip-idea.md").rename(root / "_posts/2024-07-01-wip-idea.md")
+    c = renditions(root, "check", "--strict")
+    assert c.returncode == 0 and "all 8 outputs up to date" in c.stderr, c.stdout + c.stderr
+
+
 ELEVENTY_CONFIG = """module.exports = function (eleventyConfig) {
   eleventyConfig.addPassthroughCopy({ "public": "/" });
   eleventyConfig.addPreprocessor("drafts", "*", (data) => { if (data.draft) return false; });

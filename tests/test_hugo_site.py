@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from conftest import REPO, gradient
@@ -29,6 +30,11 @@ variants:
   single:        {key: singleImage,       path: "/img/single/{slug}.png", width: 1280, height: 720, widths: [640, 1920], also: [webp]}
   mobile-single: {key: MobileSingleImage, path: "/img/mobile/{slug}.png", width: 390,  height: 293, densities: [1, 2, 3]}
 """
+
+
+#: A file name with a space and a comma: a srcset's separators, so its URLs must be encoded.
+PICNIC = "summer picnic, 2"
+PAGES = {PICNIC: "picnic"}
 
 
 def hugo() -> str:
@@ -53,9 +59,10 @@ def make_site(root: Path) -> None:
     (root / "config" / "renditions.yaml").write_text(CONFIG)
     (root / "source_images").mkdir()
     (root / "content" / "posts").mkdir(parents=True)
-    for slug, query in (("alpha", "?v=2"), ("beta", "")):
+    for slug, query in (("alpha", "?v=2"), ("beta", ""), (PICNIC, "")):
+        page = f"url: /posts/{PAGES[slug]}/\n" if slug in PAGES else ""
         (root / "content" / "posts" / f"{slug}.md").write_text(
-            f'---\ntitle: "{slug}"\nsingleImage: "/img/single/{slug}.png{query}"\n'
+            f'---\ntitle: "{slug}"\n{page}singleImage: "/img/single/{slug}.png{query}"\n'
             f'MobileSingleImage: "/img/mobile/{slug}.png"\n---\n\nText.\n'
         )
         gradient((1920, 1080)).save(root / "source_images" / f"{slug}.jpg", quality=92)
@@ -63,7 +70,7 @@ def make_site(root: Path) -> None:
 
 def best(srcset: str, needed: float) -> str:
     """The candidate a browser picks: the narrowest at least `needed` device pixels wide."""
-    items = sorted((int(w[:-1]), url) for url, w in (c.split(" ") for c in srcset.split(", ")))
+    items = sorted((int(w[:-1]), url) for url, w in (c.split() for c in srcset.split(",")))
     return next((url for w, url in items if w >= needed), items[-1][1])
 
 
@@ -79,8 +86,9 @@ def test_hugo_site_serves_the_right_picture(tmp_path):
     assert "/img/single/alpha.png?v=2" in data
     r = subprocess.run([exe, "--source", str(root), "--destination", str(root / "public")], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
-    html = (root / "public" / "posts" / "alpha" / "index.html").read_text()
-    assert "ZgotmplZ" not in html and "<picture>" in html
+    for page in ("alpha", "beta", PAGES[PICNIC]):
+        html = (root / "public" / "posts" / page / "index.html").read_text()
+        assert "ZgotmplZ" not in html and "<picture>" in html, page
 
     port = free_port()
     server = subprocess.Popen(
@@ -97,7 +105,7 @@ def test_hugo_site_serves_the_right_picture(tmp_path):
             except OSError:
                 time.sleep(0.1)
         browser = _chrome(tmp_path)
-        for slug in ("alpha", "beta"):
+        for slug in ("alpha", "beta", PICNIC):
             single = data[f"/img/single/{slug}.png" + ("?v=2" if slug == "alpha" else "")]
             mobile = data[f"/img/mobile/{slug}.png"]
             for width, dpr, want in ((390, 3, mobile), (1280, 1, single)):
@@ -105,7 +113,7 @@ def test_hugo_site_serves_the_right_picture(tmp_path):
                     "Emulation.setDeviceMetricsOverride",
                     {"width": width, "height": 900, "deviceScaleFactor": dpr, "mobile": width < 640},
                 )
-                browser.get(f"http://127.0.0.1:{port}/posts/{slug}/")
+                browser.get(f"http://127.0.0.1:{port}/posts/{PAGES.get(slug, slug)}/")
                 for _ in range(100):
                     if browser.execute_script("return Array.from(document.images).every(i => i.complete)"):
                         break
@@ -115,13 +123,13 @@ def test_hugo_site_serves_the_right_picture(tmp_path):
                     "return {current: i.currentSrc, natural: i.naturalWidth, w: i.getAttribute('width'), h: i.getAttribute('height'),"
                     " src: i.getAttribute('src'), bg: getComputedStyle(i).backgroundImage, shown: i.getBoundingClientRect().width}"
                 )
+                assert img["natural"] > 0, ("broken image", slug, img["current"])
                 first = want["sources"][0]["srcset"] if want["sources"] else want["srcset"]  # Chromium reads WebP and AVIF
                 expected = best(first, img["shown"] * dpr)
                 assert img["current"] == f"http://127.0.0.1:{port}{expected}", (width, img)
-                assert img["natural"] > 0, "broken image"
                 assert img["bg"].startswith('url("data:image/webp'), img["bg"]
                 # width/height attributes name the file's own size, so the page never shifts
-                with Image.open(root / "static" / img["src"].split("?")[0].lstrip("/")) as im:
+                with Image.open(root / "static" / unquote(img["src"].split("?")[0]).lstrip("/")) as im:
                     assert (int(img["w"]), int(img["h"])) == im.size
                 sources = browser.execute_script(
                     "return Array.from(document.querySelectorAll('picture source'))"
@@ -130,8 +138,8 @@ def test_hugo_site_serves_the_right_picture(tmp_path):
                 for srcset, w, h in sources:
                     if w is None:
                         continue
-                    url = next(c.split(" ")[0] for c in srcset.split(", ") if c.endswith(f" {w}w"))
-                    with Image.open(root / "static" / url.split("?")[0].lstrip("/")) as im:
+                    url = next(c.split()[0] for c in srcset.split(",") if c.endswith(f" {w}w"))
+                    with Image.open(root / "static" / unquote(url.split("?")[0]).lstrip("/")) as im:
                         assert im.size == (int(w), int(h))
                 broken = browser.execute_script(
                     "return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).length"

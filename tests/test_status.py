@@ -79,6 +79,29 @@ def test_status_table(states):
     assert "unused master: source_images/orphan-master.jpg (no article has its name as slug)" in lines
 
 
+def test_a_drafts_master_is_not_unused_and_its_row_is_marked(site):
+    site.article("live")
+    site.master("live")
+    site.article("wip", extra="draft: true", keys={"image": "/img/artical/articles/{slug}.png"})
+    site.master("wip")
+    build(site)  # builds live only
+    result = cli("status", "--root", str(site.root))
+    assert result.returncode == 0, result.stderr
+    assert "unused master" not in result.stdout, result.stdout
+    lines = result.stdout.splitlines()
+    live = next(line for line in lines if line.startswith("live "))
+    wip = next(line for line in lines if line.startswith("wip "))
+    assert live.count("up to date") == 4
+    assert wip.startswith("wip (draft) ") and "wip.png 1920×1080" in wip and wip.count("missing") == 4
+    doc = json_report(cli("status", "--root", str(site.root), "--json").stdout)
+    assert doc["unused_masters"] == []
+    rows = {a["slug"]: a for a in doc["articles"]}
+    assert (rows["live"]["draft"], rows["wip"]["draft"]) == (False, True)
+    assert rows["wip"]["master"] == {"path": "source_images/wip.png", "width": 1920, "height": 1080}
+    # the totals stay what `build` would do: the draft's missing outputs wait for --drafts
+    assert doc["totals"] == {"up_to_date": 4, "stale": 0, "missing": 0, "failed": 0}
+
+
 def test_hint_shown_by_build_and_check(states):
     for cmd in ("build", "check"):
         result = CliRunner().invoke(

@@ -293,7 +293,9 @@ def main() -> None:
     is_flag=True,
     help="First add each missing variant key to its article (path from the variant's template); no other byte changes.",
 )
-@click.option("--drafts", is_flag=True, help="Also build articles marked `draft: true` or `published: false`.")
+@click.option(
+    "--drafts", is_flag=True, help="Also build drafts: articles marked `draft: true` or `published: false`, or in `_drafts/`."
+)
 @guarded
 def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait_lock, write_fm, drafts) -> None:
     """Render every missing or stale variant of every article."""
@@ -502,7 +504,7 @@ def preview(root, config, engine, out) -> None:
 @click.option("--wide", is_flag=True, help="Every column in full, however wide (default: fit in 100 columns).")
 @guarded
 def status(root, config, engine, as_json, wide) -> None:
-    """One row per article: its master, and each variant up to date, stale, missing or failed.
+    """One row per article (drafts marked): its master, and each variant up to date, stale, missing or failed.
 
     Also lists each article's problems (with did-you-mean hints for near-miss master names)
     and the masters that no article uses. Writes nothing; exits 0.

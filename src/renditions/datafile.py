@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 from .config import Config
 from .discover import Article
 from .formats import BY_NAME
 from .manifest import Manifest
+from .paths import url_path
 from .plan import Problem, extra_widths, sibling_path, width_path
 from .write import write_atomic
 
@@ -25,14 +27,16 @@ MARK = "renditions: rewritten by every build from the manifest; do not edit"
 
 
 def _query(raw: str) -> str:
-    """The query string of a reference (`?v=2`), carried onto every URL of its srcset."""
+    """The query string of a reference (`?v=2`), carried onto every URL of its srcset: its
+    escapes kept, a space or comma encoded (either would split the srcset)."""
     if "?" not in raw:
         return ""
-    return "?" + raw.split("?", 1)[1].split("#", 1)[0]
+    return "?" + quote(raw.split("?", 1)[1].split("#", 1)[0].strip(), safe="/?&=%:@!$'()*+;~")
 
 
 def template_data(config: Config, articles: list[Article], manifest: Manifest) -> dict:
-    """Pure: the data file's document, keyed by each reference exactly as the article writes it."""
+    """Pure: the data file's document, keyed by each reference exactly as the article writes it;
+    its URLs are percent-encoded (`summer%20picnic.png`), as a srcset needs them."""
     doc: dict = {MARK_KEY: MARK}
     for a in articles:
         for t in a.targets:
@@ -54,7 +58,7 @@ def template_data(config: Config, articles: list[Article], manifest: Manifest) -
                     e = manifest.entries.get(p)
                     # same master as the front-matter file: a width the master no longer serves is left out
                     if e is not None and e.format == fmt and e.master_hash == base.master_hash and e.article == a.rel:
-                        found.append((e.width, f"{p}{q} {e.width}w"))
+                        found.append((e.width, f"{url_path(p)}{q} {e.width}w"))
                 by_width: dict[int, str] = {}  # `fit: inside` may leave two widths one size: a srcset lists a width once
                 for w, item in sorted(found):
                     by_width.setdefault(w, item)
@@ -65,7 +69,7 @@ def template_data(config: Config, articles: list[Article], manifest: Manifest) -
                 if fmt != base.format and sibling_path(site_path, fmt) in manifest.entries:
                     sources.append({"type": BY_NAME[fmt].mime, "srcset": srcset(fmt)})
             doc[ref] = {
-                "src": ref,
+                "src": url_path(site_path) + q,
                 "width": base.width,
                 "height": base.height,
                 "type": BY_NAME[base.format].mime,

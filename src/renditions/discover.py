@@ -69,6 +69,16 @@ def safe_slug(slug: object) -> bool:
     return isinstance(slug, str) and bool(_SLUG.fullmatch(slug)) and not slug.startswith(".") and slug.strip() != ""
 
 
+#: Jekyll's folder of unpublished posts (shown only by `jekyll --drafts`): what is in it is a draft.
+DRAFTS_FOLDER = "_drafts"
+
+
+def in_drafts_folder(rel: str) -> bool:
+    """Whether a folder of the article's path is `_drafts`: decided by the path each run, never
+    cached with the front matter."""
+    return DRAFTS_FOLDER in rel.replace(os.sep, "/").split("/")[:-1]
+
+
 def nfc(name: str) -> str:
     """Names compared as Unicode text: macOS writes café.png decomposed (NFD), YAML gives NFC."""
     return unicodedata.normalize("NFC", name)
@@ -100,7 +110,7 @@ class Article:
     warnings: tuple[str, ...] = ()
     error_line: int | None = None
     images: bool = True  # False: a page without images (no variant key, no master), never built
-    draft: bool = False  # `draft: true` or `published: false`: built only with --drafts
+    draft: bool = False  # `draft: true`, `published: false` or in _drafts/: built only with --drafts
     masters: tuple[tuple[str, Path], ...] = ()  # art direction: (variant name, its own master)
 
     def master_for(self, variant: str) -> Path | None:
@@ -360,9 +370,12 @@ def read_article(
             raise FrontMatterError(rel, frontmatter.NO_FRONT_MATTER, 1)
         data, lines = said
     except FrontMatterError as exc:
-        return Article(file=file, rel=rel, slug=fallback_slug, errors=(exc.reason,), error_line=exc.line)
+        return Article(
+            file=file, rel=rel, slug=fallback_slug, errors=(exc.reason,), error_line=exc.line, draft=in_drafts_folder(rel)
+        )
     except OSError as exc:
-        return Article(file=file, rel=rel, slug=fallback_slug, errors=(f"cannot read the article: {exc.strerror}",))
+        reason = f"cannot read the article: {exc.strerror}"
+        return Article(file=file, rel=rel, slug=fallback_slug, errors=(reason,), draft=in_drafts_folder(rel))
 
     d = _Draft()
     slug = data.get("slug", fallback_slug)
@@ -383,7 +396,7 @@ def read_article(
             typos = True
             d.errors.append(f'{key}: not a variant key; did you mean "{meant}"?')
             d.error_line = d.error_line or lines.get(key)
-    draft = data.get("draft") is True or data.get("published") is False
+    draft = data.get("draft") is True or data.get("published") is False or in_drafts_folder(rel)
 
     targets = []
     for v in config.variants:

@@ -12,7 +12,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from .errors import PathError
 
@@ -120,6 +120,12 @@ def _decode_url(path: str) -> str:
     if "\\" in decoded:
         raise PathError("", "the path contains an encoded backslash (%5C)")
     return decoded
+
+
+def url_path(site_path: str) -> str:
+    """A site path as a URL again (a space → %20, a comma → %2C, % → %25), the inverse of
+    _decode_url: in a srcset, whitespace ends a URL and a comma ends a candidate."""
+    return quote(site_path, safe="/")
 
 
 def resolve_output(site_path: str, public: Path, sources: Path, memo: dict | None = None) -> Path:

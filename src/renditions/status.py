@@ -1,5 +1,8 @@
 """`renditions status`: one row per article, one word per variant, and the masters nobody uses.
 
+Drafts have their rows too, marked (as `preview` lists them): their masters are in use, and a
+designer told otherwise would throw a draft's master away.
+
 Built from the same plan `check` uses, plus a header read of each master (never a decode),
 so it answers "what would build do, and why" at a glance.
 """
@@ -31,11 +34,13 @@ class Row:
     size: tuple[int, int] | None  # upright width × height from the header
     variants: tuple[tuple[str, str], ...]  # (variant name, status word)
     problems: tuple[str, ...]
+    draft: bool = False  # built only with `build --drafts`
 
     def to_json(self) -> dict:
         return {
             "slug": self.slug,
             "article": self.article,
+            "draft": self.draft,
             "master": None
             if self.master is None
             else {
@@ -56,9 +61,12 @@ class Status:
     pages: tuple[str, ...] = ()  # content files without images (no variant key, no master): never built
 
     def to_json(self) -> dict:
-        # fixed snake_case keys, zeros kept: a script reading totals["stale"] never meets a KeyError
+        # fixed snake_case keys, zeros kept: a script reading totals["stale"] never meets a KeyError;
+        # drafts' rows are not counted, so the totals stay what `build` (without --drafts) would do
         totals = {word.replace(" ", "_"): 0 for word in SEVERITY}
         for r in self.rows:
+            if r.draft:
+                continue
             for _, word in r.variants:
                 totals[word.replace(" ", "_")] += 1
         return {
@@ -77,10 +85,10 @@ class Status:
         extension and size; then the variant columns fold into one count per status; then long
         slugs and master names are cut in the middle with "…"."""
         head = ["slug", "master", *self.variants]
-        body = [[r.slug, self._master_cell(r, short=False), *(w for _, w in r.variants)] for r in self.rows]
+        body = [[_slug_cell(r), self._master_cell(r, short=False), *(w for _, w in r.variants)] for r in self.rows]
         if width is None or _width(head, body) <= width:
             return _render(head, body)
-        body = [[r.slug, self._master_cell(r, short=True), *(w for _, w in r.variants)] for r in self.rows]
+        body = [[_slug_cell(r), self._master_cell(r, short=True), *(w for _, w in r.variants)] for r in self.rows]
         _fit(head, body, width, shortest=24)
         if _width(head, body) > width:
             head = ["slug", "master", "variants"]
@@ -97,6 +105,14 @@ class Status:
         if short and stem == r.slug:
             name = ext.lstrip(".") or name  # the slug column already names it
         return name + (f" {r.size[0]}×{r.size[1]}" if r.size else " (unreadable)")
+
+
+#: What follows a draft's slug in the table.
+DRAFT_MARK = " (draft)"
+
+
+def _slug_cell(r: Row) -> str:
+    return r.slug + DRAFT_MARK if r.draft else r.slug
 
 
 def _counts(r: Row) -> str:
@@ -139,7 +155,7 @@ def _render(head: list[str], body: list[list[str]]) -> str:
 
 def status(root=".", config=None, *, engine: str | None = None) -> Status:
     """The status of every article's variants, read-only."""
-    s = open_session(root, config, engine)
+    s = open_session(root, config, engine, drafts=True)
     cfg = s.config
     plan = s.plan()
     words: dict[tuple[str, str], str] = {}
@@ -186,7 +202,7 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
                     )
             cells.append((v.name, word))
         master = os.path.relpath(a.master, cfg.root) if a.master is not None else None
-        rows.append(Row(a.slug, a.rel, master, size, tuple(cells), tuple(problems.get(a.rel, ()))))
+        rows.append(Row(a.slug, a.rel, master, size, tuple(cells), tuple(problems.get(a.rel, ())), a.draft))
 
     used = {os.path.realpath(a.master) for a in s.articles if a.master is not None}
     used |= {os.path.realpath(m) for a in s.articles for _, m in a.masters}  # art direction
