@@ -76,7 +76,7 @@ DRAFTS_FOLDER = "_drafts"
 def in_drafts_folder(rel: str) -> bool:
     """Whether a folder of the article's path is `_drafts`: decided by the path each run, never
     cached with the front matter."""
-    return DRAFTS_FOLDER in rel.replace(os.sep, "/").split("/")[:-1]
+    return DRAFTS_FOLDER in rel and DRAFTS_FOLDER in rel.replace(os.sep, "/").split("/")[:-1]
 
 
 def nfc(name: str) -> str:
