@@ -123,3 +123,69 @@ def test_every_url_is_percent_encoded_so_a_srcset_splits_into_url_and_width(site
                     assert f"{im.width}w" == width
         for url in urls:
             assert " " not in url and "," not in url, url
+
+
+def _git(root, *args):
+    import subprocess
+
+    env = dict(os.environ, GIT_AUTHOR_NAME="a", GIT_AUTHOR_EMAIL="a@b", GIT_COMMITTER_NAME="a", GIT_COMMITTER_EMAIL="a@b")
+    return subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, text=True)
+
+
+def test_two_branches_each_adding_an_article_merge_and_the_build_rewrites_the_data_file(site):
+    """git leaves the data file conflicted (both branches added lines at one place): build used to
+    call it 'not written by renditions' and leave it, and check passed while templates read
+    conflict markers. Now check names it, and build writes it again whole."""
+    site.config(CONFIG)
+    keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
+    site.article("a", keys=keys)
+    site.master("a", (1600, 1200))
+    assert run(site, "build").exit_code == 0
+    assert run(site, "check").exit_code == 0
+    (site.root / ".gitignore").write_text(".renditions.lock\n.renditions.journal\n")
+    assert _git(site.root, "init", "-q", "-b", "main").returncode == 0
+    _git(site.root, "add", "-A")
+    assert _git(site.root, "commit", "-qm", "a").returncode == 0
+    for branch, slug in (("one", "b"), ("two", "c")):
+        _git(site.root, "checkout", "-q", "-b", branch, "main")
+        site.article(slug, keys=keys)
+        site.master(slug, (1600, 1200))
+        assert run(site, "build").exit_code == 0
+        _git(site.root, "add", "-A")
+        assert _git(site.root, "commit", "-qm", slug).returncode == 0
+    _git(site.root, "checkout", "-q", "main")
+    assert _git(site.root, "merge", "-q", "one").returncode == 0
+    merged = _git(site.root, "merge", "-q", "two", "-m", "m")
+    data = site.root / "data" / "renditions.json"
+    assert merged.returncode != 0 and "<<<<<<< " in data.read_text()  # the conflict this is about
+    conflicted = data.read_text()
+    r = run(site, "build")  # the manifest's conflict is resolved as before, the data file's now too
+    assert r.exit_code == 0, r.output
+    doc = json.loads(data.read_text())
+    assert {"/img/a.png", "/img/b.png", "/img/c.png"} <= doc.keys()
+    assert run(site, "check").exit_code == 0
+    data.write_text(conflicted)  # committed as git left it: check fails it
+    r = run(site, "check")
+    assert r.exit_code == 1 and "data/renditions.json: a merge conflict in it: templates can't read it" in r.output
+
+
+def test_check_fails_a_data_file_that_is_missing_or_stale_but_not_one_listing_drafts_too(site):
+    site.config(CONFIG)
+    keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
+    site.article("a", keys=keys)
+    site.article("d", keys=keys, extra="draft: true")
+    for slug in ("a", "d"):
+        site.master(slug, (1600, 1200))
+    assert run(site, "build", "--drafts").exit_code == 0  # as watch builds: the draft listed too
+    data = site.root / "data" / "renditions.json"
+    assert "/img/d.png" in json.loads(data.read_text())
+    r = run(site, "check")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(data.read_text())
+    del doc["/img/a.png"]
+    data.write_text(json.dumps(doc))
+    r = run(site, "check")
+    assert r.exit_code == 1 and "data/renditions.json: stale: it does not list what the manifest records" in r.output
+    data.unlink()
+    r = run(site, "check")
+    assert r.exit_code == 1 and "data/renditions.json: missing: `renditions build` writes it" in r.output

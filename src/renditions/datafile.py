@@ -88,7 +88,7 @@ def write_data(config: Config, doc: dict) -> Problem | None:
     did not write (then a Problem says so)."""
     assert config.data is not None
     shown = os.path.relpath(config.data, config.root)
-    text = (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    text = _text(doc)
     try:
         old = config.data.read_bytes()
     except FileNotFoundError:
@@ -106,9 +106,46 @@ def write_data(config: Config, doc: dict) -> Problem | None:
     return None
 
 
+def data_problem(config: Config, doc: dict) -> Problem | None:
+    """What `check` says of the data file, given the document a build would write for the
+    articles checked: None when the file lists each of their references as the document does
+    (a build with --drafts, or watch, also lists drafts: entries beyond the document's are fine)."""
+    assert config.data is not None
+    shown = os.path.relpath(config.data, config.root)
+    try:
+        raw = config.data.read_bytes()
+    except FileNotFoundError:
+        return Problem(shown, "missing: `renditions build` writes it")
+    except OSError as exc:
+        return Problem(shown, f"cannot read the data file: {exc.strerror}")
+    try:
+        found = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        why = "a merge conflict in it" if _conflicted_ours(raw) else "not valid JSON"
+        return Problem(shown, f"{why}: templates can't read it; `renditions build` writes it again")
+    if not isinstance(found, dict) or found.get(MARK_KEY) != MARK:
+        return Problem(shown, "not written by renditions: move it, or set `data:` to another file")
+    if any(found.get(k) != v for k, v in doc.items()):
+        return Problem(shown, "stale: it does not list what the manifest records; `renditions build` writes it again")
+    return None
+
+
+def _text(doc: dict) -> bytes:
+    return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def _ours(raw: bytes) -> bool:
+    """Written by renditions: its mark is there, also in a file git left conflicted (two
+    branches that each added an article), which a build writes again whole."""
     try:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        return False
+        return _conflicted_ours(raw)
     return isinstance(doc, dict) and doc.get(MARK_KEY) == MARK
+
+
+def _conflicted_ours(raw: bytes) -> bool:
+    """Git's conflict markers around renditions' own lines: the mark, as dumps writes it."""
+    text = raw.decode("utf-8", "replace")
+    marked = f" {json.dumps(MARK_KEY)}: {json.dumps(MARK)}" in text
+    return marked and any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.splitlines())

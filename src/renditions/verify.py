@@ -154,6 +154,11 @@ def check(
             )
         outs.append(fresh_result(o, s.manifest))
     problems += over_budget(s.config, outs, error=strict)
+    if s.config.data is not None:  # what the templates read: a stale or conflicted one shows wrong pages
+        from .datafile import data_problem, template_data
+
+        found = data_problem(s.config, template_data(s.config, s.articles, s.manifest))
+        problems += [found] if found is not None else []
     for site in find_orphans(s.config, plan.referenced | s.draft_paths):
         known = "renditions wrote it; `renditions prune` deletes it" if site in s.manifest.entries else "not in the manifest"
         problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))
