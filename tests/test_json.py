@@ -14,7 +14,7 @@ from conftest import Site, json_report, load_schema
 import renditions
 from renditions.cli import main
 
-TOTALS = {"written", "up_to_date", "stale", "failed", "orphan", "pruned", "failed_articles", "bytes_written"}
+TOTALS = {"written", "adopted", "up_to_date", "stale", "failed", "orphan", "pruned", "failed_articles", "bytes_written"}
 
 
 def run(site: Site, *args: str):
@@ -161,3 +161,16 @@ def test_json_report_rejects_a_document_with_a_wrong_key(built, mutate, named):
     with pytest.raises(AssertionError, match=r"does not match schemas/report\.schema\.json") as caught:
         json_report(json.dumps(doc))
     assert named in str(caught.value)
+
+
+def test_an_adopted_output_is_in_the_schema(built, report_validator):
+    """The manifest deleted (its README'd fix when corrupt): build adopts every file it would
+    write identically. `--json` said status "adopted", which the shipped schema did not allow."""
+    (built.root / "renditions.lock.json").unlink()
+    r = run(built, "build", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    report_validator.validate(doc)
+    n = len(doc["outputs"])
+    assert n > 0 and doc["totals"]["adopted"] == n and doc["totals"]["written"] == 0
+    assert {o["status"] for o in doc["outputs"]} == {"adopted"}

@@ -96,7 +96,7 @@ class Report:
         return ""
 
     #: Every status an output can have, snake_case as `--json` prints it; each is in `totals`, zeros kept.
-    STATUSES = ("written", "up_to_date", "stale", "failed", "orphan", "pruned")
+    STATUSES = ("written", "adopted", "up_to_date", "stale", "failed", "orphan", "pruned")
 
     def to_json(self) -> dict:
         """The `--json` report: a fixed set of snake_case keys (zeros kept), so scripts never miss a key."""

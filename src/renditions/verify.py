@@ -25,7 +25,10 @@ REASON_TEXT = {
     "engine changed": "stale: made by {made}, this run uses {uses}",
     "focus changed": "stale: its article's focus changed",
     "output modified": "modified by hand: its bytes differ from what renditions wrote",
-    "not written by renditions": "exists, but renditions did not write it (the manifest does not record it): move it away, then run `renditions build`",
+    "not written by renditions": (
+        "exists, but renditions did not write it (the manifest does not record it): "
+        "`renditions build` takes it if it holds exactly the bytes the build makes; else move it away"
+    ),
     # an output whose bytes differ (plan.MODIFIED) but could not be read at all says so instead
     "not a file": "is not a regular file (renditions wrote a file there): move it away, then run `renditions build`",
     "unreadable": "cannot be read ({}), so it can't be compared with what renditions wrote",
