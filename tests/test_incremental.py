@@ -216,6 +216,18 @@ def test_orphans_warned_strict_fails_prune_deletes_only_own(built):
     assert r.exit_code == 0
     assert "warning: /img/artical/articles/three.png: orphan: no article references it" in r.stdout
     assert "warning: /img/artical/articles/hand-made.png: orphan: no article references it (not in the manifest)" in r.stdout
+    edited = built.out("mobile", "three")  # an orphan renditions wrote, changed since: prune keeps it, and check says so
+    edited.write_bytes(edited.read_bytes() + b"\0")
+    r = run(built, "check")
+    assert (
+        "warning: /img/artical/mobile-articles/three.png: orphan: no article references it (renditions wrote it, "
+        "but it was changed since: `renditions prune` keeps it; delete it yourself if nothing needs it)" in r.stdout
+    )
+    assert (
+        "/img/artical/articles/three.png: orphan: no article references it (renditions wrote it; `renditions prune` deletes it)"
+        in r.stdout
+    )
+    edited.write_bytes(edited.read_bytes()[:-1])
     assert run(built, "check", "--strict").exit_code == 1
     r = run(built, "prune", "--dry-run")
     assert sorted(r.stdout.splitlines()[:-1]) == sorted(f"would delete {t.format(slug='three')}" for t in VARIANT_KEYS.values())

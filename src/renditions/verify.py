@@ -17,6 +17,7 @@ from .report import OutputResult, Problem, Report
 
 if TYPE_CHECKING:
     from .config import Config
+    from .manifest import Entry
 
 REASON_TEXT = {
     "missing": "missing",
@@ -71,6 +72,22 @@ def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
                 continue
             orphans.append(site)
     return orphans
+
+
+def _orphan_fate(config: Config, site: str, entry: Entry | None) -> str:
+    """What `prune` will do with an orphan, as it decides: only a file renditions wrote and
+    nobody changed since is deleted (orphans are few: hashing each costs little)."""
+    from .hashing import digest_file
+
+    if entry is None:
+        return "not in the manifest"
+    try:
+        unchanged = digest_file(config.public / site.lstrip("/")) == entry.hash
+    except OSError:
+        unchanged = False
+    if unchanged:
+        return "renditions wrote it; `renditions prune` deletes it"
+    return "renditions wrote it, but it was changed since: `renditions prune` keeps it; delete it yourself if nothing needs it"
 
 
 def check(
@@ -163,7 +180,7 @@ def check(
         found = data_problem(s.config, template_data(s.config, s.articles, s.manifest))
         problems += [found] if found is not None else []
     for site in find_orphans(s.config, plan.referenced | s.draft_paths):
-        known = "renditions wrote it; `renditions prune` deletes it" if site in s.manifest.entries else "not in the manifest"
+        known = _orphan_fate(s.config, site, s.manifest.entries.get(site))
         problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))
         outs.append(OutputResult(site, "", "", "orphan"))
     report = Report(
