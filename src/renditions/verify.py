@@ -177,8 +177,8 @@ def check(
     if s.config.data is not None:  # what the templates read: a stale or conflicted one shows wrong pages
         from .datafile import data_problem, template_data
 
-        found = data_problem(s.config, template_data(s.config, s.articles, s.manifest))
-        problems += [found] if found is not None else []
+        data = data_problem(s.config, template_data(s.config, s.articles, s.manifest))
+        problems += [data] if data is not None else []
     for site in find_orphans(s.config, plan.referenced | s.draft_paths):
         known = _orphan_fate(s.config, site, s.manifest.entries.get(site))
         problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))
