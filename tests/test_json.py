@@ -110,7 +110,11 @@ def test_the_python_api_takes_one_slug_as_a_string(built):
 def test_the_python_api_raises_typed_errors(site):
     with pytest.raises(renditions.ConfigError) as exc:
         renditions.check(site.root / "nowhere")
-    assert isinstance(exc.value, renditions.RenditionsError) and "no config file here" in exc.value.reason
+    assert isinstance(exc.value, renditions.RenditionsError) and exc.value.reason == "no such folder"
+    (site.root / "empty").mkdir()
+    with pytest.raises(renditions.ConfigError) as exc:
+        renditions.check(site.root / "empty")
+    assert "no config file here" in exc.value.reason
     (site.root / "renditions.lock.json").write_text("{")
     with pytest.raises(renditions.ManifestError):
         renditions.check(site.root)
