@@ -120,6 +120,31 @@ def test_the_python_api_raises_typed_errors(site):
         renditions.check(site.root)
 
 
+def test_the_python_api_refuses_what_the_cli_refuses(built):
+    """--engine is a choice and --jobs at least 1: the API refuses the same values with a
+    UsageError (not a ValueError, not the CPU count instead), writing nothing."""
+    cli = run(built, "build", "--engine", "nope")
+    assert cli.exit_code == 2 and "'nope' is not one of 'auto', 'vips', 'pillow'" in cli.output
+    for call in (renditions.build, renditions.check):
+        with pytest.raises(renditions.UsageError) as exc:
+            call(built.root, engine="nope")
+        assert exc.value.message == "engine: 'nope' is not one of 'auto', 'vips', 'pillow'"
+    assert run(built, "build", "--jobs", "0").exit_code == 2
+    built.out("image", "alpha").unlink()
+    for jobs in (0, -1):
+        with pytest.raises(renditions.UsageError) as exc:
+            renditions.build(built.root, jobs=jobs)
+        assert exc.value.message == f"jobs: {jobs} is not in the range x>=1"
+    assert not built.out("image", "alpha").exists()  # nothing was built
+
+
+def test_dir_lists_the_api():
+    """The names are imported lazily (module __getattr__), so without __dir__ dir() lacks them."""
+    public = [n for n in dir(renditions) if not n.startswith("_")]
+    assert public == sorted(renditions.__all__)
+    assert "build" in public and "RenditionsError" in public and "__doc__" in dir(renditions)
+
+
 @pytest.mark.parametrize(
     "mutate, named",
     [

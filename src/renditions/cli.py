@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from . import pipeline
+from .engines import CHOICES as ENGINE_CHOICES
 from .errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -56,7 +57,7 @@ def site_options(f):
 def engine_option(f):
     return click.option(
         "--engine",
-        type=click.Choice(["auto", "vips", "pillow"]),
+        type=click.Choice(ENGINE_CHOICES),
         default="auto",
         show_default=True,
         help="Imaging engine: libvips, or Pillow (used automatically when libvips is missing).",
