@@ -146,6 +146,7 @@ def test_missing_and_unparsable_config_files(tmp_path):
 
 def test_relative_paths_resolve_against_root(tmp_path):
     (tmp_path / "etc").mkdir()
+    (tmp_path / "site").mkdir()  # a root that is not there is refused
     cfg_file = tmp_path / "etc" / "r.yaml"
     cfg_file.write_text(
         "public: out/www\nsources: masters\nvariants:\n  a: {key: image, path: '/i/{slug}.png', width: 10, height: 10}\n"
@@ -276,3 +277,24 @@ def test_run_from_inside_a_site_names_the_site_folder(site, monkeypatch):
     monkeypatch.chdir(site.root.parent)  # outside any site: the old advice
     r = CliRunner().invoke(main, ["check"])
     assert r.exit_code == 2 and "run `renditions init` in" in r.output
+
+
+def test_a_config_or_root_that_does_not_exist_is_named_so(site, tmp_path, monkeypatch):
+    """--config naming a missing file is `no such file`, as given; --root naming a missing folder is
+    `no such folder`, not advice to run init in it."""
+    from click.testing import CliRunner
+
+    import renditions
+    from renditions.cli import main
+
+    monkeypatch.chdir(site.root)
+    for command in ("check", "build", "status", "prune"):
+        r = CliRunner().invoke(main, [command, "--config", "../nonexist.yaml"])
+        assert r.exit_code == 2 and r.output.strip().splitlines() == ["error: ../nonexist.yaml: no such file"], r.output
+        r = CliRunner().invoke(main, [command, "--root", str(tmp_path / "nonexistent")])
+        assert r.exit_code == 2 and r.output.strip().splitlines() == [f"error: {tmp_path / 'nonexistent'}: no such folder"]
+    r = CliRunner().invoke(main, ["check", "--root", "gone", "--config", "config/renditions.yaml"])  # the config is there
+    assert r.exit_code == 2 and r.output.strip().splitlines() == ["error: gone: no such folder"], r.output
+    with pytest.raises(renditions.ConfigError) as exc:
+        renditions.check(site.root / "config" / "renditions.yaml")
+    assert exc.value.message == f"{site.root / 'config' / 'renditions.yaml'}: not a folder"

@@ -188,3 +188,14 @@ def test_bmp_ico_and_ppm_masters_are_found_and_refused(site, engine):
     assert "Traceback" not in run.stderr
     assert (site.public / "img" / "wide" / "good.png").is_file()  # the other article still builds
     assert not (site.public / "img" / "wide" / "x0.png").exists()
+    # check gives each article build's reason too (from the master's first bytes), beside its missing outputs
+    check = subprocess.run(
+        [sys.executable, "-m", "renditions", "check", "--root", str(site.root), "--engine", engine],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 1, check.stderr
+    for line in errors:
+        assert line.removeprefix("error: ") in check.stdout.splitlines(), check.stdout
+    assert "/img/wide/x0.png: missing" in check.stdout.splitlines()
+    assert "content/good.md" not in check.stdout

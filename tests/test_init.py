@@ -108,3 +108,41 @@ def test_gitignore_gains_the_lock_line_once(tmp_path):
     (root / ".gitignore").write_bytes(b"node_modules\n.renditions.lock")
     assert CliRunner().invoke(main, ["init", "--root", str(root)]).exit_code == 0
     assert (root / ".gitignore").read_bytes() == b"node_modules\n.renditions.lock\n.renditions.journal\n.renditions/\n"
+
+
+def test_init_says_what_it_added_to_an_existing_gitignore(tmp_path):
+    """An existing .gitignore is appended to, not created: init names the lines it added."""
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / ".gitignore").write_text("node_modules\n.renditions.lock\n")
+    result = CliRunner().invoke(main, ["init", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert f"added .renditions.journal and .renditions/ to {root / '.gitignore'}" in lines
+    assert not any(line.startswith("created") and line.endswith(".gitignore") for line in lines)
+    fresh = tmp_path / "fresh"
+    result = CliRunner().invoke(main, ["init", "--root", str(fresh)])
+    assert f"created {fresh / '.gitignore'}" in result.stdout.splitlines()
+
+
+@pytest.mark.parametrize(
+    "marker, where",
+    [
+        (None, "in content/"),
+        ("hugo.toml", "in content/"),
+        ("_config.yml", "in _posts/ (any .md file of the site is read: content is **/*.md)"),
+        ("eleventy.config.js", "in any folder of the site, as .md files (content is **/*.md)"),
+    ],
+)
+def test_init_next_line_names_where_articles_go(tmp_path, marker, where):
+    """A Jekyll or Eleventy site gets no content/ (its glob is **/*.md): `next:` says where articles go."""
+    root = tmp_path / "site"
+    root.mkdir()
+    if marker:
+        (root / marker).write_text("")
+    result = CliRunner().invoke(main, ["init", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        f"next: put articles {where}, one master per article in source_images/, then run renditions build"
+    )
+    assert (root / "content").is_dir() == (where == "in content/")

@@ -49,6 +49,14 @@ def test_check_prune_and_status_reports_match_the_schema(built, report_validator
         r = run(built, *args)
         assert r.exit_code == code, r.output
         report_validator.validate(json.loads(r.stdout))
+        if args[0] == "prune":  # each pruned output names the article and variant the manifest recorded for it
+            got = {(o["path"], o["article"], o["variant"]) for o in json.loads(r.stdout)["outputs"]}
+            assert got == {
+                ("/img/artical/articles/alpha.png", "content/alpha.md", "article"),
+                ("/img/artical/mobile-articles/alpha.png", "content/alpha.md", "mobile-article"),
+                ("/img/artical/single-articles/alpha.png", "content/alpha.md", "single"),
+                ("/img/artical/mobile-single-articles/alpha.png", "content/alpha.md", "mobile-single"),
+            }, r.stdout
     doc = json.loads(run(built, "check", "--json").stdout)
     assert doc["totals"]["orphan"] == 0 and doc["totals"]["pruned"] == 0  # prune removed them; the keys stay
     # status runs in a child process (see test_status.py): json_report validates its stdout
@@ -134,10 +142,39 @@ def test_the_python_api_takes_one_slug_as_a_string(built):
 def test_the_python_api_raises_typed_errors(site):
     with pytest.raises(renditions.ConfigError) as exc:
         renditions.check(site.root / "nowhere")
-    assert isinstance(exc.value, renditions.RenditionsError) and "no config file here" in exc.value.reason
+    assert isinstance(exc.value, renditions.RenditionsError) and exc.value.reason == "no such folder"
+    (site.root / "empty").mkdir()
+    with pytest.raises(renditions.ConfigError) as exc:
+        renditions.check(site.root / "empty")
+    assert "no config file here" in exc.value.reason
     (site.root / "renditions.lock.json").write_text("{")
     with pytest.raises(renditions.ManifestError):
         renditions.check(site.root)
+
+
+def test_the_python_api_refuses_what_the_cli_refuses(built):
+    """--engine is a choice and --jobs at least 1: the API refuses the same values with a
+    UsageError (not a ValueError, not the CPU count instead), writing nothing."""
+    cli = run(built, "build", "--engine", "nope")
+    assert cli.exit_code == 2 and "'nope' is not one of 'auto', 'vips', 'pillow'" in cli.output
+    for call in (renditions.build, renditions.check):
+        with pytest.raises(renditions.UsageError) as exc:
+            call(built.root, engine="nope")
+        assert exc.value.message == "engine: 'nope' is not one of 'auto', 'vips', 'pillow'"
+    assert run(built, "build", "--jobs", "0").exit_code == 2
+    built.out("image", "alpha").unlink()
+    for jobs in (0, -1):
+        with pytest.raises(renditions.UsageError) as exc:
+            renditions.build(built.root, jobs=jobs)
+        assert exc.value.message == f"jobs: {jobs} is not in the range x>=1"
+    assert not built.out("image", "alpha").exists()  # nothing was built
+
+
+def test_dir_lists_the_api():
+    """The names are imported lazily (module __getattr__), so without __dir__ dir() lacks them."""
+    public = [n for n in dir(renditions) if not n.startswith("_")]
+    assert public == sorted(renditions.__all__)
+    assert "build" in public and "RenditionsError" in public and "__doc__" in dir(renditions)
 
 
 @pytest.mark.parametrize(

@@ -41,4 +41,9 @@ def __getattr__(name: str) -> Any:
     return getattr(import_module(f".{module}", __name__), name)
 
 
+def __dir__() -> list[str]:
+    """The API's names too: they are imported lazily, so the module's globals lack them."""
+    return sorted({*__all__, *(n for n in globals() if n.startswith("__"))})
+
+
 __all__ = ["ConfigError", "LockError", "ManifestError", "RenditionsError", "Report", "UsageError", "build", "check", "prune"]

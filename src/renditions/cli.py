@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from . import pipeline
+from .engines import CHOICES as ENGINE_CHOICES
 from .errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -30,6 +31,7 @@ from .errors import (
     UsageError,
 )
 from .formats import help_text as formats_help
+from .formats import listed
 from .report import Problem, Report, plural
 from .verify import check as check_site
 
@@ -55,7 +57,7 @@ def site_options(f):
 def engine_option(f):
     return click.option(
         "--engine",
-        type=click.Choice(["auto", "vips", "pillow"]),
+        type=click.Choice(ENGINE_CHOICES),
         default="auto",
         show_default=True,
         help="Imaging engine: libvips, or Pillow (used automatically when libvips is missing).",
@@ -544,11 +546,14 @@ def init(root) -> None:
     done = init_site(root, inside_a_site=named)
     if done.generator:
         _say(f"a {done.generator} site: the config fits its layout")
+    here = os.path.normpath(root) == "."
     for name in done.created:
-        _say(f"created {name if os.path.normpath(root) == '.' else os.path.join(root, name)}")
+        _say(f"created {name if here else os.path.join(root, name)}")
+    if done.ignored:
+        _say(f"added {listed(done.ignored, 'and')} to {'.gitignore' if here else os.path.join(root, '.gitignore')}")
     for line in done.advice:
         _say(line)
-    _say("next: put articles in content/, one master per article in source_images/, then run renditions build")
+    _say(f"next: put articles {done.articles}, one master per article in source_images/, then run renditions build")
     sys.exit(EXIT_OK)
 
 

@@ -558,10 +558,14 @@ def load_config(root: str | os.PathLike = ".", config: str | os.PathLike | None 
     root_path = Path(root).absolute()
     file = config_file(root, config)
     shown = os.path.relpath(file) if config else CONFIG_NAME
+    if not root_path.is_dir():  # not "run renditions init in" a folder that is not there
+        raise ConfigError(os.fspath(root), ["not a folder" if os.path.lexists(root_path) else "no such folder"])
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        site = None if config else site_above(root_path)
+        if config:  # the file named, not a site, is what is missing: name it as it was given
+            raise ConfigError(os.fspath(config), ["no such file"]) from None
+        site = site_above(root_path)
         if site is not None:  # run from inside a site (its content/, say): name the site's folder
             where = os.path.relpath(site, root_path)
             raise ConfigError(

@@ -69,7 +69,7 @@ def _open(path: str, data: bytes | None = None) -> Image.Image:
     except Exception as exc:
         reason = _reason(exc)
         if reason == _UNSUPPORTED:
-            reason = formats.unsupported(formats.PILLOW, content_label(path))
+            reason = formats.unidentified(formats.PILLOW, content_label(path))
         raise RenderError(path, reason) from None
 
 

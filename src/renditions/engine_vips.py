@@ -82,7 +82,7 @@ class VipsEngine:
         except pyvips.Error as exc:
             msg = _error(exc)
             if "not a known file format" in msg or "not in a known format" in msg:  # from a file / from memory
-                msg = formats.unsupported(formats.VIPS, content_label(path))
+                msg = formats.unidentified(formats.VIPS, content_label(path))
             else:
                 msg = f"cannot decode the image: {msg}"
             raise RenderError(path, msg) from None

@@ -7,10 +7,15 @@ imports it back: no import circle.
 from __future__ import annotations
 
 from .engine import Engine
+from .errors import UsageError
+
+#: What `--engine` (and the API's engine=) may name.
+CHOICES = ("auto", "vips", "pillow")
 
 
 def get_engine(name: str | None = None, threads: int | None = None) -> Engine:
-    """libvips unless asked otherwise or unavailable; Pillow as the fallback."""
+    """libvips unless asked otherwise or unavailable; Pillow as the fallback. Raises UsageError
+    for a name not in CHOICES, as `--engine` refuses it (the API takes any string)."""
     if name in (None, "auto", "vips", "libvips"):
         try:
             from .engine_vips import VipsEngine  # imported here: a no-op build decodes nothing
@@ -23,4 +28,4 @@ def get_engine(name: str | None = None, threads: int | None = None) -> Engine:
         from .engine_pillow import PillowEngine
 
         return PillowEngine()
-    raise ValueError(f"unknown engine {name!r} (expected vips or pillow)")
+    raise UsageError("engine", f"{name!r} is not one of {', '.join(map(repr, CHOICES))}")

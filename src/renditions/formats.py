@@ -187,6 +187,14 @@ def unsupported(engine: str, found: str | None = None) -> str:
     return f"not a supported image (expected {labels} content{came})"
 
 
+def unidentified(engine: str, found: str | None) -> str:
+    """Why a decoder could not tell what a file is: content whose signature is a format this
+    engine reads is corrupt (a TIFF whose header is broken), anything else is not supported."""
+    if found in {f.label for f in readable_by(engine)}:
+        return f"cannot decode the image: the {found} content is corrupt or truncated"
+    return unsupported(engine, found)
+
+
 def by_vips_loader(loader: str) -> Format | None:
     """The format of a libvips loader name (`pngload`, `pngload_source`, ...)."""
     base = loader.removesuffix("_source").removesuffix("_buffer")

@@ -43,6 +43,8 @@ def build(
 
     `only` is one slug or an iterable of slugs (a string is one slug, never its characters)."""
     only = (only,) if isinstance(only, str) else tuple(only)
+    if jobs is not None and jobs < 1:  # as `--jobs` refuses it, not the CPU count instead
+        raise UsageError("jobs", f"{jobs} is not in the range x>=1")
     started = time.time_ns()
     options = {"drafts": drafts, "engine": engine or "auto"}
     whole = not (force or dry_run or only or shard)  # a run whose answer a stamp may hold

@@ -66,10 +66,10 @@ def prune(
                     f"kept {site}: {os.path.relpath(dest, cfg.root)} was changed since renditions wrote it (delete it yourself if nobody needs it)"
                 )
                 continue
-            doomed.append((site, dest))
+            doomed.append((site, dest, entry))
         total = len(man.entries)
         if not yes and 2 * len(doomed) > total:  # a dry run says so too, listing what it found
-            orphans = tuple(OutputResult(site, "", "", "orphan") for site, _dest in doomed)
+            orphans = tuple(OutputResult(site, e.article, e.variant, "orphan") for site, _dest, e in doomed)
             raise RefusedError(
                 "prune",
                 f"would delete {len(doomed)} of the {total} outputs the manifest records, more than half: nothing deleted "
@@ -77,11 +77,11 @@ def prune(
                 Report("prune", outputs=orphans, notes=tuple(notes), dry_run=dry_run),
             )
         outs = []
-        for site, dest in doomed:
+        for site, dest, entry in doomed:
             if not dry_run:
                 delete(dest)
                 del man.entries[site]
-            outs.append(OutputResult(site, "", "", "pruned"))
+            outs.append(OutputResult(site, entry.article, entry.variant, "pruned"))  # the article it was for, as recorded
         if not dry_run:
             for site in gone:
                 del man.entries[site]

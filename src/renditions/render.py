@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from .engine import Engine, Placeholder, Probe
 from .errors import RenderError
-from .formats import BY_NAME
+from .formats import BY_NAME, listed
 from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for, shared_scale, step_up
 from .hashing import digest_bytes, git_blob_id
 from .plan import Crop, Job, Output
@@ -204,10 +204,8 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict)
     if too_small:
         # name the most demanding variant first: a master big enough for it serves them all
         names = [n for _, n in sorted(too_small, key=lambda t: -t[0])]
-        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        raise RenderError(
-            shown, f"master {probe.width}×{probe.height} is smaller than {listed}; use a larger master or set upscale: true"
-        )
+        why = f"master {probe.width}×{probe.height} is smaller than {listed(names, 'and')}; use a larger master or set upscale: true"
+        raise RenderError(shown, why)
     notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
     master_git = git_blob_id(data)
     rendered = []

@@ -73,6 +73,7 @@ class Generator:
     content: tuple[str, ...]
     exclude: tuple[str, ...]
     advice: tuple[str, ...]  # lines for the generator's own config
+    articles: str = "in content/"  # where its articles go, for init's `next:` line (the content glob's home)
 
 
 PLAIN = Generator("", (), "public", ("content/**/*.md",), (), ())
@@ -95,6 +96,7 @@ GENERATORS = (
             "add to _config.yml, so Jekyll does not publish the masters and the config:",
             "  exclude: [source_images, config, renditions.lock.json]",
         ),
+        "in _posts/ (any .md file of the site is read: content is **/*.md)",
     ),
     Generator(
         "Eleventy",
@@ -106,6 +108,7 @@ GENERATORS = (
             "add to your Eleventy config, so it copies the images to its output:",
             '  eleventyConfig.addPassthroughCopy({ "public": "/" });',
         ),
+        "in any folder of the site, as .md files (content is **/*.md)",
     ),
 )
 FOLDERS = ("content", "source_images")
@@ -116,6 +119,8 @@ class Init:
     created: tuple[str, ...]  # relative to the site root
     generator: str  # "" when no generator was recognised
     advice: tuple[str, ...]
+    articles: str  # where the articles go, as the content glob says: "in content/"
+    ignored: tuple[str, ...] = ()  # the lines added to a .gitignore that was there already
 
 
 def detect(base: Path) -> Generator:
@@ -186,9 +191,11 @@ def init_site(root: str | os.PathLike = ".", inside_a_site: bool = False) -> Ini
         if not folder.is_dir():
             folder.mkdir(parents=True)
             created.append(name + "/")
-    if ignore_local_files(base):
+    existed = os.path.lexists(base / ".gitignore")
+    added = ignore_local_files(base)
+    if added and not existed:
         created.append(".gitignore")
-    return Init(tuple(created), gen.name, gen.advice)
+    return Init(tuple(created), gen.name, gen.advice, gen.articles, added if existed else ())
 
 
 #: What renditions keeps in a site that is this machine's alone: the lock, the journal of a
@@ -196,8 +203,9 @@ def init_site(root: str | os.PathLike = ".", inside_a_site: bool = False) -> Ini
 LOCAL_FILES = (LOCK_NAME, JOURNAL_NAME, ".renditions/")
 
 
-def ignore_local_files(base: Path) -> bool:
-    """Add each of LOCAL_FILES to .gitignore (creating it), unless a line already names it."""
+def ignore_local_files(base: Path) -> tuple[str, ...]:
+    """Add each of LOCAL_FILES to .gitignore (creating it), unless a line already names it;
+    returns the names added, so init can say what it changed in a file that was the user's."""
     path = base / ".gitignore"
     try:
         old = path.read_bytes()
@@ -206,7 +214,7 @@ def ignore_local_files(base: Path) -> bool:
     have = {line.strip().lstrip(b"/") for line in old.splitlines()}
     missing = [name.encode() for name in LOCAL_FILES if name.encode() not in have]
     if not missing:
-        return False
+        return ()
     sep = b"" if not old or old.endswith(b"\n") else b"\n"
     write_atomic(path, old + sep + b"".join(name + b"\n" for name in missing))
-    return True
+    return tuple(name.decode() for name in missing)

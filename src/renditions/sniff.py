@@ -12,7 +12,7 @@ import struct
 import sys
 
 from .child import Child
-from .formats import sniff_format
+from .formats import sniff_format, unsupported
 from .hashing import _signature
 
 
@@ -80,6 +80,18 @@ def content_label(path: str) -> str | None:
     except OSError:
         return None
     return found.label if found else None
+
+
+def refused_master(path: str, engine: str) -> str | None:
+    """Why `engine` will refuse a master, as render says it (`not a supported image ... found
+    BMP`), when its first bytes are a format the engine does not read; None otherwise. `check`
+    decodes nothing: a corrupt master, or content no signature names, waits for build."""
+    try:
+        with open(path, "rb") as fh:
+            found = sniff_format(fh.read(64))
+    except OSError:
+        return None
+    return unsupported(engine, found.label) if found is not None and engine not in found.read_by else None
 
 
 def sniff_file(path: str, limit: int = 65536) -> tuple[str, int, int] | None:

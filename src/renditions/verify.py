@@ -108,7 +108,7 @@ def check(
     from .budgets import over_budget
     from .plan import ENGINE_CHANGED, MODIFIED, fresh_result
     from .session import open_session
-    from .sniff import AHEAD_MIN_OUTPUTS, Ahead, Changed, sniff_hashed, taken
+    from .sniff import AHEAD_MIN_OUTPUTS, Ahead, Changed, refused_master, sniff_hashed, taken
 
     s = open_session(root, config, engine)
     # build warns about a missing variant key and uses the template path; the page's template
@@ -134,6 +134,14 @@ def check(
         if ahead is not None:
             ahead.close()
     problems = missing + list(plan.problems)
+    failed = list(plan.failed_articles)
+    for j in plan.jobs:  # a master build will refuse (BMP, say): one line naming it, as build gives
+        masters = dict.fromkeys((o.master or j.master, o.master_shown or j.shown) for o in j.outputs)
+        for master, shown in masters:
+            why = refused_master(os.fspath(master), s.engine.name)
+            if why is not None:
+                problems.append(Problem(j.article, f"{shown}: {why}", j.article))
+                failed += [j.article] if j.article not in failed else []
     if s.no_article():  # a check that checks nothing must not pass
         problems.append(Problem(", ".join(s.config.content), s.no_article()))
     outs = []
@@ -187,7 +195,7 @@ def check(
         "check",
         outputs=tuple(sorted(outs, key=lambda r: r.path)),
         problems=tuple(problems),
-        failed_articles=plan.failed_articles,
+        failed_articles=tuple(failed),
         engine=s.engine_id,
     )
     if report.ok:
