@@ -188,9 +188,11 @@ def check(
         data = data_problem(s.config, template_data(s.config, s.articles, s.manifest))
         problems += [data] if data is not None else []
     for site in find_orphans(s.config, plan.referenced | s.draft_paths):
-        known = _orphan_fate(s.config, site, s.manifest.entries.get(site))
+        entry = s.manifest.entries.get(site)
+        known = _orphan_fate(s.config, site, entry)
         problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))
-        outs.append(OutputResult(site, "", "", "orphan"))
+        # the article and variant that wrote it, as prune's report names them
+        outs.append(OutputResult(site, entry.article if entry else "", entry.variant if entry else "", "orphan"))
     report = Report(
         "check",
         outputs=tuple(sorted(outs, key=lambda r: r.path)),
