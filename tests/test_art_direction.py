@@ -98,3 +98,18 @@ def test_a_too_small_art_directed_master_names_itself(site):
     assert r.exit_code == 1
     assert "error: content/a.md: source_images/small.png: master 100×100 is smaller than mobile (300×400)" in r.stderr
     assert not (site.public / "img" / "a.png").exists()  # all or nothing per article
+
+
+def test_a_variant_s_own_master_named_like_its_path_is_no_second_candidate(site):
+    """No master by the slug: the card's master comes from its path's stem, and the hero's is named
+    under `masters:` (its file also matches its path's stem). Counting that file as a second
+    candidate for the article failed it with 'two masters for one article'."""
+    site.config(CONFIG)
+    site.article(
+        "t", keys={"image": "/img/card-pic.png", "mobile": "/img/m/hero-pic.png"}, extra="masters: {mobile: hero-pic.png}"
+    )
+    site.master("card-pic", (1600, 900), colour=BLUE)
+    Image.new("RGB", (600, 800), RED).save(site.sources / "hero-pic.png")
+    r = run(site, "build")
+    assert r.exit_code == 0, r.output
+    assert mean(site.public / "img/card-pic.png") == BLUE and mean(site.public / "img/m/hero-pic.png") == RED

@@ -248,3 +248,13 @@ def test_empty_front_matter_is_a_page_or_an_article_with_no_keys(site):
     assert check.exit_code == 0, check.output
     status = runner.invoke(main, ["status", "--root", str(site.root)])
     assert "page without images: content/about.md" in status.output, status.output
+
+
+def test_a_page_whose_template_path_would_be_too_long_stays_a_page(site):
+    """A text-only page (no key, no master) with a long file name: its template path would be too
+    long, but nothing is built for it, so nothing is wrong (it used to fail check and build)."""
+    site.article("p" * 252, keys={})  # its own file name fits (255 bytes); its template paths (.png: 256) would not
+    site.article("a")
+    site.master("a")
+    (arts,) = [[a for a in read_all(load_config(site.root)) if a.slug.startswith("p")]]
+    assert [a.images for a in arts] == [False] and not arts[0].errors

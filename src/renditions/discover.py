@@ -79,6 +79,11 @@ def in_drafts_folder(rel: str) -> bool:
     return DRAFTS_FOLDER in rel and DRAFTS_FOLDER in rel.replace(os.sep, "/").split("/")[:-1]
 
 
+def _too_long(path: str) -> bool:
+    """clean_site_path's length rule: what a slug, which holds no / or escape, can break in a template."""
+    return len(path) > 1024 or ((not path.isascii() or len(path) > 255) and any(len(p.encode()) > 255 for p in path.split("/")))
+
+
 def nfc(name: str) -> str:
     """Names compared as Unicode text: macOS writes café.png decomposed (NFD), YAML gives NFC."""
     return unicodedata.normalize("NFC", name)
@@ -402,10 +407,9 @@ def read_article(
     for v in config.variants:
         if v.key not in data:
             path = v.path.replace("{slug}", slug)
-            try:
-                clean_site_path(path)  # the config checked the template; a long slug can still make too long a name
-            except PathError as exc:
-                targets.append(Target(v.name, None, None, error=f"{v.key} (from the config's template): {path}: {exc.reason}"))
+            if _too_long(path):  # the config checked the template; only a long slug can still spoil it
+                why = f"{v.key} (from the config's template): {path}: the path is too long"
+                targets.append(Target(v.name, None, None, from_template=True, error=why))  # a page stays a page
                 continue
             d.warnings.append(f"no `{v.key}` key: using {path}")
             targets.append(Target(v.name, path, None, from_template=True))
@@ -429,7 +433,8 @@ def read_article(
     )
     found = by_slug = masters.get(nfc(slug), [])
     if not by_slug:  # failing the slug's, each stem of the front matter's paths names a candidate
-        found = [p for stem in stems[1:] for p in masters.get(nfc(stem), [])]
+        named = {nfc(path.name) for _v, path in art}  # a variant's own master, named under `masters:`, is no candidate
+        found = [p for stem in stems[1:] for p in masters.get(nfc(stem), []) if nfc(p.name) not in named]
     if len(found) > 1:
         names = [os.path.relpath(p, config.root) for p in found]
         also = "" if by_slug else f"; a variant's own master is named under `{MASTERS_KEY}:`"

@@ -123,7 +123,7 @@ def check(
         for a in s.articles
         if not a.errors
         for t in a.targets
-        if t.from_template
+        if t.from_template and t.site_path
     ]
     s.articles = [replace(a, warnings=()) for a in s.articles]
     ahead = Ahead(s.config.manifest, s.config.public) if len(s.manifest.entries) >= AHEAD_MIN_OUTPUTS else None
