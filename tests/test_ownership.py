@@ -505,3 +505,19 @@ def test_a_web_root_moved_with_its_files_is_taken_back_without_rewriting(site):
     assert "0 written, 8 adopted (already on disk)" in r.output and "nothing to do" not in r.output
     r = run(site, "check")
     assert r.exit_code == 0 and "web root" not in r.output, r.output
+
+
+def test_prune_after_the_web_root_changed_deletes_nothing_and_keeps_the_manifest(site):
+    """It found nothing recorded under the new root, and saved the manifest empty: every record of
+    what renditions wrote was gone, committed, even after `public` was set back."""
+    site.article("a")
+    site.master("a")
+    assert run(site, "build").exit_code == 0
+    manifest = (site.root / "renditions.lock.json").read_bytes()
+    _web_root(site, "static")
+    r = run(site, "prune")
+    assert r.exit_code == 2
+    assert "records outputs under public/, but the web root is now static/: prune deletes nothing" in r.output
+    assert (site.root / "renditions.lock.json").read_bytes() == manifest
+    _web_root(site, "public")
+    assert run(site, "check").exit_code == 0

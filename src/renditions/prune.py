@@ -48,6 +48,12 @@ def prune(
             manifest_mod.match_on_disk(cfg.public, cfg.sources, Hasher()),
             manifest_mod.web_root(cfg.root, cfg.public),
         )
+        if man.moved_from is not None:  # saving would forget every record of the old root: nothing is done
+            raise UsageError(
+                "prune",
+                f"{os.path.relpath(cfg.manifest, cfg.root)} records outputs under {man.moved_from}/, but the web root is now "
+                f"{man.public}/: prune deletes nothing and keeps the manifest as it is (run `renditions build` first)",
+            )
         doomed, gone, notes = [], [], []
         for site, entry in sorted(man.entries.items()):
             if path_key(site) in referenced or entry.article in keep:
