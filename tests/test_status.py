@@ -102,6 +102,22 @@ def test_a_drafts_master_is_not_unused_and_its_row_is_marked(site):
     assert doc["totals"] == {"up_to_date": 4, "stale": 0, "missing": 0, "failed": 0}
 
 
+def test_a_draft_wanting_a_published_article_s_path_fails_only_itself(site):
+    """A draft rewrite of a post (same image path, its own master): build without --drafts writes
+    the post's output, so status must not call the post failed (drafts joined its claims)."""
+    site.article("a", keys={"image": "/img/artical/articles/a.png"})
+    site.article("a-v2", extra="draft: true", keys={"image": "/img/artical/articles/a.png"})
+    site.master("a")
+    site.master("a-v2", colour=(200, 0, 0))
+    for word in ("missing", "up_to_date"):  # before the first build (no recorded owner), and after
+        doc = json_report(cli("status", "--root", str(site.root), "--json").stdout)
+        rows = {a["slug"]: a for a in doc["articles"]}
+        assert rows["a"]["variants"]["article"] == word, rows["a"]
+        assert rows["a-v2"]["variants"]["article"] == "failed"  # what build --drafts would say of it
+        assert doc["totals"]["failed"] == 0
+        build(site)
+
+
 def test_hint_shown_by_build_and_check(states):
     for cmd in ("build", "check"):
         result = CliRunner().invoke(

@@ -157,7 +157,16 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
     """The status of every article's variants, read-only."""
     s = open_session(root, config, engine, drafts=True)
     cfg = s.config
-    plan = s.plan()
+    everyone = s.articles
+    # the published articles planned as `build` plans them (a draft wanting one of their paths
+    # changes nothing for them); the drafts as `build --drafts` would, beside every article
+    s.articles = s.site = [a for a in everyone if not a.draft]
+    plans = [s.plan()]
+    drafts = [a for a in everyone if a.draft]
+    if drafts:
+        s.articles, s.site = drafts, everyone
+        plans.append(s.plan())
+    s.articles = s.site = everyone
     words: dict[tuple[str, str], str] = {}
 
     def mark(article: str, variant: str, word: str) -> None:
@@ -165,19 +174,22 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
         if old is None or SEVERITY[word] > SEVERITY[old]:
             words[(article, variant)] = word
 
-    for o in plan.fresh:
-        mark(o.article, o.variant, UP_TO_DATE)
-    for j in plan.jobs:
-        for o in j.outputs:
-            mark(j.article, o.variant, MISSING_WORD if o.reason == MISSING else STALE)
-    failed = set(plan.failed_articles)
+    failed: set[str] = set()
     problems: dict[str, list[str]] = {}
-    for p in plan.problems:
-        problems.setdefault(p.article or p.path, []).append(p.reason)
-    for j in plan.jobs:
-        for o in j.outputs:
-            if o.reason == NOT_OURS:  # build adopts it only if it holds exactly the bytes it would write
-                problems.setdefault(j.article, []).append(f"{o.site_path}: a file renditions did not write is there")
+    for plan in plans:
+        for o in plan.fresh:
+            mark(o.article, o.variant, UP_TO_DATE)
+        for j in plan.jobs:
+            for o in j.outputs:
+                mark(j.article, o.variant, MISSING_WORD if o.reason == MISSING else STALE)
+        failed |= set(plan.failed_articles)
+        for p in plan.problems:
+            said = problems.setdefault(p.article or p.path, [])
+            said += [p.reason] if p.reason not in said else []  # a site-wide warning comes with each plan
+        for j in plan.jobs:
+            for o in j.outputs:
+                if o.reason == NOT_OURS:  # build adopts it only if it holds exactly the bytes it would write
+                    problems.setdefault(j.article, []).append(f"{o.site_path}: a file renditions did not write is there")
 
     rows = []
     for a in s.articles:
