@@ -169,7 +169,7 @@ def test_two_branches_each_adding_an_article_merge_and_the_build_rewrites_the_da
     assert r.exit_code == 1 and "data/renditions.json: a merge conflict in it: templates can't read it" in r.output
 
 
-def test_check_fails_a_data_file_that_is_missing_or_stale_but_not_one_listing_drafts_too(site):
+def test_check_fails_a_data_file_that_is_missing_cut_short_or_foreign_but_not_one_listing_drafts_too(site):
     site.config(CONFIG)
     keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
     site.article("a", keys=keys)
@@ -181,11 +181,31 @@ def test_check_fails_a_data_file_that_is_missing_or_stale_but_not_one_listing_dr
     assert "/img/d.png" in json.loads(data.read_text())
     r = run(site, "check")
     assert r.exit_code == 0, r.output
-    doc = json.loads(data.read_text())
-    del doc["/img/a.png"]
-    data.write_text(json.dumps(doc))
+    whole = data.read_text()
+    data.write_text(whole[: len(whole) // 2])  # cut short (a full disk, an editor's crash)
     r = run(site, "check")
-    assert r.exit_code == 1 and "data/renditions.json: stale: it does not list what the manifest records" in r.output
+    assert r.exit_code == 1 and "data/renditions.json: not valid JSON (cut short?): templates can't read it" in r.output
+    data.write_text('{"mine": 1}\n')
+    r = run(site, "check")
+    assert r.exit_code == 1 and "data/renditions.json: not written by renditions" in r.output
+    doc = json.loads(whole)
+    data.write_text(json.dumps(doc))  # the same document, laid out otherwise: still renditions' and whole
+    assert run(site, "check").exit_code == 0
     data.unlink()
     r = run(site, "check")
     assert r.exit_code == 1 and "data/renditions.json: missing: `renditions build` writes it" in r.output
+
+
+def test_a_conflict_between_someone_s_file_and_renditions_is_left_alone(site):
+    """renditions' mark only inside a conflicted hunk, the other side someone else's file: not
+    renditions' to settle (the build says so and leaves it), as a file without the mark is."""
+    site.config(CONFIG)
+    site.article("a", keys={"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"})
+    site.master("a", (1600, 1200))
+    assert run(site, "build").exit_code == 0
+    data = site.root / "data" / "renditions.json"
+    mixed = '<<<<<<< HEAD\n{"mine": 1}\n=======\n' + data.read_text() + ">>>>>>> theirs\n"
+    data.write_text(mixed)
+    r = run(site, "build", "--force")
+    assert r.exit_code == 1 and "data/renditions.json: not written by renditions" in r.output, r.output
+    assert data.read_text() == mixed

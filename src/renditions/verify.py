@@ -183,9 +183,9 @@ def check(
         outs.append(fresh_result(o, s.manifest))
     problems += over_budget(s.config, outs, error=strict)
     if s.config.data is not None:  # what the templates read: a stale or conflicted one shows wrong pages
-        from .datafile import data_problem, template_data
+        from .datafile import data_problem
 
-        data = data_problem(s.config, template_data(s.config, s.articles, s.manifest))
+        data = data_problem(s.config)
         problems += [data] if data is not None else []
     for site in find_orphans(s.config, plan.referenced | s.draft_paths):
         entry = s.manifest.entries.get(site)
