@@ -153,11 +153,17 @@ def _plan_report(plan: Plan, s: Session) -> Report:
     from .workers import may_write
 
     plan = own_unrecorded(plan, journal.read(s.config.root), s.hasher)
+
+    def cached(path: Path) -> str | None:  # the stat cache's hash: a dry run reads no unchanged output whole
+        if not os.path.lexists(path):
+            raise FileNotFoundError(path)
+        return s.hasher(path)
+
     outs, problems, failed, notes = [], list(plan.problems), set(plan.failed_articles), []
     for j in plan.jobs:
         refusal = None
         for o in j.outputs:  # the build stops the article at its first refusal
-            verdict = may_write(o, None, str(s.config.root))
+            verdict = may_write(o, None, str(s.config.root), cached)
             if isinstance(verdict, str):
                 refusal = (o, verdict)
                 break

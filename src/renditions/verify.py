@@ -16,6 +16,9 @@ from . import stamp
 from .report import OutputResult, Problem, Report
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from .config import Config
     from .manifest import Entry
 
@@ -74,18 +77,12 @@ def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
     return orphans
 
 
-def _orphan_fate(config: Config, site: str, entry: Entry | None) -> str:
+def _orphan_fate(config: Config, site: str, entry: Entry | None, digest: Callable[[Path], str | None]) -> str:
     """What `prune` will do with an orphan, as it decides: only a file renditions wrote and
-    nobody changed since is deleted (orphans are few: hashing each costs little)."""
-    from .hashing import digest_file
-
+    nobody changed since is deleted (`digest`: the session's stat-cached hasher)."""
     if entry is None:
         return "not in the manifest"
-    try:
-        unchanged = digest_file(config.public / site.lstrip("/")) == entry.hash
-    except OSError:
-        unchanged = False
-    if unchanged:
+    if digest(config.public / site.lstrip("/")) == entry.hash:
         return "renditions wrote it; `renditions prune` deletes it"
     return "renditions wrote it, but it was changed since: `renditions prune` keeps it; delete it yourself if nothing needs it"
 
@@ -189,7 +186,7 @@ def check(
         problems += [data] if data is not None else []
     for site in find_orphans(s.config, plan.referenced | s.draft_paths):
         entry = s.manifest.entries.get(site)
-        known = _orphan_fate(s.config, site, entry)
+        known = _orphan_fate(s.config, site, entry, s.hasher)
         problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))
         # the article and variant that wrote it, as prune's report names them
         outs.append(OutputResult(site, entry.article if entry else "", entry.variant if entry else "", "orphan"))

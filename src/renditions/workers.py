@@ -202,14 +202,15 @@ def _written(result: RenderResult | RenderError, root: str) -> Outcome:
     return Outcome(written, result.notes)
 
 
-def may_write(out: Output, new: str | None, root: str) -> bool | str:
+def may_write(out: Output, new: str | None, root: str, digest: Callable[[Path], str | None] = digest_file) -> bool | str:
     """Whether the file at out.dest may become `new` (the hash of the bytes rendered for it):
     False to write it, True when it already holds exactly those bytes (adopt it: a killed build
     resumes so), or the line saying why it must not be touched. Read just before writing, so a
     file that appeared or changed since the plan is seen too. `new` None: not rendered (a dry
-    run asks), so whatever is there is taken to differ from it (ownership.MAYBE_ADOPTED)."""
+    run asks), so whatever is there is taken to differ from it (ownership.MAYBE_ADOPTED). `digest`
+    (a dry run passes the session's stat-cached hasher) raises FileNotFoundError when nothing is there."""
     try:
-        found = digest_file(out.dest)
+        found = digest(out.dest)
     except FileNotFoundError:
         return False
     shown = os.path.relpath(out.dest, root) if root else str(out.dest)
