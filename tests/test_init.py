@@ -126,6 +126,28 @@ def test_init_says_what_it_added_to_an_existing_gitignore(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "marker, name, data",
+    [
+        ("hugo.toml", "a Hugo site", "data/renditions.json"),
+        ("_config.yml", "a Jekyll site", "_data/renditions.json"),
+        ("eleventy.config.js", "an Eleventy site", "_data/renditions.json"),
+    ],
+)
+def test_init_suggests_the_data_folder_the_generator_reads(tmp_path, marker, name, data):
+    """Eleventy and Jekyll read template data from _data/: the suggested data/ was never seen
+    by their templates (the shipped Eleventy snippet reads _data/renditions.json)."""
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / marker).write_text("")
+    result = CliRunner().invoke(main, ["init", "--root", str(root)])
+    assert result.exit_code == 0 and result.stdout.startswith(f"{name}: the config fits its layout"), result.output
+    text = (root / "config" / "renditions.yaml").read_text()
+    assert f"# data: {data}    # a data file for templates" in text
+    (root / "config" / "renditions.yaml").write_text(text.replace(f"# data: {data}", f"data: {data}"))
+    assert load_config(root).data == root / data
+
+
+@pytest.mark.parametrize(
     "marker, where",
     [
         (None, "in content/"),

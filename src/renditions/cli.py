@@ -545,7 +545,7 @@ def init(root) -> None:
     named = click.get_current_context().get_parameter_source("root") is not click.core.ParameterSource.DEFAULT
     done = init_site(root, inside_a_site=named)
     if done.generator:
-        _say(f"a {done.generator} site: the config fits its layout")
+        _say(f"{'an' if done.generator[:1] in 'AEIOU' else 'a'} {done.generator} site: the config fits its layout")
     here = os.path.normpath(root) == "."
     for name in done.created:
         _say(f"created {name if here else os.path.join(root, name)}")

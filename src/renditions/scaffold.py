@@ -38,7 +38,7 @@ languages: {languages}                   # trip.fr.md is the translation of trip
 sources: source_images          # masters: one per article, named <slug>.<ext> (<MASTER_EXTS>)
 public: {public}                  # web root: the front-matter path "/img/x.png" is written to {public}/img/x.png
 manifest: renditions.lock.json  # record of what was written, from what; commit it beside the images
-# data: data/renditions.json    # a data file for templates (srcset, sizes, placeholder); see examples/
+# data: {data}    # a data file for templates (srcset, sizes, placeholder); see examples/
 
 # Settings every variant inherits (each variant may override them):
 # defaults:
@@ -74,6 +74,7 @@ class Generator:
     exclude: tuple[str, ...]
     advice: tuple[str, ...]  # lines for the generator's own config
     articles: str = "in content/"  # where its articles go, for init's `next:` line (the content glob's home)
+    data: str = "data/renditions.json"  # where its templates read data files (Eleventy and Jekyll: _data/)
 
 
 PLAIN = Generator("", (), "public", ("content/**/*.md",), (), ())
@@ -97,6 +98,7 @@ GENERATORS = (
             "  exclude: [source_images, config, renditions.lock.json]",
         ),
         "in _posts/ (any .md file of the site is read: content is **/*.md)",
+        "_data/renditions.json",
     ),
     Generator(
         "Eleventy",
@@ -109,6 +111,7 @@ GENERATORS = (
             '  eleventyConfig.addPassthroughCopy({ "public": "/" });',
         ),
         "in any folder of the site, as .md files (content is **/*.md)",
+        "_data/renditions.json",
     ),
 )
 FOLDERS = ("content", "source_images")
@@ -177,6 +180,7 @@ def init_site(root: str | os.PathLike = ".", inside_a_site: bool = False) -> Ini
         "{exclude}": _flow(gen.exclude),
         "{languages}": _flow(languages),
         "{public}": gen.public,
+        "{data}": gen.data,
     }
     text = CONFIG_TEMPLATE
     for mark, value in fill.items():
