@@ -394,6 +394,12 @@ def parse_config(data: Any, root: Path, file: Path, text: str = "") -> Config:
         if not _inside(root, top[key]):
             c.bad(key, "a path inside the site root (renditions never reads or writes outside it)", top[key])
             top[key] = TOP_DEFAULTS[key]
+    if "data" in top:  # written by every build: inside the site, and never among the masters or in git's folder
+        parts = os.path.normpath(top["data"]).split(os.sep)
+        sources = os.path.normpath(top["sources"]).split(os.sep)
+        if not _inside(root, top["data"]) or any(p.lower() == ".git" for p in parts) or parts[: len(sources)] == sources:
+            c.bad("data", "a path inside the site root, outside the masters' folder and .git", top["data"])
+            del top["data"]
     for key in ("content", "exclude"):  # globs, one or a list
         outside = [g for g in top[key] if not _inside(root, g, glob_pattern=True)]
         if outside:
