@@ -268,6 +268,17 @@ def test_only_names_a_draft_as_one(built):
     assert r.exit_code == 0 and "4 written" in r.stdout
 
 
+def test_only_compares_slugs_as_unicode_text(built):
+    """A file macOS named café.md (decomposed, NFD) and --only café typed (composed, NFC)."""
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "café")
+    built.article(nfd)
+    built.master("café", (1800, 1000))  # the master in NFC: found for the NFD article, as the README says
+    r = run(built, "build", "--only", "café")
+    assert r.exit_code == 0 and "4 written" in r.stdout, r.output
+
+
 def test_corrupt_manifest_one_message(built):
     (built.root / "renditions.lock.json").write_text('{"format": "renditions-manifest", "vers')
     for cmd in ("build", "check"):

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from . import manifest as manifest_mod
 from .config import Config, load_config
-from .discover import Article, front_matter_cache, read_all
+from .discover import Article, front_matter_cache, nfc, read_all
 from .engine import Engine
 from .engines import get_engine
 from .errors import UsageError
@@ -170,12 +170,13 @@ def open_session(
     lstats: dict[str, os.stat_result] = {}
     matched = read_all(cfg, said, walked, lstats)
     articles = site = [a for a in matched if a.images and (drafts or not a.draft)]
-    if only:
-        known = {a.slug for a in articles}
-        unknown = [s for s in only if s not in known]
+    if only:  # slugs compared as Unicode text, as masters are: a file macOS named in NFD is café typed in NFC
+        known = {nfc(a.slug) for a in articles}
+        unknown = [s for s in only if nfc(s) not in known]
         if unknown:
             raise UsageError("--only", _not_found(unknown, matched))
-        articles = [a for a in articles if a.slug in only]
+        wanted = {nfc(s) for s in only}
+        articles = [a for a in articles if nfc(a.slug) in wanted]
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
     public = manifest_mod.web_root(cfg.root, cfg.public)
     if read_manifest:
@@ -190,9 +191,9 @@ def open_session(
 def _not_found(unknown: list[str], matched: list[Article]) -> str:
     """Why --only's slugs match nothing: a draft is named as one (the article exists, --drafts
     builds it), not called a slug no article has."""
-    drafts = {a.slug for a in matched if a.images and a.draft}
-    held = [s for s in unknown if s in drafts]
-    missing = [s for s in unknown if s not in drafts]
+    drafts = {nfc(a.slug) for a in matched if a.images and a.draft}
+    held = [s for s in unknown if nfc(s) in drafts]
+    missing = [s for s in unknown if nfc(s) not in drafts]
     why = [f"no article has the slug {', '.join(missing)}"] if missing else []
     if held:
         are, it = ("is a draft", "it") if len(held) == 1 else ("are drafts", "them")
