@@ -113,3 +113,14 @@ def test_a_variant_s_own_master_named_like_its_path_is_no_second_candidate(site)
     r = run(site, "build")
     assert r.exit_code == 0, r.output
     assert mean(site.public / "img/card-pic.png") == BLUE and mean(site.public / "img/m/hero-pic.png") == RED
+
+
+def test_the_article_s_master_may_also_be_named_for_one_variant(site):
+    """No master by the slug; both paths' stems name beach.png, which `masters:` also names for
+    the mobile variant (redundant, but valid): the article's master is beach.png, not missing."""
+    site.config(CONFIG)
+    site.article("trip", keys={"image": "/img/beach.png", "mobile": "/img/m/beach.png"}, extra="masters: {mobile: beach.png}")
+    Image.new("RGB", (1600, 1200), BLUE).save(site.sources / "beach.png")
+    r = run(site, "build")
+    assert r.exit_code == 0, r.output
+    assert mean(site.public / "img/beach.png") == BLUE and mean(site.public / "img/m/beach.png") == BLUE

@@ -312,3 +312,15 @@ def test_a_config_or_root_that_does_not_exist_is_named_so(site, tmp_path, monkey
     with pytest.raises(renditions.ConfigError) as exc:
         renditions.check(site.root / "config" / "renditions.yaml")
     assert exc.value.message == f"{site.root / 'config' / 'renditions.yaml'}: not a folder"
+
+
+def test_the_data_file_is_refused_among_the_masters_through_a_link(tmp_path):
+    root = tmp_path / "site"
+    (root / "config").mkdir(parents=True)
+    (root / "source_images").mkdir()
+    (root / "link").symlink_to(root / "source_images")
+    (root / "config" / "renditions.yaml").write_text(
+        'data: link/x.json\nvariants:\n  v: {key: image, path: "/img/{slug}.png", width: 8, height: 8}\n'
+    )
+    with pytest.raises(ConfigError, match="data: expected a path inside the site root, outside the masters' folder"):
+        load_config(root)

@@ -396,8 +396,9 @@ def parse_config(data: Any, root: Path, file: Path, text: str = "") -> Config:
             top[key] = TOP_DEFAULTS[key]
     if "data" in top:  # written by every build: inside the site, and never among the masters or in git's folder
         parts = os.path.normpath(top["data"]).split(os.sep)
-        sources = os.path.normpath(top["sources"]).split(os.sep)
-        if not _inside(root, top["data"]) or any(p.lower() == ".git" for p in parts) or parts[: len(sources)] == sources:
+        data_at = os.path.normcase(os.path.realpath(root / top["data"]))  # links followed, as _inside does
+        among_masters = data_at.startswith(os.path.normcase(os.path.realpath(root / top["sources"])) + os.sep)
+        if not _inside(root, top["data"]) or any(p.lower() == ".git" for p in parts) or among_masters:
             c.bad("data", "a path inside the site root, outside the masters' folder and .git", top["data"])
             del top["data"]
     for key in ("content", "exclude"):  # globs, one or a list

@@ -428,13 +428,18 @@ def read_article(
     d.errors.extend(art_errors)
 
     master = None
+    own = {name for name, _path in art}  # a variant with a master of its own (`masters:`) names no candidate
     stems = [slug] + sorted(
-        {os.path.splitext(t.site_path.rsplit("/", 1)[-1])[0] for t in targets if t.site_path and not t.from_template} - {slug}
+        {
+            os.path.splitext(t.site_path.rsplit("/", 1)[-1])[0]
+            for t in targets
+            if t.site_path and not t.from_template and t.variant not in own
+        }
+        - {slug}
     )
     found = by_slug = masters.get(nfc(slug), [])
     if not by_slug:  # failing the slug's, each stem of the front matter's paths names a candidate
-        named = {nfc(path.name) for _v, path in art}  # a variant's own master, named under `masters:`, is no candidate
-        found = [p for stem in stems[1:] for p in masters.get(nfc(stem), []) if nfc(p.name) not in named]
+        found = [p for stem in stems[1:] for p in masters.get(nfc(stem), [])]
     if len(found) > 1:
         names = [os.path.relpath(p, config.root) for p in found]
         also = "" if by_slug else f"; a variant's own master is named under `{MASTERS_KEY}:`"

@@ -179,7 +179,7 @@ def check(
             )
         outs.append(fresh_result(o, s.manifest))
     problems += over_budget(s.config, outs, error=strict)
-    if s.config.data is not None:  # what the templates read: a stale or conflicted one shows wrong pages
+    if s.config.data is not None:  # what the templates read: a missing or conflicted one shows wrong pages
         from .datafile import data_problem
 
         data = data_problem(s.config)
