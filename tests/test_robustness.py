@@ -390,6 +390,19 @@ with site_lock(Path(sys.argv[1])):
 """
 
 
+def _waits_for_the_lock(holder: subprocess.Popen, command: list[str], env: dict) -> str:
+    """Run `command` while `holder` holds the site's lock: it must wait, then succeed once the
+    lock is let go. Its stdout."""
+    waiter = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(1.5)
+    assert waiter.poll() is None  # still waiting for the lock
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    out, err = waiter.communicate(timeout=60)
+    assert waiter.returncode == 0, err
+    return out
+
+
 def test_second_build_is_refused_while_one_holds_the_lock(small):
     small.article("a")
     small.master("a")
@@ -405,19 +418,7 @@ def test_second_build_is_refused_while_one_holds_the_lock(small):
         )
         assert not small.public.exists()
         env = dict(os.environ, RENDITIONS_CACHE_DIR=str(small.root.parent / "cache"))
-        waiter = subprocess.Popen(
-            [sys.executable, "-m", "renditions", "build", "--wait", "--root", str(small.root)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        time.sleep(1.5)
-        assert waiter.poll() is None  # still waiting for the lock
-        holder.stdin.write("\n")
-        holder.stdin.flush()
-        out, err = waiter.communicate(timeout=60)
-        assert waiter.returncode == 0, err
+        out = _waits_for_the_lock(holder, [sys.executable, "-m", "renditions", "build", "--wait", "--root", str(small.root)], env)
         assert "4 written" in out
     finally:
         holder.kill()
@@ -441,13 +442,7 @@ def test_prune_waits_for_a_build_when_asked_as_its_error_says(small):
         prune = [sys.executable, "-m", "renditions", "prune", "--yes", "--root", str(small.root)]
         r = subprocess.run(prune, capture_output=True, text=True, env=env, timeout=60)
         assert r.returncode == 2 and "(or pass --wait)" in r.stderr, r.stderr
-        waiter = subprocess.Popen([*prune, "--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        time.sleep(1.5)
-        assert waiter.poll() is None  # still waiting for the lock
-        holder.stdin.write("\n")
-        holder.stdin.flush()
-        out, err = waiter.communicate(timeout=60)
-        assert waiter.returncode == 0, err
+        out = _waits_for_the_lock(holder, [*prune, "--wait"], env)
         assert "4 orphaned outputs deleted" in out
         assert not (small.public / "img/card/a.png").exists()
     finally:

@@ -18,7 +18,7 @@ from .config import Config, Variant
 from .errors import FrontMatterError, PathError
 from .fmcache import FrontMatterCache, exact_in_json, fingerprint, signature
 from .formats import MASTER_EXTS
-from .paths import clean_site_path, is_utf8, printable, relative
+from .paths import clean_site_path, is_utf8, printable, relative, too_long
 from .records import quick_init
 from .walk import find_files
 
@@ -77,11 +77,6 @@ def in_drafts_folder(rel: str) -> bool:
     """Whether a folder of the article's path is `_drafts`: decided by the path each run, never
     cached with the front matter."""
     return DRAFTS_FOLDER in rel and DRAFTS_FOLDER in rel.replace(os.sep, "/").split("/")[:-1]
-
-
-def _too_long(path: str) -> bool:
-    """clean_site_path's length rule: what a slug, which holds no / or escape, can break in a template."""
-    return len(path) > 1024 or ((not path.isascii() or len(path) > 255) and any(len(p.encode()) > 255 for p in path.split("/")))
 
 
 def nfc(name: str) -> str:
@@ -407,7 +402,7 @@ def read_article(
     for v in config.variants:
         if v.key not in data:
             path = v.path.replace("{slug}", slug)
-            if _too_long(path):  # the config checked the template; only a long slug can still spoil it
+            if too_long(path):  # the config checked the template; only a long slug can still spoil it
                 why = f"{v.key} (from the config's template): {path}: the path is too long"
                 targets.append(Target(v.name, None, None, from_template=True, error=why))  # a page stays a page
                 continue

@@ -99,9 +99,18 @@ def _clean(value: object) -> str:
         raise PathError("", "the path contains a '..' or '.' segment")
     if any(p == "" for p in parts):
         raise PathError("", "the path has an empty segment (// or a trailing /)")
-    if len(path) > 1024 or any(len(p.encode("utf-8", "surrogatepass")) > 255 for p in parts):
+    if too_long(path):
         raise PathError("", "the path is too long")
     return path
+
+
+def too_long(path: str) -> bool:
+    """Longer than a URL path or a file name may be: 1,024 characters, or a name over 255 bytes."""
+    if len(path) > 1024:
+        return True
+    if path.isascii() and len(path) <= 255:  # no name in it can be longer: the usual case, at once
+        return False
+    return any(len(p.encode("utf-8", "surrogatepass")) > 255 for p in path.split("/"))
 
 
 def _decode_url(path: str) -> str:
