@@ -209,3 +209,26 @@ def test_a_conflict_between_someone_s_file_and_renditions_is_left_alone(site):
     r = run(site, "build", "--force")
     assert r.exit_code == 1 and "data/renditions.json: not written by renditions" in r.output, r.output
     assert data.read_text() == mixed
+
+
+def test_check_fails_a_data_file_an_older_build_wrote(site):
+    """A new master built and committed, the data file not: the outputs and the manifest are
+    right, but the pages read the old sizes and srcsets from the data file. check says so."""
+    site.config(CONFIG)
+    keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
+    site.article("a", keys=keys)
+    site.master("a", (1600, 1200))
+    assert run(site, "build").exit_code == 0
+    data = site.root / "data" / "renditions.json"
+    old = data.read_bytes()
+    site.master("a", (1600, 1200), colour=(10, 200, 30))  # another picture: new bytes, placeholder, colour
+    assert run(site, "build").exit_code == 0
+    assert data.read_bytes() != old
+    assert run(site, "check").exit_code == 0
+    data.write_bytes(old)  # the old copy, as a commit that left it out has it
+    r = run(site, "check")
+    assert r.exit_code == 1
+    assert "data/renditions.json: out of date: it does not list what the manifest records" in r.output
+    assert "renditions build` writes it again" in r.output
+    assert run(site, "build").exit_code == 0  # and build puts it right
+    assert run(site, "check").exit_code == 0

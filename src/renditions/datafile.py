@@ -106,11 +106,11 @@ def write_data(config: Config, doc: dict) -> Problem | None:
     return None
 
 
-def data_problem(config: Config) -> Problem | None:
-    """What `check` says of the data file: missing, conflicted, not valid JSON, or foreign; None
-    when it is whole, as a build wrote it. Cheap (no document is rebuilt or parsed in the
-    usual case): a 2,000-article site's data file is megabytes, and a fresh clone's check reads
-    it. Whether it lists the current outputs is build's business: every build writes it again."""
+def data_problem(config: Config, manifest: Manifest, published: list[Article], every: list[Article]) -> Problem | None:
+    """What `check` says of the data file: missing, conflicted, not valid JSON, foreign, or not
+    the one a build would write from this manifest (an old copy committed beside new outputs:
+    pages show the old sizes and srcsets); None when it is. `published` are the articles a build
+    covers, `every` those `build --drafts` does (as watch builds): either file is right."""
     assert config.data is not None
     shown = os.path.relpath(config.data, config.root)
     try:
@@ -121,20 +121,31 @@ def data_problem(config: Config) -> Problem | None:
         return Problem(shown, f"cannot read the data file: {exc.strerror}")
     if _conflicted_ours(raw):
         return Problem(shown, "a merge conflict in it: templates can't read it; `renditions build` writes it again")
-    if raw.endswith(_TAIL):  # the mark sorts last, after every "/..." reference: whole, as written
-        return None
-    try:
-        found = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return Problem(shown, "not valid JSON (cut short?): templates can't read it; move it away, then `renditions build`")
-    if isinstance(found, dict) and found.get(MARK_KEY) == MARK:
-        return None
-    return Problem(shown, "not written by renditions: move it, or set `data:` to another file")
+    found = None
+    for articles in (published, every) if len(every) != len(published) else (published,):
+        doc = template_data(config, articles, manifest)
+        if raw == _text(doc):  # as a build writes it: no parsing
+            return None
+        if found is None:
+            try:
+                found = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                return Problem(
+                    shown, "not valid JSON (cut short?): templates can't read it; move it away, then `renditions build`"
+                )
+        if found == doc:  # the same document laid out otherwise
+            return None
+    if not (isinstance(found, dict) and found.get(MARK_KEY) == MARK):
+        return Problem(shown, "not written by renditions: move it, or set `data:` to another file")
+    return Problem(
+        shown,
+        "out of date: it does not list what the manifest records (an old copy committed?), so pages show "
+        "old sizes and srcsets; `renditions build` writes it again",
+    )
 
 
-#: The mark's line as dumps writes it, and how every data file renditions writes ends.
+#: The mark's line as dumps writes it.
 _MARK_LINE = f" {json.dumps(MARK_KEY)}: {json.dumps(MARK)}"
-_TAIL = (_MARK_LINE + "\n}\n").encode()
 
 
 def _text(doc: dict) -> bytes:

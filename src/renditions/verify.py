@@ -182,7 +182,8 @@ def check(
     if s.config.data is not None:  # what the templates read: a missing or conflicted one shows wrong pages
         from .datafile import data_problem
 
-        data = data_problem(s.config)
+        every = [a for a in s.matched if a.images]  # in the order build --drafts reads them
+        data = data_problem(s.config, s.manifest, s.site or [], every)
         problems += [data] if data is not None else []
     for site in find_orphans(s.config, plan.referenced | s.draft_paths):
         entry = s.manifest.entries.get(site)
