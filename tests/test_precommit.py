@@ -106,6 +106,39 @@ def test_an_unstaged_change_to_the_manifest_or_an_output_fails(repo):
     assert sum("differs from what is staged" in ln for ln in r.stdout.splitlines()) == 5
 
 
+def test_a_master_left_out_of_the_commit_fails(repo):
+    """The outputs and the manifest staged, the master not: CI's check of the commit would say
+    "no master" (untracked) or find the outputs cut from another picture (unstaged)."""
+    new_article(repo)
+    git(repo.root, "add", "-A")
+    git(repo.root, "rm", "-q", "--cached", "--", "source_images/beta.png")
+    r = staged(repo)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [
+        "source_images/beta.png: not in the commit: source_images/beta.png is untracked; run `git add -- source_images/beta.png`"
+    ]
+    git(repo.root, "add", "--", "source_images/beta.png")
+    assert staged(repo).returncode == 0
+    repo.master("alpha", colour=(10, 200, 10))  # a new picture, built, everything staged but it
+    assert CliRunner().invoke(main, ["build", "--root", str(repo.root)]).exit_code == 0
+    git(repo.root, "add", "-A")
+    repo.master("alpha", colour=(10, 10, 200))  # changed again after staging: the outputs are stale,
+    assert CliRunner().invoke(main, ["build", "--root", str(repo.root)]).exit_code == 0  # rebuilt, not staged
+    git(repo.root, "add", "--", "public", "renditions.lock.json")
+    r = staged(repo)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [
+        "source_images/alpha.png: not in the commit as on disk: source_images/alpha.png differs from what is "
+        "staged; run `git add -- source_images/alpha.png`"
+    ]
+    # a master git ignores (a site that keeps its masters out of git) is not needed
+    (repo.root / ".gitignore").write_text("/source_images/\n")
+    git(repo.root, "rm", "-r", "-q", "-f", "--cached", "source_images")
+    git(repo.root, "add", "--", ".gitignore")
+    r = staged(repo)
+    assert r.returncode == 0, r.stdout
+
+
 def test_outputs_git_ignores_are_not_needed(repo):
     (repo.root / ".gitignore").write_text("/public/\n")
     git(repo.root, "rm", "-r", "-q", "--cached", "public")

@@ -360,7 +360,7 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
 @click.option(
     "--staged",
     is_flag=True,
-    help="Also fail when an output or the manifest is untracked or differs from what git has staged (pre-commit).",
+    help="Also fail when an output, its master, the manifest or the data file is untracked or differs from what git has staged (pre-commit).",
 )
 @guarded
 def check(root, config, engine, as_json, strict, fmt, staged) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import UsageError
+from .manifest import load, web_root
 from .plan import Problem
 
 
@@ -54,15 +55,22 @@ def _split_z(out: str) -> list[str]:
 
 
 def staged_problems(config: Config, site_paths: list[str]) -> list[Problem]:
-    """Every output (by site path) and the manifest that the commit needs but does not carry as on disk.
+    """Every output (by site path), the master each was cut from, the manifest and the data file
+    that the commit needs but does not carry as on disk: CI's check of the commit fails without
+    them (a master left out is "no master", an unstaged one is another picture than the outputs').
 
-    A file git ignores is not needed (a site that keeps public/ out of git builds in CI)."""
+    A file git ignores is not needed (a site that keeps public/ or its masters out of git)."""
     top = repo_root(config.root)
     if top is None:
         raise UsageError("--staged", f"{config.root} is not inside a git repository")
     top = top.resolve()
     needed = [(site, config.public.joinpath(*site.split("/")[1:])) for site in site_paths]
+    manifest = load(config.manifest, os.path.relpath(config.manifest, config.root), public=web_root(config.root, config.public))
+    masters = {e.master for site in site_paths if (e := manifest.entries.get(site)) is not None}
+    needed += [(m, config.root / m) for m in sorted(masters)]
     needed.append((os.path.relpath(config.manifest, config.root), config.manifest))
+    if config.data is not None:
+        needed.append((os.path.relpath(config.data, config.root), config.data))
     rel = {}
     for shown, file in needed:
         if not file.exists():
