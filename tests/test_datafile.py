@@ -232,3 +232,29 @@ def test_check_fails_a_data_file_an_older_build_wrote(site):
     assert "renditions build` writes it again" in r.output
     assert run(site, "build").exit_code == 0  # and build puts it right
     assert run(site, "check").exit_code == 0
+
+
+def test_an_article_moved_keeps_its_entries_in_the_data_file(site):
+    """content/a.md moved to content/news/a.md (or index.md renamed index.en.md for a translation):
+    same slug, master and paths, so nothing is rendered again; the manifest used to keep naming
+    the old file, and the data file, which lists an output for the article the manifest names,
+    dropped the moved article's images while check passed."""
+    site.config(CONFIG)
+    keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
+    site.article("a", keys=keys)
+    site.master("a", (1600, 1200))
+    assert run(site, "build").exit_code == 0
+    data = site.root / "data" / "renditions.json"
+    assert {"/img/a.png", "/img/m/a.jpg"} <= json.loads(data.read_text()).keys()
+    (site.root / "content" / "news").mkdir()
+    (site.root / "content" / "a.md").rename(site.root / "content" / "news" / "a.md")
+    r = run(site, "build")
+    assert r.exit_code == 0, r.output
+    assert "0 written" in r.stdout  # the same outputs: nothing rendered again
+    doc = json.loads(data.read_text())
+    assert {"/img/a.png", "/img/m/a.jpg"} <= doc.keys()
+    assert doc["/img/a.png"]["width"] == 640
+    manifest = json.loads((site.root / "renditions.lock.json").read_text())
+    assert {e["article"] for e in manifest["outputs"].values()} == {"content/news/a.md"}
+    assert run(site, "check").exit_code == 0
+    assert "nothing to do" in run(site, "build").stdout  # recorded once: the next build rewrites nothing

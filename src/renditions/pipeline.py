@@ -20,6 +20,7 @@ from .lock import LOCK_NAME, site_lock
 from .report import OutputResult, Problem, Report
 
 if TYPE_CHECKING:
+    from .manifest import Manifest
     from .plan import Job, Plan
     from .session import Session
     from .workers import Outcome
@@ -82,7 +83,8 @@ def build(
         sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})
         s.manifest.shard = shard  # only a shard build's manifest says which shard it is
         results, problems, notes = _render_and_record(plan, s, jobs, threads, progress)
-        if plan.jobs or shard or s.manifest.healed or not s.config.manifest.exists():  # a no-op build rewrites nothing
+        moved = _record_writers(plan, s.manifest)
+        if plan.jobs or moved or shard or s.manifest.healed or not s.config.manifest.exists():  # a no-op build rewrites nothing
             s.manifest.save()
         journal.settle(s.config.root, lambda p, h: _records(s, p, h), s.hasher)
         s.hasher.save()
@@ -103,6 +105,21 @@ def build(
     if whole and not plan.jobs and report.ok:  # nothing to do: the next run may know it by stats alone
         stamp.record("build", root, config, options, s.read_paths(plan), report, started, s.lstats)
     return report
+
+
+def _record_writers(plan: Plan, manifest: Manifest) -> bool:
+    """Record each up-to-date output under the article that writes it now, when the manifest names
+    another (an article renamed, a page bundle moved, a translation's shared output whose recorded
+    article is gone): nothing is rendered again, but the data file lists an output for the article
+    the manifest names, so the moved article's entries would vanish from it. True if any moved."""
+    moved = False
+    for o in plan.fresh:
+        entry = manifest.entries.get(o.site_path)
+        writer = o.owner or o.article
+        if entry is not None and entry.article != writer:
+            manifest.entries[o.site_path] = replace(entry, article=writer)
+            moved = True
+    return moved
 
 
 def _write_data(s: Session, narrowed: bool, shard: str | None) -> list[Problem]:
