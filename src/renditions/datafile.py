@@ -139,8 +139,8 @@ def data_problem(config: Config, manifest: Manifest, published: list[Article], e
         return Problem(shown, "not written by renditions: move it, or set `data:` to another file")
     return Problem(
         shown,
-        "out of date: it does not list what the manifest records (an old copy committed?), so pages show "
-        "old sizes and srcsets; `renditions build` writes it again",
+        "out of date: it does not list what the manifest records for these articles (an old copy committed, "
+        "or an article moved since the last build), so pages show old images; `renditions build` writes it again",
     )
 
 
