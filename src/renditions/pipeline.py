@@ -58,7 +58,7 @@ def build(
     from . import journal
     from . import manifest as manifest_mod
     from .budgets import over_budget
-    from .plan import fresh_result
+    from .plan import fresh_results
     from .session import open_session
     from .write import sweep
 
@@ -92,7 +92,7 @@ def build(
         s.said.save()
     failed = set(plan.failed_articles) | {p.article for p in problems}
     problems += site_problems
-    fresh = [fresh_result(o, s.manifest) for o in plan.fresh]
+    fresh = fresh_results(plan.fresh, s.manifest)
     problems += over_budget(s.config, results + fresh)  # warnings: the build did its job
     report = Report(
         "build",
@@ -166,7 +166,7 @@ def _plan_report(plan: Plan, s: Session) -> Report:
     (workers.may_write), asked before rendering, and the journal read as the build reads it."""
     from . import journal
     from .ownership import MAYBE_ADOPTED
-    from .plan import fresh_result
+    from .plan import fresh_results
     from .workers import may_write
 
     plan = own_unrecorded(plan, journal.read(s.config.root), s.hasher)
@@ -192,7 +192,7 @@ def _plan_report(plan: Plan, s: Session) -> Report:
                 notes.append(MAYBE_ADOPTED)
         status = "stale" if refusal is None else "failed"
         outs += [OutputResult(o.site_path, j.article, o.variant, status, o.reason, format=o.format) for o in j.outputs]
-    outs += [fresh_result(o, s.manifest) for o in plan.fresh]
+    outs += fresh_results(plan.fresh, s.manifest)
     return Report(
         "build",
         outputs=tuple(sorted(outs, key=lambda r: r.path)),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -432,6 +432,13 @@ def make_plan(
             shown = relative(a.master, config.root)
             jobs.append(Job(a.rel, a.file, a.slug, a.master, master_hash, tuple(stale), shown))
     return Plan(tuple(jobs), tuple(fresh), tuple(problems), tuple(failed), frozenset(referenced))
+
+
+def fresh_results(outputs: Sequence[Output], man: Manifest) -> list[OutputResult]:
+    """fresh_result of each, one row per site path: translations that share an output list it
+    once, as the build that writes it does, so a script counting outputs counts files."""
+    first = {o.site_path: o for o in reversed(outputs)}  # reversed: the first of each path is kept
+    return [fresh_result(o, man) for o in outputs if first[o.site_path] is o]
 
 
 def fresh_result(o: Output, man: Manifest) -> OutputResult:

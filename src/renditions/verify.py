@@ -151,6 +151,7 @@ def check(
             problems.append(Problem(o.site_path, text, j.article, o.line))
             outs.append(OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format))
     cache = s.hasher.cache
+    listed: set[str] = set()
     for o in plan.fresh:
         article = o.article
         c = o.crop
@@ -177,7 +178,9 @@ def check(
                     o.site_path, f"is {found[1]}×{found[2]}, but variant {c.variant} is {c.width}×{c.height}", article, o.line
                 )
             )
-        outs.append(fresh_result(o, s.manifest))
+        if o.site_path not in listed:  # translations sharing it: one row, as when it is written
+            listed.add(o.site_path)
+            outs.append(fresh_result(o, s.manifest))
     problems += over_budget(s.config, outs, error=strict)
     if s.config.data is not None:  # what the templates read: a missing or conflicted one shows wrong pages
         from .datafile import data_problem
