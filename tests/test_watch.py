@@ -182,3 +182,20 @@ def test_a_copied_article_cannot_take_images_under_watch(site):
     finally:
         assert w.stop() == 0
     assert "Traceback" not in "\n".join(w.lines)
+
+
+def test_ctrl_c_during_a_rebuild_says_what_it_leaves(site, monkeypatch):
+    """Ctrl-C while watch rebuilds: the build's own interruption (articles in flight finish and are
+    recorded) used to end in a bare `stopped watching`, the stale article unmentioned."""
+    from renditions import pipeline
+    from renditions.watch import run_build
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "build", interrupted)
+    said: list[tuple[str, bool]] = []
+    with pytest.raises(KeyboardInterrupt):  # watch stops on it, as before
+        run_build(site.root, None, frozenset({"a"}), None, 1, lambda text, err=False: said.append((text, err)))
+    assert len(said) == 1 and said[0][1]
+    assert said[0][0].endswith("build interrupted: every file written so far is complete and recorded; run build again to finish")

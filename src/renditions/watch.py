@@ -19,7 +19,7 @@ from pathlib import Path
 from . import pipeline
 from .config import Config, load_config
 from .discover import Article, discover, master_index, nfc, read_article
-from .errors import RenditionsError
+from .errors import INTERRUPTED, RenditionsError
 from .formats import MASTER_EXTS
 from .hints import near_masters
 from .paths import config_file, printable
@@ -154,6 +154,9 @@ def run_build(root, config, slugs: frozenset[str] | None, engine: str | None, jo
         for line in error.message.splitlines():
             echo(f"error: {line}", err=True)
         return None
+    except KeyboardInterrupt:  # Ctrl-C mid-build: say what it leaves, then stop watching
+        echo(f"{_stamp()} build {INTERRUPTED['']}", err=True)
+        raise
     for p in report.problems:
         echo(("error: " if p.error else "warning: ") + str(p), err=True)
     for n in report.notes:
