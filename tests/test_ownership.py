@@ -120,6 +120,23 @@ def test_translations_share_one_output_written_once(site):
         assert doc["totals"]["up_to_date"] == 2
 
 
+def test_a_draft_keeps_its_output_when_another_article_names_it_meanwhile(site):
+    """a built, then made a draft; b names a's path and uses a's master (same bytes: up to date
+    for b). The build must not record the output under b: a still names it, and when a is
+    published again (with a new focus) it keeps it, and b is refused, as before."""
+    small_site(site)
+    assert run(site, "build").exit_code == 0
+    article = site.root / "content" / "old.md"
+    article.write_text(article.read_text().replace('title: "old"', 'title: "old"\ndraft: true'))
+    site.article("other", keys={"image": "/img/old.png", "thumb": "/img/t/old.jpg"})  # master: old.png, by the paths' stem
+    r = run(site, "build")
+    assert {e["article"] for e in manifest(site).values()} == {"content/old.md"}, r.output
+    article.write_text(article.read_text().replace("draft: true", "focus: [0.1, 0.5]"))
+    r = run(site, "build")
+    assert "content/old.md" in {e["article"] for e in manifest(site).values()}
+    assert "is already written by content/old.md" in r.output, r.output
+
+
 def test_paths_that_collide_on_a_case_insensitive_file_system_conflict(site):
     small_site(site)
     run(site, "build")

@@ -139,6 +139,27 @@ def test_a_master_left_out_of_the_commit_fails(repo):
     assert r.returncode == 0, r.stdout
 
 
+def test_masters_in_a_submodule_are_committed_there(repo, tmp_path):
+    """Masters kept in a repository of their own, a submodule of the site: the site's commit
+    holds the submodule's commit, not the files. The hook used to stop every commit (exit 2,
+    git check-ignore refusing a path inside a submodule)."""
+    masters = tmp_path / "masters"
+    masters.mkdir()
+    git(masters, "init", "-q", "-b", "main")
+    git(masters, "config", "user.email", "m@example.invalid")
+    git(masters, "config", "user.name", "M")
+    shutil.copy(repo.sources / "alpha.png", masters / "alpha.png")
+    git(masters, "add", "-A")
+    git(masters, "commit", "-q", "-m", "masters")
+    git(repo.root, "rm", "-r", "-q", "--cached", "source_images")
+    shutil.rmtree(repo.sources)
+    git(repo.root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(masters), "source_images")
+    assert CliRunner().invoke(main, ["build", "--root", str(repo.root)]).exit_code == 0
+    git(repo.root, "add", "-A")
+    r = staged(repo)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_outputs_git_ignores_are_not_needed(repo):
     (repo.root / ".gitignore").write_text("/public/\n")
     git(repo.root, "rm", "-r", "-q", "--cached", "public")

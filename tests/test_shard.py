@@ -109,3 +109,22 @@ def test_merge_refuses_a_manifest_without_shard(site, tmp_path):
     r = run("merge", str(tmp_path / "out.json"), str(site.root / "renditions.lock.json"))
     assert r.exit_code == 2
     assert "not a shard manifest" in r.output
+
+
+def test_an_article_moved_then_built_in_shards_merges(site, tmp_path):
+    """A moved article's outputs stay up to date; the shard that now builds it must not re-record
+    them under the new path while the other shard still carries the old entry: merge would see
+    two records of one output and refuse. The build after the merge records the move."""
+    make_site(site)
+    assert run("build", "--root", str(site.root)).exit_code == 0
+    slug = SLUGS[0]
+    old = f"content/{slug}.md"
+    k_old = next(k for k in (1, 2) if in_shard(old, (k, 2)))
+    folder = next(f"news{i}" for i in range(100) if not in_shard(f"content/news{i}/{slug}.md", (k_old, 2)))
+    (site.root / "content" / folder).mkdir()
+    (site.root / old).rename(site.root / "content" / folder / f"{slug}.md")
+    combined, merged = build_sharded(site.root, tmp_path / "runners", 2)
+    r = run("build", "--root", str(combined))
+    assert r.exit_code == 0, r.output
+    articles = {e["article"] for e in json.loads(merged.read_text())["outputs"].values()}
+    assert f"content/{folder}/{slug}.md" in articles and old not in articles

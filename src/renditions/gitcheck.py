@@ -79,9 +79,13 @@ def staged_problems(config: Config, site_paths: list[str]) -> list[Problem]:
             rel[shown] = file.resolve().relative_to(top).as_posix()
         except ValueError:
             continue  # outside this repository: not this commit's business
+    staged = [line.split("\t", 1) for line in _split_z(_git(top, "ls-files", "-s", "-z", "--full-name"))]
+    tracked = {path for _info, path in staged}
+    # a submodule (masters or public/ kept in a repository of their own) is committed on its own
+    modules = tuple(path + "/" for info, path in staged if info.startswith("160000 "))
+    rel = {shown: path for shown, path in rel.items() if not path.startswith(modules)}
     if not rel:
         return []
-    tracked = set(_split_z(_git(top, "ls-files", "-z", "--full-name")))
     unstaged = set(_split_z(_git(top, "diff", "--name-only", "-z")))
     untracked = [p for p in rel.values() if p not in tracked]
     ignored = set(_split_z(_git(top, "check-ignore", "-z", "--stdin", stdin="\0".join(untracked) + "\0"))) if untracked else set()

@@ -20,7 +20,6 @@ from .lock import LOCK_NAME, site_lock
 from .report import OutputResult, Problem, Report
 
 if TYPE_CHECKING:
-    from .manifest import Manifest
     from .plan import Job, Plan
     from .session import Session
     from .workers import Outcome
@@ -83,12 +82,13 @@ def build(
         sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})
         s.manifest.shard = shard  # only a shard build's manifest says which shard it is
         results, problems, notes = _render_and_record(plan, s, jobs, threads, progress)
-        moved = _record_writers(plan, s.manifest)
+        moved = {} if shard else s.writers_moved(plan)  # a shard's: `merge`, then the whole build, records them
+        s.manifest.entries.update(moved)
         if plan.jobs or moved or shard or s.manifest.healed or not s.config.manifest.exists():  # a no-op build rewrites nothing
             s.manifest.save()
         journal.settle(s.config.root, lambda p, h: _records(s, p, h), s.hasher)
         s.hasher.save()
-        site_problems = _write_data(s, bool(only), shard)
+        site_problems = _write_data(s, bool(only), shard, drafts)
         s.said.save()
     failed = set(plan.failed_articles) | {p.article for p in problems}
     problems += site_problems
@@ -107,22 +107,7 @@ def build(
     return report
 
 
-def _record_writers(plan: Plan, manifest: Manifest) -> bool:
-    """Record each up-to-date output under the article that writes it now, when the manifest names
-    another (an article renamed, a page bundle moved, a translation's shared output whose recorded
-    article is gone): nothing is rendered again, but the data file lists an output for the article
-    the manifest names, so the moved article's entries would vanish from it. True if any moved."""
-    moved = False
-    for o in plan.fresh:
-        entry = manifest.entries.get(o.site_path)
-        writer = o.owner or o.article
-        if entry is not None and entry.article != writer:
-            manifest.entries[o.site_path] = replace(entry, article=writer)
-            moved = True
-    return moved
-
-
-def _write_data(s: Session, narrowed: bool, shard: str | None) -> list[Problem]:
+def _write_data(s: Session, narrowed: bool, shard: str | None, drafts: bool) -> list[Problem]:
     """The data file for templates (config `data:`), from the whole site's manifest. A shard
     build has only part of the manifest: the merged manifest's next build writes it."""
     if s.config.data is None or shard:
@@ -130,7 +115,7 @@ def _write_data(s: Session, narrowed: bool, shard: str | None) -> list[Problem]:
     from .datafile import template_data, write_data
     from .discover import discover
 
-    articles = discover(s.config) if narrowed else s.articles  # --only: the file still covers every article
+    articles = discover(s.config, drafts) if narrowed else s.articles  # --only: the file still covers every article
     problem = write_data(s.config, template_data(s.config, articles, s.manifest))
     return [problem] if problem else []
 

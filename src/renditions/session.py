@@ -11,7 +11,7 @@ import functools
 import gc
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,7 +25,7 @@ from .fmcache import FrontMatterCache
 from .gather import gather
 from .hashing import Hasher, cache_file
 from .journal import JOURNAL_NAME
-from .manifest import Manifest
+from .manifest import Entry, Manifest
 from .plan import Plan, Recipes, article_outputs, make_plan, output_folders
 from .report import plural
 from .shard import in_shard, parse_shard
@@ -135,6 +135,28 @@ class Session:
             if a.images and a.draft:
                 found.update(site_path for _v, site_path, _fmt, _line in article_outputs(a, self.config)[0])
         return frozenset(found)
+
+    def writers_moved(self, plan: Plan) -> dict[str, Entry]:
+        """The manifest entries to record under another article: up-to-date outputs whose recorded
+        article is gone or no longer names them (an article moved or renamed, a bundle's index.md
+        now index.en.md), under the article that writes them now. Nothing is rendered again, but
+        the data file lists an output only for the article the manifest names. An article that
+        still names its output, a draft waiting to be published say, keeps it."""
+        candidates = []
+        for o in plan.fresh:
+            entry = self.manifest.entries.get(o.site_path)
+            writer = o.owner or o.article
+            if entry is not None and entry.article != writer:
+                candidates.append((o.site_path, entry, writer))
+        if not candidates:
+            return {}
+        recorded = {entry.article for _site, entry, _writer in candidates}
+        names = {
+            a.rel: {site for _v, site, _fmt, _line in article_outputs(a, self.config)[0]}
+            for a in self.matched
+            if a.rel in recorded
+        }
+        return {site: replace(e, article=writer) for site, e, writer in candidates if site not in names.get(e.article, ())}
 
     def measure(self, master: Path) -> tuple[int, int] | None:
         """A master's upright size from its header (None when it can't be read: render says why)."""
