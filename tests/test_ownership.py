@@ -137,6 +137,57 @@ def test_a_draft_keeps_its_output_when_another_article_names_it_meanwhile(site):
     assert "is already written by content/old.md" in r.output, r.output
 
 
+TRANSLATED = CONFIG.replace("manifest: renditions.lock.json\n", "manifest: renditions.lock.json\nlanguages: [fr]\n")
+NO_MASTER = "no master: add source_images/{slug}.png (or .jpg, .webp, .avif, .tif, .gif, .heic)"
+
+
+def translations(site, pair: tuple[str, str], image: str) -> None:
+    """A page and its translation naming the same image paths, as a Hugo site writes them."""
+    for rel in pair:
+        md = site.root / rel
+        md.parent.mkdir(parents=True, exist_ok=True)
+        md.write_text(f'---\ntitle: "t"\nimage: "{image}"\nthumb: "/img/t/shared.jpg"\n---\nText.\n')
+
+
+@pytest.mark.parametrize(
+    "pair, slug",
+    [(("content/posts/trip.md", "content/posts/trip.fr.md"), "trip"), (("content/_index.md", "content/_index.fr.md"), "content")],
+    ids=["post", "home"],
+)
+@pytest.mark.parametrize(
+    "command", [("status",), ("check",), ("build", "--only", "{slug}"), ("check", "--format", "github")], ids=" ".join
+)
+def test_translations_without_their_master_say_no_master_not_a_collision(site, pair, slug, command):
+    site.config(TRANSLATED)
+    translations(site, pair, "/img/posts/trip-card.png")
+    r = run(site, *(a.format(slug=slug) for a in command))
+    assert r.exit_code == (0 if command == ("status",) else 1), r.output
+    assert "also wanted by" not in r.output and "already written by" not in r.output, r.output
+    lines = [ln for ln in r.output.splitlines() if "no master" in ln]
+    assert len(lines) == 2 and all(NO_MASTER.format(slug=slug) in ln for ln in lines), r.output
+    assert {rel for rel in pair if any(f"{rel}: no master" in ln for ln in lines)} == set(pair)
+
+
+def test_translations_whose_shared_master_was_deleted_say_no_master(site):
+    site.config(TRANSLATED)
+    pair = ("content/posts/trip.md", "content/posts/trip.fr.md")
+    translations(site, pair, "/img/posts/trip-card.png")
+    site.master("trip", (160, 120))
+    assert run(site, "build").exit_code == 0
+    (site.sources / "trip.png").unlink()
+    r = run(site, "check")
+    assert r.exit_code == 1
+    assert sorted(r.output.splitlines()[:-1]) == sorted(f"{rel}: {NO_MASTER.format(slug='trip')}" for rel in pair)
+
+
+def test_articles_without_masters_of_different_slugs_still_collide(site):
+    site.config(TRANSLATED)
+    translations(site, ("content/trip.md", "content/walk.md"), "/img/x.png")
+    r = run(site, "check")
+    assert r.exit_code == 1
+    assert "content/trip.md:3: image: /img/x.png is also wanted by content/walk.md: give one of them another path" in r.output
+
+
 def test_paths_that_collide_on_a_case_insensitive_file_system_conflict(site):
     small_site(site)
     run(site, "build")

@@ -28,6 +28,7 @@ class Claim:
     master: str  # the master as the designer names it ("" when the article has none)
     master_hash: str | None  # None: unknown (no master, or not hashed because nobody competes)
     recipe: str
+    slug: str = ""  # without a master, the slug its master is looked for by
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,14 @@ def contested(claims: Iterable[Claim]) -> dict[str, list[Claim]]:
 
 
 def _same_bytes(a: Claim, b: Claim) -> bool:
-    """Two claims that would write identical bytes to one path: one shared output."""
-    return a.site_path == b.site_path and a.master_hash is not None and a.master_hash == b.master_hash and a.recipe == b.recipe
+    """Two claims that would write identical bytes to one path: one shared output. Two articles
+    that lack the same master (translations, before the designer adds it) would too, once it
+    is added: each fails with "no master", which is what to fix, not with the other's path."""
+    if a.site_path != b.site_path or a.recipe != b.recipe:
+        return False
+    if not a.master and not b.master:
+        return a.slug == b.slug
+    return a.master_hash is not None and a.master_hash == b.master_hash
 
 
 def resolve(groups: Mapping[str, list[Claim]], manifest: Manifest) -> Verdict:

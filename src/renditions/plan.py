@@ -284,7 +284,7 @@ def site_claims(config: Config, site: list[Article], recipes: Recipes, masters: 
         shown = relative(a.master, config.root) if a.master is not None else ""
         digest = masters.get(a.master) if a.master is not None else None
         for v, site_path, fmt, line in recipes.outputs(a, config)[0]:
-            claims.append(Claim(a.rel, site_path, v.key, v.name, line, shown, digest, recipes.resolve(v, a, fmt)[2]))
+            claims.append(Claim(a.rel, site_path, v.key, v.name, line, shown, digest, recipes.resolve(v, a, fmt)[2], a.slug))
     return claims
 
 
