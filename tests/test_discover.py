@@ -104,6 +104,33 @@ def test_pages_without_images_and_readmes_cost_nothing(site):
     assert "page without images: content/README.md" in r.output
 
 
+SCRATCH_CONFIG = """\
+content: "content/**/*.*"
+variants:
+  card: {key: image, path: "/img/{slug}.png", width: 64, height: 48}
+"""
+
+
+def test_editors_lock_autosave_and_backup_files_are_not_articles(site):
+    """Emacs beside content/posts/city/index.md while it is edited: a lock (a dangling symlink),
+    an autosave and a backup, each naming other paths. Hugo and Jekyll skip them; so does renditions, silently."""
+    site.config(SCRATCH_CONFIG)
+    city = site.root / "content" / "posts" / "city"
+    city.mkdir(parents=True)
+    (city / "index.md").write_text('---\nimage: "/img/city.png"\n---\n')
+    (city / "index.md~").write_text('---\nimage: "/img/city-old.png"\n---\n')
+    (city / "#index.md#").write_text('---\nimage: "/img/city-autosave.png"\n---\n')
+    os.symlink("me@host.4242:1700000000", city / ".#index.md")
+    site.master("city", (160, 120))
+    runs = {cmd: CliRunner().invoke(main, [cmd, "--root", str(site.root)]) for cmd in ("build", "check", "status")}
+    assert sorted(p.name for p in (site.public / "img").iterdir()) == ["city.png"]
+    for cmd, r in runs.items():
+        assert r.exit_code == 0, (cmd, r.output)
+        assert "~" not in r.output and "#" not in r.output and "index.md" not in r.output, (cmd, r.output)
+    assert runs["build"].output.splitlines()[-1].startswith("1 written")
+    assert [ln.split()[0] for ln in runs["status"].output.splitlines()[2:] if ln.strip()] == ["city"]
+
+
 def test_content_takes_a_list_of_globs_and_exclude(site):
     for folder in ("posts", "_posts", "drafts"):
         (site.root / folder).mkdir()

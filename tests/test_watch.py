@@ -146,6 +146,12 @@ def test_what_a_change_rebuilds(site):
     assert kind_of(cfg, cf, str(content / "a.md")) == "article"
     assert kind_of(cfg, cf, str(site.public / "img" / "x.png")) is None
     assert kind_of(cfg, cf, str(src / ".x.png.abc.renditions-tmp")) is None
+    # an editor's lock, autosave and backup files and hidden folders: not articles, made or removed
+    os.symlink("me@host.4242:1700000000", content / ".#alpha.md")  # Emacs's lock: a dangling link
+    scratch = [content / n for n in (".#alpha.md", "#alpha.md#", "alpha.md~", ".obsidian/alpha.md")]
+    assert [kind_of(cfg, cf, str(p)) for p in scratch] == [None] * 4
+    t = affected(cfg, cf, articles, {str(p) for p in scratch})
+    assert t.empty and not t.notes and not t.why
 
     t = affected(cfg, cf, articles, {str(src / "alpha.png")})
     assert t.slugs == {"alpha"} and not t.everything

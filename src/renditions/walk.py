@@ -4,7 +4,8 @@ glob.glob follows symlinked folders with no memory of where it has been: a link 
 content tree repeats every article under it until the path is too long (40 times over), and two
 such links make the walk exponential. Here `**` expands each real folder once (by device and
 inode, nearest path first), and a file reached by two paths is listed once, under its real path when it has one.
-Otherwise the rules are glob's: `*` and `?` never match a leading dot, `**` skips hidden folders.
+Otherwise the rules are glob's: `*` and `?` never match a leading dot, `**` skips hidden folders;
+and they never match an editor's scratch file either (see `scratch`).
 """
 
 from __future__ import annotations
@@ -36,9 +37,24 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return False
 
 
+def scratch(name: str) -> bool:
+    """An editor's autosave or backup file beside the one being edited (Emacs's `#x.md#`, `x.md~`;
+    its lock file `.#x.md` is hidden): never an article, as Hugo and Jekyll skip them too."""
+    return name.startswith("#") or name.endswith("~")
+
+
+def passed_by(rel: str) -> bool:
+    """Whether a wildcard walk never lists this file (a path under the root): a hidden folder or
+    file on the way, or an editor's scratch file. For the watcher, which hears of files one by one."""
+    parts = rel.replace(os.sep, "/").split("/")
+    return any(p.startswith(".") for p in parts) or scratch(parts[-1])
+
+
 def _matches(name: str, segment: str) -> bool:
     if name.startswith(".") and not segment.startswith("."):
         return False  # glob's rule: wildcards never match a hidden name
+    if scratch(name):
+        return False
     return fnmatch.fnmatch(name, segment)
 
 

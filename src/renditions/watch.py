@@ -24,6 +24,7 @@ from .formats import MASTER_EXTS
 from .hints import near_masters
 from .paths import config_file, printable
 from .report import Report
+from .walk import passed_by
 from .write import TMP_SUFFIX
 
 #: Changes closer together than this (ms) are built as one batch.
@@ -92,8 +93,8 @@ def kind_of(cfg: Config, config: Path, path: str) -> str | None:
     if folder == os.path.abspath(cfg.sources) and os.path.splitext(name)[1].lower() in MASTER_EXTS:
         return "master"
     rel = _rel(p, cfg.root).replace(os.sep, "/")
-    if any(fnmatch.fnmatch(rel, g.replace("\\", "/")) for g in cfg.exclude):
-        return None
+    if passed_by(rel) or any(fnmatch.fnmatch(rel, g.replace("\\", "/")) for g in cfg.exclude):
+        return None  # the content walk never lists it (an editor's lock file, say): not an article
     for pattern in (g.replace("\\", "/") for g in cfg.content):
         if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pattern.replace("**/", "")):
             return "article"
@@ -258,10 +259,7 @@ def changed_articles(cfg: Config, cfile: Path, changed: set[str]) -> list[Articl
         return discover(cfg, drafts=True)
     masters = master_index(cfg.sources)
 
-    def listed(p: str) -> bool:  # as the content glob would: no hidden folder or file on the way
-        return os.path.isfile(p) and not any(part.startswith(".") for part in _rel(p, cfg.root).split(os.sep))
-
-    read = [read_article(Path(p), cfg, masters) for p, k in sorted(kinds.items()) if k == "article" and listed(p)]
+    read = [read_article(Path(p), cfg, masters) for p, k in sorted(kinds.items()) if k == "article" and os.path.isfile(p)]
     return [a for a in read if a.images]  # a page without images has nothing to build
 
 
