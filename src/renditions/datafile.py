@@ -121,19 +121,12 @@ def data_problem(config: Config, manifest: Manifest, published: list[Article], e
         return Problem(shown, f"cannot read the data file: {exc.strerror}")
     if _conflicted_ours(raw):
         return Problem(shown, "a merge conflict in it: templates can't read it; `renditions build` writes it again")
-    found = None
+    try:
+        found = json.loads(raw)  # compared as documents: json's C parser, where writing the
+    except (ValueError, UnicodeDecodeError):  # indented text to compare bytes is pure Python
+        return Problem(shown, "not valid JSON (cut short?): templates can't read it; move it away, then `renditions build`")
     for articles in (published, every) if len(every) != len(published) else (published,):
-        doc = template_data(config, articles, manifest)
-        if raw == _text(doc):  # as a build writes it: no parsing
-            return None
-        if found is None:
-            try:
-                found = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                return Problem(
-                    shown, "not valid JSON (cut short?): templates can't read it; move it away, then `renditions build`"
-                )
-        if found == doc:  # the same document laid out otherwise
+        if found == template_data(config, articles, manifest):  # also the same data laid out otherwise
             return None
     if not (isinstance(found, dict) and found.get(MARK_KEY) == MARK):
         return Problem(shown, "not written by renditions: move it, or set `data:` to another file")
