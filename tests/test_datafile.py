@@ -294,3 +294,22 @@ def test_a_draft_rebuilt_with_only_stays_in_the_data_file(site):
     assert run(site, "build", "--drafts", "--only", "d").exit_code == 0
     assert {"/img/a.png", "/img/d.png"} <= json.loads(data.read_text()).keys()
     assert run(site, "check").exit_code == 0
+
+
+def test_a_translation_made_a_draft_leaves_the_published_page_its_entry(site):
+    """trip.md and trip.fr.md share /img/trip.png, recorded under trip.fr.md; trip.fr.md becomes
+    a draft. The draft keeps the record (it still names the path), and the data file, built
+    without drafts, must still list the path for trip.md: its page would lose its srcset."""
+    site.config("languages: [fr]\n" + CONFIG)
+    keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
+    site.article("trip", keys=keys)
+    fr = site.root / "content" / "trip.fr.md"
+    fr.write_text((site.root / "content" / "trip.md").read_text())
+    site.master("trip", (1600, 1200))
+    assert run(site, "build").exit_code == 0
+    data = site.root / "data" / "renditions.json"
+    assert {"/img/trip.png", "/img/m/trip.jpg"} <= json.loads(data.read_text()).keys()
+    fr.write_text(fr.read_text().replace('title: "trip"', 'title: "trip"\ndraft: true'))
+    assert run(site, "build").exit_code == 0
+    assert {"/img/trip.png", "/img/m/trip.jpg"} <= json.loads(data.read_text()).keys()
+    assert run(site, "check").exit_code == 0

@@ -188,6 +188,33 @@ def test_articles_without_masters_of_different_slugs_still_collide(site):
     assert "content/trip.md:3: image: /img/x.png is also wanted by content/walk.md: give one of them another path" in r.output
 
 
+def test_a_translation_with_its_own_master_for_a_shared_path_is_a_conflict(site):
+    """trip.md cuts /img/trip.png from its own master (masters: {card: portrait.png}), trip.fr.md
+    from trip.png. The claims were built from each article's master, so the two looked like one
+    request: every build rewrote the file from one then the other ("1 written" each time) and
+    check failed for good with "stale: its master changed". They conflict, and say so."""
+    site.config(CONFIG + "languages: [fr]\n")
+    (site.root / "content" / "trip.md").write_text(
+        '---\ntitle: "trip"\nimage: "/img/trip.png"\nthumb: "/img/t/trip.jpg"\nmasters: {card: portrait.png}\n---\nText.\n'
+    )
+    (site.root / "content" / "trip.fr.md").write_text(
+        '---\ntitle: "trip"\nimage: "/img/trip.png"\nthumb: "/img/t/trip.jpg"\n---\nTexte.\n'
+    )
+    site.master("trip", (160, 120), colour=(200, 30, 30))
+    site.master("portrait", (160, 120), colour=(30, 30, 200))
+    first = run(site, "build")
+    assert first.exit_code == 1
+    assert (
+        "content/trip.fr.md:3: image: /img/trip.png is also wanted by content/trip.md (source_images/portrait.png)"
+        in first.output
+    )
+    before = files(site)
+    again = run(site, "build")
+    assert files(site) == before and "0 written" in again.output  # nothing rewritten back and forth
+    r = run(site, "check")
+    assert r.exit_code == 1 and "is also wanted by" in r.output and "stale" not in r.output
+
+
 def test_paths_that_collide_on_a_case_insensitive_file_system_conflict(site):
     small_site(site)
     run(site, "build")

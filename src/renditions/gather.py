@@ -86,8 +86,8 @@ def gather(
             continue
         for _v, site_path, _fmt, _line in recipes.outputs(a, config)[0]:
             other = first.setdefault(path_key(site_path), a)
-            for master in (other.master, a.master) if other is not a else ():
-                if master is not None and master not in masters:
+            for master in _masters_of(other, a) if other is not a else ():
+                if master not in masters:
                     masters[master] = digest(master)
     for a, ok, mine in resolved:
         if not ok:
@@ -146,3 +146,9 @@ def _to_hash(a: Article, mine: list, manifest: Manifest, recipes: Recipes, force
             if entry is not None and entry.recipe == recipes.resolve(v, a, fmt)[2]:
                 paths.append(dest)
     return [p for p in paths if p is not None]
+
+
+def _masters_of(*articles: Article) -> list[Path]:
+    """Every master the articles cut outputs from, their variants' own (`masters:`) too: two
+    articles sharing a path share it only if the same bytes are cut for it (ownership.py)."""
+    return [m for a in articles for m in (a.master, *(path for _name, path in a.masters)) if m is not None]

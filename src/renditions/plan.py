@@ -281,9 +281,10 @@ def site_claims(config: Config, site: list[Article], recipes: Recipes, masters: 
     for a in site:
         if a.errors:
             continue
-        shown = relative(a.master, config.root) if a.master is not None else ""
-        digest = masters.get(a.master) if a.master is not None else None
         for v, site_path, fmt, line in recipes.outputs(a, config)[0]:
+            own = a.master_for(v.name)  # art direction: the variant's own master is what it is cut from
+            shown = relative(own, config.root) if own is not None else ""
+            digest = masters.get(own) if own is not None else None
             claims.append(Claim(a.rel, site_path, v.key, v.name, line, shown, digest, recipes.resolve(v, a, fmt)[2], a.slug))
     return claims
 
