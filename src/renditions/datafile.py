@@ -112,10 +112,12 @@ def write_data(config: Config, doc: dict) -> Problem | None:
 
 
 def data_problem(config: Config, manifest: Manifest, published: list[Article], every: list[Article]) -> Problem | None:
-    """What `check` says of the data file: missing, conflicted, not valid JSON, foreign, or not
-    the one a build would write from this manifest (an old copy committed beside new outputs:
-    pages show the old sizes and srcsets); None when it is. `published` are the articles a build
-    covers, `every` those `build --drafts` does (as watch builds): either file is right."""
+    """What `check` says of the data file: missing, conflicted, not valid JSON, foreign, or out
+    of date: an entry a page reads is not the one a build would write from this manifest (an old
+    copy committed beside new outputs: pages show old sizes and srcsets); None otherwise. Entries
+    no article reads any more (an article deleted, its outputs pruned) show nothing wrong: the
+    next build drops them. `published` are the articles a build covers, `every` those
+    `build --drafts` does (as watch builds): either file is right."""
     assert config.data is not None
     shown = os.path.relpath(config.data, config.root)
     try:
@@ -130,15 +132,17 @@ def data_problem(config: Config, manifest: Manifest, published: list[Article], e
         found = json.loads(raw)  # compared as documents: json's C parser, where writing the
     except (ValueError, UnicodeDecodeError):  # indented text to compare bytes is pure Python
         return Problem(shown, "not valid JSON (cut short?): templates can't read it; move it away, then `renditions build`")
-    for articles in (published, every) if len(every) != len(published) else (published,):
-        if found == template_data(config, articles, manifest):  # also the same data laid out otherwise
-            return None
+    if isinstance(found, dict):
+        for articles in (published, every) if len(every) != len(published) else (published,):
+            want = template_data(config, articles, manifest)
+            if all(k in found and found[k] == v for k, v in want.items()):  # laid out any way
+                return None
     if not (isinstance(found, dict) and found.get(MARK_KEY) == MARK):
         return Problem(shown, "not written by renditions: move it, or set `data:` to another file")
     return Problem(
         shown,
-        "out of date: it does not list what the manifest records for these articles (an old copy committed, "
-        "or an article moved since the last build), so pages show old images; `renditions build` writes it again",
+        "out of date: what it says of an image differs from what the manifest records (an old copy committed "
+        "beside new outputs?), so pages show old sizes and srcsets; `renditions build` writes it again",
     )
 
 
