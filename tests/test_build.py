@@ -186,3 +186,22 @@ def test_example_site_builds(tmp_path, monkeypatch):
                 assert (im.format, im.size) == ("PNG", SIZES[key])
     for master in (root / "source_images").glob("*.jpg"):
         assert master.stat().st_size <= 3 * 1024 * 1024
+
+
+def test_a_master_too_small_is_named_by_dry_run_and_check_as_build_names_it(site):
+    """A 500×300 master for 1600×900 variants: the dry run said '0 failed' (exit 0) and check gave
+    one 'missing' line per output, where build fails the article naming the master's size. All
+    three now give build's line, read from the master's header."""
+    site.article("tiny")
+    site.master("tiny", (500, 300))
+    root = ["--root", str(site.root)]
+    dry = CliRunner().invoke(main, ["build", "--dry-run", *root])
+    check = CliRunner().invoke(main, ["check", *root])
+    real = CliRunner().invoke(main, ["build", *root])
+    line = "content/tiny.md: source_images/tiny.png: master 500×300 is smaller than "
+    for r in (dry, check, real):
+        assert r.exit_code == 1, r.output
+        assert [ln for ln in r.output.splitlines() if "tiny" in ln and "missing" in ln] == []
+        assert sum(line in ln for ln in r.output.splitlines()) == 1, r.output
+    assert dry.stdout.splitlines()[-1].endswith("1 failed (dry run: nothing written)")
+    assert not any(site.public.rglob("*.*"))

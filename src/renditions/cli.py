@@ -366,8 +366,9 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
 def check(root, config, engine, as_json, strict, fmt, staged) -> None:
     """Verify outputs against the manifest and config; decode nothing, write nothing.
 
-    Exits 1 with one `path: reason` line per problem: an article without a master, a missing,
-    stale or hand-modified output, wrong dimensions or format, or a bad front-matter path.
+    Exits 1 with one `path: reason` line per problem: an article without a master or with one
+    too small for a variant, a missing, stale or hand-modified output, wrong dimensions or
+    format, or a bad front-matter path.
     """
     report = check_site(root, config, strict=strict, engine=engine)
     if staged:

@@ -152,6 +152,7 @@ def _plan_report(plan: Plan, s: Session) -> Report:
     from . import journal
     from .ownership import MAYBE_ADOPTED
     from .plan import fresh_results
+    from .render import predicted_failure
     from .workers import may_write
 
     plan = own_unrecorded(plan, journal.read(s.config.root), s.hasher)
@@ -163,6 +164,12 @@ def _plan_report(plan: Plan, s: Session) -> Report:
 
     outs, problems, failed, notes = [], list(plan.problems), set(plan.failed_articles), []
     for j in plan.jobs:
+        too_small = predicted_failure(j, s.measure)  # read from the header, before anything is written
+        if too_small is not None:
+            problems.append(Problem(j.article, too_small, j.article))
+            failed.add(j.article)
+            outs += [OutputResult(o.site_path, j.article, o.variant, "failed", o.reason, format=o.format) for o in j.outputs]
+            continue
         refusal = None
         for o in j.outputs:  # the build stops the article at its first refusal
             verdict = may_write(o, None, str(s.config.root), cached)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from .engine import Engine, Placeholder, Probe
 from .errors import RenderError
@@ -153,6 +154,36 @@ def variant_geometry(crop: Crop, master: tuple[int, int]) -> Geometry:
     )
 
 
+def too_small(outputs: Iterable[Output], master: tuple[int, int]) -> str | None:
+    """Why the master (its upright size) can't serve these outputs without enlarging them: the
+    reason build fails the article with, which a dry run and check give from the header alone."""
+    small: dict[Crop, float] = {}
+    for o in outputs:
+        c = o.crop
+        if c not in small:
+            try:
+                variant_geometry(c, master)
+                small[c] = 0.0
+            except TooSmall:
+                small[c] = scale_for(c.fit, master, (c.width, c.height))
+    # name the most demanding variant first: a master big enough for it serves them all
+    names = [f"{c.variant} ({c.width}×{c.height})" for c, need in sorted(small.items(), key=lambda t: -t[1]) if need]
+    if not names:
+        return None
+    return f"master {master[0]}×{master[1]} is smaller than {listed(names, 'and')}; use a larger master or set upscale: true"
+
+
+def predicted_failure(job: Job, measure: Callable[[Path], tuple[int, int] | None]) -> str | None:
+    """The line build would fail this article with because a master is too small, read from the
+    masters' headers (`measure`: upright size, None when unreadable: render says why)."""
+    for group in by_master(job):
+        size = measure(group.master)
+        why = too_small(group.outputs, size) if size is not None else None
+        if why is not None:
+            return f"{group.shown}: {why}"
+    return None
+
+
 def load_scale(engine: str, fmt: str, scale: float) -> float:
     """The scale `engine.load` is asked for when a variant needs `scale` of the master, rounded the
     way the engine's decoder for the format scales (formats.Format.scales_on_load): exactly where
@@ -188,24 +219,11 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict)
         )
     check_decoded_bytes(probe, limits.max_decoded_bytes, shown)
     master = (probe.width, probe.height)
-    # keyed by the crop: a variant's extra widths are crops of their own, with the same name
-    crops: dict[Crop, Crop] = {}
-    geometries: dict[Crop, Geometry] = {}
-    too_small: list[tuple[float, str]] = []
-    for out in job.outputs:
-        c = out.crop
-        if c in crops:
-            continue
-        crops[c] = c
-        try:
-            geometries[c] = variant_geometry(c, master)
-        except TooSmall:
-            too_small.append((scale_for(c.fit, master, (c.width, c.height)), f"{c.variant} ({c.width}×{c.height})"))
-    if too_small:
-        # name the most demanding variant first: a master big enough for it serves them all
-        names = [n for _, n in sorted(too_small, key=lambda t: -t[0])]
-        why = f"master {probe.width}×{probe.height} is smaller than {listed(names, 'and')}; use a larger master or set upscale: true"
+    why = too_small(job.outputs, master)
+    if why is not None:
         raise RenderError(shown, why)
+    # keyed by the crop: a variant's extra widths are crops of their own, with the same name
+    geometries = {o.crop: variant_geometry(o.crop, master) for o in job.outputs}
     notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
     master_git = git_blob_id(data)
     rendered = []
@@ -218,7 +236,7 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict)
         for key, geometry in geometries.items():
             if scales[key] != scale:
                 continue
-            c = crops[key]
+            c = key
             pixels = engine.cut(img, geometry, master, c.position, c.background)
             ph = engine.placeholder(pixels, c.background)
             for out in job.outputs:

@@ -104,6 +104,7 @@ def check(
     # the work itself, imported only now: a check the stamp answers stays light
     from .budgets import over_budget
     from .plan import ENGINE_CHANGED, MODIFIED, fresh_result
+    from .render import predicted_failure
     from .session import open_session
     from .sniff import AHEAD_MIN_OUTPUTS, Ahead, Changed, refused_master, sniff_hashed, taken
 
@@ -132,6 +133,7 @@ def check(
             ahead.close()
     problems = missing + list(plan.problems)
     failed = list(plan.failed_articles)
+    unbuildable: set[str] = set()  # articles build would fail for their masters: one line, not one per output
     for j in plan.jobs:  # a master build will refuse (BMP, say): one line naming it, as build gives
         masters = dict.fromkeys((o.master or j.master, o.master_shown or j.shown) for o in j.outputs)
         for master, shown in masters:
@@ -139,17 +141,24 @@ def check(
             if why is not None:
                 problems.append(Problem(j.article, f"{shown}: {why}", j.article))
                 failed += [j.article] if j.article not in failed else []
+        small = predicted_failure(j, s.measure) if j.article not in failed else None  # from the header
+        if small is not None:
+            problems.append(Problem(j.article, small, j.article))
+            failed.append(j.article)
+            unbuildable.add(j.article)
     if s.no_article():  # a check that checks nothing must not pass
         problems.append(Problem(", ".join(s.config.content), s.no_article()))
     outs = []
     for j in plan.jobs:
         for o in j.outputs:
             reason = o.reason or "stale"
+            outs.append(OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format))
+            if j.article in unbuildable:
+                continue  # its line names the master: a build would fail it, not bring these up to date
             text = (_unreadable(o.dest) if reason == MODIFIED else None) or REASON_TEXT.get(reason, reason)
             if reason == ENGINE_CHANGED:  # the entry names the engine that made it
                 text = text.format(made=s.manifest.entries[o.site_path].engine, uses=s.engine_id)
             problems.append(Problem(o.site_path, text, j.article, o.line))
-            outs.append(OutputResult(o.site_path, j.article, o.variant, "stale", o.reason, format=o.format))
     cache = s.hasher.cache
     listed: set[str] = set()
     for o in plan.fresh:
