@@ -96,6 +96,8 @@ GENERATORS = (
         (
             "add to _config.yml, so Jekyll does not publish the masters and the config:",
             "  exclude: [source_images, config, renditions.lock.json]",
+            "(merge it into an `exclude:` already there; Jekyll 3, as on GitHub Pages, replaces its own",
+            "defaults with your list, so keep Gemfile, Gemfile.lock, node_modules and vendor in it too)",
         ),
         "in _posts/ (any .md file of the site is read: content is **/*.md)",
         "_data/renditions.json",
