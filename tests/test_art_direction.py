@@ -124,3 +124,18 @@ def test_the_article_s_master_may_also_be_named_for_one_variant(site):
     r = run(site, "build")
     assert r.exit_code == 0, r.output
     assert mean(site.public / "img/beach.png") == BLUE and mean(site.public / "img/m/beach.png") == BLUE
+
+
+def test_a_dry_run_and_check_stop_at_the_first_master_build_would_fail_at(site):
+    """The article's own master cut short (build fails on it first), its portrait master too
+    small for mobile: the dry run and check named the portrait's size, never the broken file."""
+    site.config(CONFIG)
+    write(site, "masters: {mobile: a-portrait.png}\n")
+    own = site.master("a", (1600, 900))
+    own.write_bytes(own.read_bytes()[:40])
+    site.master("a-portrait", (200, 300))
+    for args in (("build", "--dry-run"), ("check",)):
+        r = run(site, *args)
+        assert "a-portrait.png: master 200×300 is smaller" not in r.output, (args, r.output)
+    r = run(site, "build")
+    assert r.exit_code == 1 and "source_images/a.png:" in r.output and "smaller" not in r.output

@@ -332,3 +332,24 @@ def test_entries_of_a_deleted_article_show_nothing_wrong(site):
     assert r.exit_code == 0, r.output
     assert run(site, "build").exit_code == 0
     assert "/img/b.png" not in json.loads((site.root / "data" / "renditions.json").read_text())
+
+
+def test_translations_writing_one_reference_two_ways_both_get_entries(site):
+    """trip.md references /img/trip.png, trip.fr.md /img/trip.png?v=2: one shared output, recorded
+    under one of them. The other page had no entry (no srcset), and since extra keys pass check,
+    an edited entry under its key passed too. Each reference gets the file's entry."""
+    site.config("languages: [fr]\n" + CONFIG)
+    site.article("trip", keys={"image": "/img/trip.png", "mobile": "/img/m/trip.jpg"})
+    fr = site.root / "content" / "trip.fr.md"
+    fr.write_text((site.root / "content" / "trip.md").read_text().replace('"/img/trip.png"', '"/img/trip.png?v=2"'))
+    site.master("trip", (1600, 1200))
+    assert run(site, "build").exit_code == 0
+    data = site.root / "data" / "renditions.json"
+    doc = json.loads(data.read_text())
+    assert doc["/img/trip.png"]["width"] == doc["/img/trip.png?v=2"]["width"] == 640
+    assert doc["/img/trip.png?v=2"]["src"] == "/img/trip.png?v=2"
+    assert run(site, "check").exit_code == 0
+    doc["/img/trip.png"]["width"] = 9999
+    data.write_text(json.dumps(doc))
+    r = run(site, "check")
+    assert r.exit_code == 1 and "data/renditions.json: out of date" in r.output

@@ -3,7 +3,7 @@
 
 Hugo reads it as site.Data.renditions, Eleventy from _data/, Jekyll as site.data.renditions;
 the snippets in examples/ use it. It is built from the manifest (what was really written),
-so a skipped width or a failed article is simply absent, and it is rewritten only when it changes.
+so a skipped width, or an output never written, is simply absent, and it is rewritten only when it changes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from urllib.parse import quote
 from .config import Config
 from .discover import Article
 from .formats import BY_NAME
-from .manifest import Entry, Manifest
+from .manifest import Manifest
 from .paths import url_path
 from .plan import Problem, extra_widths, sibling_path, width_path
 from .write import write_atomic
@@ -38,19 +38,16 @@ def template_data(config: Config, articles: list[Article], manifest: Manifest) -
     """Pure: the data file's document, keyed by each reference exactly as the article writes it;
     its URLs are percent-encoded (`summer%20picnic.png`), as a srcset needs them."""
     doc: dict = {MARK_KEY: MARK}
-    listed = {a.rel for a in articles}
-
-    def by(entry: Entry, rel: str) -> bool:  # written for this article, or for one not listed (a draft, one gone)
-        return entry.article == rel or entry.article not in listed
-
     for a in articles:
         for t in a.targets:
             site_path = t.site_path
             if site_path is None:
                 continue
             base = manifest.entries.get(site_path)
-            if base is None or not by(base, a.rel):
-                continue  # not written (yet), or another listed article's: a template falls back to the path
+            if base is None:
+                continue  # not written (yet): a template falls back to the path itself
+            # the file at the URL, whichever article the manifest records for it: translations
+            # writing one reference two ways (a query, %20) share it, a draft may hold its record
             v = config.variant(t.variant)
             ref = t.raw if isinstance(t.raw, str) else site_path
             q = _query(ref)
@@ -62,7 +59,7 @@ def template_data(config: Config, articles: list[Article], manifest: Manifest) -
                     p = p if fmt == base.format else sibling_path(p, fmt)
                     e = manifest.entries.get(p)
                     # same master as the front-matter file: a width the master no longer serves is left out
-                    if e is not None and e.format == fmt and e.master_hash == base.master_hash and by(e, a.rel):
+                    if e is not None and e.format == fmt and e.master_hash == base.master_hash:
                         found.append((e.width, f"{url_path(p)}{q} {e.width}w"))
                 by_width: dict[int, str] = {}  # `fit: inside` may leave two widths one size: a srcset lists a width once
                 for w, item in sorted(found):

@@ -176,9 +176,11 @@ def too_small(outputs: Iterable[Output], master: tuple[int, int]) -> str | None:
 def predicted_failure(job: Job, measure: Callable[[Path], tuple[int, int] | None]) -> str | None:
     """The line build would fail this article with because a master is too small, read from the
     masters' headers (`measure`: upright size, None when unreadable: render says why)."""
-    for group in by_master(job):
+    for group in by_master(job):  # in render's order: the first master render would fail at
         size = measure(group.master)
-        why = too_small(group.outputs, size) if size is not None else None
+        if size is None:
+            return None  # unreadable: render says why, and stops there
+        why = too_small(group.outputs, size)
         if why is not None:
             return f"{group.shown}: {why}"
     return None
