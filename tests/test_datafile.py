@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from urllib.parse import unquote
 
 from click.testing import CliRunner
@@ -21,6 +22,16 @@ variants:
 
 def run(site, *args):
     return CliRunner().invoke(main, [*args, "--root", str(site.root)])
+
+
+def built(site, *slugs: str, config: str = CONFIG) -> Path:
+    """A site of articles with both variant keys and a master each, built: its data file."""
+    site.config(config)
+    for slug in slugs:
+        site.article(slug, keys={"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"})
+        site.master(slug, (1600, 1200))
+    assert run(site, "build").exit_code == 0
+    return site.root / "data" / "renditions.json"
 
 
 def test_data_file_keyed_by_reference_as_written(site):
@@ -214,12 +225,7 @@ def test_a_conflict_between_someone_s_file_and_renditions_is_left_alone(site):
 def test_check_fails_a_data_file_an_older_build_wrote(site):
     """A new master built and committed, the data file not: the outputs and the manifest are
     right, but the pages read the old sizes and srcsets from the data file. check says so."""
-    site.config(CONFIG)
-    keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
-    site.article("a", keys=keys)
-    site.master("a", (1600, 1200))
-    assert run(site, "build").exit_code == 0
-    data = site.root / "data" / "renditions.json"
+    data = built(site, "a")
     old = data.read_bytes()
     site.master("a", (1600, 1200), colour=(10, 200, 30))  # another picture: new bytes, placeholder, colour
     assert run(site, "build").exit_code == 0
@@ -239,12 +245,7 @@ def test_an_article_moved_keeps_its_entries_in_the_data_file(site):
     same slug, master and paths, so nothing is rendered again; the manifest used to keep naming
     the old file, and the data file, which lists an output for the article the manifest names,
     dropped the moved article's images while check passed."""
-    site.config(CONFIG)
-    keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
-    site.article("a", keys=keys)
-    site.master("a", (1600, 1200))
-    assert run(site, "build").exit_code == 0
-    data = site.root / "data" / "renditions.json"
+    data = built(site, "a")
     assert {"/img/a.png", "/img/m/a.jpg"} <= json.loads(data.read_text()).keys()
     (site.root / "content" / "news").mkdir()
     (site.root / "content" / "a.md").rename(site.root / "content" / "news" / "a.md")
@@ -264,12 +265,7 @@ def test_check_passes_a_moved_article_before_the_build_records_it(site):
     """git mv content/a.md content/news/a.md in a pull request: the outputs and the data file are
     already what the next build leaves (it only records the move in the manifest), so CI's check
     passes, where a correct site must."""
-    site.config(CONFIG)
-    keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
-    site.article("a", keys=keys)
-    site.master("a", (1600, 1200))
-    assert run(site, "build").exit_code == 0
-    data = site.root / "data" / "renditions.json"
+    data = built(site, "a")
     before = data.read_bytes()
     (site.root / "content" / "news").mkdir()
     (site.root / "content" / "a.md").rename(site.root / "content" / "news" / "a.md")
@@ -318,12 +314,7 @@ def test_a_translation_made_a_draft_leaves_the_published_page_its_entry(site):
 def test_entries_of_a_deleted_article_show_nothing_wrong(site):
     """An article deleted (git rm), then pruned: the data file still lists its images until the
     next build, but no page reads them. check used to fail it as out of date, before and after prune."""
-    site.config(CONFIG)
-    keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
-    for slug in ("a", "b"):
-        site.article(slug, keys=keys)
-        site.master(slug, (1600, 1200))
-    assert run(site, "build").exit_code == 0
+    built(site, "a", "b")
     (site.root / "content" / "b.md").unlink()
     r = run(site, "check")
     assert "data/renditions.json" not in r.output, r.output

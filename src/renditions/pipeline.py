@@ -164,25 +164,23 @@ def _plan_report(plan: Plan, s: Session) -> Report:
 
     outs, problems, failed, notes = [], list(plan.problems), set(plan.failed_articles), []
     for j in plan.jobs:
-        too_small = predicted_failure(j, s.measure)  # read from the header, before anything is written
-        if too_small is not None:
-            problems.append(Problem(j.article, too_small, j.article))
-            failed.add(j.article)
-            outs += [OutputResult(o.site_path, j.article, o.variant, "failed", o.reason, format=o.format) for o in j.outputs]
-            continue
+        too_small = predicted_failure(j, s.measure)  # read from the header: render fails it before any write
         refusal = None
-        for o in j.outputs:  # the build stops the article at its first refusal
+        for o in j.outputs if too_small is None else ():  # the build stops the article at its first refusal
             verdict = may_write(o, None, str(s.config.root), cached)
             if isinstance(verdict, str):
                 refusal = (o, verdict)
                 break
-        if refusal is not None:
+        if too_small is not None:
+            problems.append(Problem(j.article, too_small, j.article))
+            failed.add(j.article)
+        elif refusal is not None:
             o, reason = refusal
             problems.append(Problem(j.article, reason, j.article, o.line))
             failed.add(j.article)
             if o.recorded is None and MAYBE_ADOPTED not in notes:
                 notes.append(MAYBE_ADOPTED)
-        status = "stale" if refusal is None else "failed"
+        status = "stale" if too_small is None and refusal is None else "failed"
         outs += [OutputResult(o.site_path, j.article, o.variant, status, o.reason, format=o.format) for o in j.outputs]
     outs += fresh_results(plan.fresh, s.manifest)
     return Report(

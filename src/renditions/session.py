@@ -139,9 +139,9 @@ class Session:
     def writers_moved(self, plan: Plan) -> dict[str, Entry]:
         """The manifest entries to record under another article: up-to-date outputs whose recorded
         article is gone or no longer names them (an article moved or renamed, a bundle's index.md
-        now index.en.md), under the article that writes them now. Nothing is rendered again, but
-        the data file lists an output only for the article the manifest names. An article that
-        still names its output, a draft waiting to be published say, keeps it."""
+        now index.en.md), under the article that writes them now: who keeps a contested path is
+        decided by the recorded article (ownership.py). Nothing is rendered again. An article
+        that still names its output, a draft waiting to be published say, keeps it."""
         candidates = []
         for o in plan.fresh:
             entry = self.manifest.entries.get(o.site_path)

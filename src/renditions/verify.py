@@ -195,9 +195,7 @@ def check(
         from .datafile import data_problem
 
         every = [a for a in s.matched if a.images]  # in the order build --drafts reads them
-        moved = s.writers_moved(plan)  # as the next build records them: the file it writes is the same
-        recorded = replace(s.manifest, entries={**s.manifest.entries, **moved}) if moved else s.manifest
-        data = data_problem(s.config, recorded, s.site or [], every)
+        data = data_problem(s.config, s.manifest, s.site or [], every)
         problems += [data] if data is not None else []
     for site in find_orphans(s.config, plan.referenced | s.draft_paths):
         entry = s.manifest.entries.get(site)
