@@ -72,3 +72,15 @@ def test_adaptive_filters_make_smooth_images_smaller():
     y, x = np.mgrid[0:200, 0:300]
     img = np.stack([(x + y) % 256, (2 * x) % 256, (3 * y) % 256], axis=2).astype(np.uint8)
     assert len(encode_png(img, 6, True)) < len(encode_png(img, 6, False)) / 2
+
+
+@pytest.mark.parametrize("bands,mode", [(2, "L"), (4, "RGB")])
+def test_an_alpha_band_opaque_everywhere_is_left_out(bands, mode):
+    rng = np.random.default_rng(bands)
+    x = rng.integers(0, 256, (40, 30, bands), dtype=np.uint8)
+    x[:, :, -1] = 255
+    im = Image.open(io.BytesIO(encode_png(x)))
+    assert im.mode == mode and (np.asarray(im).reshape(40, 30, bands - 1) == x[:, :, :-1]).all()
+    x[39, 29, -1] = 254  # one pixel not quite opaque: the alpha band stays
+    im = Image.open(io.BytesIO(encode_png(x)))
+    assert im.mode == {2: "LA", 4: "RGBA"}[bands] and (np.asarray(im).reshape(x.shape) == x).all()

@@ -30,7 +30,7 @@ POSITION_ALIASES = {"center": "centre", "top": "north", "bottom": "south", "left
 
 #: Encoder defaults, per format. Chosen by measurement (see BENCHMARKS.md).
 ENCODER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "png": {"compression": 6, "filter": True, "palette": False, "quality": 90, "colours": 256},
+    "png": {"compression": 5, "filter": True, "palette": False, "quality": 90, "colours": 256},
     "jpeg": {"quality": 82, "progressive": True},
     "webp": {"quality": 80, "effort": 4, "lossless": False},
     "avif": {"quality": 55, "effort": 2},

@@ -173,6 +173,10 @@ class Engine(Protocol):
     def cut(self, img: Any, geometry: Geometry, master: tuple[int, int], position: str, background: tuple[int, int, int]) -> Any:
         """The variant's pixels: crop (or smart crop), resize, pad for `contain`."""
 
+    def resize(self, pixels: Any, size: tuple[int, int]) -> Any:
+        """`cut`'s pixels made smaller as `cut` resizes (alpha premultiplied): those of a smaller
+        variant of the same crop (plan.Crop.source), for a fraction of cutting them again."""
+
     def encode(self, pixels: Any, fmt: str, options: dict, background: tuple[int, int, int]) -> Encoded:
         """Encode with no metadata; JPEG flattens alpha onto `background`."""
 

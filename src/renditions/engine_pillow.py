@@ -220,6 +220,12 @@ class PillowEngine:
             out = canvas
         return out
 
+    def resize(self, pixels: Image.Image, size: tuple[int, int]) -> Image.Image:
+        w, h = pixels.size
+        return self.cut(
+            PillowLoaded(pixels, w, h), Geometry((0.0, 0.0, float(w), float(h)), size, size), (w, h), "centre", (255, 255, 255)
+        )
+
     @staticmethod
     def _smart_box(im: Image.Image, cw: float, ch: float) -> tuple[float, float, float, float]:
         """Slide the crop window over a small edge map and keep the busiest position."""

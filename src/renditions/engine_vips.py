@@ -255,6 +255,12 @@ class VipsEngine:
             im = im.embed(ox, oy, cw2, ch2, extend="background", background=bg)
         return im.copy_memory()  # evaluated once: the placeholder and every encode reuse it
 
+    def resize(self, pixels: pyvips.Image, size: tuple[int, int]) -> pyvips.Image:
+        w, h = pixels.width, pixels.height
+        opaque = pixels.hasalpha() and pixels[pixels.bands - 1].min() >= 255
+        whole = Geometry((0.0, 0.0, float(w), float(h)), size, size)
+        return self.cut(VipsLoaded(pixels, w, h, opaque), whole, (w, h), "centre", (255, 255, 255))
+
     # -- writing -------------------------------------------------------------------------
     @staticmethod
     def _flatten(im: pyvips.Image, background) -> pyvips.Image:

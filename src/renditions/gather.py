@@ -52,7 +52,7 @@ def gather(
     hints: dict[str, str] = {}
     sizes: dict[Path, tuple[int, int]] = {}
     memo: dict = {} if lstats is None else {"lstat": lstats}  # each output folder resolved once, not each output
-    recipes = Recipes(engine) if recipes is None else recipes
+    recipes = Recipes(engine, config.variants) if recipes is None else recipes
     taken: set[str] = set()
     resolved: list[tuple[Article, bool, list]] = []
     spare: list[str] | None = None  # masters no article uses: listed at the first missing master only

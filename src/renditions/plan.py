@@ -33,6 +33,9 @@ from .report import OutputResult, Problem
 #: 4: the shared decode keeps the long side at 2400 px or more (one decode for most masters); WebP at its exact scale.
 #: 5: a master with alpha reduced while loading is resized premultiplied (no colour bleeds from under transparency).
 RENDER_VERSION = 5
+#: Bumped per output format when renditions changes how it writes that format: those outputs alone
+#: are written again. png 2: an alpha band that is 255 everywhere is left out (pngenc.py).
+WRITER_VERSION = {"png": 2}
 
 EXT = OUTPUT_EXT  # output extension per format, from the formats table
 
@@ -63,6 +66,13 @@ class Crop:
     focus: tuple[float, float] | None
     background: tuple[int, int, int]
     upscale: bool
+    #: bigger sizes of the config's variants with the same crop, biggest first: these pixels are
+    #: resized from the first one this master serves (render.derivations); empty: cut from the master
+    source: tuple[tuple[int, int], ...] = ()
+
+
+#: Smart crops are decided by the pixels at render time: never cut from another variant's pixels.
+SMART = ("attention", "entropy")
 
 
 def aim(variant: Variant, article: Article) -> tuple[str, tuple[float, float] | None]:
@@ -72,9 +82,33 @@ def aim(variant: Variant, article: Article) -> tuple[str, tuple[float, float] | 
     return (variant.position if point is None else "centre"), point
 
 
-def crop_for(variant: Variant, article: Article) -> Crop:
+def crop_for(variant: Variant, article: Article, source: tuple[tuple[int, int], ...] = ()) -> Crop:
     position, point = aim(variant, article)
-    return Crop(variant.name, variant.width, variant.height, variant.fit, position, point, variant.background, variant.upscale)
+    return Crop(
+        variant.name, variant.width, variant.height, variant.fit, position, point, variant.background, variant.upscale, source
+    )
+
+
+def sources(variants: Sequence[Variant]) -> dict[tuple[str, int], tuple[tuple[int, int], ...]]:
+    """Per size (variant name, width; extra widths included), the bigger sizes of the config's
+    variants with the same crop, biggest first: the same aspect ratio exactly, fit, position,
+    background and upscale. Resizing a variant's pixels costs a fraction of resizing the decoded
+    master again (BENCHMARKS.md). A function of the config alone: the smaller output is cut
+    the same way whatever an article says of other variants (a focus point, a master of their
+    own: the bigger crop is then cut for it alone) and whatever `widths` and `densities` add."""
+    found = {}
+    bigger = [v for v in variants if v.position not in SMART]  # a smart crop is decided by the pixels
+    for v in variants:
+        for s in (v, *(at_width(v, w) for w in extra_widths(v))):
+            same = {
+                (u.width, u.height)
+                for u in bigger
+                if u.width > s.width
+                and u.width * s.height == s.width * u.height
+                and (u.fit, u.position, u.background, u.upscale) == (s.fit, s.position, s.background, s.upscale)
+            }
+            found[(s.name, s.width)] = tuple(sorted(same, reverse=True))
+    return found
 
 
 @quick_init  # built by the thousand (records.py)
@@ -152,6 +186,10 @@ def recipe_hash(crop: Crop, fmt: str, options: tuple[tuple[str, Any], ...], engi
         "format": fmt,
         "encoder": [list(kv) for kv in options],
     }
+    if crop.source:  # only then: every other recipe keeps its hash
+        doc["from"] = [list(size) for size in crop.source]
+    if fmt in WRITER_VERSION:
+        doc["writer"] = WRITER_VERSION[fmt]
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -226,8 +264,9 @@ class Recipes:
     """Each output's crop, encoder settings and recipe, memoised: thousands of outputs share a few.
     Each article's outputs too: gather, the site's claims and the plan all ask for them."""
 
-    def __init__(self, engine: str):
+    def __init__(self, engine: str, variants: Sequence[Variant]):
         self.engine = engine
+        self.sources = sources(variants)
         self.memo: dict = {}
         self.outs: dict[int, tuple[Article, tuple[list[tuple], list[Problem]]]] = {}
 
@@ -243,7 +282,7 @@ class Recipes:
         key = (v.name, v.width, article.focus, fmt)  # most articles have no focus: a cheap key
         found = self.memo.get(key)
         if found is None:
-            crop, options = crop_for(v, article), v.encoder(fmt).options
+            crop, options = crop_for(v, article, self.sources.get((v.name, v.width), ())), v.encoder(fmt).options
             found = self.memo[key] = (crop, options, recipe_hash(crop, fmt, options, self.engine))
         return found
 
@@ -317,7 +356,7 @@ def make_plan(
     two articles asking for one path are found whichever of them --only or --shard picks."""
     jobs, fresh, problems, failed = [], [], [], []
     referenced: set[str] = set()
-    recipes = Recipes(engine) if recipes is None else recipes
+    recipes = Recipes(engine, config.variants) if recipes is None else recipes
     everyone = articles if site is None else site
     claims = site_claims(config, everyone, recipes, facts.masters)
     verdict = resolve(contested(claims), manifest)

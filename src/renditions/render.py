@@ -186,6 +186,33 @@ def predicted_failure(job: Job, measure: Callable[[Path], tuple[int, int] | None
     return None
 
 
+def derivations(geometries: dict[Crop, Geometry], master: tuple[int, int]) -> dict[Crop, tuple[Crop, Geometry]]:
+    """The crops resized from a bigger size's pixels (Crop.source) instead of from the decoded
+    master, each with that bigger crop (aimed as the crop itself is) and its geometry: the first
+    size in the list for which this master gives the same crop, neither is padded (`contain`)
+    and the bigger one is not enlarged. Anything else is cut from the master. Like the decode
+    scales, a function of the crop and the master alone: an output's bytes do not depend on
+    which of its siblings are stale."""
+    found = {}
+    for crop, own in geometries.items():
+        for width, height in crop.source:
+            bigger = replace(crop, width=width, height=height, source=())
+            try:
+                big = variant_geometry(bigger, master)
+            except TooSmall:
+                continue
+            if (
+                big.crop == own.crop
+                and big.canvas == big.size
+                and own.canvas == own.size
+                and own.size[0] < big.size[0] <= big.crop[2]
+                and own.size[1] < big.size[1] <= big.crop[3]
+            ):
+                found[crop] = (bigger, big)
+                break
+    return found
+
+
 def load_scale(engine: str, fmt: str, scale: float) -> float:
     """The scale `engine.load` is asked for when a variant needs `scale` of the master, rounded the
     way the engine's decoder for the format scales (formats.Format.scales_on_load): exactly where
@@ -229,23 +256,35 @@ def _render(job: Job, limits: Limits, engine: Engine, shown: str, decoded: dict)
     notes = (f"{probe.format} has {probe.pages} frames or pages: the first was used",) if probe.pages > 1 else ()
     master_git = git_blob_id(data)
     rendered = []
-    scales = decode_scales(engine, probe, geometries)
+    # each crop is cut from the decoded master, or resized from the pixels of a bigger variant of
+    # the same crop (Crop.source): keyed without the variant's name, two variants of one size and
+    # crop share a cut; each key lists the crops it serves, with their geometry when resized
+    derived = derivations(geometries, master)
+    from_master: dict[Crop, Geometry] = {}
+    serves: dict[Crop, list[tuple[Crop, Geometry | None]]] = {}
+    for crop, geometry in geometries.items():
+        source = derived.get(crop)
+        key, cut_by = (replace(source[0], variant=""), source[1]) if source else (replace(crop, variant="", source=()), geometry)
+        from_master.setdefault(key, cut_by)
+        serves.setdefault(key, []).append((crop, geometry if source else None))
+    scales = decode_scales(engine, probe, from_master)
     for scale in sorted(set(scales.values()), reverse=True):
         if decoded.get("key") != (job.master_hash, scale):  # articles sharing a master share its decodes
             decoded.clear()  # hold one decode at a time
             decoded.update(key=(job.master_hash, scale), img=engine.load(path, probe, scale, data))
         img = decoded["img"]
-        for key, geometry in geometries.items():
+        for key, geometry in from_master.items():
             if scales[key] != scale:
                 continue
-            c = key
-            pixels = engine.cut(img, geometry, master, c.position, c.background)
-            ph = engine.placeholder(pixels, c.background)
-            for out in job.outputs:
-                if out.crop != key:
-                    continue
-                enc = engine.encode(pixels, out.format, dict(out.options), c.background)
-                rendered.append(Rendered(out, enc.data, enc.width, enc.height, ph, master_git))
+            cut = engine.cut(img, geometry, master, key.position, key.background)
+            ph = engine.placeholder(cut, key.background)  # one crop, one 16-px preview, whatever its size
+            for crop, resized in serves[key]:
+                pixels = cut if resized is None else engine.resize(cut, resized.size)
+                for out in job.outputs:
+                    if out.crop != crop:
+                        continue
+                    enc = engine.encode(pixels, out.format, dict(out.options), crop.background)
+                    rendered.append(Rendered(out, enc.data, enc.width, enc.height, ph, master_git))
         del img
     order = {id(o): i for i, o in enumerate(job.outputs)}
     rendered.sort(key=lambda r: order[id(r.output)])

@@ -93,7 +93,7 @@ class Session:
         self.hasher.vouched.update((e.git, (e.hash, e.bytes)) for e in entries if e.git)
         self.hasher.git_root = str(self.config.root)
         self.hasher.lstats = self.lstats
-        recipes = Recipes(self.engine_id)  # shared: each article's outputs are worked out once
+        recipes = Recipes(self.engine_id, self.config.variants)  # shared: each article's outputs are worked out once
         try:
             facts = gather(
                 self.config,
