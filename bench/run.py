@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_site import VARIANTS, from_corpus
+from make_site import VARIANTS, from_corpus, synthetic, typical
 from measure import Sample, run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,12 +32,15 @@ RENDITIONS = str(Path(sys.executable).with_name("renditions"))
 SIZES = ",".join(f"{w}x{h}" for *_, w, h in VARIANTS)
 
 
-def in_child(fn: str, *args) -> None:
-    """make_site.`fn`(*args) in a child process: generating masters with pyvips grows a process by
+def in_child(fn: Callable, *args) -> None:
+    """fn(*args) in a fresh interpreter: generating masters with pyvips grows a process by
     hundreds of MB, and every command started after it would inherit that peak as its own
     `ru_maxrss` (Linux keeps it across fork and exec), spoiling the memory columns."""
-    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import make_site; from pathlib import Path; make_site.{fn}(*{args!r})"
-    subprocess.run([sys.executable, "-c", code.replace("PosixPath(", "Path(")], check=True)
+    child = multiprocessing.get_context("spawn").Process(target=fn, args=args)
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"{fn.__name__} failed in its child process (exit {child.exitcode})")
 
 
 def du(path: Path) -> int:
@@ -173,7 +178,7 @@ def big_site(work: Path, articles: int, runs: int, photos: Path, cold_build: boo
     site, cache = work / f"site-{articles}", work / f"cache-{articles}"
     stamp = site / ".bench-complete"
     if not stamp.exists():
-        in_child("synthetic", articles, site, "jpg", (1700, 950), 50, photos)
+        in_child(synthetic, articles, site, "jpg", (1700, 950), 50, photos)
         stamp.touch()
     cold = None
     if cold_build or not (site / "renditions.lock.json").exists():
@@ -355,7 +360,7 @@ def main() -> None:
         jpegs, pngs = (int(n) for n in a.typical.split(","))
         masters = a.work / "typical-masters"
         print(f"typical masters: {jpegs} JPEG 2400×1600 + {pngs} PNG 2400×1350 in {masters}", flush=True)
-        in_child("typical", a.corpus / "mixed", masters, jpegs, pngs)
+        in_child(typical, a.corpus / "mixed", masters, jpegs, pngs)
         r["typical"] = {"jpegs": jpegs, "pngs": pngs, "formats": {}}
         for fmt in a.typical_formats.split(","):
             r["typical"]["formats"][fmt] = versus_sharp(masters, a.work, fmt, a.runs, a.jobs, with_sharp, tag="-typical")

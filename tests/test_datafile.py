@@ -24,13 +24,15 @@ def run(site, *args):
     return CliRunner().invoke(main, [*args, "--root", str(site.root)])
 
 
-def built(site, *slugs: str, config: str = CONFIG) -> Path:
-    """A site of articles with both variant keys and a master each, built: its data file."""
+def built(site, *slugs: str, config: str = CONFIG, drafts: tuple[str, ...] = ()) -> Path:
+    """A site of articles with both variant keys and a master each, built: its data file. With
+    `drafts`, those articles are drafts too, built with `--drafts` (as watch builds)."""
     site.config(config)
-    for slug in slugs:
-        site.article(slug, keys={"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"})
+    keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
+    for slug in slugs + drafts:
+        site.article(slug, keys=keys, extra="draft: true" if slug in drafts else "")
         site.master(slug, (1600, 1200))
-    assert run(site, "build").exit_code == 0
+    assert run(site, "build", *(["--drafts"] if drafts else [])).exit_code == 0
     return site.root / "data" / "renditions.json"
 
 
@@ -181,14 +183,7 @@ def test_two_branches_each_adding_an_article_merge_and_the_build_rewrites_the_da
 
 
 def test_check_fails_a_data_file_that_is_missing_cut_short_or_foreign_but_not_one_listing_drafts_too(site):
-    site.config(CONFIG)
-    keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
-    site.article("a", keys=keys)
-    site.article("d", keys=keys, extra="draft: true")
-    for slug in ("a", "d"):
-        site.master(slug, (1600, 1200))
-    assert run(site, "build", "--drafts").exit_code == 0  # as watch builds: the draft listed too
-    data = site.root / "data" / "renditions.json"
+    data = built(site, "a", drafts=("d",))  # as watch builds: the draft listed too
     assert "/img/d.png" in json.loads(data.read_text())
     r = run(site, "check")
     assert r.exit_code == 0, r.output
@@ -278,14 +273,7 @@ def test_check_passes_a_moved_article_before_the_build_records_it(site):
 def test_a_draft_rebuilt_with_only_stays_in_the_data_file(site):
     """watch rebuilds one article at a time (build --drafts --only): the data file kept only the
     published articles then, and a draft's page lost its images at the next save."""
-    site.config(CONFIG)
-    keys = {"image": "/img/{slug}.png", "mobile": "/img/m/{slug}.jpg"}
-    site.article("a", keys=keys)
-    site.article("d", keys=keys, extra="draft: true")
-    for slug in ("a", "d"):
-        site.master(slug, (1600, 1200))
-    assert run(site, "build", "--drafts").exit_code == 0
-    data = site.root / "data" / "renditions.json"
+    data = built(site, "a", drafts=("d",))
     site.master("d", (1600, 1200), colour=(10, 200, 30))
     assert run(site, "build", "--drafts", "--only", "d").exit_code == 0
     assert {"/img/a.png", "/img/d.png"} <= json.loads(data.read_text()).keys()

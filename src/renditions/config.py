@@ -19,13 +19,14 @@ import yaml
 from .errors import ConfigError, PathError
 from .formats import OUTPUT_FORMATS, WRITTEN, listed, output_for
 from .frontmatter import check_keys
+from .geometry import SMART_POSITIONS
 from .paths import CONFIG_NAME, clean_site_path, config_file
 
 #: Formats an output may have (chosen by a path's extension, see formats.output_for) or add with `also:`.
 SIBLING_FORMATS = tuple(f.name for f in WRITTEN)
 FITS = ("cover", "contain", "inside")
 GRAVITIES = ("centre", "north", "northeast", "east", "southeast", "south", "southwest", "west", "northwest")
-POSITIONS = GRAVITIES + ("attention", "entropy")
+POSITIONS = GRAVITIES + SMART_POSITIONS
 POSITION_ALIASES = {"center": "centre", "top": "north", "bottom": "south", "left": "west", "right": "east"}
 
 #: Encoder defaults, per format. Chosen by measurement (see BENCHMARKS.md).

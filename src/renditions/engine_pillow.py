@@ -14,7 +14,7 @@ from PIL import __version__ as PIL_VERSION
 from . import encoders, formats
 from .engine import Encoded, Placeholder, Probe, is_grey
 from .errors import RenderError
-from .geometry import Geometry
+from .geometry import SMART_POSITIONS, Geometry
 from .sniff import content_label
 
 _TRANSPOSE = {
@@ -198,7 +198,7 @@ class PillowEngine:
         sx, sy = img.width / master[0], img.height / master[1]
         left, top, cw, ch = geometry.crop
         box = (left * sx, top * sy, (left + cw) * sx, (top + ch) * sy)
-        if position in ("attention", "entropy"):
+        if position in SMART_POSITIONS:
             box = self._smart_box(im, cw * sx, ch * sy)
         alpha = im.mode in ("RGBA", "LA")
         whole = cast("tuple[int, int, int, int]", tuple(round(c) for c in box))

@@ -21,7 +21,7 @@ from .engine import (
     xmp_orientation,
 )
 from .errors import RenderError
-from .geometry import Geometry
+from .geometry import SMART_POSITIONS, Geometry
 from .sniff import content_label
 
 
@@ -222,7 +222,7 @@ class VipsEngine:
         w, h = geometry.size
         cw_i = max(1, min(im.width, round(cw * sx)))
         ch_i = max(1, min(im.height, round(ch * sy)))
-        if position in ("attention", "entropy") and (cw_i, ch_i) != (im.width, im.height):
+        if position in SMART_POSITIONS and (cw_i, ch_i) != (im.width, im.height):
             im = im.smartcrop(cw_i, ch_i, interesting=position, premultiplied=False)
         else:
             x = min(max(0, round(left * sx)), im.width - cw_i)

@@ -9,6 +9,9 @@ import math
 from dataclasses import dataclass
 
 #: Where each gravity puts the crop, as fractions of the free space (x, y).
+#: Positions where the crop is chosen from the pixels when rendering (libvips' smartcrop), not by a gravity.
+SMART_POSITIONS = ("attention", "entropy")
+
 GRAVITY = {
     "centre": (0.5, 0.5),
     "north": (0.5, 0.0),

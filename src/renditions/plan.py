@@ -20,7 +20,7 @@ from typing import Any
 from .config import Config, Variant, format_for
 from .discover import Article
 from .formats import OUTPUT_EXT, master_choices
-from .geometry import GRAVITY, TooSmall, plan_geometry
+from .geometry import GRAVITY, SMART_POSITIONS, TooSmall, plan_geometry
 from .manifest import Entry, Manifest
 from .ownership import Claim, Verdict, contested, held, resolve
 from .paths import relative
@@ -71,10 +71,6 @@ class Crop:
     source: tuple[tuple[int, int], ...] = ()
 
 
-#: Smart crops are decided by the pixels at render time: never cut from another variant's pixels.
-SMART = ("attention", "entropy")
-
-
 def aim(variant: Variant, article: Article) -> tuple[str, tuple[float, float] | None]:
     """(position, focus point) of a variant's crop: the article's front-matter focus beats the
     variant's position (smart crops included), so with a focus point the position is unused."""
@@ -97,7 +93,7 @@ def sources(variants: Sequence[Variant]) -> dict[tuple[str, int], tuple[tuple[in
     the same way whatever an article says of other variants (a focus point, a master of their
     own: the bigger crop is then cut for it alone) and whatever `widths` and `densities` add."""
     found = {}
-    bigger = [v for v in variants if v.position not in SMART]  # a smart crop is decided by the pixels
+    bigger = [v for v in variants if v.position not in SMART_POSITIONS]  # a smart crop is decided by the pixels
     for v in variants:
         for s in (v, *(at_width(v, w) for w in extra_widths(v))):
             same = {

@@ -21,7 +21,7 @@ from .config import ENCODER_DEFAULTS, Config
 from .discover import Article
 from .engine import Engine
 from .errors import PathError, RenditionsError
-from .geometry import TooSmall, decode_scale, plan_geometry
+from .geometry import SMART_POSITIONS, TooSmall, decode_scale, plan_geometry
 from .paths import resolve_output
 from .plan import MISSING, Plan, Problem, article_outputs, crop_for, is_extra
 from .render import check_decoded_bytes, check_master_file, variant_geometry
@@ -189,7 +189,7 @@ def crop_boxes(a: Article, cfg: Config, size: tuple[int, int]) -> tuple[list[Box
             )
             continue
         left, top, w, h = g.crop
-        smart = crop.position in ("attention", "entropy")  # a focus point beats a smart crop
+        smart = crop.position in SMART_POSITIONS  # a focus point beats a smart crop
         boxes.append(
             Box(
                 v.name,
