@@ -10,7 +10,10 @@ import os
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from renditions import manifest as manifest_mod
 from renditions.cli import main
 
 MANIFEST = "renditions.lock.json"
@@ -309,3 +312,73 @@ def test_a_manifest_that_cannot_be_written_is_one_line(site, monkeypatch):
     monkeypatch.setattr(manifest_mod, "write_atomic", real)
     r = run(site, "build")
     assert r.exit_code == 0 and run(site, "check").exit_code == 0
+
+
+_GOOD = {
+    "article": "content/one.md",
+    "variant": "article",
+    "master": "source_images/one.jpg",
+    "master_hash": "ab" * 32,
+    "recipe": "0123456789abcdef",
+    "engine": "libvips 8.18.7",
+    "hash": "cd" * 32,
+    "bytes": 1234,
+    "width": 800,
+    "height": 450,
+    "format": "png",
+    "colour": "#112233",
+    "placeholder": "data:image/webp;base64,AAAA",
+    "notes": ["upscaled"],
+    "git": "e" * 40,
+    "master_git": "f" * 64,
+}
+_ODD_VALUES = [
+    "", "x", "AB", "ab" * 64, "ab" * 65, "g" * 40, "e" * 39, "e" * 40, "e" * 64, "é", "gif", "png",
+    0, -1, 7, 1 << 20, (1 << 20) + 1, manifest_mod.MAX_BYTES * 64 + 1, True, False, 1.0, None,
+    [], ["x"], [1], ["x", None], {}, {"a": 1},
+]  # fmt: skip
+
+
+def _agrees(outputs: dict) -> None:
+    """The batch reader (manifest._batch) takes exactly what the entry-by-entry reader takes."""
+    try:
+        one_by_one = {k: manifest_mod._entry(k, v) for k, v in outputs.items()}
+    except ValueError:
+        one_by_one = None
+    batch = manifest_mod._batch(json.loads(json.dumps(outputs)))
+    assert batch == one_by_one
+    if batch is not None:
+        assert [e.to_json() for e in batch.values()] == [e.to_json() for e in one_by_one.values()]
+        assert all(type(e.notes) is tuple for e in batch.values())
+
+
+@pytest.mark.parametrize("field", sorted(_GOOD))
+def test_the_batch_reader_refuses_what_an_entry_does(field):
+    """Each field set to each odd value, beside a good entry, and left out (a default, or refused)."""
+    for value in _ODD_VALUES:
+        _agrees({"/img/a.png": dict(_GOOD), "/img/b.png": {**_GOOD, field: value}})
+    _agrees({"/img/a.png": dict(_GOOD), "/img/b.png": {k: v for k, v in _GOOD.items() if k != field}})
+    _agrees({"/img/b.png": {**_GOOD, "evil": 1}})
+
+
+@pytest.mark.parametrize(
+    "key", ["/img/a.png", "/img/../a.png", "img/a.png", "/img/a.png?v=2", "/img//a.png", "/" + "a" * 300, "/é/ü.png"]
+)
+def test_the_batch_reader_checks_each_key(key):
+    _agrees({key: dict(_GOOD)})
+
+
+@given(st.dictionaries(st.sampled_from(sorted(_GOOD)), st.sampled_from(_ODD_VALUES) | st.text(max_size=5) | st.integers()))
+@settings(max_examples=300, deadline=None)
+def test_the_batch_reader_agrees_on_any_mix(changes):
+    _agrees({"/img/a.png": dict(_GOOD), "/img/b.png": {**_GOOD, **changes}})
+
+
+def test_the_batch_reader_is_what_load_uses(built, monkeypatch):
+    """A whole manifest is read in one batch (no entry-by-entry check), and reads as it did."""
+    doc = _doc(built)
+    seen = []
+    monkeypatch.setattr(manifest_mod, "_entry", lambda *a: seen.append(a) or pytest.fail("read entry by entry"))
+    m = manifest_mod.load(built.root / MANIFEST, MANIFEST)
+    assert not seen and len(m.entries) == len(doc["outputs"]) == 8
+    assert {k: e.to_json() for k, e in m.entries.items()} == doc["outputs"]

@@ -26,7 +26,7 @@ def built(site, monkeypatch):
         site.article(slug)
         site.master(slug)
     assert pipeline.build(site.root, jobs=1).ok
-    monkeypatch.setattr(sniff, "AHEAD_MIN_OUTPUTS", 0)
+    monkeypatch.setattr(sniff, "AHEAD_MIN_BYTES", 0)
     here: list[str] = []
     real = sniff.sniff_file
 
@@ -106,7 +106,7 @@ def test_a_file_replaced_between_its_hash_and_its_header_is_not_passed(built, mo
     hash patched in, as in the test above), and the right-sized output is swapped back in
     between the hash and the header: the hash passes, the header would too, and neither
     alone is the truth. Check says the file changed instead of passing it."""
-    monkeypatch.setattr(sniff, "AHEAD_MIN_OUTPUTS", 10**9)  # this process reads the headers
+    monkeypatch.setattr(sniff, "AHEAD_MIN_BYTES", 10**12)  # this process reads the headers
     target = built.out("image", "b")
     right = target.read_bytes()
     Image.new("RGB", (640, 360)).save(target, "PNG")

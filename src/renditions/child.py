@@ -13,23 +13,28 @@ import os
 import subprocess
 import sys
 
-#: Runs `function(*args)` of a renditions module: argv is the package's parent folder, the
-#: module, the function, then its arguments. What the function writes to stdout is the answer.
+#: Runs `function(*args)` of a renditions module: argv is the niceness to add, the package's
+#: parent folder, the module, the function, then its arguments. What the function writes to
+#: stdout is the answer.
 _ENTRY = (
-    "import sys; sys.path.insert(0, sys.argv[1]); import importlib; "
-    "getattr(importlib.import_module(sys.argv[2]), sys.argv[3])(*sys.argv[4:])"
+    "import os, sys; os.nice(int(sys.argv[1])); sys.path.insert(0, sys.argv[2]); import importlib; "
+    "getattr(importlib.import_module(sys.argv[3]), sys.argv[4])(*sys.argv[5:])"
 )
 
 
 class Child:
-    """`module.function(*args)` in a child process. Call `output` or `close` once."""
+    """`module.function(*args)` in a child process. Call `output` or `close` once.
 
-    def __init__(self, module: str, function: str, *args: str, site: bool = True):
+    `nice` lowers the child's priority: the process that waits for it is the one whose time
+    the user sees, so a child that can wait (check's header reads, needed last) takes the
+    second core only when the children needed sooner are not using it."""
+
+    def __init__(self, module: str, function: str, *args: str, site: bool = True, nice: int = 0):
         package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         flags = ["-I"] if site else ["-I", "-S"]  # -S: a module that needs no third-party package starts in 0.02 s
         try:
             self.proc: subprocess.Popen | None = subprocess.Popen(
-                [sys.executable, *flags, "-c", _ENTRY, package_parent, module, function, *args],
+                [sys.executable, *flags, "-c", _ENTRY, str(nice), package_parent, module, function, *args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -14,13 +14,15 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from .errors import ManifestError, PathError
 from .formats import OUTPUT_FORMATS
 from .paths import clean_site_path, resolve_output
-from .records import quick_init
+from .records import adopt, quick_init
 from .write import write_atomic
 
 FORMAT = "renditions-manifest"
@@ -67,9 +69,16 @@ class Entry:
 _MARKER = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |$)")
 _HEX = re.compile(r"[0-9a-f]{1,128}")
 _GIT = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})?")  # SHA-1 or SHA-256 repositories; "" unknown
+_GIT_LENGTHS = frozenset((0, 40, 64))
 _FIELDS = frozenset(Entry.__dataclass_fields__)
 _REQUIRED = frozenset(k for k, f in Entry.__dataclass_fields__.items() if f.default is MISSING and f.default_factory is MISSING)
 _OUT_FORMATS = frozenset(OUTPUT_FORMATS.values())
+#: An entry's optional fields as JSON gives them (`notes` a list: every row's becomes a tuple)
+_ROW_DEFAULTS = {k: f.default for k, f in Entry.__dataclass_fields__.items() if f.default is not MISSING} | {"notes": []}
+_TEXT = ("article", "variant", "master", "engine", "colour", "placeholder", "format")  # str; the first 4 not empty
+_HEXES = ("master_hash", "recipe", "hash")
+_GITS = ("git", "master_git")
+_INTS = (("bytes", MAX_BYTES * 64), ("width", 1 << 20), ("height", 1 << 20))
 _CONFLICT = "merge conflict in the manifest: run `renditions build` to resolve it (it re-checks each entry against the files)"
 
 #: Given a site path and the distinct entries two merged branches recorded for it, the one
@@ -217,6 +226,63 @@ def _fits(value: Any) -> bool:
     )
 
 
+def _all_hex(texts: list, empty: bool, lengths: frozenset[int] | None = None) -> bool:
+    """Whether every one of `texts` (strings) is lowercase hex, of `lengths` if given, at most 128
+    characters long, and not empty unless `empty`."""
+    sizes = set(map(len, texts))
+    if (lengths is not None and not sizes <= lengths) or (sizes and (max(sizes) > 128 or (min(sizes) == 0 and not empty))):
+        return False
+    try:
+        joined = "".join(texts).encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return not joined.translate(None, b"0123456789abcdef")
+
+
+def _batch(outputs: dict) -> dict[str, Entry] | None:
+    """Every entry of a manifest's `outputs`, checked against the schema column by column (each
+    check runs over 8,000 values in C, not 8,000 times in Python): what _fits and _entry decide,
+    at a fifth of their cost on a 2,000-article site. None if any entry does not fit: then each
+    is read by _entry, which says which and why."""
+    values = list(outputs.values())
+    if not set(map(type, values)) <= {dict} or not set(map(type, outputs)) <= {str}:
+        return None
+    shapes = set(map(frozenset, values))
+    if not all(_REQUIRED <= keys <= _FIELDS for keys in shapes):
+        return None
+    # every field there: each row becomes an entry's __dict__ (the JSON's own dicts if complete)
+    rows = values if shapes == {_FIELDS} else [{**_ROW_DEFAULTS, **v} for v in values]
+
+    def column(name: str) -> list:
+        return list(map(itemgetter(name), rows))
+
+    texts = {name: column(name) for name in _TEXT + _HEXES + _GITS}
+    if not set(map(type, chain.from_iterable(texts.values()))) <= {str}:
+        return None
+    if not all(all(texts[name]) for name in _TEXT[:4]) or not set(texts["format"]) <= _OUT_FORMATS:
+        return None
+    if not all(_all_hex(texts[name], empty=False) for name in _HEXES):
+        return None
+    if not all(_all_hex(texts[name], empty=True, lengths=_GIT_LENGTHS) for name in _GITS):
+        return None
+    for name, hi in _INTS:
+        numbers = column(name)
+        if not set(map(type, numbers)) <= {int} or (numbers and (min(numbers) < 0 or max(numbers) > hi)):
+            return None
+    notes = column("notes")
+    if not set(map(type, notes)) <= {list} or not set(map(type, chain.from_iterable(notes))) <= {str}:
+        return None
+    for key in outputs:
+        try:
+            if clean_site_path(key) != key:
+                return None
+        except PathError:
+            return None
+    for row in rows:
+        row["notes"] = tuple(row["notes"])
+    return {key: adopt(Entry, row) for key, row in zip(outputs, rows)}
+
+
 def _entry(key: Any, value: Any) -> Entry:
     """Check one output's record against the schema; ValueError(why) if it doesn't fit."""
     if type(key) is str and _fits(value):
@@ -322,6 +388,7 @@ def load(path: Path, shown: str, resolve: Resolver | None = None, public: str | 
     except UnicodeDecodeError:
         raise ManifestError(shown, f"the manifest is not valid JSON (truncated or hand-edited?): {_fix(shown)}") from None
     healed = False
+    mapping: dict | None = None  # `outputs` as read, when it is a plain JSON object
     try:
         doc = _loads(text)
         if not isinstance(doc, dict):
@@ -331,7 +398,7 @@ def load(path: Path, shown: str, resolve: Resolver | None = None, public: str | 
         if isinstance(outputs, _Dups):
             outputs, healed = list(outputs), True
         elif isinstance(outputs, dict):
-            outputs = list(outputs.items())
+            mapping, outputs = outputs, list(outputs.items())
         else:
             if doc.get("format") == FORMAT and doc.get("version") in READS:
                 raise ManifestError(shown, f"the manifest has no `outputs` mapping: {_fix(shown)}")
@@ -370,8 +437,9 @@ def load(path: Path, shown: str, resolve: Resolver | None = None, public: str | 
                 shown, f"the manifest holds text that is not valid Unicode (a lone surrogate): {_fix(shown)}"
             ) from None
     assert outputs is not None  # every way to None above raised
+    batch = _batch(mapping) if mapping is not None else None
     candidates: dict[str, list[Entry]] = {}
-    for key, value in outputs:
+    for key, value in outputs if batch is None else ():
         try:
             entry = _entry(key, value)
         except ValueError as exc:
@@ -379,7 +447,7 @@ def load(path: Path, shown: str, resolve: Resolver | None = None, public: str | 
         seen = candidates.setdefault(key, [])
         if entry not in seen:
             seen.append(entry)
-    entries: dict[str, Entry] = {}
+    entries: dict[str, Entry] = batch or {}
     for key, seen in candidates.items():
         if len(seen) == 1:
             entries[key] = seen[0]

@@ -36,3 +36,12 @@ def quick_init(cls: type[T]) -> type[T]:
     init.__doc__ = cls.__init__.__doc__
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
+
+
+def adopt(cls: type[T], fields: dict) -> T:
+    """An instance of `cls` (a dataclass) whose `__dict__` is `fields` itself, which must hold
+    exactly the class's fields, each checked already: for records read by the thousand and
+    validated as a batch (manifest.load), where even `quick_init` calls cost a tenth of the read."""
+    obj = object.__new__(cls)
+    object.__setattr__(obj, "__dict__", fields)
+    return obj

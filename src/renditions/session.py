@@ -179,13 +179,18 @@ def open_session(
     read_manifest: bool = True,
     drafts: bool = False,
     keep_front_matter: bool = False,
+    early: Callable[[Config], object] | None = None,
 ) -> Session:
+    """`early(config)` is called once the config is read, before the articles are: work to
+    start in a child process meanwhile (check's header reads: sniff.Ahead)."""
     if gc.get_freeze_count():  # a long-running watch: the last session's leftovers are collectable again
         gc.unfreeze()
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
     hasher = Hasher(cache_file(cfg.root) if use_cache else None)
     hasher.expect_git(cfg.root)  # on a fresh clone, git answers while the articles are read
+    if early is not None:
+        early(cfg)
     eng = get_engine(engine, threads=threads)
     said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None, keep_front_matter)
     walked: list[str] = []

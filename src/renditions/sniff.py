@@ -107,18 +107,32 @@ def sniff_file(path: str, limit: int = 65536) -> tuple[str, int, int] | None:
     return found
 
 
-#: A manifest with fewer outputs than this is sniffed in this process (a child costs 0.1 s to start).
-AHEAD_MIN_OUTPUTS = 500
+#: A manifest smaller than this (about 500 outputs) is sniffed in this process: a child costs
+#: 0.1 s to start. The file's size decides, so that the child starts before the manifest is read.
+AHEAD_MIN_BYTES = 200_000
+#: The child's niceness: it yields the second core to git's child, needed sooner (child.py).
+AHEAD_NICE = 10
 
 
 class Ahead:
     """Every output the manifest lists, sniffed in a child process (child.py) while this one
-    plans: on a 2,000-article site `check` reads 8,000 headers (0.15-0.3 s), and the child has
-    the other core. Each header comes with the file's stat before and after it was read; `check`
-    takes it only for a file whose stat is the one it hashed it by, and sniffs anything else."""
+    reads the articles and plans: on a 2,000-article site `check` reads 8,000 headers (0.15-0.3
+    s), and the child has the other core. Each header comes with the file's stat before and after
+    it was read; `check` takes it only for a file whose stat is the one it hashed it by, and
+    sniffs anything else."""
+
+    @classmethod
+    def worth_it(cls, manifest: str | os.PathLike, public: str | os.PathLike) -> Ahead | None:
+        """One started if the manifest is big enough to pay for the child, else None."""
+        try:
+            big = os.stat(manifest).st_size >= AHEAD_MIN_BYTES
+        except OSError:
+            return None
+        return cls(manifest, public) if big else None
 
     def __init__(self, manifest: str | os.PathLike, public: str | os.PathLike):
-        self.child = Child("renditions.sniff", "_ahead", os.fspath(manifest), os.fspath(public))
+        # started with the articles' reading, needed after the plan: after git's answer (gitindex.Scan)
+        self.child = Child("renditions.sniff", "_ahead", os.fspath(manifest), os.fspath(public), nice=AHEAD_NICE)
 
     def result(self) -> dict[str, tuple[str, str]]:
         """path → ("size mtime_ns ctime_ns inode", "format width height"); empty if the child failed."""

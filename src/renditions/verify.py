@@ -106,9 +106,20 @@ def check(
     from .plan import ENGINE_CHANGED, MODIFIED, fresh_result
     from .render import predicted_failure
     from .session import open_session
-    from .sniff import AHEAD_MIN_OUTPUTS, Ahead, Changed, refused_master, sniff_hashed, taken
+    from .sniff import Ahead, Changed, refused_master, sniff_hashed, taken
 
-    s = open_session(root, config, engine)
+    ahead: Ahead | None = None
+
+    def early(c: Config) -> None:  # the outputs' headers, read in a child while the articles are
+        nonlocal ahead
+        ahead = Ahead.worth_it(c.manifest, c.public)
+
+    try:
+        s = open_session(root, config, engine, early=early)
+    except BaseException:
+        if ahead is not None:
+            ahead.close()
+        raise
     # build warns about a missing variant key and uses the template path; the page's template
     # reads the key, so the page shows no image: an error here, with the fix
     missing = [
@@ -124,7 +135,6 @@ def check(
         if t.from_template and t.site_path
     ]
     s.articles = [replace(a, warnings=()) for a in s.articles]
-    ahead = Ahead(s.config.manifest, s.config.public) if len(s.manifest.entries) >= AHEAD_MIN_OUTPUTS else None
     try:
         plan = s.plan()
         heads = ahead.result() if ahead is not None else {}  # the headers, read while this process planned
