@@ -205,7 +205,7 @@ def big_site(work: Path, articles: int, runs: int, photos: Path, cold_build: boo
         res["check"].append(renditions(site, cache, "check"))
         # the first no-op after a change: no stamp (see stamp.py), the work done with warm caches
         for command in ("build", "check"):
-            for old in cache.glob(f"stamp-{command}-*.json"):
+            for old in cache.glob(f"stamp-{command}-*"):
                 old.unlink()
             res[f"{'noop' if command == 'build' else 'check'}_no_stamp"].append(renditions(site, cache, command))
         # no stat cache and no git: every master and output is hashed once

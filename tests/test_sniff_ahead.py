@@ -9,11 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 import pytest
 from PIL import Image
 
 from renditions import child, pipeline, sniff
+from renditions import session as session_mod
+from renditions.errors import ManifestError
 from renditions.verify import check
 
 MANIFEST = "renditions.lock.json"
@@ -65,7 +68,7 @@ def test_a_header_the_child_read_from_another_file_is_read_again(built, monkeypa
 
     def stale(self):
         heads = real(self)
-        return {path: ("1 2 3 4", head) for path, head in heads.items()}
+        return {path: ((1, 2, 3, 4), head) for path, head in heads.items()}
 
     monkeypatch.setattr(sniff.Ahead, "result", stale)
     report = check(built.root)
@@ -85,7 +88,7 @@ def test_when_the_child_fails_check_reads_the_headers(built, monkeypatch, how):
 
 
 def test_taken_wants_the_stat_the_file_was_hashed_by():
-    head = ("10 20 30 40", "png 16 9")
+    head = ((10, 20, 30, 40), ("png", 16, 9))
     assert sniff.taken(head, [10, 20, 30, 40, "sha"]) == ("png", 16, 9)
     assert sniff.taken(head, [10, 20, 31, 40, "sha"]) is None  # changed since (ctime)
     assert sniff.taken(head, None) is None  # never hashed: sniffed here
@@ -126,3 +129,49 @@ def test_a_file_replaced_between_its_hash_and_its_header_is_not_passed(built, mo
     assert [(p.path, p.reason) for p in report.problems] == [
         ("/img/artical/articles/b.png", "changed while check read it: run `renditions check` again")
     ]
+
+
+def _started(monkeypatch) -> list:
+    """Each Ahead child check starts, and its process (kept before `close` lets go of it)."""
+    started = []
+    real = sniff.Ahead.__init__
+
+    def spy(self, *args):
+        real(self, *args)
+        started.append((self, self.child.proc))
+
+    monkeypatch.setattr(sniff.Ahead, "__init__", spy)
+    return started
+
+
+def test_the_child_starts_before_the_articles_are_read_at_a_lower_priority(built, monkeypatch):
+    """Started once the config is read (the manifest, the articles after it), niced: it leaves
+    the second core to git's child, which is needed sooner."""
+    started = _started(monkeypatch)
+    seen = []
+    real_read_all = session_mod.read_all
+
+    def read_all(*args, **kwargs):
+        seen.append(len(started))
+        ((_ahead, proc),) = started
+        base, deadline = os.getpriority(os.PRIO_PROCESS, 0), time.monotonic() + 10
+        while os.getpriority(os.PRIO_PROCESS, proc.pid) == base and time.monotonic() < deadline:
+            time.sleep(0.005)  # until the child has lowered its priority (not reaped meanwhile: a zombie keeps it)
+        seen.append(os.getpriority(os.PRIO_PROCESS, proc.pid) - base)
+        return real_read_all(*args, **kwargs)
+
+    monkeypatch.setattr(session_mod, "read_all", read_all)
+    report = check(built.root)
+    assert report.ok and built.here == []
+    assert seen == [1, sniff.AHEAD_NICE]
+
+
+def test_a_check_that_fails_before_planning_stops_the_child(built, monkeypatch):
+    """The manifest turns out bad after the child started: check fails with the manifest's line,
+    and the child is ended and waited for."""
+    started = _started(monkeypatch)
+    (built.root / MANIFEST).write_text((built.root / MANIFEST).read_text().replace('"width": 800', '"width": "wide"', 1))
+    with pytest.raises(ManifestError, match="`width` must be a whole number"):
+        check(built.root)
+    ((ahead, proc),) = started
+    assert ahead.child.proc is None and proc.returncode is not None

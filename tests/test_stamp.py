@@ -225,6 +225,55 @@ def test_a_file_changed_just_before_the_run_is_not_trusted_to_its_stat(built, fu
     assert not stamp._file(built.root, "check").exists()
 
 
+def _signed(body: bytes) -> bytes:
+    """A stamp file's bytes: the body's digest, then the body."""
+    return stamp._digest(body) + body
+
+
+def _bad_code() -> bytes:
+    """A marshalled code object marshal refuses to rebuild (more positional-only arguments than arguments)."""
+    raw = bytearray(marshal.dumps(compile("1", "", "exec")))
+    raw[5] = 5
+    with pytest.raises(SystemError):
+        marshal.loads(bytes(raw))
+    return bytes(raw)
+
+
+def test_a_stamp_damaged_anywhere_is_ignored(built):
+    """A flipped bit anywhere in a real stamp (say, in a list's length, where marshal would
+    allocate for billions of items) is caught by its digest before marshal reads it."""
+    assert run(built, "check").exit_code == 0
+    path = stamp._file(built.root, "check")
+    good = path.read_bytes()
+    built.out("image", "alpha").unlink()
+    for at in (0, 31, 32, 33, len(good) // 2, len(good) - 1):
+        damaged = bytearray(good)
+        damaged[at] ^= 0x40
+        path.write_bytes(bytes(damaged))
+        r = run(built, "check")
+        assert r.exit_code == 1 and "/img/artical/articles/alpha.png: missing" in r.output
+
+
+def test_the_stat_comparison_is_signatures(tmp_path):
+    """replay's loop (`_unchanged`) answers what comparing each path's `signature` answers: files,
+    folders, links (12 fields), dangling links and missing paths ([-errno]), a file become a link."""
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "f")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nothing")
+    (tmp_path / "was-a-file").write_text("y")
+    file_sig = stamp.signature(str(tmp_path / "was-a-file"))
+    (tmp_path / "was-a-file").unlink()
+    (tmp_path / "was-a-file").symlink_to(tmp_path / "f")
+    paths = [str(tmp_path / n) for n in ("f", "d", "link", "dangling", "missing", "was-a-file")]
+    for p in paths:
+        own = stamp.signature(p)
+        for sig in (own, own[:5], own + [0], [own[0] + 1, *own[1:]], own[:-1] + [own[-1] ^ 1], file_sig, [-2], tuple(own), "x"):
+            assert stamp._unchanged([p], [sig]) == (stamp.signature(p) == sig), (p, sig)
+    assert stamp._unchanged(paths, [stamp.signature(p) for p in paths])
+    assert not stamp._unchanged([*paths, 5], [*(stamp.signature(p) for p in paths), [1]])
+
+
 @pytest.mark.parametrize(
     "garbage",
     [
@@ -237,6 +286,10 @@ def test_a_file_changed_just_before_the_run_is_not_trusted_to_its_stat(built, fu
         marshal.dumps([1, 2]),
         marshal.dumps({"key": 1}),
         marshal.dumps({"paths": 1})[:-3],  # cut short
+        _signed(marshal.dumps([1, 2])),  # a digest that fits: marshal's answer is still checked
+        _signed(marshal.dumps({"key": 1})),
+        _signed(marshal.dumps({"paths": 1})[:-3]),
+        _signed(_bad_code()),  # unmarshalling it raises SystemError
     ],
 )
 def test_a_damaged_stamp_is_ignored(built, garbage):
@@ -252,9 +305,11 @@ def test_a_damaged_stamp_is_ignored(built, garbage):
 def test_a_stamp_whose_report_was_tampered_with_is_ignored(built):
     assert run(built, "check").exit_code == 0
     path = stamp._file(built.root, "check")
-    doc = marshal.loads(path.read_bytes())
+    raw = path.read_bytes()
+    assert raw[:32] == stamp._digest(raw[32:])
+    doc = marshal.loads(raw[32:])
     doc["report"]["outputs"] = [["/x.png"]]  # a row of the wrong shape
-    path.write_bytes(marshal.dumps(doc))
+    path.write_bytes(_signed(marshal.dumps(doc)))
     assert run(built, "check").output == "all 8 outputs up to date\n"
 
 

@@ -42,13 +42,13 @@ def digest_file(path: Path) -> str | None:
     return _sha256_file(path)
 
 
-def cache_file(root: Path, kind: str = "stat") -> Path:
+def cache_file(root: Path, kind: str = "stat", suffix: str = ".json") -> Path:
     """Where this site's cache of `kind` lives (stat: file hashes; fm: what articles said)."""
     base = os.environ.get("RENDITIONS_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "renditions"
     )
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-    return Path(base) / f"{kind}-{key}.json"
+    return Path(base) / f"{kind}-{key}{suffix}"
 
 
 #: A cache file larger than this is not read (it is rebuilt): 2,000 articles need ~1 MB.

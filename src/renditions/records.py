@@ -7,7 +7,8 @@ tenth of a fresh clone's `check`. `quick_init`, stacked on `@dataclass(frozen=Tr
 class an `__init__` that fills the instance's `__dict__` in one step: same parameters, same
 defaults, and the instances are the dataclass's own (assignment still raises; equality, hashing,
 repr, `replace` and pickling are unchanged). A class with a `__post_init__`, a default factory or
-a field left out of `__init__` keeps the dataclass's `__init__`.
+a field left out of `__init__` keeps the dataclass's `__init__`. `adopt` goes one step further
+for records validated as a batch: the checked dict itself becomes the instance's `__dict__`.
 """
 
 from __future__ import annotations

@@ -136,7 +136,8 @@ _output_row, _problem_row = attrgetter(*_OUTPUT_FIELDS), attrgetter(*_PROBLEM_FI
 
 
 def to_record(report: Report) -> dict:
-    """The report as plain JSON data from which from_record rebuilds it exactly."""
+    """The report as plain data (lists, strings, numbers: JSON's or marshal's) from which
+    from_record rebuilds it exactly."""
     return {
         "command": report.command,
         "outputs": [list(_output_row(o)) for o in report.outputs],

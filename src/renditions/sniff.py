@@ -1,12 +1,14 @@
 """Read a file's format, and an output's size, from its first bytes, without an imaging library.
 
-`check` uses this to verify thousands of outputs, in a child process while it plans (`Ahead`).
+`check` uses this to verify thousands of outputs, in a child process while it reads the
+articles and plans (`Ahead`).
 Which format a file is comes from the signatures in the formats table; the size is read for the
 formats renditions writes.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
 import struct
 import sys
@@ -107,9 +109,10 @@ def sniff_file(path: str, limit: int = 65536) -> tuple[str, int, int] | None:
     return found
 
 
-#: A manifest smaller than this (about 500 outputs) is sniffed in this process: a child costs
-#: 0.1 s to start. The file's size decides, so that the child starts before the manifest is read.
-AHEAD_MIN_BYTES = 200_000
+#: A manifest smaller than this (about 500 outputs, at 600 bytes a line) is sniffed in this
+#: process: a child costs 0.1 s to start. The file's size decides, so that the child starts
+#: before the manifest is read.
+AHEAD_MIN_BYTES = 300_000
 #: The child's niceness: it yields the second core to git's child, needed sooner (child.py).
 AHEAD_NICE = 10
 
@@ -117,9 +120,10 @@ AHEAD_NICE = 10
 class Ahead:
     """Every output the manifest lists, sniffed in a child process (child.py) while this one
     reads the articles and plans: on a 2,000-article site `check` reads 8,000 headers (0.15-0.3
-    s), and the child has the other core. Each header comes with the file's stat before and after
-    it was read; `check` takes it only for a file whose stat is the one it hashed it by, and
-    sniffs anything else."""
+    s), and the child takes the other core once git's child (needed sooner) leaves it. Each
+    header comes with the file's stat before and after it was read; `check` takes it only for a
+    file whose stat is the one it hashed it by, and sniffs anything else. The child's work is
+    wasted, harmlessly, when the manifest turns out to record another web root."""
 
     @classmethod
     def worth_it(cls, manifest: str | os.PathLike, public: str | os.PathLike) -> Ahead | None:
@@ -134,33 +138,33 @@ class Ahead:
         # started with the articles' reading, needed after the plan: after git's answer (gitindex.Scan)
         self.child = Child("renditions.sniff", "_ahead", os.fspath(manifest), os.fspath(public), nice=AHEAD_NICE)
 
-    def result(self) -> dict[str, tuple[str, str]]:
-        """path → ("size mtime_ns ctime_ns inode", "format width height"); empty if the child failed."""
+    def result(self) -> dict[str, tuple[tuple[int, ...], tuple[str, int, int]]]:
+        """path → ((size, mtime_ns, ctime_ns, inode), (format, width, height)); empty if the child failed."""
         out = self.child.output()
-        fields = (out or b"").decode(sys.getfilesystemencoding(), "surrogateescape").split("\0")
-        if len(fields) % 3 != 1 or fields[-1]:
+        try:  # marshalled by our own child, this Python: read in C, not parsed from text here
+            found = marshal.loads(out) if out else {}
+        except Exception:
             return {}
-        return dict(zip(fields[0:-1:3], zip(fields[1::3], fields[2::3])))
+        return found if type(found) is dict else {}
 
     def close(self) -> None:
         self.child.close()
 
 
-def taken(head: tuple[str, str] | None, signature: list[int] | None) -> tuple[str, int, int] | None:
+def taken(head: tuple[tuple[int, ...], tuple[str, int, int]] | None, signature: list[int] | None) -> tuple[str, int, int] | None:
     """The child's header for a file, if it read the file `signature` (size, mtime_ns, ctime_ns,
     inode: the stat it was hashed by) describes; else None (then sniff it here)."""
     if head is None or signature is None or head[0] != _key(signature):
         return None
-    fmt, w, h = head[1].split()
-    return fmt, int(w), int(h)
+    return head[1]
 
 
-def _key(signature: list[int]) -> str:
-    """The hasher's stat signature (hashing._signature) as the child writes it."""
-    return " ".join(map(str, signature[:4]))
+def _key(signature: list[int]) -> tuple[int, ...]:
+    """The hasher's stat signature (hashing._signature) as the child records it."""
+    return tuple(signature[:4])
 
 
-def _stat_key(path: str) -> str:
+def _stat_key(path: str) -> tuple[int, ...]:
     return _key(_signature(os.stat(path)))
 
 
@@ -202,7 +206,7 @@ def _ahead(manifest: str, public: str) -> None:
             outputs = json.loads(fh.read())["outputs"]
     except (OSError, ValueError, KeyError, TypeError):
         sys.exit(1)
-    found = []
+    found = {}
     for site in outputs if type(outputs) is dict else ():
         if not is_site_path(site):  # `//etc/x` or `/a/../b` would lead outside the web root
             continue
@@ -211,7 +215,7 @@ def _ahead(manifest: str, public: str) -> None:
             before = _stat_key(path)
             head = sniff_file(path)
             if head is not None and _stat_key(path) == before:
-                found.append(f"{path}\0{before}\0{head[0]} {head[1]} {head[2]}\0")
+                found[path] = (before, head)
         except (OSError, ValueError):
             continue
-    sys.stdout.buffer.write("".join(found).encode(sys.getfilesystemencoding(), "surrogateescape"))
+    sys.stdout.buffer.write(marshal.dumps(found))

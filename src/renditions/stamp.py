@@ -11,7 +11,9 @@ next change could land in the same clock tick): then nothing is recorded, as git
 index. The stamp lives beside the stat cache (outside the site), which a fresh clone lacks.
 It is kept in `marshal`'s format, as Python keeps its bytecode cache: written by this Python
 for itself (the key names the interpreter), and 8 times faster to write than JSON on a
-2,000-article site (BENCHMARKS.md).
+2,000-article site (BENCHMARKS.md). A BLAKE2 digest of the body comes first: marshal trusts
+what it reads (a flipped bit in a length would have it allocate gigabytes), so a damaged stamp
+is refused before it is unmarshalled.
 """
 
 from __future__ import annotations
@@ -114,7 +116,15 @@ def key(command: str, root: str | os.PathLike, config: str | os.PathLike | None,
 
 
 def _file(root: str | os.PathLike, command: str) -> Path:
-    return cache_file(Path(os.path.abspath(root)), f"stamp-{command}")
+    return cache_file(Path(os.path.abspath(root)), f"stamp-{command}", ".marshal")
+
+
+#: The BLAKE2b digest of the body that heads a stamp file.
+_DIGEST_BYTES = 32
+
+
+def _digest(body: bytes) -> bytes:
+    return hashlib.blake2b(body, digest_size=_DIGEST_BYTES).digest()
 
 
 def replay(command: str, root: str | os.PathLike, config: str | os.PathLike | None, options: dict) -> Report | None:
@@ -129,7 +139,11 @@ def replay(command: str, root: str | os.PathLike, config: str | os.PathLike | No
         if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
             return None
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            doc = marshal.loads(fh.read(MAX_BYTES + 1))
+            raw = fh.read(MAX_BYTES + 1)
+        body = raw[_DIGEST_BYTES:]
+        if raw[:_DIGEST_BYTES] != _digest(body):
+            return None
+        doc = marshal.loads(body)
         if type(doc) is not dict or doc.get("key") != key(command, root, config, options):
             return None
         paths, sigs = doc["paths"], doc["sigs"]
@@ -138,8 +152,8 @@ def replay(command: str, root: str | os.PathLike, config: str | os.PathLike | No
         if not _unchanged(paths, sigs):
             return None
         return from_record(doc["report"])
-    except (OSError, EOFError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
-        return None  # only an optimisation: a bad stamp is ignored and replaced
+    except Exception:  # marshal's errors are many (SystemError, MemoryError...): a bad stamp is ignored and replaced
+        return None
     finally:
         os.close(fd)
 
@@ -167,7 +181,8 @@ def record(
         return False
     doc = {"key": key(command, root, config, options), "paths": listed, "sigs": sigs, "report": to_record(report)}
     try:
-        write_atomic(_file(root, command), marshal.dumps(doc))
-    except OSError:
+        body = marshal.dumps(doc)
+        write_atomic(_file(root, command), _digest(body) + body)
+    except (OSError, ValueError):  # ValueError: a value marshal can't keep (a str subclass...)
         return False  # a read-only cache costs speed, never the run
     return True

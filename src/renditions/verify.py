@@ -116,26 +116,21 @@ def check(
 
     try:
         s = open_session(root, config, engine, early=early)
-    except BaseException:
-        if ahead is not None:
-            ahead.close()
-        raise
-    # build warns about a missing variant key and uses the template path; the page's template
-    # reads the key, so the page shows no image: an error here, with the fix
-    missing = [
-        Problem(
-            a.rel,
-            f"no `{s.config.variant(t.variant).key}` key: the page shows no image "
-            f"(`renditions build --write-front-matter` adds {t.site_path})",
-            a.rel,
-        )
-        for a in s.articles
-        if not a.errors
-        for t in a.targets
-        if t.from_template and t.site_path
-    ]
-    s.articles = [replace(a, warnings=()) for a in s.articles]
-    try:
+        # build warns about a missing variant key and uses the template path; the page's template
+        # reads the key, so the page shows no image: an error here, with the fix
+        missing = [
+            Problem(
+                a.rel,
+                f"no `{s.config.variant(t.variant).key}` key: the page shows no image "
+                f"(`renditions build --write-front-matter` adds {t.site_path})",
+                a.rel,
+            )
+            for a in s.articles
+            if not a.errors
+            for t in a.targets
+            if t.from_template and t.site_path
+        ]
+        s.articles = [replace(a, warnings=()) for a in s.articles]
         plan = s.plan()
         heads = ahead.result() if ahead is not None else {}  # the headers, read while this process planned
     finally:
