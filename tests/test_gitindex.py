@@ -377,3 +377,42 @@ def test_a_merge_of_a_version_1_side_and_a_version_2_side_reads_as_version_2(tmp
     )
     manifest = load(path, MANIFEST, resolve=lambda site, entries: entries[0])
     assert manifest.entries == {} and manifest.healed
+
+
+_IN_C_LOCALE = """
+import os, sys
+from renditions import sniff
+from renditions.gitindex import recorded
+root = os.getcwd()
+files = sorted(os.path.join(d, n) for d, _, names in os.walk(os.path.join(root, "public")) for n in names)
+heads = sniff.Ahead(os.path.join(root, "renditions.lock.json"), os.path.join(root, "public")).result()
+print(sys.getfilesystemencoding(), len(files), len(recorded(root, files)), len(heads), len(set(heads) & set(files)))
+"""
+
+
+def test_both_children_name_files_as_a_c_locale_parent_does(site, tmp_path):
+    """Under LC_ALL=C without UTF-8 mode, this process names a non-ASCII folder in ASCII with
+    escapes; the children (`python -I`, which would turn UTF-8 mode on by itself there) must
+    name it alike, or git's and the headers' answers match no file. And check, run there, passes."""
+    site.article("a")
+    site.master("a", ext="jpg")
+    assert pipeline.build(site.root, jobs=1).ok
+    git(site.root, "init", "-q")
+    git(site.root, "add", "-A")
+    git(site.root, "commit", "-qm", "built")
+    there = tmp_path / "clöne"
+    git(tmp_path, "clone", "-q", str(site.root), str(there))
+    time.sleep(0.05)
+    git(there, "update-index", "-q", "--refresh", "--force-write-index")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "PYTHON"))}
+    env |= {"LC_ALL": "C", "PYTHONUTF8": "0", "RENDITIONS_CACHE_DIR": str(tmp_path / "cache")}
+    r = subprocess.run([sys.executable, "-c", _IN_C_LOCALE], cwd=os.fsencode(there), env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    encoding, files, vouched, heads, matched = r.stdout.split()
+    if encoding != "ascii":
+        pytest.skip(f"this Python names files in {encoding} under LC_ALL=C")
+    assert int(files) == int(vouched) == int(heads) == int(matched) == 4
+    r = subprocess.run(
+        [sys.executable, "-m", "renditions", "check"], cwd=os.fsencode(there), env=env, capture_output=True, text=True
+    )
+    assert (r.returncode, r.stdout + r.stderr) == (0, "all 4 outputs up to date\n")

@@ -76,10 +76,14 @@ def test_a_header_the_child_read_from_another_file_is_read_again(built, monkeypa
     assert len(built.here) == 8
 
 
-@pytest.mark.parametrize("how", ["exits", "cannot start"])
+@pytest.mark.parametrize("how", ["exits", "junk, exit 0", "a print before the answer", "cannot start"])
 def test_when_the_child_fails_check_reads_the_headers(built, monkeypatch, how):
     if how == "exits":
         monkeypatch.setattr(child, "_ENTRY", "import sys; sys.stdout.write('half an answer'); sys.exit(3)")
+    elif how == "junk, exit 0":  # a dict's marshal, not an answer: taken, it would break check
+        monkeypatch.setattr(child, "_ENTRY", "import sys, marshal; sys.stdout.buffer.write(marshal.dumps({'x': 1}))")
+    elif how == "a print before the answer":  # as a `.pth` file that prints would
+        monkeypatch.setattr(child, "_ENTRY", "import sys; sys.stdout.buffer.write(b'hello'); sys.stdout.flush()\n" + child._ENTRY)
     else:
         monkeypatch.setattr(sniff.sys, "executable", str(built.root / "no-python"))
     report = check(built.root)
@@ -163,7 +167,22 @@ def test_the_child_starts_before_the_articles_are_read_at_a_lower_priority(built
     monkeypatch.setattr(session_mod, "read_all", read_all)
     report = check(built.root)
     assert report.ok and built.here == []
-    assert seen == [1, sniff.AHEAD_NICE]
+    assert seen == [1, min(sniff.AHEAD_NICE, 19 - os.getpriority(os.PRIO_PROCESS, 0))]  # 19 at most
+
+
+def test_a_check_that_fails_while_planning_stops_the_child(built, monkeypatch):
+    """An error after the session opened, before the child's answer is read: it is ended and
+    waited for (nothing is left running behind the error)."""
+    started = _started(monkeypatch)
+
+    def broken(self, force=False):
+        raise OSError("a disk error while planning")
+
+    monkeypatch.setattr(session_mod.Session, "plan", broken)
+    with pytest.raises(OSError, match="a disk error while planning"):
+        check(built.root)
+    ((ahead, proc),) = started
+    assert ahead.child.proc is None and proc.returncode is not None
 
 
 def test_a_check_that_fails_before_planning_stops_the_child(built, monkeypatch):

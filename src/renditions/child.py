@@ -24,6 +24,20 @@ _ENTRY = (
 )
 
 
+#: This process's UTF-8 mode, passed on: `-I` ignores PYTHONUTF8, and under LC_ALL=C a child would
+#: turn the mode on by itself, then name files (argv, os.fsdecode) otherwise than its parent does.
+_UTF8_AS_HERE = ("-X", f"utf8={sys.flags.utf8_mode}")
+
+#: What a child's answer starts with: anything else on its stdout (a `.pth` file that prints)
+#: makes the answer no answer.
+ANSWER = b"renditions-child-1\n"
+
+
+def answer(data: bytes) -> None:
+    """Write a child's answer (see ANSWER), from the child."""
+    sys.stdout.buffer.write(ANSWER + data)
+
+
 class Child:
     """`module.function(*args)` in a child process. Call `output` or `close` once.
 
@@ -36,7 +50,7 @@ class Child:
         flags = ["-I"] if site else ["-I", "-S"]  # -S: a module that needs no third-party package starts in 0.02 s
         try:
             self.proc: subprocess.Popen | None = subprocess.Popen(
-                [sys.executable, *flags, "-c", _ENTRY, str(nice), package_parent, module, function, *args],
+                [sys.executable, *flags, *_UTF8_AS_HERE, "-c", _ENTRY, str(nice), package_parent, module, function, *args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -45,7 +59,8 @@ class Child:
             self.proc = None
 
     def output(self) -> bytes | None:
-        """What the child wrote, once it has exited; None if it could not start or failed."""
+        """What the child answered (`answer`), once it has exited; None if it could not start,
+        failed, or wrote anything else."""
         proc, self.proc = self.proc, None
         if proc is None:
             return None
@@ -54,7 +69,7 @@ class Child:
             code = proc.wait()
         finally:
             _stop(proc)
-        return out if code == 0 else None
+        return out[len(ANSWER) :] if code == 0 and out.startswith(ANSWER) else None
 
     def close(self) -> None:
         """Not needed after all: stop the child."""

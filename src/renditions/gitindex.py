@@ -24,7 +24,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from .child import Child
+from .child import Child, answer
 
 #: `git ls-files -z -s -v --debug`: tag, mode, blob, stage, path, then the stat git recorded.
 _RECORD = re.compile(
@@ -189,4 +189,4 @@ def _child(root: str) -> None:
     found = _scan(root)
     if found is None:
         sys.exit(1)
-    sys.stdout.buffer.write(marshal.dumps(found))
+    answer(marshal.dumps(found))

@@ -47,7 +47,7 @@ def cache_file(root: Path, kind: str = "stat", suffix: str = ".json") -> Path:
     base = os.environ.get("RENDITIONS_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "renditions"
     )
-    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    key = hashlib.sha256(os.fsencode(root.resolve())).hexdigest()[:16]  # the bytes: any locale, any name
     return Path(base) / f"{kind}-{key}{suffix}"
 
 

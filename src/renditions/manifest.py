@@ -242,7 +242,7 @@ def _all_hex(texts: list, empty: bool, lengths: frozenset[int] | None = None) ->
 def _batch(outputs: dict) -> dict[str, Entry] | None:
     """Every entry of a manifest's `outputs`, checked against the schema column by column (each
     check runs over 8,000 values in C, not 8,000 times in Python): what _fits and _entry decide,
-    at under half their cost on a 2,000-article site (the JSON parse aside). None if any entry does not fit: then each
+    at half their cost on a 2,000-article site (the JSON parse aside). None if any entry does not fit: then each
     is read by _entry, which says which and why."""
     values = list(outputs.values())
     if not set(map(type, values)) <= {dict} or not set(map(type, outputs)) <= {str}:

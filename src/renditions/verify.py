@@ -130,7 +130,7 @@ def check(
             for t in a.targets
             if t.from_template and t.site_path
         ]
-        s.articles = [replace(a, warnings=()) for a in s.articles]
+        s.articles = [replace(a, warnings=()) if a.warnings else a for a in s.articles]
         plan = s.plan()
         heads = ahead.result() if ahead is not None else {}  # the headers, read while this process planned
     finally:
