@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from conftest import json_report
@@ -43,6 +45,27 @@ def _bad_names(site: Site) -> None:
     (folder / "other.md").write_bytes(good.replace(b"good", b"other"))
     site.master(BAD)
     site.master("other")
+
+
+def test_a_utf8_name_a_c_locale_cannot_read_says_to_change_the_locale(site):
+    """Under LC_ALL=C without UTF-8 mode Python names files in ASCII: café.md is valid UTF-8 but
+    can't be named here. The article fails with the fix (the locale), not "rename it"."""
+    good = (site.root / "content" / "good.md").read_text()
+    (site.root / "content" / "café.md").write_text(good.replace("good", "café"))
+    site.master("café")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "PYTHON"))}
+    env |= {"LC_ALL": "C", "PYTHONUTF8": "0", "RENDITIONS_CACHE_DIR": str(site.root.parent / "cache")}
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys; print(sys.getfilesystemencoding())"], env=env, capture_output=True, text=True
+    )
+    if probe.stdout.strip() != "ascii":
+        pytest.skip(f"this Python names files in {probe.stdout.strip()} under LC_ALL=C")
+    r = subprocess.run([sys.executable, "-m", "renditions", "build", "--root", str(site.root)], env=env, capture_output=True)
+    err = r.stderr.decode("utf-8", "backslashreplace")  # the name's own bytes, as a UTF-8 terminal shows them
+    assert r.returncode == 1 and "Traceback" not in err, err
+    assert "error: content/café.md: the file name is UTF-8, but this Python reads file names as ASCII" in err
+    assert "run renditions with LC_ALL=C.UTF-8 or PYTHONUTF8=1" in err and "rename it" not in err
+    _good_built(site)
 
 
 def test_non_utf8_names_cost_their_own_article_and_the_manifest_is_saved(site):

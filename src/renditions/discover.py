@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,27 @@ GENERATOR_KEYS = frozenset(
     }
 )
 BAD_NAME = "the file name is not valid UTF-8: rename it"
+#: The same name read by a Python that names files in ASCII (LC_ALL=C, UTF-8 mode off): valid
+#: UTF-8, but its bytes can't be named here; the fix is the locale, not the file.
+LOCALE_NAME = (
+    "the file name is UTF-8, but this Python reads file names as {encoding} (a C locale without UTF-8 mode): "
+    "run renditions with LC_ALL=C.UTF-8 or PYTHONUTF8=1"
+)
+
+
+def bad_name(name: str) -> str:
+    """Why a file name that is_utf8 refuses can't be an article's: its bytes, or the locale."""
+    encoding = sys.getfilesystemencoding()
+    if encoding.lower().replace("-", "") != "utf8":
+        try:
+            os.fsencode(name).decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return LOCALE_NAME.format(encoding=encoding.upper())
+    return BAD_NAME
+
+
 #: A slug is one segment of a URL and of a file path: nothing a server or a shell reads specially.
 _SLUG = re.compile(r"[^/\\?#%\x00-\x1f\x7f-\x9f]+")
 BAD_SLUG = "expected a name without / or \\ (nor ?, #, %, a control character or a leading dot: it is one segment of a URL)"
@@ -360,7 +382,7 @@ def read_article(
     path, rel = os.fspath(file), relative(file, config.root)
     fallback_slug = path_slug(rel, config.languages)
     if not is_utf8(rel):  # it could be neither printed nor recorded in the manifest
-        return Article(file=file, rel=printable(rel), slug=printable(fallback_slug), errors=(BAD_NAME,))
+        return Article(file=file, rel=printable(rel), slug=printable(fallback_slug), errors=(bad_name(rel),))
     try:
         said = _said(path, rel, config, cache, st)
         if said is None:
