@@ -15,7 +15,7 @@ import sys
 
 #: Runs `function(*args)` of a renditions module: argv is the niceness to add, the package's
 #: parent folder, the module, the function, then its arguments. What the function writes to
-#: stdout is the answer.
+#: stdout with `answer` is the answer.
 _ENTRY = (
     "import os, sys\n"
     "try:\n    int(sys.argv[1]) and os.nice(int(sys.argv[1]))\nexcept OSError:\n    pass\n"  # a sandbox may refuse: run as is

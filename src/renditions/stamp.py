@@ -38,7 +38,7 @@ from .write import write_atomic
 VERSION = 2
 #: A path whose ctime is this close to the run's start is not trusted to a stat (see above).
 RACY_NS = 1_000_000_000
-#: A stamp larger than this is ignored (2,000 articles need about 2 MB).
+#: A stamp larger than this is ignored (2,000 articles need about 4 MB).
 MAX_BYTES = 256 * 1024 * 1024
 #: Modules whose upgrade may change what a run decides (the engine's version is in every recipe).
 LIBRARIES = ("pyvips", "_libvips", "PIL", "yaml", "click")
