@@ -55,12 +55,12 @@ def reads(monkeypatch) -> list[str]:
     return seen
 
 
-def commit_and_clone(site, tmp_path, monkeypatch) -> Path:
-    """The built site committed and cloned; the clone is the working folder and has no cache."""
+def commit_and_clone(site, tmp_path, monkeypatch, name: str = "clone") -> Path:
+    """The built site committed and cloned (into `name`); the clone is the working folder and has no cache."""
     git(site.root, "init", "-q")
     git(site.root, "add", "-A")
     git(site.root, "commit", "-qm", "built")
-    there = tmp_path / "clone"
+    there = tmp_path / name
     git(tmp_path, "clone", "-q", str(site.root), str(there))
     # a small clone is written within the clock tick of its index, so git itself would content-check
     # every file (racily clean): write the index once more, a tick later, as `git status` does
@@ -390,20 +390,14 @@ print(sys.getfilesystemencoding(), len(files), len(recorded(root, files)), len(h
 """
 
 
-def test_both_children_name_files_as_a_c_locale_parent_does(site, tmp_path):
+def test_both_children_name_files_as_a_c_locale_parent_does(site, tmp_path, monkeypatch):
     """Under LC_ALL=C without UTF-8 mode, this process names a non-ASCII folder in ASCII with
     escapes; the children (`python -I`, which would turn UTF-8 mode on by itself there) must
     name it alike, or git's and the headers' answers match no file. And check, run there, passes."""
     site.article("a")
     site.master("a", ext="jpg")
     assert pipeline.build(site.root, jobs=1).ok
-    git(site.root, "init", "-q")
-    git(site.root, "add", "-A")
-    git(site.root, "commit", "-qm", "built")
-    there = tmp_path / "clöne"
-    git(tmp_path, "clone", "-q", str(site.root), str(there))
-    time.sleep(0.05)
-    git(there, "update-index", "-q", "--refresh", "--force-write-index")
+    there = commit_and_clone(site, tmp_path, monkeypatch, "clöne")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "PYTHON"))}
     env |= {"LC_ALL": "C", "PYTHONUTF8": "0", "RENDITIONS_CACHE_DIR": str(tmp_path / "cache")}
     r = subprocess.run([sys.executable, "-c", _IN_C_LOCALE], cwd=os.fsencode(there), env=env, capture_output=True, text=True)
