@@ -5,13 +5,23 @@ A fresh clone's `check` parses git's index (gitindex.Scan) and reads every outpu
 so no environment variable or working folder changes which renditions it runs) on the second
 core while this process reads the articles and plans. A child is only ever a shortcut: when it can't
 start, fails, or exits with an error, its caller does the work itself, the way it always did.
+
+Work that needs what this process has read (the articles' list, the config) is split instead:
+`Forked` runs part of it in a forked copy of this process (Linux only: macOS' system libraries
+are not safe to use after fork without exec) while this one does the rest.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .procs import threads_running
 
 #: Runs `function(*args)` of a renditions module: argv is the niceness to add, the package's
 #: parent folder, the module, the function, then its arguments. What the function writes to
@@ -85,3 +95,105 @@ def _stop(proc: subprocess.Popen) -> None:
     if proc.stdout is not None:
         proc.stdout.close()
     proc.wait()
+
+
+class Forked:
+    """`work()` run in a forked copy of this process, its pickled result read by `result`. Call
+    `result` or `close` once. `started` is False where fork is not safe (not Linux, or another
+    thread running: what it holds locked would stay locked in the copy): then do the work here."""
+
+    def __init__(self, work: Callable[[], Any], shared: Sequence[object] = ()):
+        """`shared`: objects both processes hold from before the fork (the articles' paths, say),
+        sent by their index and taken as they are here: not rebuilt (a path costs 5 µs to rebuild)."""
+        self.pid = 0
+        self.fd = -1
+        self.shared = shared
+        if sys.platform != "linux" or threads_running() != 1:  # the fork rule (procs.py)
+            return
+        try:
+            read, write = os.pipe()
+        except OSError:
+            return
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return
+        if pid == 0:  # the copy: answer, and leave without running this process's exit handlers
+            code = 1
+            try:
+                os.close(read)
+                data = _dumps(work(), {id(obj): i for i, obj in enumerate(shared)})
+                _widen(write, len(data))  # the answer waits in the pipe, not in this process
+                with open(write, "wb") as out:
+                    out.write(data)
+                code = 0
+            except BaseException:  # a failed copy is no answer: its caller does the work
+                pass
+            finally:
+                os._exit(code)
+        os.close(write)
+        self.pid, self.fd = pid, read
+
+    @property
+    def started(self) -> bool:
+        return self.pid != 0
+
+    def result(self) -> tuple[bool, Any]:
+        """(True, what `work()` returned), or (False, None) if the copy failed or never started."""
+        if not self.started:
+            return False, None
+        parts = []
+        try:
+            while part := os.read(self.fd, 1 << 20):
+                parts.append(part)
+        except OSError:
+            parts = []
+        code = self._reap()
+        if code != 0 or not parts:
+            return False, None
+        try:
+            unpickler = pickle.Unpickler(io.BytesIO(b"".join(parts)))
+            unpickler.persistent_load = self.shared.__getitem__  # type: ignore[method-assign]
+            return True, unpickler.load()
+        except Exception:
+            return False, None
+
+    def close(self) -> None:
+        """Not needed after all: stop the copy."""
+        if self.started:
+            try:
+                os.kill(self.pid, 9)
+            except OSError:
+                pass
+            self._reap()
+
+    def _reap(self) -> int:
+        pid, fd, self.pid, self.fd = self.pid, self.fd, 0, -1
+        os.close(fd)
+        try:
+            return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        except ChildProcessError:
+            return -1
+
+    __del__ = close
+
+
+def _dumps(value: Any, shared: dict[int, int]) -> bytes:
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
+    pickler.persistent_id = lambda obj: shared.get(id(obj))  # type: ignore[method-assign]
+    pickler.dump(value)
+    return out.getvalue()
+
+
+def _widen(fd: int, size: int) -> None:
+    """Let the pipe hold `size` bytes (Linux caps it, at 1 MB by default): written at once, the
+    answer is there when the parent reads, instead of 64 KB at a time, each waiting for a read."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(size, 1 << 20))
+    except (OSError, AttributeError, ValueError):
+        pass

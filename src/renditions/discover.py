@@ -11,10 +11,12 @@ import re
 import stat
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import frontmatter
+from .child import Forked
 from .config import Config, Variant
 from .errors import FrontMatterError, PathError
 from .fmcache import FrontMatterCache, exact_in_json, fingerprint, signature
@@ -59,6 +61,11 @@ GENERATOR_KEYS = frozenset(
         "excerpt",
     }
 )
+#: From this many articles on, with no front matter cached, a forked copy of this process reads
+#: SPLIT_SHARE of them (child.Forked) while this one reads the rest and then loads the manifest:
+#: a fresh clone's 2,000 articles take 0.2-0.3 s to read in one process.
+SPLIT_MIN = 500
+SPLIT_SHARE = 0.6
 BAD_NAME = "the file name is not valid UTF-8: rename it"
 #: The same name read by a Python that names files in ASCII (LC_ALL=C, UTF-8 mode off): valid
 #: UTF-8, but its bytes can't be named here; the fix is the locale, not the file.
@@ -505,15 +512,50 @@ def read_all(
     cache: FrontMatterCache | None = None,
     listed: list[str] | None = None,
     lstats: dict[str, os.stat_result] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> list[Article]:
     """Every file the `content` globs match, pages without images and drafts included, in path
     order. With `cache`, unchanged articles aren't read (see fmcache); the caller saves it.
-    `listed` collects the folders the walk read (see walk.find_files); `lstats`, each master's lstat."""
+    `listed` collects the folders the walk read (see walk.find_files); `lstats`, each master's lstat.
+    `meanwhile` is called once, after this process's share of the reading: other work (the
+    manifest's) done while a forked copy reads the rest (see SPLIT_MIN)."""
     masters = master_index(config.sources)
     files = article_files(config, listed)
     if cache is not None:
         cache.forget_others({os.fspath(f) for f in files})
-    return [read_article(f, config, masters, cache, None, lstats) for f in files]
+    if len(files) < SPLIT_MIN or (cache is not None and cache.entries):
+        read = [read_article(f, config, masters, cache, None, lstats) for f in files]
+        if meanwhile is not None:
+            meanwhile()
+        return read
+    # nothing cached (a fresh clone): a copy of this process reads the last files meanwhile
+    cut = len(files) - int(len(files) * SPLIT_SHARE)
+    theirs = files[cut:]
+
+    def read_theirs() -> tuple[list[Article], dict, dict]:
+        seen: dict[str, os.stat_result] = {}
+        read = [read_article(f, config, masters, cache, None, seen) for f in theirs]
+        return read, seen, cache.entries if cache is not None else {}
+
+    copy = Forked(read_theirs, [*files, *(p for found in masters.values() for p in found)])
+    try:
+        mine = [read_article(f, config, masters, cache, None, lstats) for f in (files[:cut] if copy.started else files)]
+        if meanwhile is not None:
+            meanwhile()
+        if not copy.started:
+            return mine
+        done, answer = copy.result()
+    finally:
+        copy.close()
+    if not done:  # the copy failed: its share is read here, as if there had been no copy
+        return mine + [read_article(f, config, masters, cache, None, lstats) for f in theirs]
+    read, seen, said = answer
+    if lstats is not None:
+        lstats.update(seen)
+    if cache is not None and said:
+        cache.entries.update(said)
+        cache.dirty = True
+    return mine + read
 
 
 def discover(config: Config, drafts: bool = False, cache: FrontMatterCache | None = None) -> list[Article]:

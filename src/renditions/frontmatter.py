@@ -17,11 +17,6 @@ from typing import Any
 
 import yaml
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 from .errors import FrontMatterError
 
 #: Deeper front matter is refused before Python's recursion limit is anywhere near.
@@ -342,6 +337,10 @@ _TOML_KEY = re.compile(r"""\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
 
 def _parse_toml(text: str, name: str, start: int) -> FrontMatter:
     """TOML between +++ lines: tomllib refuses duplicate keys itself; the size cap is split()'s."""
+    if sys.version_info >= (3, 11):  # imported here: a YAML site never needs it (5 ms a run)
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     if not text.strip():
         return FrontMatter(data={}, lines={}, format="toml")
     _check_nesting(text, name, start)

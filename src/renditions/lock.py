@@ -6,7 +6,6 @@ started them: an orphaned worker would keep the site locked (and keep writing) f
 
 from __future__ import annotations
 
-import ctypes
 import fcntl
 import os
 import signal
@@ -74,6 +73,8 @@ def bind_to_parent(parent: int) -> None:
     direct = os.getppid() == parent
     if direct and sys.platform.startswith("linux"):
         try:
+            import ctypes  # here: every command imports this module, only workers need ctypes (3 ms)
+
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):

@@ -20,7 +20,7 @@ from .config import Config, load_config
 from .discover import Article, front_matter_cache, nfc, read_all
 from .engine import Engine
 from .engines import get_engine
-from .errors import UsageError
+from .errors import ManifestError, UsageError
 from .fmcache import FrontMatterCache
 from .gather import gather
 from .hashing import Hasher, cache_file
@@ -195,7 +195,19 @@ def open_session(
     said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None, keep_front_matter)
     walked: list[str] = []
     lstats: dict[str, os.stat_result] = {}
-    matched = read_all(cfg, said, walked, lstats)
+    public = manifest_mod.web_root(cfg.root, cfg.public)
+    loaded: list[Manifest | ManifestError] = []
+
+    def load_manifest() -> None:  # while a copy of this process reads articles (discover.read_all)
+        if not read_manifest:
+            loaded.append(Manifest(cfg.manifest, public=public))
+            return
+        try:
+            loaded.append(manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), public=public))
+        except ManifestError as exc:  # raised below, after --only's slugs are checked, as before
+            loaded.append(exc)
+
+    matched = read_all(cfg, said, walked, lstats, load_manifest)
     articles = site = [a for a in matched if a.images and (drafts or not a.draft)]
     if only:  # slugs compared as Unicode text, as masters are: a file macOS named in NFD is café typed in NFC
         known = {nfc(a.slug) for a in articles}
@@ -205,11 +217,9 @@ def open_session(
         wanted = {nfc(s) for s in only}
         articles = [a for a in articles if nfc(a.slug) in wanted]
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
-    public = manifest_mod.web_root(cfg.root, cfg.public)
-    if read_manifest:
-        man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), public=public)
-    else:
-        man = Manifest(cfg.manifest, public=public)
+    man = loaded[0]
+    if isinstance(man, ManifestError):
+        raise man
     return Session(
         cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched, walked, lstats
     )
