@@ -58,7 +58,7 @@ def test_a_copy_that_fails_is_no_answer():
 
 def test_a_copy_not_needed_is_stopped():
     copy = child.Forked(lambda: time.sleep(60))
-    pid = copy.pid
+    pid = copy.copy.pid
     started = time.monotonic()
     copy.close()
     assert time.monotonic() - started < 10
@@ -82,6 +82,20 @@ def test_no_copy_while_another_thread_runs():
 def test_no_copy_off_linux(monkeypatch):
     monkeypatch.setattr(child.sys, "platform", "darwin")
     assert not child.Forked(lambda: 1).started
+
+
+def _answers(monkeypatch) -> list[bool]:
+    """Whether each copy read_all started answered (its articles taken from it)."""
+    answered: list[bool] = []
+    real = child.Forked.result
+
+    def spy(self):
+        done, value = real(self)
+        answered.append(done)
+        return done, value
+
+    monkeypatch.setattr(child.Forked, "result", spy)
+    return answered
 
 
 def _varied_site(site) -> None:
@@ -123,12 +137,16 @@ def test_two_processes_read_what_one_reads(site, monkeypatch, tmp_path):
     cfg = load_config(site.root)
     monkeypatch.setattr(discover, "SPLIT_MIN", 10**9)
     alone = _read(cfg, tmp_path / "one.json")
-    forks = []
-    real = child.os.fork
-    monkeypatch.setattr(child.os, "fork", lambda: forks.append(1) or real())
+    answered = _answers(monkeypatch)
     monkeypatch.setattr(discover, "SPLIT_MIN", 2)
     split = _read(cfg, tmp_path / "two.json")
-    assert forks == [1]
+    assert answered == [True]  # the copy's answer was taken, not its share read again here
+    files = discover.article_files(cfg)
+    masters = {p: p for found in discover.master_index(cfg.sources).values() for p in found}
+    for a, f in zip(split[0], files, strict=True):
+        assert a.file == f
+    taken = split[0][int(len(files) * (1 - discover.SPLIT_SHARE)) + 1 :]  # read by the copy
+    assert any(a.master is not None for a in taken) and all(a.master is None or a.master in masters for a in taken)
     assert len(alone[0]) == 19
     assert split[0] == alone[0]  # every article, field for field, in path order
     assert [a.rel for a in split[0]] == sorted(a.rel for a in split[0])
@@ -166,14 +184,7 @@ def test_a_fresh_clones_check_reads_in_two_processes_and_still_names_each_proble
     runner = CliRunner()
     assert runner.invoke(main, ["build", "--root", str(site.root)]).exit_code == 1  # lost has no master
     (site.out("mobile", "two")).write_bytes(b"not an image")
-    copies = []
-    real = child.Forked.__init__
-
-    def counted(self, *args, **kwargs):
-        real(self, *args, **kwargs)
-        copies.append(self.started)
-
-    monkeypatch.setattr(child.Forked, "__init__", counted)
+    answered = _answers(monkeypatch)
     results = {}
     for split_min in (10**9, 2):
         monkeypatch.setattr(discover, "SPLIT_MIN", split_min)
@@ -191,7 +202,7 @@ def test_a_fresh_clones_check_reads_in_two_processes_and_still_names_each_proble
         "content/lost.md: no master: add source_images/lost.png (or .jpg, .webp, .avif, .tif, .gif, .heic)",
         "/img/artical/mobile-articles/two.png: modified by hand: its bytes differ from what renditions wrote",
     ]
-    assert copies == [True]  # the second check's reading was split; the first's was not
+    assert answered == [True]  # the second check's reading was split, and the copy answered
 
 
 def test_a_bad_manifest_still_stops_the_run_after_only_is_checked(site, monkeypatch):

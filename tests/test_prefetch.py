@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from renditions import hashing, pipeline
+from renditions import child, hashing, pipeline
 from renditions.hashing import Hasher
 from renditions.verify import check
 
@@ -146,13 +146,17 @@ def test_ctrl_c_during_a_fresh_clone_check_stops_the_helpers_quietly(site):
     assert group() == []
 
 
-def test_a_build_with_jobs_1_hashes_in_its_own_process(site, helped, forks):
-    """--jobs 1 asks for one process: a fresh clone's hashing stays in it too."""
+def test_a_build_with_jobs_1_hashes_in_its_own_process(site, helped, forks, monkeypatch):
+    """--jobs 1 asks for one process: a fresh clone's hashing stays in it too (git's index is
+    still read in a copy of it, child.py: that reads no file)."""
     built_then_cloned(site, "a", "b")
     forks.clear()  # the build above forked its render worker
+    copies = []
+    real = child._fork
+    monkeypatch.setattr(child, "_fork", lambda body: copies.append(1) or real(body))
     report = pipeline.build(site.root, jobs=1)
     assert report.ok and report.count("up to date") == 8
-    assert helped == [] and forks == []
+    assert helped == [] and len(forks) == len(copies) == 1
 
 
 def test_when_no_helper_can_be_started_the_check_hashes_alone(site, helped, monkeypatch):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import time
 
@@ -42,8 +43,14 @@ def built(site, monkeypatch):
     return site
 
 
-def test_the_headers_are_read_in_the_child(built):
+@pytest.mark.parametrize("backend", ["fork", "exec"])
+def test_the_headers_are_read_in_the_child(built, monkeypatch, backend):
+    """In a forked copy of this process, or a `python -I` child where fork is not safe."""
+    copies = []
+    real = child._fork
+    monkeypatch.setattr(child, "_fork", lambda body: copies.append(1) or (real(body) if backend == "fork" else None))
     report = check(built.root)
+    assert copies  # asked for a copy, which answered or (exec) was refused
     assert report.ok and report.count("up to date") == 8
     assert built.here == []  # all 8 read by the child
 
@@ -76,27 +83,50 @@ def test_a_header_the_child_read_from_another_file_is_read_again(built, monkeypa
     assert len(built.here) == 8
 
 
-@pytest.mark.parametrize("how", ["exits", "junk, exit 0", "a print before the answer", "cannot start"])
-def test_when_the_child_fails_check_reads_the_headers(built, monkeypatch, how):
-    if how == "exits":
-        monkeypatch.setattr(child, "_ENTRY", "import sys; sys.stdout.write('half an answer'); sys.exit(3)")
-    elif how == "junk, exit 0":  # a dict's marshal, not an answer: taken, it would break check
-        monkeypatch.setattr(child, "_ENTRY", "import sys, marshal; sys.stdout.buffer.write(marshal.dumps({'x': 1}))")
-    elif how == "a print before the answer":  # as a `.pth` file that prints would
-        monkeypatch.setattr(child, "_ENTRY", "import sys; sys.stdout.buffer.write(b'hello'); sys.stdout.flush()\n" + child._ENTRY)
+def _fails(monkeypatch, how: str, backend: str) -> None:
+    """The header child fails `how`: a forked copy (child._fork), or a `python -I` child where
+    fork is not safe (child._ENTRY)."""
+    if backend == "exec":
+        monkeypatch.setattr(child, "_fork", lambda body: None)
+        if how == "exits":
+            monkeypatch.setattr(child, "_ENTRY", "import sys; sys.stdout.write('half an answer'); sys.exit(3)")
+        elif how == "junk, exit 0":  # a dict's marshal, not an answer: taken, it would break check
+            monkeypatch.setattr(child, "_ENTRY", "import sys, marshal; sys.stdout.buffer.write(marshal.dumps({'x': 1}))")
+        elif how == "a print before the answer":  # as a `.pth` file that prints would
+            monkeypatch.setattr(child, "_ENTRY", "import sys; sys.stdout.buffer.write(b'hello'); sys.stdout.flush()\n" + child._ENTRY)
+        else:
+            monkeypatch.setattr(sniff.sys, "executable", "/nonexistent/no-python")
+        return
+    real = child._call
+
+    def exits(fd, *args):
+        os.write(fd, b"half an answer")
+        raise SystemExit(3)
+
+    def junk(fd, *args):
+        os.write(fd, marshal.dumps({"x": 1}))
+
+    def hello_first(fd, *args):
+        os.write(fd, b"hello")
+        real(fd, *args)
+
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    if how == "cannot start":  # neither a copy nor a python can be had
+        monkeypatch.setattr(child.os, "fork", no_fork)
+        monkeypatch.setattr(sniff.sys, "executable", "/nonexistent/no-python")
     else:
-        monkeypatch.setattr(sniff.sys, "executable", str(built.root / "no-python"))
+        monkeypatch.setattr(child, "_call", {"exits": exits, "junk, exit 0": junk, "a print before the answer": hello_first}[how])
+
+
+@pytest.mark.parametrize("backend", ["fork", "exec"])
+@pytest.mark.parametrize("how", ["exits", "junk, exit 0", "a print before the answer", "cannot start"])
+def test_when_the_child_fails_check_reads_the_headers(built, monkeypatch, how, backend):
+    _fails(monkeypatch, how, backend)
     report = check(built.root)
     assert report.ok, report.problems
     assert len(built.here) == 8
-
-
-def test_taken_wants_the_stat_the_file_was_hashed_by():
-    head = ((10, 20, 30, 40), ("png", 16, 9))
-    assert sniff.taken(head, [10, 20, 30, 40, "sha"]) == ("png", 16, 9)
-    assert sniff.taken(head, [10, 20, 31, 40, "sha"]) is None  # changed since (ctime)
-    assert sniff.taken(head, None) is None  # never hashed: sniffed here
-    assert sniff.taken(None, [10, 20, 30, 40, "sha"]) is None
 
 
 def test_a_child_not_waited_for_is_stopped(built):

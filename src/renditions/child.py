@@ -16,12 +16,13 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .procs import threads_running
+from .procs import ctrl_c_held, threads_running
 
 #: Runs `function(*args)` of a renditions module: argv is the niceness to add, the package's
 #: parent folder, the module, the function, then its arguments. What the function writes to
@@ -56,10 +57,14 @@ class Child:
     second core only when the children needed sooner are not using it."""
 
     def __init__(self, module: str, function: str, *args: str, site: bool = True, nice: int = 0):
+        # a forked copy where fork is safe: no interpreter to start, nothing to import again
+        self.proc: subprocess.Popen | _Copy | None = _fork(lambda fd: _call(fd, module, function, args, nice))
+        if self.proc is not None:
+            return
         package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         flags = ["-I"] if site else ["-I", "-S"]  # -S: a module that needs no third-party package starts in 0.02 s
         try:
-            self.proc: subprocess.Popen | None = subprocess.Popen(
+            self.proc = subprocess.Popen(
                 [sys.executable, *flags, *_UTF8_AS_HERE, "-c", _ENTRY, str(nice), package_parent, module, function, *args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -91,7 +96,7 @@ class Child:
     __del__ = close  # dropped unread (an error while the run went on)
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen | _Copy) -> None:
     if proc.stdout is not None:
         proc.stdout.close()
     proc.wait()
@@ -99,62 +104,40 @@ def _stop(proc: subprocess.Popen) -> None:
 
 class Forked:
     """`work()` run in a forked copy of this process, its pickled result read by `result`. Call
-    `result` or `close` once. `started` is False where fork is not safe (not Linux, or another
-    thread running: what it holds locked would stay locked in the copy): then do the work here."""
+    `result` or `close` once. `started` is False where fork is not safe (see _fork): then do
+    the work here."""
 
     def __init__(self, work: Callable[[], Any], shared: Sequence[object] = ()):
         """`shared`: objects both processes hold from before the fork (the articles' paths, say),
         sent by their index and taken as they are here: not rebuilt (a path costs 5 µs to rebuild)."""
-        self.pid = 0
-        self.fd = -1
         self.shared = shared
-        if sys.platform != "linux" or threads_running() != 1:  # the fork rule (procs.py)
-            return
-        try:
-            read, write = os.pipe()
-        except OSError:
-            return
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(read)
-            os.close(write)
-            return
-        if pid == 0:  # the copy: answer, and leave without running this process's exit handlers
-            code = 1
-            try:
-                os.close(read)
-                data = _dumps(work(), {id(obj): i for i, obj in enumerate(shared)})
-                _widen(write, len(data))  # the answer waits in the pipe, not in this process
-                with open(write, "wb") as out:
-                    out.write(data)
-                code = 0
-            except BaseException:  # a failed copy is no answer: its caller does the work
-                pass
-            finally:
-                os._exit(code)
-        os.close(write)
-        self.pid, self.fd = pid, read
+
+        def answer_with(fd: int) -> None:
+            data = _dumps(work(), {id(obj): i for i, obj in enumerate(shared)})
+            _widen(fd, len(data))  # the answer waits in the pipe, not in the copy
+            with open(fd, "wb") as out:
+                out.write(data)
+
+        self.copy = _fork(answer_with)
 
     @property
     def started(self) -> bool:
-        return self.pid != 0
+        return self.copy is not None
 
     def result(self) -> tuple[bool, Any]:
         """(True, what `work()` returned), or (False, None) if the copy failed or never started."""
-        if not self.started:
-            return False, None
-        parts = []
-        try:
-            while part := os.read(self.fd, 1 << 20):
-                parts.append(part)
-        except OSError:
-            parts = []
-        code = self._reap()
-        if code != 0 or not parts:
+        copy, self.copy = self.copy, None
+        if copy is None:
             return False, None
         try:
-            unpickler = pickle.Unpickler(io.BytesIO(b"".join(parts)))
+            data = copy.stdout.read()
+            code = copy.wait()
+        finally:
+            _stop(copy)
+        if code != 0 or not data:
+            return False, None
+        try:
+            unpickler = pickle.Unpickler(io.BytesIO(data))
             unpickler.persistent_load = self.shared.__getitem__  # type: ignore[method-assign]
             return True, unpickler.load()
         except Exception:
@@ -162,22 +145,99 @@ class Forked:
 
     def close(self) -> None:
         """Not needed after all: stop the copy."""
-        if self.started:
-            try:
-                os.kill(self.pid, 9)
-            except OSError:
-                pass
-            self._reap()
-
-    def _reap(self) -> int:
-        pid, fd, self.pid, self.fd = self.pid, self.fd, 0, -1
-        os.close(fd)
-        try:
-            return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-        except ChildProcessError:
-            return -1
+        copy, self.copy = getattr(self, "copy", None), None
+        if copy is not None:
+            copy.kill()
+            _stop(copy)
 
     __del__ = close
+
+
+class _Copy:
+    """A forked copy of this process, to Child and Forked what a Popen is: its answer on
+    `stdout`, `wait`, `kill`."""
+
+    def __init__(self, pid: int, fd: int):
+        self.pid = pid
+        self.stdout = open(fd, "rb")  # noqa: SIM115 - closed by _stop, as a Popen's is
+        self.returncode: int | None = None
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            with ctrl_c_held():  # reaped whole: a Ctrl-C here must not leave a zombie
+                try:
+                    self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+                except ChildProcessError:
+                    self.returncode = -1
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _fork(body: Callable[[int], None]) -> _Copy | None:
+    """A copy of this process that runs `body(fd)` (fd: the pipe its answer goes to) and exits,
+    with 0 if `body` returned. None where fork is not safe: off Linux (macOS' system libraries
+    are not safe to use after fork without exec), or while another thread runs (the fork rule,
+    procs.py). Ctrl-C is this process's to answer: the copy is born with it held, and ignores it."""
+    if sys.platform != "linux" or threads_running() != 1:
+        return None
+    copy = None
+    try:
+        with ctrl_c_held():
+            try:
+                read, write = os.pipe()
+            except OSError:
+                return None
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(read)
+                os.close(write)
+                return None
+            if pid == 0:  # the copy: leaves without running this process's exit handlers
+                code = 1
+                try:
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    os.close(read)
+                    from .lock import bind_to_parent
+
+                    bind_to_parent(os.getppid())  # ends with this process, even killed
+                    body(write)
+                    code = 0
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else 1
+                except BaseException:  # a failed copy is no answer: its caller does the work
+                    pass
+                finally:
+                    os._exit(code)
+            os.close(write)
+            copy = _Copy(pid, read)
+    except BaseException:  # a Ctrl-C held while forking lands here: the copy is stopped with it
+        if copy is not None:
+            copy.kill()
+            _stop(copy)
+        raise
+    return copy
+
+
+def _call(fd: int, module: str, function: str, args: tuple[str, ...], nice: int) -> None:
+    """`module.function(*args)` in a copy (Child), answering (`answer`) into the pipe `fd`."""
+    import importlib
+
+    _widen(fd, 1 << 20)
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass  # a sandbox may refuse: run as is
+    sys.stdout = open(fd, "w")  # noqa: SIM115 - this process's own buffered output stays unwritten: the copy never flushes it
+    getattr(importlib.import_module(module), function)(*args)
+    sys.stdout.flush()
 
 
 def _dumps(value: Any, shared: dict[int, int]) -> bytes:

@@ -13,9 +13,17 @@ from .errors import UsageError
 CHOICES = ("auto", "vips", "pillow")
 
 
+def check_name(name: str | None) -> None:
+    """Raises UsageError for a name not in CHOICES, as `--engine` refuses it (the API takes any
+    string): before any work, though the engine itself is made later (open_session)."""
+    if name not in (None, "auto", "vips", "libvips", "pillow"):
+        raise UsageError("engine", f"{name!r} is not one of {', '.join(map(repr, CHOICES))}")
+
+
 def get_engine(name: str | None = None, threads: int | None = None) -> Engine:
     """libvips unless asked otherwise or unavailable; Pillow as the fallback. Raises UsageError
-    for a name not in CHOICES, as `--engine` refuses it (the API takes any string)."""
+    for a name not in CHOICES (check_name)."""
+    check_name(name)
     if name in (None, "auto", "vips", "libvips"):
         try:
             from .engine_vips import VipsEngine  # imported here: a no-op build decodes nothing
@@ -28,4 +36,4 @@ def get_engine(name: str | None = None, threads: int | None = None) -> Engine:
         from .engine_pillow import PillowEngine
 
         return PillowEngine()
-    raise UsageError("engine", f"{name!r} is not one of {', '.join(map(repr, CHOICES))}")
+    raise AssertionError(name)  # pragma: no cover - check_name refused it

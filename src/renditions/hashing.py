@@ -10,14 +10,14 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the pool's modules (and logging) are imported only when a pool starts
     from concurrent.futures import Future
 
+from .procs import ctrl_c_held
 from .write import write_atomic
 
 
@@ -142,7 +142,7 @@ def _hash_batch(paths: list[str]) -> list[tuple[str, list[int], str] | None]:
 
 
 def _helper_init(parent: int) -> None:
-    """Helpers leave Ctrl-C to the main process (they are born with it held, see _ctrl_c_held,
+    """Helpers leave Ctrl-C to the main process (they are born with it held, see ctrl_c_held,
     and ignore it from here on), and die with it."""
     import signal
 
@@ -150,33 +150,6 @@ def _helper_init(parent: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     bind_to_parent(parent)
-
-
-@contextmanager
-def _ctrl_c_held() -> Iterator[None]:
-    """Hold Ctrl-C while helpers are forked, waited for or stopped, and answer it when the block
-    ends: a KeyboardInterrupt raised inside the executor's code can leave a pool half started or
-    a future's lock taken, and the helpers' shutdown then hangs. SIGINT is blocked (forked
-    helpers are born with it blocked, so they never see the main process's Ctrl-C) and, should
-    another thread receive it, the Python handler only notes it."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    noted: list[int] = []
-    handler = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C held by the block is noted now
-        signal.signal(signal.SIGINT, handler)
-        if noted and callable(handler):
-            handler(signal.SIGINT, None)  # Python's own handler raises KeyboardInterrupt here
-        elif noted and handler == signal.SIG_DFL:
-            os.kill(os.getpid(), signal.SIGINT)
 
 
 def _threads_gone(count: int, timeout: float = 0.2) -> None:
@@ -261,7 +234,7 @@ class Hasher:
         helpers = min(self.helpers, os.cpu_count() or 1)
         if helpers < 2 or sum(size for _, size in todo) < PREFETCH_MIN_BYTES:
             return
-        with _ctrl_c_held():  # a pool half started can't be shut down: Ctrl-C lands once it is whole
+        with ctrl_c_held():  # a pool half started can't be shut down: Ctrl-C lands once it is whole
             try:
                 if self._pool is None:
                     from concurrent.futures import ProcessPoolExecutor
@@ -315,7 +288,7 @@ class Hasher:
             scan.close()
         pool, self._pool = self._pool, None
         if pool is not None:
-            with _ctrl_c_held():  # a second Ctrl-C must not leave helpers behind
+            with ctrl_c_held():  # a second Ctrl-C must not leave helpers behind
                 pool.shutdown(wait=True, cancel_futures=True)
             _threads_gone(self._threads_before)
         self._pending.clear()
@@ -325,7 +298,7 @@ class Hasher:
         future = self._pending.pop(key, None)
         if future is not None:
             try:
-                with _ctrl_c_held():
+                with ctrl_c_held():
                     done = future.result()
             except Exception:  # a helper died or was stopped: hash here instead
                 done = []

@@ -19,7 +19,7 @@ from . import manifest as manifest_mod
 from .config import Config, load_config
 from .discover import Article, front_matter_cache, nfc, read_all
 from .engine import Engine
-from .engines import get_engine
+from .engines import check_name, get_engine
 from .errors import ManifestError, UsageError
 from .fmcache import FrontMatterCache
 from .gather import gather
@@ -191,14 +191,16 @@ def open_session(
     hasher.expect_git(cfg.root)  # on a fresh clone, git answers while the articles are read
     if early is not None:
         early(cfg)
-    eng = get_engine(engine, threads=threads)
+    check_name(engine)  # the engine is made while a copy of this process reads articles, if one does
     said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None, keep_front_matter)
     walked: list[str] = []
     lstats: dict[str, os.stat_result] = {}
     public = manifest_mod.web_root(cfg.root, cfg.public)
     loaded: list[Manifest | ManifestError] = []
+    made: list[Engine] = []
 
-    def load_manifest() -> None:  # while a copy of this process reads articles (discover.read_all)
+    def meanwhile() -> None:  # while a copy of this process reads articles (discover.read_all)
+        made.append(get_engine(engine, threads=threads))  # importing pyvips: 20-30 ms
         if not read_manifest:
             loaded.append(Manifest(cfg.manifest, public=public))
             return
@@ -207,7 +209,7 @@ def open_session(
         except ManifestError as exc:  # raised below, after --only's slugs are checked, as before
             loaded.append(exc)
 
-    matched = read_all(cfg, said, walked, lstats, load_manifest)
+    matched = read_all(cfg, said, walked, lstats, meanwhile)
     articles = site = [a for a in matched if a.images and (drafts or not a.draft)]
     if only:  # slugs compared as Unicode text, as masters are: a file macOS named in NFD is café typed in NFC
         known = {nfc(a.slug) for a in articles}
@@ -217,7 +219,7 @@ def open_session(
         wanted = {nfc(s) for s in only}
         articles = [a for a in articles if nfc(a.slug) in wanted]
     articles = [a for a in articles if in_shard(a.rel, shard_t)]
-    man = loaded[0]
+    man, eng = loaded[0], made[0]
     if isinstance(man, ManifestError):
         raise man
     return Session(
