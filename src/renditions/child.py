@@ -1,14 +1,15 @@
 """Work started in a child process now and read when it is needed.
 
 A fresh clone's `check` parses git's index (gitindex.Scan) and reads every output's header
-(sniff.Ahead): work that needs nothing this process computes. Each runs in a child (`python -I`,
-so no environment variable or working folder changes which renditions it runs) on the second
-core while this process reads the articles and plans. A child is only ever a shortcut: when it can't
-start, fails, or exits with an error, its caller does the work itself, the way it always did.
+(sniff.Ahead): work that needs nothing this process computes. Each runs in a child on the
+second core while this process reads the articles and plans: a forked copy of this process
+where fork is safe (Linux, one thread: `_fork`), else a `python -I` child (so no environment
+variable or working folder changes which renditions it runs). A child is only ever a shortcut:
+when it can't start, fails, or exits with an error, its caller does the work itself, the way
+it always did.
 
 Work that needs what this process has read (the articles' list, the config) is split instead:
-`Forked` runs part of it in a forked copy of this process (Linux only: macOS' system libraries
-are not safe to use after fork without exec) while this one does the rest.
+`Forked` runs part of it in a forked copy while this process does the rest.
 """
 
 from __future__ import annotations
