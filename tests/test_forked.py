@@ -5,6 +5,7 @@ copy can't help."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -64,6 +65,27 @@ def test_a_copy_not_needed_is_stopped():
     assert time.monotonic() - started < 10
     assert not os.path.exists(f"/proc/{pid}")  # killed and reaped
     assert copy.result() == (False, None)
+
+
+@pytest.mark.parametrize("kind", ["Forked", "Child"])
+def test_ctrl_c_while_waiting_for_a_copy_stops_it(kind, monkeypatch):
+    """The copy drops Ctrl-C (it is the main process's to answer): the main process, told while it
+    waits, stops the copy and goes on with the KeyboardInterrupt at once."""
+    if kind == "Forked":
+        waiting = child.Forked(lambda: time.sleep(30))
+        pid, wait = waiting.copy.pid, waiting.result
+    else:
+        monkeypatch.setattr(child, "_call", lambda fd, *args: time.sleep(30))
+        waiting = child.Child("renditions.sniff", "_ahead", "/nonexistent", "/nonexistent")
+        pid, wait = waiting.proc.pid, waiting.output
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        wait()
+    timer.join()
+    assert time.monotonic() - started < 10
+    assert not os.path.exists(f"/proc/{pid}")  # killed and reaped
 
 
 def test_no_copy_while_another_thread_runs():

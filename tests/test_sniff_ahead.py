@@ -93,7 +93,9 @@ def _fails(monkeypatch, how: str, backend: str) -> None:
         elif how == "junk, exit 0":  # a dict's marshal, not an answer: taken, it would break check
             monkeypatch.setattr(child, "_ENTRY", "import sys, marshal; sys.stdout.buffer.write(marshal.dumps({'x': 1}))")
         elif how == "a print before the answer":  # as a `.pth` file that prints would
-            monkeypatch.setattr(child, "_ENTRY", "import sys; sys.stdout.buffer.write(b'hello'); sys.stdout.flush()\n" + child._ENTRY)
+            monkeypatch.setattr(
+                child, "_ENTRY", "import sys; sys.stdout.buffer.write(b'hello'); sys.stdout.flush()\n" + child._ENTRY
+            )
         else:
             monkeypatch.setattr(sniff.sys, "executable", "/nonexistent/no-python")
         return

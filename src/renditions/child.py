@@ -83,6 +83,9 @@ class Child:
         try:
             out = proc.stdout.read() if proc.stdout is not None else b""
             code = proc.wait()
+        except BaseException:  # Ctrl-C while waiting: a copy ignores it, so it is stopped here
+            proc.kill()
+            raise
         finally:
             _stop(proc)
         return out[len(ANSWER) :] if code == 0 and out.startswith(ANSWER) else None
@@ -133,6 +136,9 @@ class Forked:
         try:
             data = copy.stdout.read()
             code = copy.wait()
+        except BaseException:  # Ctrl-C while waiting: the copy ignores it, so it is stopped here
+            copy.kill()
+            raise
         finally:
             _stop(copy)
         if code != 0 or not data:
@@ -184,10 +190,11 @@ def _fork(body: Callable[[int], None]) -> _Copy | None:
     """A copy of this process that runs `body(fd)` (fd: the pipe its answer goes to) and exits,
     with 0 if `body` returned. None where fork is not safe: off Linux (macOS' system libraries
     are not safe to use after fork without exec), or while another thread runs (the fork rule,
-    procs.py). Ctrl-C is this process's to answer: the copy is born with it held, and ignores it."""
+    procs.py). Ctrl-C is this process's to answer: the copy is born with it held, then drops it."""
     if sys.platform != "linux" or threads_running() != 1:
         return None
     copy = None
+    parent = os.getpid()
     try:
         with ctrl_c_held():
             try:
@@ -203,15 +210,18 @@ def _fork(body: Callable[[int], None]) -> _Copy | None:
             if pid == 0:  # the copy: leaves without running this process's exit handlers
                 code = 1
                 try:
-                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    # Ctrl-C caught and dropped, not ignored: a program the copy runs (git) gets it as usual
+                    signal.signal(signal.SIGINT, lambda signum, frame: None)
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
                     os.close(read)
+                    _quiet()
                     from .lock import bind_to_parent
 
-                    bind_to_parent(os.getppid())  # ends with this process, even killed
+                    bind_to_parent(parent)  # ends with this process, even killed
                     body(write)
                     code = 0
                 except SystemExit as exc:
-                    code = exc.code if isinstance(exc.code, int) else 1
+                    code = exc.code if isinstance(exc.code, int) and 0 <= exc.code <= 255 else 1
                 except BaseException:  # a failed copy is no answer: its caller does the work
                     pass
                 finally:
@@ -224,6 +234,16 @@ def _fork(body: Callable[[int], None]) -> _Copy | None:
             _stop(copy)
         raise
     return copy
+
+
+def _quiet() -> None:
+    """The copy's stderr goes nowhere, as a `python -I` child's does: its warnings are not the run's."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:
+        pass
 
 
 def _call(fd: int, module: str, function: str, args: tuple[str, ...], nice: int) -> None:
