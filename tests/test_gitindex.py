@@ -186,6 +186,31 @@ def test_a_run_that_stops_early_leaves_no_child_behind(clone):
     assert children() == before
 
 
+@pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task"), reason="needs Linux's /proc")
+def test_ctrl_c_while_the_articles_are_read_stops_gits_child(clone, monkeypatch):
+    """Stopped and reaped when the session fails to open, not left to the system when the process
+    ends (`renditions` ends without Python's teardown: no finalizer would reap it)."""
+    from renditions import gitindex, session
+
+    scans = []
+    real_scan = gitindex.Scan.__init__
+
+    def scan(self, root):
+        scans.append(root)
+        real_scan(self, root)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gitindex.Scan, "__init__", scan)
+    monkeypatch.setattr(session, "read_all", interrupted)
+    before = children()
+    with pytest.raises(KeyboardInterrupt) as info:  # its traceback keeps the session's objects alive
+        check(clone.root)
+    assert len(scans) == 1 and children() == before
+    del info
+
+
 def test_a_root_named_with_dotdot_is_vouched_for_too(clone, reads):
     """`--root ..` or `content/..`: the files are named from the root as given, `..` and all."""
     report = check(os.path.join(clone.root, "content", ".."))

@@ -188,40 +188,44 @@ def open_session(
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
     hasher = Hasher(cache_file(cfg.root) if use_cache else None)
-    hasher.expect_git(cfg.root)  # on a fresh clone, git answers while the articles are read
-    if early is not None:
-        early(cfg)
-    check_name(engine)  # the engine is made while a copy of this process reads articles, if one does
-    said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None, keep_front_matter)
-    walked: list[str] = []
-    lstats: dict[str, os.stat_result] = {}
-    public = manifest_mod.web_root(cfg.root, cfg.public)
-    loaded: list[Manifest | ManifestError] = []
-    made: list[Engine] = []
+    try:
+        hasher.expect_git(cfg.root)  # on a fresh clone, git answers while the articles are read
+        if early is not None:
+            early(cfg)
+        check_name(engine)  # the engine is made while a copy of this process reads articles, if one does
+        said = front_matter_cache(cfg, cache_file(cfg.root, "fm") if use_cache else None, keep_front_matter)
+        walked: list[str] = []
+        lstats: dict[str, os.stat_result] = {}
+        public = manifest_mod.web_root(cfg.root, cfg.public)
+        loaded: list[Manifest | ManifestError] = []
+        made: list[Engine] = []
 
-    def meanwhile() -> None:  # while a copy of this process reads articles (discover.read_all)
-        made.append(get_engine(engine, threads=threads))  # importing pyvips: 20-30 ms
-        if not read_manifest:
-            loaded.append(Manifest(cfg.manifest, public=public))
-            return
-        try:
-            loaded.append(manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), public=public))
-        except ManifestError as exc:  # raised below, after --only's slugs are checked, as before
-            loaded.append(exc)
+        def meanwhile() -> None:  # while a copy of this process reads articles (discover.read_all)
+            made.append(get_engine(engine, threads=threads))  # importing pyvips: 20-30 ms
+            if not read_manifest:
+                loaded.append(Manifest(cfg.manifest, public=public))
+                return
+            try:
+                loaded.append(manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root), public=public))
+            except ManifestError as exc:  # raised below, after --only's slugs are checked, as before
+                loaded.append(exc)
 
-    matched = read_all(cfg, said, walked, lstats, meanwhile)
-    articles = site = [a for a in matched if a.images and (drafts or not a.draft)]
-    if only:  # slugs compared as Unicode text, as masters are: a file macOS named in NFD is café typed in NFC
-        known = {nfc(a.slug) for a in articles}
-        unknown = [s for s in only if nfc(s) not in known]
-        if unknown:
-            raise UsageError("--only", _not_found(unknown, matched))
-        wanted = {nfc(s) for s in only}
-        articles = [a for a in articles if nfc(a.slug) in wanted]
-    articles = [a for a in articles if in_shard(a.rel, shard_t)]
-    man, eng = loaded[0], made[0]
-    if isinstance(man, ManifestError):
-        raise man
+        matched = read_all(cfg, said, walked, lstats, meanwhile)
+        articles = site = [a for a in matched if a.images and (drafts or not a.draft)]
+        if only:  # slugs compared as Unicode text, as masters are: a file macOS named in NFD is café typed in NFC
+            known = {nfc(a.slug) for a in articles}
+            unknown = [s for s in only if nfc(s) not in known]
+            if unknown:
+                raise UsageError("--only", _not_found(unknown, matched))
+            wanted = {nfc(s) for s in only}
+            articles = [a for a in articles if nfc(a.slug) in wanted]
+        articles = [a for a in articles if in_shard(a.rel, shard_t)]
+        man, eng = loaded[0], made[0]
+        if isinstance(man, ManifestError):
+            raise man
+    except BaseException:  # an error or Ctrl-C: git's child is stopped and reaped, not left to the system
+        hasher.close()
+        raise
     return Session(
         cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched, walked, lstats
     )
