@@ -332,3 +332,20 @@ def test_translations_writing_one_reference_two_ways_both_get_entries(site):
     data.write_text(json.dumps(doc))
     r = run(site, "check")
     assert r.exit_code == 1 and "data/renditions.json: out of date" in r.output
+
+
+def test_a_build_that_renders_nothing_but_writes_the_data_file_says_so(site):
+    """A user's trial: with `data:` turned on after the images were built, the build printed only
+    "nothing to do: every output is up to date", though it wrote the data file."""
+    data = built(site, "a")
+    data.unlink()
+    r = run(site, "build")
+    assert r.exit_code == 0, r.output
+    assert data.exists()
+    assert "note: data/renditions.json: written (the templates' data)" in r.stderr.splitlines()
+    assert "nothing to do: every output is up to date" in r.stdout  # of the images, still true
+    again = run(site, "build")  # nothing written: no note, and none replayed from a stamp
+    assert again.exit_code == 0 and "written (the templates' data)" not in again.output
+    stamped = run(site, "build")
+    assert stamped.exit_code == 0 and "written (the templates' data)" not in stamped.output
+    assert "note:" not in run(site, "build", "--json").stderr

@@ -85,9 +85,13 @@ def template_data(config: Config, articles: list[Article], manifest: Manifest) -
     return doc
 
 
-def write_data(config: Config, doc: dict) -> Problem | None:
+#: The build's note when it wrote the data file: a build that rendered nothing still says so.
+WRITTEN = "{file}: written (the templates' data)"
+
+
+def write_data(config: Config, doc: dict) -> tuple[Problem | None, bool]:
     """Write the data file atomically, only when its bytes change; never over a file renditions
-    did not write (then a Problem says so)."""
+    did not write (then a Problem says so). The bool: whether it was written."""
     assert config.data is not None
     shown = os.path.relpath(config.data, config.root)
     text = _text(doc)
@@ -96,16 +100,16 @@ def write_data(config: Config, doc: dict) -> Problem | None:
     except FileNotFoundError:
         old = None
     except OSError as exc:
-        return Problem(shown, f"cannot read the data file: {exc.strerror}")
+        return Problem(shown, f"cannot read the data file: {exc.strerror}"), False
     if old == text:
-        return None
+        return None, False
     if old is not None and not _ours(old):
-        return Problem(shown, "not written by renditions, so it is left alone: move it, or set `data:` to another file")
+        return Problem(shown, "not written by renditions, so it is left alone: move it, or set `data:` to another file"), False
     try:
         write_atomic(Path(config.data), text)
     except OSError as exc:
-        return Problem(shown, f"cannot write the data file: {exc.strerror}")
-    return None
+        return Problem(shown, f"cannot write the data file: {exc.strerror}"), False
+    return None, True
 
 
 def data_problem(config: Config, manifest: Manifest, published: list[Article], every: list[Article]) -> Problem | None:

@@ -88,7 +88,7 @@ def build(
             s.manifest.save()
         journal.settle(s.config.root, lambda p, h: _records(s, p, h), s.hasher)
         s.hasher.save()
-        site_problems = _write_data(s, bool(only), shard, drafts)
+        site_problems, data_notes = _write_data(s, bool(only), shard, drafts)
         s.said.save()
     failed = set(plan.failed_articles) | {p.article for p in problems}
     problems += site_problems
@@ -98,7 +98,7 @@ def build(
         "build",
         outputs=tuple(sorted(results + fresh, key=lambda r: r.path)),
         problems=plan.problems + tuple(problems),
-        notes=tuple(notes),
+        notes=(*notes, *data_notes),
         failed_articles=tuple(sorted(failed)),
         engine=s.engine_id,
     )
@@ -107,17 +107,19 @@ def build(
     return report
 
 
-def _write_data(s: Session, narrowed: bool, shard: str | None, drafts: bool) -> list[Problem]:
-    """The data file for templates (config `data:`), from the whole site's manifest. A shard
-    build has only part of the manifest: the merged manifest's next build writes it."""
+def _write_data(s: Session, narrowed: bool, shard: str | None, drafts: bool) -> tuple[list[Problem], list[str]]:
+    """The data file for templates (config `data:`), from the whole site's manifest: its problem,
+    and a note if it was written. A shard build has only part of the manifest: the merged
+    manifest's next build writes it."""
     if s.config.data is None or shard:
-        return []
-    from .datafile import template_data, write_data
+        return [], []
+    from .datafile import WRITTEN, template_data, write_data
     from .discover import discover
 
     articles = discover(s.config, drafts) if narrowed else s.articles  # --only: the file still covers every article
-    problem = write_data(s.config, template_data(s.config, articles, s.manifest))
-    return [problem] if problem else []
+    problem, written = write_data(s.config, template_data(s.config, articles, s.manifest))
+    note = [WRITTEN.format(file=os.path.relpath(s.config.data, s.config.root))] if written else []
+    return ([problem] if problem else []), note
 
 
 def own_unrecorded(plan: Plan, noted: dict[Path, set[str]], digest: Callable[[Path], str | None]) -> Plan:
