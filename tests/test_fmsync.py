@@ -111,3 +111,22 @@ def test_toml_and_json_get_keys_in_their_own_format(site):
     assert all(p.exists() for slug in ("toml", "json") for p in site.outputs(slug))
     check = CliRunner().invoke(main, ["check", "--root", str(site.root)])
     assert check.exit_code == 0, check.output
+
+
+def test_drafts_get_keys_only_when_they_are_built(site):
+    """`hugo new content` writes drafts. A user's trial: on a site of drafts alone, the build
+    added every key and then stopped with exit 2 ("nothing was done"). Now the keys go with the
+    build: only into the articles it builds, drafts with --drafts."""
+    draft = site.root / "content" / "first-post.md"
+    original = b'+++\ntitle = "First post"\ndraft = true\n+++\n\nText.\n'
+    draft.write_bytes(original)
+    site.master("first-post")
+    refused = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter"])
+    assert refused.exit_code == 2
+    assert "only 1 draft (`--drafts` includes them)" in refused.stderr
+    assert draft.read_bytes() == original and "added" not in refused.output
+    built = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter", "--drafts"])
+    assert built.exit_code == 0, built.output
+    assert "content/first-post.md: added image, mobile, singleImage, MobileSingleImage" in built.stderr
+    assert draft.read_bytes().startswith(b'+++\ntitle = "First post"\ndraft = true\nimage = "/img/artical/articles/first-post.png"\n')
+    assert all(p.exists() for p in site.outputs("first-post"))

@@ -111,11 +111,14 @@ def sync(
     *,
     only: tuple[str, ...] = (),
     dry_run: bool = False,
+    drafts: bool = False,
 ) -> list[Added]:
-    """Add every missing variant key to every article (or only these slugs)."""
+    """Add every missing variant key to every article the build builds (or only these slugs):
+    drafts only with `drafts`, as the build takes them. A site of drafts alone (what `hugo new
+    content` writes) is refused by the build with exit 2, and must be left as it was."""
     cfg = load_config(root, config)
     added = []
-    for a in discover(cfg, drafts=True):
+    for a in discover(cfg, drafts=drafts):
         if only and a.slug not in only:
             continue
         keys = missing_keys(a, cfg)
