@@ -128,5 +128,7 @@ def test_drafts_get_keys_only_when_they_are_built(site):
     built = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter", "--drafts"])
     assert built.exit_code == 0, built.output
     assert "content/first-post.md: added image, mobile, singleImage, MobileSingleImage" in built.stderr
-    assert draft.read_bytes().startswith(b'+++\ntitle = "First post"\ndraft = true\nimage = "/img/artical/articles/first-post.png"\n')
+    assert draft.read_bytes().startswith(
+        b'+++\ntitle = "First post"\ndraft = true\nimage = "/img/artical/articles/first-post.png"\n'
+    )
     assert all(p.exists() for p in site.outputs("first-post"))

@@ -211,6 +211,21 @@ def test_ctrl_c_while_the_articles_are_read_stops_gits_child(clone, monkeypatch)
     del info
 
 
+@pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task"), reason="needs Linux's /proc")
+def test_a_build_refused_after_the_session_opened_stops_gits_child(clone, monkeypatch):
+    """A site of drafts alone: build stops with exit 2 once the session is open, before the plan
+    that would have closed git's child; the child is stopped and reaped all the same."""
+    from renditions import session
+    from renditions.errors import UsageError
+
+    monkeypatch.setattr(session.Session, "no_article", lambda self: "only drafts")
+    before = children()
+    with pytest.raises(UsageError) as info:  # its traceback keeps the session's objects alive
+        pipeline.build(clone.root, jobs=1)
+    assert children() == before
+    del info
+
+
 def test_a_root_named_with_dotdot_is_vouched_for_too(clone, reads):
     """`--root ..` or `content/..`: the files are named from the root as given, `..` and all."""
     report = check(os.path.join(clone.root, "content", ".."))

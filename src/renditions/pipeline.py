@@ -66,44 +66,50 @@ def build(
     s = open_session(
         root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run, drafts=drafts, keep_front_matter=True
     )  # else read under the lock
-    if s.no_article():
-        raise UsageError(", ".join(s.config.content), s.no_article())
-    s.hasher.helpers = min(s.hasher.helpers, jobs)  # --jobs 1: one process, hashing included
-    if dry_run:
-        return _plan_report(s.plan(force), s)
-    with site_lock(s.config.root, wait=wait_lock):
-        s.manifest = manifest_mod.load(  # a manifest git merged is resolved against the files
-            s.config.manifest,
-            os.path.relpath(s.config.manifest, s.config.root),
-            manifest_mod.match_on_disk(s.config.public, s.config.sources, s.hasher),
-            manifest_mod.web_root(s.config.root, s.config.public),
+    try:
+        if s.no_article():
+            raise UsageError(", ".join(s.config.content), s.no_article())
+        s.hasher.helpers = min(s.hasher.helpers, jobs)  # --jobs 1: one process, hashing included
+        if dry_run:
+            return _plan_report(s.plan(force), s)
+        with site_lock(s.config.root, wait=wait_lock):
+            s.manifest = manifest_mod.load(  # a manifest git merged is resolved against the files
+                s.config.manifest,
+                os.path.relpath(s.config.manifest, s.config.root),
+                manifest_mod.match_on_disk(s.config.public, s.config.sources, s.hasher),
+                manifest_mod.web_root(s.config.root, s.config.public),
+            )
+            plan = own_unrecorded(s.plan(force), journal.read(s.config.root), s.hasher)
+            sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})
+            s.manifest.shard = shard  # only a shard build's manifest says which shard it is
+            results, problems, notes = _render_and_record(plan, s, jobs, threads, progress)
+            moved = {} if shard else s.writers_moved(plan)  # a shard's: `merge`, then the whole build, records them
+            s.manifest.entries.update(moved)
+            if (
+                plan.jobs or moved or shard or s.manifest.healed or not s.config.manifest.exists()
+            ):  # a no-op build rewrites nothing
+                s.manifest.save()
+            journal.settle(s.config.root, lambda p, h: _records(s, p, h), s.hasher)
+            s.hasher.save()
+            site_problems, data_notes = _write_data(s, bool(only), shard, drafts)
+            s.said.save()
+        failed = set(plan.failed_articles) | {p.article for p in problems}
+        problems += site_problems
+        fresh = fresh_results(plan.fresh, s.manifest)
+        problems += over_budget(s.config, results + fresh)  # warnings: the build did its job
+        report = Report(
+            "build",
+            outputs=tuple(sorted(results + fresh, key=lambda r: r.path)),
+            problems=plan.problems + tuple(problems),
+            notes=(*notes, *data_notes),
+            failed_articles=tuple(sorted(failed)),
+            engine=s.engine_id,
         )
-        plan = own_unrecorded(s.plan(force), journal.read(s.config.root), s.hasher)
-        sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})
-        s.manifest.shard = shard  # only a shard build's manifest says which shard it is
-        results, problems, notes = _render_and_record(plan, s, jobs, threads, progress)
-        moved = {} if shard else s.writers_moved(plan)  # a shard's: `merge`, then the whole build, records them
-        s.manifest.entries.update(moved)
-        if plan.jobs or moved or shard or s.manifest.healed or not s.config.manifest.exists():  # a no-op build rewrites nothing
-            s.manifest.save()
-        journal.settle(s.config.root, lambda p, h: _records(s, p, h), s.hasher)
-        s.hasher.save()
-        site_problems, data_notes = _write_data(s, bool(only), shard, drafts)
-        s.said.save()
-    failed = set(plan.failed_articles) | {p.article for p in problems}
-    problems += site_problems
-    fresh = fresh_results(plan.fresh, s.manifest)
-    problems += over_budget(s.config, results + fresh)  # warnings: the build did its job
-    report = Report(
-        "build",
-        outputs=tuple(sorted(results + fresh, key=lambda r: r.path)),
-        problems=plan.problems + tuple(problems),
-        notes=(*notes, *data_notes),
-        failed_articles=tuple(sorted(failed)),
-        engine=s.engine_id,
-    )
-    if whole and not plan.jobs and report.ok:  # nothing to do: the next run may know it by stats alone
-        stamp.record("build", root, config, options, s.read_paths(plan), report, started, s.lstats)
+        if whole and not plan.jobs and report.ok and not data_notes:  # nothing done: the next may know it by stats alone
+            stamp.record("build", root, config, options, s.read_paths(plan), report, started, s.lstats)
+    except BaseException:  # an error or Ctrl-C before the plan closed it: git's child is stopped and reaped
+        s.hasher.close()
+        raise
     return report
 
 

@@ -35,6 +35,7 @@ def prune(
     cfg, articles = s.config, s.articles
     shown_config = str(cfg.file)
     if not articles:
+        s.hasher.close()  # git's child, if one was started: stopped and reaped before the error
         raise UsageError(
             ", ".join(cfg.content), f"`content` in {shown_config} matches no article: prune deletes nothing (fix the glob)"
         )
