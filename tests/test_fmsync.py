@@ -113,10 +113,11 @@ def test_toml_and_json_get_keys_in_their_own_format(site):
     assert check.exit_code == 0, check.output
 
 
-def test_drafts_get_keys_only_when_they_are_built(site):
+def test_nothing_is_written_when_the_build_refuses_to_run(site):
     """`hugo new content` writes drafts. A user's trial: on a site of drafts alone, the build
-    added every key and then stopped with exit 2 ("nothing was done"). Now the keys go with the
-    build: only into the articles it builds, drafts with --drafts."""
+    added every key and then stopped with exit 2 ("nothing was done"). Now nothing is written
+    when the build will refuse; with --drafts the keys are added and the draft is built; beside
+    a published article, a draft gets its keys too (ready for the day it is published)."""
     draft = site.root / "content" / "first-post.md"
     original = b'+++\ntitle = "First post"\ndraft = true\n+++\n\nText.\n'
     draft.write_bytes(original)
@@ -132,3 +133,14 @@ def test_drafts_get_keys_only_when_they_are_built(site):
         b'+++\ntitle = "First post"\ndraft = true\nimage = "/img/artical/articles/first-post.png"\n'
     )
     assert all(p.exists() for p in site.outputs("first-post"))
+    only = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter", "--only", "nosuch"])
+    assert only.exit_code == 2 and "added" not in only.output
+    second = site.root / "content" / "second-post.md"
+    second.write_bytes(original.replace(b"First", b"Second"))
+    site.master("second-post")
+    site.article("published", keys={})
+    site.master("published")
+    both = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter"])
+    assert both.exit_code == 0, both.output
+    assert "content/second-post.md: added image, mobile, singleImage, MobileSingleImage" in both.stderr
+    assert "content/published.md: added image, mobile, singleImage, MobileSingleImage" in both.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import frontmatter
 from .config import Config, load_config
-from .discover import Article, discover
+from .discover import Article, discover, nfc
 from .errors import FrontMatterError
 from .write import write_atomic
 
@@ -113,13 +113,19 @@ def sync(
     dry_run: bool = False,
     drafts: bool = False,
 ) -> list[Added]:
-    """Add every missing variant key to every article the build builds (or only these slugs):
-    drafts only with `drafts`, as the build takes them. A site of drafts alone (what `hugo new
-    content` writes) is refused by the build with exit 2, and must be left as it was."""
+    """Add every missing variant key to every article (or only these slugs), drafts too: a
+    draft's keys are there the day it is published. Nothing is written when the build will refuse
+    to run (exit 2, "nothing was done"): a site of drafts alone without `drafts` (what `hugo new
+    content` writes), or an `only` slug it can't build."""
     cfg = load_config(root, config)
+    articles = discover(cfg, drafts=True)
+    buildable = {nfc(a.slug) for a in articles if drafts or not a.draft}
+    wanted = {nfc(slug) for slug in only}
+    if not buildable or not wanted <= buildable:
+        return []
     added = []
-    for a in discover(cfg, drafts=drafts):
-        if only and a.slug not in only:
+    for a in articles:
+        if only and nfc(a.slug) not in wanted:
             continue
         keys = missing_keys(a, cfg)
         if not keys:
