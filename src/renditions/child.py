@@ -80,14 +80,7 @@ class Child:
         proc, self.proc = self.proc, None
         if proc is None:
             return None
-        try:
-            out = proc.stdout.read() if proc.stdout is not None else b""
-            code = proc.wait()
-        except BaseException:  # Ctrl-C while waiting: a copy ignores it, so it is stopped here
-            proc.kill()
-            raise
-        finally:
-            _stop(proc)
+        out, code = _collect(proc)
         return out[len(ANSWER) :] if code == 0 and out.startswith(ANSWER) else None
 
     def close(self) -> None:
@@ -98,6 +91,18 @@ class Child:
             _stop(proc)
 
     __del__ = close  # dropped unread (an error while the run went on)
+
+
+def _collect(proc: subprocess.Popen | _Copy) -> tuple[bytes, int]:
+    """All a child wrote and its exit code, once it has exited."""
+    try:
+        out = proc.stdout.read() if proc.stdout is not None else b""
+        return out, proc.wait()
+    except BaseException:  # Ctrl-C while waiting: a copy ignores it, so it is stopped here
+        proc.kill()
+        raise
+    finally:
+        _stop(proc)
 
 
 def _stop(proc: subprocess.Popen | _Copy) -> None:
@@ -133,14 +138,7 @@ class Forked:
         copy, self.copy = self.copy, None
         if copy is None:
             return False, None
-        try:
-            data = copy.stdout.read()
-            code = copy.wait()
-        except BaseException:  # Ctrl-C while waiting: the copy ignores it, so it is stopped here
-            copy.kill()
-            raise
-        finally:
-            _stop(copy)
+        data, code = _collect(copy)
         if code != 0 or not data:
             return False, None
         try:

@@ -85,9 +85,8 @@ def build(
             results, problems, notes = _render_and_record(plan, s, jobs, threads, progress)
             moved = {} if shard else s.writers_moved(plan)  # a shard's: `merge`, then the whole build, records them
             s.manifest.entries.update(moved)
-            if (
-                plan.jobs or moved or shard or s.manifest.healed or not s.config.manifest.exists()
-            ):  # a no-op build rewrites nothing
+            # a no-op build rewrites nothing
+            if plan.jobs or moved or shard or s.manifest.healed or not s.config.manifest.exists():
                 s.manifest.save()
             journal.settle(s.config.root, lambda p, h: _records(s, p, h), s.hasher)
             s.hasher.save()
