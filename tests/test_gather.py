@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from renditions import pipeline
 from renditions.gather import gather
 from renditions.plan import MASTER_CHANGED, make_plan
@@ -13,7 +15,7 @@ def counted(s):
     asked = []
 
     def digest(path):
-        asked.append(path.name)
+        asked.append(os.path.basename(path))  # masters are Paths, outputs their files' text
         return s.hasher(path)
 
     return asked, digest

@@ -55,8 +55,8 @@ def article(slug: str, *, focus=(), master: bool = True, wide: str | None = None
     )
 
 
-def dest(site_path: str) -> Path:
-    return ROOT / "public" / site_path.lstrip("/")
+def dest(site_path: str) -> str:
+    return str(ROOT / "public" / site_path.lstrip("/"))
 
 
 def fresh_facts(articles: list[Article]) -> Facts:
@@ -229,7 +229,7 @@ def test_problems_fail_their_article_only():
     facts = fresh_facts(arts)
     facts = replace(
         facts,
-        dests={**facts.dests, "/img/tall/bad.jpg": "the path leads outside the web root (through a symbolic link)"},
+        unplaced={"/img/tall/bad.jpg": "the path leads outside the web root (through a symbolic link)"},
         masters={**facts.masters, unreadable.master: None},
         hints={"lost": '; did you mean "source_images/Lost.png"? (wrong case: rename it to "lost.png")'},
     )

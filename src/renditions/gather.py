@@ -17,7 +17,7 @@ from .errors import PathError
 from .hints import master_hint, spare_names
 from .manifest import Manifest
 from .ownership import path_key
-from .paths import resolve_output
+from .paths import output_file
 from .plan import Facts, Recipes, is_extra, up_to_date_so_far
 
 
@@ -25,12 +25,12 @@ def gather(
     config: Config,
     articles: list[Article],
     manifest: Manifest,
-    digest: Callable[[Path], str | None],
+    digest: Callable[[Path | str], str | None],
     engine: str,
     force: bool = False,
     measure: Callable[[Path], tuple[int, int] | None] | None = None,
     site: list[Article] | None = None,
-    prefetch: Callable[[Iterable[Path]], None] | None = None,
+    prefetch: Callable[[Iterable[Path | str]], None] | None = None,
     recipes: Recipes | None = None,
     lstats: dict[str, os.stat_result] | None = None,
     matched: list[Article] | None = None,
@@ -45,7 +45,8 @@ def gather(
     `lstats`, when given, receives each output's lstat, for the run's later stats of it.
     `matched`: every article read, drafts too; a missing master's hint never offers a master one
     of them uses (else `site`'s or `articles`' masters)."""
-    dests: dict[str, Path | str] = {}
+    dests: dict[str, str] = {}
+    unplaced: dict[str, str] = {}
     masters: dict[Path, str | None] = {}
     present: set[str] = set()
     outputs: dict[str, str | None] = {}
@@ -63,14 +64,15 @@ def gather(
         for v, site_path, fmt, _line in outs:
             dest = dests.get(site_path)
             if dest is None:
+                if site_path in unplaced:
+                    ok = False
+                    continue
                 try:
-                    dest = resolve_output(site_path, config.public, config.sources, memo)
+                    dest = dests[site_path] = output_file(site_path, config.public, config.sources, memo)
                 except PathError as exc:
-                    dest = exc.reason
-                dests[site_path] = dest
-            if isinstance(dest, str):
-                ok = False  # the plan fails this article: nothing of it is read
-                continue
+                    unplaced[site_path] = exc.reason
+                    ok = False  # the plan fails this article: nothing of it is read
+                    continue
             mine.append((v, site_path, fmt, dest))
         resolved.append((a, ok, mine))
     if prefetch is not None:  # what the loop below will hash, in its order, hashed ahead
@@ -132,14 +134,14 @@ def gather(
                     continue
             if os.path.exists(dest):
                 present.add(site_path)
-    return Facts(dests, masters, frozenset(present), outputs, hints, sizes, frozenset(taken))
+    return Facts(dests, masters, frozenset(present), outputs, hints, sizes, frozenset(taken), unplaced)
 
 
-def _to_hash(a: Article, mine: list, manifest: Manifest, recipes: Recipes, force: bool) -> list[Path]:
+def _to_hash(a: Article, mine: list, manifest: Manifest, recipes: Recipes, force: bool) -> list[Path | str]:
     """What gather will hash for an article, as far as is known before any hash: its masters, and
     each output the manifest records for this recipe (outputs of a changed recipe are stale
     whatever their bytes: a config change must not cost a fresh clone the reading of them all)."""
-    paths = [a.master, *(m for _name, m in a.masters)]
+    paths: list[Path | str | None] = [a.master, *(m for _name, m in a.masters)]
     if not force:
         for v, site_path, fmt, dest in mine:
             entry = manifest.entries.get(site_path)

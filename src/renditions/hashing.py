@@ -34,7 +34,7 @@ def git_blob_id(data: bytes) -> str:
     return h.hexdigest()
 
 
-def digest_file(path: Path) -> str | None:
+def digest_file(path: str | os.PathLike) -> str | None:
     """sha256 of a file read now (no cache), None if it is not a regular file.
     Raises FileNotFoundError when nothing is there."""
     if not stat.S_ISREG(os.stat(path).st_mode):
@@ -309,7 +309,7 @@ class Hasher:
         got = self._ready.pop(key, None)
         return got[1] if got is not None and got[0] == sig else None
 
-    def __call__(self, path: Path) -> str | None:
+    def __call__(self, path: str | os.PathLike) -> str | None:
         """The file's sha256, or None if it is not a readable regular file."""
         key = str(path)
         if key in self._stated:  # a regular file stat'd moments ago, in this run (_vouch)
@@ -334,7 +334,7 @@ class Hasher:
         self.dirty = True
         return value
 
-    def remember(self, path: Path, value: str) -> None:
+    def remember(self, path: str | os.PathLike, value: str) -> None:
         """Record the hash of a file just written, so the next run needn't read it."""
         self._stated.discard(str(path))  # what git vouched for before it was rewritten no longer holds
         try:

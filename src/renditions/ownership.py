@@ -130,7 +130,9 @@ def resolve(groups: Mapping[str, list[Claim]], manifest: Manifest) -> Verdict:
 def held(claims: Iterable[Claim], manifest: Manifest, broken: set[str]) -> dict[tuple[str, str, str], str]:
     """Claims on a path the manifest records for another article that fails to parse for now:
     a typo in one article must not hand its images to another."""
-    refused = {}
+    refused: dict[tuple[str, str, str], str] = {}
+    if not broken:  # every article parses: the usual case, and nothing to look up
+        return refused
     for c in claims:
         entry = manifest.entries.get(c.site_path)
         if entry is not None and entry.article != c.article and entry.article in broken:

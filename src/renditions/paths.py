@@ -147,12 +147,18 @@ def resolve_output(site_path: str, public: Path, sources: Path, memo: dict | Non
     """
     if memo is None:
         return _resolve_one(site_path, public, sources)
-    if "root" not in memo:  # strings, not Paths: thousands of outputs go through here
+    return Path(output_file(site_path, public, sources, memo))
+
+
+def output_file(site_path: str, public: Path, sources: Path, memo: dict) -> str:
+    """resolve_output with a memo, the file's path as text: a plan's thousands of outputs are
+    strings (a Path each cost a twentieth of a fresh clone's check, built and then printed)."""
+    if "root" not in memo:
         memo["public"] = os.fspath(public)
         memo["root"] = Path(os.path.realpath(public))
         memo["src"] = Path(os.path.realpath(sources))
+        memo["src_name"] = memo["src"].name
         memo["folders"] = {}  # site folder ("img/a") -> its real path, or why nothing goes there
-        memo["under"] = {}  # site folder -> its Path under `public` as given: a file's is that / name
     folder_part, _, name = site_path[1:].rpartition("/")
     dest = os.path.join(memo["public"], site_path[1:])
     try:
@@ -164,18 +170,15 @@ def resolve_output(site_path: str, public: Path, sources: Path, memo: dict | Non
         if "lstat" in memo:  # kept for the run's later stats of the same file (Session.lstats)
             memo["lstat"][dest] = st
     if stat.S_ISLNK(mode) or stat.S_ISDIR(mode):
-        return _resolve_one(site_path, public, sources)  # rare: the full checks
+        return os.fspath(_resolve_one(site_path, public, sources))  # rare: the full checks
     folder = memo["folders"].get(folder_part)
     if folder is None:
         folder = memo["folders"][folder_part] = _resolve_folder(Path(os.path.dirname(dest)), memo["root"], memo["src"])
     if isinstance(folder, str):
         raise PathError("", folder)
-    if name == memo["src"].name and folder == memo["src"].parent:
+    if name == memo["src_name"] and folder == memo["src"].parent:
         raise PathError("", "the path lands in the masters' folder; a master is never overwritten")
-    under = memo["under"].get(folder_part)
-    if under is None:
-        under = memo["under"][folder_part] = Path(os.path.dirname(dest))
-    return under / name  # a third of Path(dest)'s cost: only the name is parsed
+    return dest
 
 
 #: Why nothing is written in git's own folder, which a web root of "." (Jekyll's) holds.

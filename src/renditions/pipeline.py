@@ -80,7 +80,7 @@ def build(
                 manifest_mod.web_root(s.config.root, s.config.public),
             )
             plan = own_unrecorded(s.plan(force), journal.read(s.config.root), s.hasher)
-            sweep({o.dest.parent for o in plan.stale} | {o.dest.parent for o in plan.fresh} | {s.config.manifest.parent})
+            sweep({Path(os.path.dirname(o.dest)) for o in (*plan.stale, *plan.fresh)} | {s.config.manifest.parent})
             s.manifest.shard = shard  # only a shard build's manifest says which shard it is
             results, problems, notes = _render_and_record(plan, s, jobs, threads, progress)
             moved = {} if shard else s.writers_moved(plan)  # a shard's: `merge`, then the whole build, records them
@@ -136,9 +136,10 @@ def own_unrecorded(plan: Plan, noted: dict[Path, set[str]], digest: Callable[[Pa
     for job in plan.jobs:
         outs = []
         for o in job.outputs:
-            if o.dest in noted:
-                h = digest(o.dest)
-                if h is not None and h in noted[o.dest]:
+            dest = Path(o.dest)  # as the journal names it
+            if dest in noted:
+                h = digest(dest)
+                if h is not None and h in noted[dest]:
                     o = replace(o, recorded=h)
             outs.append(o)
         jobs.append(replace(job, outputs=tuple(outs)))
@@ -164,7 +165,7 @@ def _plan_report(plan: Plan, s: Session) -> Report:
 
     plan = own_unrecorded(plan, journal.read(s.config.root), s.hasher)
 
-    def cached(path: Path) -> str | None:  # the stat cache's hash: a dry run reads no unchanged output whole
+    def cached(path: str | os.PathLike) -> str | None:  # the stat cache's hash: a dry run reads no unchanged output whole
         if not os.path.lexists(path):
             raise FileNotFoundError(path)
         return s.hasher(path)

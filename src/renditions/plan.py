@@ -22,7 +22,7 @@ from .discover import Article
 from .formats import OUTPUT_EXT, master_choices
 from .geometry import GRAVITY, SMART_POSITIONS, TooSmall, plan_geometry
 from .manifest import Entry, Manifest
-from .ownership import Claim, Verdict, contested, held, resolve
+from .ownership import Claim, Verdict, contested, held, path_key, resolve
 from .paths import relative
 from .records import quick_init
 from .report import OutputResult, Problem
@@ -111,7 +111,7 @@ def sources(variants: Sequence[Variant]) -> dict[tuple[str, int], tuple[tuple[in
 @dataclass(frozen=True)
 class Output:
     site_path: str
-    dest: Path
+    dest: str  # the file, as text: a big site's plan holds thousands
     variant: str
     format: str
     recipe: str
@@ -159,13 +159,14 @@ class Plan:
 class Facts:
     """What the plan needs from the disk, read before it (gather.gather) so make_plan reads nothing."""
 
-    dests: Mapping[str, Path | str]  # site path → its file, or why no output can go there
+    dests: Mapping[str, str]  # site path → its file (as text)
     masters: Mapping[Path, str | None]  # master → its digest (None: unreadable), when it was needed
     present: frozenset[str] = frozenset()  # site paths with a manifest entry whose file exists
     outputs: Mapping[str, str | None] = field(default_factory=dict)  # site path → digest of its file, when needed
     hints: Mapping[str, str] = field(default_factory=dict)  # slug → "did you mean" for a missing master
     sizes: Mapping[Path, tuple[int, int]] = field(default_factory=dict)  # master → upright size, when an extra width needs it
     taken: frozenset[str] = frozenset()  # site paths the manifest doesn't record whose file exists
+    unplaced: Mapping[str, str] = field(default_factory=dict)  # site path → why no output can go there
 
 
 def recipe_hash(crop: Crop, fmt: str, options: tuple[tuple[str, Any], ...], engine: str) -> str:
@@ -310,13 +311,30 @@ def serves(v: Variant, article: Article, size: tuple[int, int] | None) -> bool:
     return True
 
 
-def site_claims(config: Config, site: list[Article], recipes: Recipes, masters: Mapping[Path, str | None]) -> list[Claim]:
-    """Every output path every article of the site asks for (an unparsable article asks for none)."""
+def site_claims(
+    config: Config, site: list[Article], recipes: Recipes, masters: Mapping[Path, str | None], every: bool = True
+) -> list[Claim]:
+    """Every output path every article of the site asks for (an unparsable article asks for none);
+    unless `every`, only the claims on a path (as ownership.path_key sees it) asked for more than
+    once: all that `contested` groups, without a record for each of a big site's 8,000 outputs."""
+    asked = [(a, recipes.outputs(a, config)[0]) for a in site if not a.errors]
+    again: set[str] | None = None
+    if not every:
+        seen: set[str] = set()
+        again = set()
+        for _a, outs in asked:
+            for _v, site_path, _fmt, _line in outs:
+                key = path_key(site_path)
+                if key in seen:
+                    again.add(key)
+                seen.add(key)
+        if not again:
+            return []
     claims = []
-    for a in site:
-        if a.errors:
-            continue
-        for v, site_path, fmt, line in recipes.outputs(a, config)[0]:
+    for a, outs in asked:
+        for v, site_path, fmt, line in outs:
+            if again is not None and path_key(site_path) not in again:
+                continue
             own = a.master_for(v.name)  # art direction: the variant's own master is what it is cut from
             shown = relative(own, config.root) if own is not None else ""
             digest = masters.get(own) if own is not None else None
@@ -354,9 +372,10 @@ def make_plan(
     referenced: set[str] = set()
     recipes = Recipes(engine, config.variants) if recipes is None else recipes
     everyone = articles if site is None else site
-    claims = site_claims(config, everyone, recipes, facts.masters)
+    broken = {a.rel for a in everyone if a.errors}
+    claims = site_claims(config, everyone, recipes, facts.masters, every=bool(broken))  # held() reads them all
     verdict = resolve(contested(claims), manifest)
-    verdict = Verdict({**held(claims, manifest, {a.rel for a in everyone if a.errors}), **verdict.refused}, verdict.shared)
+    verdict = Verdict({**held(claims, manifest, broken), **verdict.refused}, verdict.shared)
     if manifest.moved_from is not None:
         new = relative(config.public, config.root)
         shown = relative(config.manifest, config.root)
@@ -387,10 +406,11 @@ def make_plan(
                     )
                 continue
             referenced.add(site_path)
-            dest = facts.dests[site_path]
-            if isinstance(dest, str):
-                bad.append(Problem(a.rel, f"{v.key}: {site_path}: {dest}", a.rel, line))
+            why = facts.unplaced.get(site_path)
+            if why is not None:
+                bad.append(Problem(a.rel, f"{v.key}: {site_path}: {why}", a.rel, line))
                 continue
+            dest = facts.dests[site_path]
             refused = verdict.refused.get((a.rel, site_path, v.name))
             if refused is not None:
                 bad.append(Problem(a.rel, refused, a.rel, line))
@@ -424,7 +444,7 @@ def make_plan(
             crop, options, recipe = recipes.resolve(v, a, fmt)
             entry = manifest.entries.get(site_path)
             own = a.master_for(v.name)
-            own = own if own != a.master else None
+            own = None if own is a.master or own == a.master else own  # `is`: most outputs, no Path comparison
             own_hash = facts.masters.get(own) if own is not None else master_hash
             if force:
                 reason = FORCED

@@ -169,7 +169,7 @@ def check(
     for o in plan.fresh:
         article = o.article
         c = o.crop
-        key = str(o.dest)
+        key = o.dest
         hashed = cache.get(key)  # the stat the bytes were hashed by: the header must be theirs
         found = taken(heads.get(key), hashed)
         if found is None:

@@ -180,8 +180,8 @@ def _written(result: RenderResult | RenderError, root: str) -> Outcome:
             adopted.append(verdict)
         writes = [(r, h) for r, h, same in zip(result.rendered, hashes, adopted) if not same]
         if root:
-            journal.note(Path(root), [(r.output.dest, h) for r, h in writes])
-        write_all([(r.output.dest, r.data) for r, _ in writes])
+            journal.note(Path(root), [(Path(r.output.dest), h) for r, h in writes])
+        write_all([(Path(r.output.dest), r.data) for r, _ in writes])
     except OSError as exc:
         return Outcome(error=f"cannot write {exc.filename}: {exc.strerror}")
     written = tuple(
@@ -202,7 +202,9 @@ def _written(result: RenderResult | RenderError, root: str) -> Outcome:
     return Outcome(written, result.notes)
 
 
-def may_write(out: Output, new: str | None, root: str, digest: Callable[[Path], str | None] = digest_file) -> bool | str:
+def may_write(
+    out: Output, new: str | None, root: str, digest: Callable[[str | os.PathLike], str | None] = digest_file
+) -> bool | str:
     """Whether the file at out.dest may become `new` (the hash of the bytes rendered for it):
     False to write it, True when it already holds exactly those bytes (adopt it: a killed build
     resumes so), or the line saying why it must not be touched. Read just before writing, so a
