@@ -294,3 +294,15 @@ def test_the_fast_path_answers_what_every_check_answers(value):
     except PathError as exc:
         fast = ("refused", exc.reason)
     assert fast == slow
+
+
+def test_all_plain_agrees_with_clean_site_path_one_by_one():
+    """A manifest's keys are checked in one regex (all_plain); when it says yes, each key is one
+    clean_site_path passes unchanged, and a single odd key (a line break in it) says no."""
+    from renditions.paths import all_plain
+
+    plain = ["/img/a.png", "/img/artical/articles/x-1_2.webp", "/a"]
+    assert all_plain(plain) and all(clean_site_path(p) == p for p in plain)
+    for odd in ("/a\n/b", "/a/../b", "img/a.png", "/a//b", "/.hidden", "/a b.png", "/" + "a" * 300, "/café.png", ""):
+        assert not all_plain([*plain, odd]), odd
+    assert not all_plain([])

@@ -40,6 +40,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 #: What nearly every site path looks like; it passes every check below unchanged (tests/test_paths.py).
 _PLAIN = re.compile(r"(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)+")
+_PLAIN_LINES = re.compile(rf"(?:{_PLAIN.pattern}\n)*{_PLAIN.pattern}")
 
 
 def is_utf8(name: str) -> bool:
@@ -63,6 +64,18 @@ def clean_site_path(value: object) -> str:
     if isinstance(value, str) and len(value) <= 255 and _PLAIN.fullmatch(value):
         return value  # the common case in one regex: a no-op build checks thousands of these
     return _clean(value)
+
+
+def all_plain(site_paths: list[str]) -> bool:
+    """Whether clean_site_path passes each of `site_paths` (strings) unchanged by its first test:
+    one regex over them all, a line each (a manifest's 8,000 keys). False may still mean clean."""
+    text = "\n".join(site_paths)
+    return (
+        bool(site_paths)
+        and text.count("\n") == len(site_paths) - 1  # no path holds a line break of its own
+        and max(map(len, site_paths)) <= 255
+        and _PLAIN_LINES.fullmatch(text) is not None
+    )
 
 
 def _clean(value: object) -> str:

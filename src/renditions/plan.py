@@ -344,7 +344,8 @@ def site_claims(
 
 def output_folders(config: Config, referenced: frozenset[str]) -> set[Path]:
     """The folders outputs go into: check looks there for orphans."""
-    folders = {config.public.joinpath(*d.split("/")[1:]) for d in {os.path.dirname(p) for p in referenced}}
+    # a site path is clean (/img/x.png): its folder is what comes before its last slash
+    folders = {config.public.joinpath(*d.split("/")[1:]) for d in {p[: p.rfind("/")] for p in referenced}}
     folders |= {config.public.joinpath(*os.path.dirname(v.path).split("/")[1:]) for v in config.variants}
     return folders
 

@@ -193,7 +193,7 @@ def _ahead(manifest: str, public: str) -> None:
     import json
 
     from .errors import PathError
-    from .paths import clean_site_path
+    from .paths import all_plain, clean_site_path
 
     def is_site_path(key: str) -> bool:  # as manifest._entry has it; check refuses any other key
         try:
@@ -207,8 +207,10 @@ def _ahead(manifest: str, public: str) -> None:
     except (OSError, ValueError, KeyError, TypeError):
         sys.exit(1)
     found = {}
-    for site in outputs if type(outputs) is dict else ():
-        if not is_site_path(site):  # `//etc/x` or `/a/../b` would lead outside the web root
+    sites = list(outputs) if type(outputs) is dict else []
+    plain = all_plain(sites)  # each key checked in one regex, as a manifest's keys are
+    for site in sites:
+        if not plain and not is_site_path(site):  # `//etc/x` or `/a/../b` would lead outside the web root
             continue
         path = os.path.join(public, site[1:])
         try:

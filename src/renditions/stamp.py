@@ -175,10 +175,20 @@ def record(
     top = os.path.abspath(root)
     listed = _with_folders(top, [os.fspath(config_file(root, config)), *(os.fspath(p) for p in paths)])
     known = lstats or {}
-    sigs = [signature(p, known.get(p)) for p in listed]
     racy = started_ns - RACY_NS
-    if any(s[4] >= racy or (len(s) > 6 and s[10] >= racy) for s in sigs if len(s) > 1):  # the ctimes
-        return False
+    sigs = []
+    identity, islink = _IDENTITY, stat.S_ISLNK
+    for p in listed:
+        st = known.get(p)
+        if st is not None and not islink(st.st_mode):  # most paths: a plain file's lstat, taken already
+            if st.st_ctime_ns >= racy:
+                return False
+            sigs.append(list(identity(st)))
+            continue
+        sig = signature(p, st)
+        if len(sig) > 1 and (sig[4] >= racy or (len(sig) > 6 and sig[10] >= racy)):  # the ctimes
+            return False
+        sigs.append(sig)
     doc = {"key": key(command, root, config, options), "paths": listed, "sigs": sigs, "report": to_record(report)}
     try:
         body = marshal.dumps(doc)
