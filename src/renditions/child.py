@@ -142,9 +142,7 @@ class Forked:
         if code != 0 or not data:
             return False, None
         try:
-            unpickler = pickle.Unpickler(io.BytesIO(data))
-            unpickler.persistent_load = self.shared.__getitem__  # type: ignore[method-assign]
-            return True, unpickler.load()
+            return True, _Unpickler(data, self.shared).load()
         except Exception:
             return False, None
 
@@ -261,10 +259,37 @@ def _call(fd: int, module: str, function: str, args: tuple[str, ...], nice: int)
 
 def _dumps(value: Any, shared: dict[int, int]) -> bytes:
     out = io.BytesIO()
-    pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
-    pickler.persistent_id = lambda obj: shared.get(id(obj))  # type: ignore[method-assign]
-    pickler.dump(value)
+    _Pickler(out, shared).dump(value)
     return out.getvalue()
+
+
+def _shared(index: int) -> object:
+    """What a Forked answer holds in place of an object both processes had before the fork: its
+    index in `shared`. Only _Unpickler resolves it (to its own `shared`)."""
+    raise pickle.UnpicklingError("a shared object outside a Forked answer")
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, out: io.BytesIO, shared: dict[int, int]):
+        super().__init__(out, pickle.HIGHEST_PROTOCOL)
+        self.shared = shared
+
+    def reducer_override(self, obj: Any) -> Any:
+        """Asked only of objects pickle has no fast way for (not of each str, int, list...): a
+        persistent_id is asked of every object, and cost the copy a third of its pickling."""
+        index = self.shared.get(id(obj))
+        return NotImplemented if index is None else (_shared, (index,))
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, shared: Sequence[object]):
+        super().__init__(io.BytesIO(data))
+        self.shared = shared
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == _shared.__name__:
+            return self.shared.__getitem__
+        return super().find_class(module, name)
 
 
 def _widen(fd: int, size: int) -> None:

@@ -65,7 +65,7 @@ GENERATOR_KEYS = frozenset(
 #: SPLIT_SHARE of them (child.Forked) while this one reads the rest and then loads the manifest:
 #: a fresh clone's 2,000 articles take 0.2-0.3 s to read in one process.
 SPLIT_MIN = 500
-SPLIT_SHARE = 0.6
+SPLIT_SHARE = 0.65
 BAD_NAME = "the file name is not valid UTF-8: rename it"
 #: The same name read by a Python that names files in ASCII (LC_ALL=C, UTF-8 mode off): valid
 #: UTF-8, but its bytes can't be named here; the fix is the locale, not the file.
@@ -452,18 +452,15 @@ def read_article(
     d.errors.extend(art_errors)
 
     master = None
-    own = {name for name, _path in art}  # a variant with a master of its own (`masters:`) names no candidate
-    stems = [slug] + sorted(
-        {
+    found = by_slug = masters.get(nfc(slug), [])
+    if not by_slug:  # failing the slug's, each stem of the front matter's paths names a candidate
+        own = {name for name, _path in art}  # a variant with a master of its own (`masters:`) names no candidate
+        stems = {
             os.path.splitext(t.site_path.rsplit("/", 1)[-1])[0]
             for t in targets
             if t.site_path and not t.from_template and t.variant not in own
         }
-        - {slug}
-    )
-    found = by_slug = masters.get(nfc(slug), [])
-    if not by_slug:  # failing the slug's, each stem of the front matter's paths names a candidate
-        found = [p for stem in stems[1:] for p in masters.get(nfc(stem), [])]
+        found = [p for stem in sorted(stems - {slug}) for p in masters.get(nfc(stem), [])]
     if len(found) > 1:
         names = [os.path.relpath(p, config.root) for p in found]
         also = "" if by_slug else f"; a variant's own master is named under `{MASTERS_KEY}:`"

@@ -267,10 +267,11 @@ class Hasher:
             if scan is not None:
                 scan.close()
             scan = Scan(self.git_root)
-        index = scan.result([key for key, _ in todo])
+        index, base = scan.index()
+        cut = len(base)
         left = []
         for key, size in todo:
-            entry = index.get(key)
+            entry = index.get(key[cut:]) if key.startswith(base) else None
             known = self.vouched.get(entry[0]) if entry is not None and matches(entry, *sigs[key]) else None
             if known is None or known[1] not in (None, size):  # a size other than recorded: not those bytes
                 left.append((key, size))
