@@ -226,3 +226,19 @@ def test_a_check_that_fails_before_planning_stops_the_child(built, monkeypatch):
         check(built.root)
     ((ahead, proc),) = started
     assert ahead.child.proc is None and proc.returncode is not None
+
+
+def test_the_child_lists_the_outputs_from_the_manifests_lines():
+    """The child takes the output paths from the lines manifest.dumps writes, not from parsing the
+    JSON: every path written unescaped is found, as the JSON has it, in order; a path JSON had to
+    escape is left to `check` (it reads that header itself)."""
+    from renditions.manifest import Entry, dumps
+
+    def entry(n: int) -> Entry:
+        return Entry("content/a.md", "wide", "source_images/a.png", "0" * 64, "1" * 16, "libvips 8", "2" * 64, n, 1, 1, "png")
+
+    keys = ["/img/a.png", "/img/café à.png", '/img/say "hi".png', "/img/back\\slash.png", "/img/z.webp"]
+    text = dumps({k: entry(i) for i, k in enumerate(keys)}, public="public").encode("utf-8")
+    found = [m.decode("utf-8") for m in sniff._OUTPUT_LINE.findall(text)]
+    assert found == [k for k in sorted(keys) if '"' not in k and "\\" not in k]
+    assert set(found) <= set(json.loads(text)["outputs"])
