@@ -33,11 +33,12 @@ from .shard import in_shard, parse_shard
 T = TypeVar("T")
 
 
-def _uncollected(fn: Callable[..., T]) -> Callable[..., T]:
+def uncollected(fn: Callable[..., T]) -> Callable[..., T]:
     """Run `fn` with the cyclic garbage collector paused. What a session reads and plans (a
     2,000-article site: several hundred thousand objects, no cycles worth collecting) lives until
     the run ends; collecting while it is being built cost a tenth of a fresh clone's check
-    (BENCHMARKS.md). Plain reference counting still frees everything dropped meanwhile."""
+    (BENCHMARKS.md). Plain reference counting still frees everything dropped meanwhile. Nested,
+    only the outermost pauses, freezes and resumes (verify.check holds its session's)."""
 
     @functools.wraps(fn)
     def paused(*args, **kwargs):
@@ -85,7 +86,7 @@ class Session:
         )
         return f"`content` in {self.config.file} matches no image article to build, only " + " and ".join(held)
 
-    @_uncollected
+    @uncollected
     def plan(self, force: bool = False) -> Plan:
         """Read what the plan needs from the disk, then plan (make_plan itself reads nothing)."""
         entries = self.manifest.entries.values()  # what a clean git checkout may vouch for (gitindex.py)
@@ -167,7 +168,7 @@ class Session:
         return (probe.width, probe.height)
 
 
-@_uncollected
+@uncollected
 def open_session(
     root: str | os.PathLike = ".",
     config: str | os.PathLike | None = None,

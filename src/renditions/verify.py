@@ -101,7 +101,14 @@ def check(
     again = stamp.replay("check", root, config, options)
     if again is not None:
         return again
-    # the work itself, imported only now: a check the stamp answers stays light
+    from .session import uncollected  # the work itself, imported only now: a check the stamp answers stays light
+
+    return uncollected(_check)(root, config, strict, engine, started, options)
+
+
+def _check(
+    root: str | os.PathLike, config: str | os.PathLike | None, strict: bool, engine: str | None, started: int, options: dict
+) -> Report:
     from .budgets import over_budget
     from .plan import ENGINE_CHANGED, MODIFIED, fresh_result
     from .render import predicted_failure
