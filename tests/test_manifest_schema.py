@@ -382,3 +382,20 @@ def test_the_batch_reader_is_what_load_uses(built, monkeypatch):
     m = manifest_mod.load(built.root / MANIFEST, MANIFEST)
     assert not seen and len(m.entries) == len(doc["outputs"]) == 8
     assert {k: e.to_json() for k, e in m.entries.items()} == doc["outputs"]
+
+
+@pytest.mark.parametrize("end", ["\n", ""], ids=["as written", "last line break trimmed"])
+@pytest.mark.parametrize("twice", ["an output", "the public field"])
+def test_a_line_given_twice_in_valid_json_is_a_conflict_whatever_the_last_line_break(built, end, twice):
+    """A key given twice, with two values, is valid JSON, whose reader would keep the last one
+    silently: the reader takes it for the merge it is. Its fast path counts lines, so a line break an editor trimmed
+    must not balance the repeated line (a review found it did)."""
+    lines = (built.root / MANIFEST).read_text().splitlines()
+    i = next(n for n, line in enumerate(lines) if line.startswith('  "/' if twice == "an output" else ' "public"'))
+    other = lines[i].replace('"hash": "', '"hash": "0', 1).replace('"public": "', '"public": "x', 1)  # another value
+    lines.insert(i, other if other.endswith(",") else other + ",")
+    (built.root / MANIFEST).write_text("\n".join(lines) + end)
+    json.loads((built.root / MANIFEST).read_text())  # valid JSON either way
+    r = run(built, "check")
+    assert r.exit_code == 2, r.output
+    assert "merge conflict in the manifest" in r.stderr or "not a renditions manifest" in r.stderr, r.stderr

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from renditions.errors import PathError
-from renditions.paths import clean_site_path, resolve_output
+from renditions.paths import clean_site_path, output_file, resolve_output
 
 
 def reason(value: object) -> str:
@@ -277,6 +277,8 @@ def test_a_plan_resolves_folders_of_any_name_the_same_with_or_without_its_memo(t
     memo: dict = {}
     for site in ["/public/a.png", "/src/a.png", "/root/a.png", "/folders/a.png", "/a.png", "/img/x/a.png"]:
         assert resolve_output(site, public, sources, memo) == resolve_output(site, public, sources) == public / site[1:]
+        # the text a plan keys its outputs by (stat cache, lstats, stamp) is the Path's own, character for character
+        assert output_file(site, public, sources, {}) == str(public / site[1:])
 
 
 @settings(max_examples=500, deadline=None)

@@ -205,3 +205,31 @@ def test_ctrl_c_during_a_rebuild_says_what_it_leaves(site, monkeypatch):
         run_build(site.root, None, frozenset({"a"}), None, 1, lambda text, err=False: said.append((text, err)))
     assert len(said) == 1 and said[0][1]
     assert said[0][0].endswith("build interrupted: every file written so far is complete and recorded; run build again to finish")
+
+
+def test_what_a_build_froze_is_collected_before_the_next_one(monkeypatch):
+    """A run pauses the cyclic collector and freezes what it built (session.uncollected); a frozen
+    cycle would never be collected, and a watch runs build after build: each build first lets the
+    last one's cyclic leftovers go."""
+    import gc
+    import weakref
+
+    from renditions import watch as watch_mod
+    from renditions.errors import RenditionsError
+    from renditions.session import uncollected
+
+    class Node:
+        pass
+
+    def a_run():
+        node = Node()
+        node.me = node  # a cycle, dropped when the run ends
+        return weakref.ref(node)
+
+    left = uncollected(a_run)()
+    gc.collect()
+    assert left() is not None  # frozen: out of the collector's sight
+    monkeypatch.setattr(watch_mod.pipeline, "build", lambda *a, **k: (_ for _ in ()).throw(RenditionsError("site", "no site")))
+    said = []
+    assert watch_mod.run_build("nowhere", None, None, None, 1, lambda text, err=False: said.append(text)) is None
+    assert left() is None and said == ["error: site: no site"]

@@ -118,7 +118,9 @@ class Forked:
 
     def __init__(self, work: Callable[[], Any], shared: Sequence[object] = ()):
         """`shared`: objects both processes hold from before the fork (the articles' paths, say),
-        sent by their index and taken as they are here: not rebuilt (a path costs 5 µs to rebuild)."""
+        sent by their index and taken as they are here: not rebuilt (a path costs 5 µs to rebuild).
+        Only objects pickle has no fast path for go by index (a Path does); a shared str, int,
+        tuple, list or dict comes back an equal copy (see _Pickler)."""
         self.shared = shared
 
         def answer_with(fd: int) -> None:

@@ -184,11 +184,19 @@ def _pairs(pairs: list) -> dict | _Dups:
 def _loads(text: str) -> Any:
     """json.loads keeping a key that appears twice (_pairs): a union merge leaves two lines for
     one output. The hook costs a Python call per object, so it runs only when the lines allow a
-    repeat: in dumps' layout each key has a line of its own, so as many lines as keys (and the
-    layout's three more) means none. (Counting line breaks is the fastest scan of 6 MB of text.)"""
+    repeat: in dumps' layout, opened by `{` and closed by `}` on lines of their own, each key has a
+    line of its own, so as many lines as keys (and the layout's three more) means none. (Counting
+    line breaks is the fastest scan of 6 MB of text; the first and last lines are checked, so a
+    line break trimmed by an editor can't hide a repeated line.)"""
     doc = json.loads(text)
     outputs = doc.get("outputs") if type(doc) is dict else None
-    if type(outputs) is dict and outputs and text.count("\n") == len(doc) + len(outputs) + 3:
+    if (
+        type(outputs) is dict
+        and outputs
+        and text.startswith("{\n")
+        and text.endswith("\n}\n")
+        and text.count("\n") == len(doc) + len(outputs) + 3
+    ):
         return doc
     return json.loads(text, object_pairs_hook=_pairs)
 

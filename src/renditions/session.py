@@ -38,7 +38,9 @@ def uncollected(fn: Callable[..., T]) -> Callable[..., T]:
     2,000-article site: several hundred thousand objects, no cycles worth collecting) lives until
     the run ends; collecting while it is being built cost a tenth of a fresh clone's check
     (BENCHMARKS.md). Plain reference counting still frees everything dropped meanwhile. Nested,
-    only the outermost pauses, freezes and resumes (verify.check holds its session's)."""
+    only the outermost pauses, freezes and resumes (verify.check holds its session's). A frozen
+    cycle is never collected: a process that runs session after session (watch) unfreezes and
+    collects between them (`collect_between_runs`)."""
 
     @functools.wraps(fn)
     def paused(*args, **kwargs):
@@ -168,6 +170,13 @@ class Session:
         return (probe.width, probe.height)
 
 
+def collect_between_runs() -> None:
+    """What the last runs froze (uncollected) is collectable again, and what of it is cyclic
+    garbage is collected now: a long-running watch between two builds, where the time is idle."""
+    gc.unfreeze()
+    gc.collect()
+
+
 @uncollected
 def open_session(
     root: str | os.PathLike = ".",
@@ -184,8 +193,6 @@ def open_session(
 ) -> Session:
     """`early(config)` is called once the config is read, before the articles are: work to
     start in a child process meanwhile (check's header reads: sniff.Ahead)."""
-    if gc.get_freeze_count():  # a long-running watch: the last session's leftovers are collectable again
-        gc.unfreeze()
     cfg = load_config(root, config)
     shard_t = parse_shard(shard)
     hasher = Hasher(cache_file(cfg.root) if use_cache else None)

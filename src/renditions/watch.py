@@ -24,6 +24,7 @@ from .formats import MASTER_EXTS
 from .hints import near_masters
 from .paths import config_file, printable
 from .report import Report
+from .session import collect_between_runs
 from .walk import passed_by
 from .write import TMP_SUFFIX
 
@@ -146,6 +147,7 @@ def _stamp() -> str:
 
 def run_build(root, config, slugs: frozenset[str] | None, engine: str | None, jobs: int | None, echo: Echo) -> Report | None:
     """One build; every problem is printed and none stops the watcher."""
+    collect_between_runs()  # the last build's cyclic leftovers, frozen by it, go now
     try:
         report = pipeline.build(
             root, config, only=tuple(sorted(slugs or ())), engine=engine, jobs=jobs, wait_lock=True, drafts=True
