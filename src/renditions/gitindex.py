@@ -110,23 +110,11 @@ class Scan:
         self.prefix = os.path.join(os.fspath(Path(root).absolute()), "")
         self.child = Child("renditions.gitindex", "_child", self.root, site=False)
 
-    def result(self, paths: Iterable[str]) -> dict[str, tuple[str, int, int, int, int]]:
-        """Of `paths` (files under the root, named from it), each `_scan` found: path → (blob id,
-        size, mtime_ns, ctime_ns, inode) as git recorded them. The file holds the blob's bytes if
-        its stat now is that one (`matches`). Empty when git can't say."""
-        index, base = self.index()
-        cut = len(base)
-        found: dict[str, tuple[str, int, int, int, int]] = {}
-        for p in paths:
-            hit = index.get(p[cut:]) if p.startswith(base) else None
-            if hit is not None:
-                found[p] = hit
-        return found
-
     def index(self) -> tuple[dict[str, tuple[str, int, int, int, int]], str]:
-        """`_scan`'s whole answer (name from the root → its record; empty when git can't say), and
-        the prefix a path given as the callers name it has before that name: `result` without a
-        dict built for 10,000 paths only to be read once (Hasher._vouch)."""
+        """`_scan`'s whole answer (name from the root → (blob id, size, mtime_ns, ctime_ns, inode)
+        as git recorded them; empty when git can't say), and the prefix a path, as the callers name
+        it, has before that name. The file holds the blob's bytes if its stat now is that one
+        (`matches`). Looked up in place (Hasher._vouch): no dict is built for 10,000 paths."""
         out = self.child.output()
         try:  # marshalled by our own child, this Python (read in C: parsing text cost 40-80 ms here)
             index = marshal.loads(out) if out else {}
@@ -140,8 +128,11 @@ class Scan:
 
 
 def recorded(root: str | os.PathLike, paths: Iterable[str]) -> dict[str, tuple[str, int, int, int, int]]:
-    """`Scan(root).result(paths)`: what git's index vouches for, asked now."""
-    return Scan(root).result(paths)
+    """Of `paths` (files under the root, named from it), each git's index records (Scan.index),
+    asked now."""
+    index, base = Scan(root).index()
+    cut = len(base)
+    return {p: index[p[cut:]] for p in paths if p.startswith(base) and p[cut:] in index}
 
 
 #: A checkout may write other bytes than the blob's (gitattributes(5)) under a forced `text` or

@@ -16,7 +16,7 @@ from pathlib import Path
 JOURNAL_NAME = ".renditions.journal"
 
 
-def note(root: Path, items: Iterable[tuple[Path, str]]) -> None:
+def note(root: Path, items: Iterable[tuple[str | os.PathLike, str]]) -> None:
     """Append (file, hash) lines in one write, before the files are renamed into place."""
     text = "".join(f"{h} {os.path.relpath(p, root)}\n" for p, h in items)
     if not text:

@@ -180,7 +180,7 @@ def _written(result: RenderResult | RenderError, root: str) -> Outcome:
             adopted.append(verdict)
         writes = [(r, h) for r, h, same in zip(result.rendered, hashes, adopted) if not same]
         if root:
-            journal.note(Path(root), [(Path(r.output.dest), h) for r, h in writes])
+            journal.note(Path(root), [(r.output.dest, h) for r, h in writes])
         write_all([(Path(r.output.dest), r.data) for r, _ in writes])
     except OSError as exc:
         return Outcome(error=f"cannot write {exc.filename}: {exc.strerror}")
