@@ -450,3 +450,85 @@ def test_both_children_name_files_as_a_c_locale_parent_does(site, tmp_path, monk
         [sys.executable, "-m", "renditions", "check"], cwd=os.fsencode(there), env=env, capture_output=True, text=True
     )
     assert (r.returncode, r.stdout + r.stderr) == (0, "all 4 outputs up to date\n")
+
+
+def index_repo(tmp_path: Path, *init: str) -> Path:
+    """A repository whose index holds every kind of entry the index reader must tell apart: plain
+    and executable files, a symbolic link, a submodule, files flagged assume-unchanged and
+    skip-worktree, an intent-to-add, a conflict's three stages, a name longer than the 12 bits
+    of an entry's name length, and a file in a subfolder."""
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    git(repo, "init", "-q", *init)
+    for name in ("plain.png", "run.sh", "assumed.png", "skipped.png", "sub/deep.png", "later.png"):
+        (repo / name).write_bytes(name.encode() + b"\0bytes")
+    (repo / "run.sh").chmod(0o755)
+    os.symlink("plain.png", repo / "link.png")
+    old = time.time_ns() - 3600 * 10**9  # long before the index is written: not racily clean
+    for p in repo.rglob("*"):
+        if ".git" not in p.parts:
+            os.utime(p, ns=(old, old), follow_symlinks=False)
+    git(repo, "add", "plain.png", "run.sh", "assumed.png", "skipped.png", "sub/deep.png", "link.png")
+    git(repo, "add", "-N", "later.png")
+    git(repo, "update-index", "--assume-unchanged", "assumed.png")
+    git(repo, "update-index", "--skip-worktree", "skipped.png")
+    blob = git(repo, "hash-object", "-w", "plain.png").strip()
+    long_name = "/".join(["d" * 200] * 21) + "/long.png"  # 4,229 bytes
+    git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{long_name}")
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{blob},submodule")
+    stages = "".join(f"100644 {blob} {n}\tconflict.png\n" for n in (1, 2, 3))
+    subprocess.run(["git", "update-index", "--index-info"], cwd=repo, input=stages, text=True, check=True)
+    return repo
+
+
+def both_readings(repo: Path, prefix: bytes = b"") -> tuple[dict | None, dict | None]:
+    from renditions.gitindex import _listed, _read_index
+
+    index = repo / ".git" / "index"
+    data, written = index.read_bytes(), index.stat().st_mtime_ns
+    algorithm = git(repo, "rev-parse", "--show-object-format").strip()
+    rel = "." if not prefix else prefix.decode().rstrip("/")
+    return _read_index(data, prefix, written, algorithm), _listed(str(repo), rel, prefix, written)
+
+
+@pytest.mark.parametrize("init", [(), ("--object-format=sha256",)], ids=["sha1", "sha256"])
+def test_the_index_read_directly_says_what_git_ls_files_says(tmp_path, init):
+    """The index file read in place (versions 2 and 3) keeps exactly the entries git's own listing
+    does: what `git ls-files` tags as compared by stat, merged, a plain or executable file."""
+    repo = index_repo(tmp_path, *init)
+    direct, listed = both_readings(repo)
+    assert direct is not None
+    assert direct == listed
+    long_name = ("/".join(["d" * 200] * 21) + "/long.png").encode()
+    # git's listing keeps the intent-to-add, whose stat is all zeros: no file matches it
+    assert sorted(direct) == sorted([b"plain.png", b"run.sh", b"sub/deep.png", b"later.png", long_name])
+    blob = git(repo, "rev-parse", ":plain.png").strip()
+    assert direct[b"plain.png"][0] == blob and len(blob) == (64 if init else 40)
+    assert direct[b"plain.png"][1] == len(b"plain.png\0bytes")
+    st = os.stat(repo / "plain.png")
+    assert direct[b"plain.png"][2:] == (st.st_mtime_ns, st.st_ctime_ns, st.st_ino & 0xFFFFFFFF)
+    in_sub, listed_sub = both_readings(repo, b"sub/")
+    assert in_sub == listed_sub == {b"sub/deep.png": direct[b"sub/deep.png"]}
+
+
+@pytest.mark.parametrize("layout", [("--index-version", "4"), ("--split-index",)], ids=["version-4", "split-index"])
+def test_an_index_of_another_layout_is_listed_by_git(tmp_path, layout):
+    """Version 4's compressed names and a split index are not read in place: git lists them, and
+    files are vouched for as before."""
+    repo = index_repo(tmp_path)
+    git(repo, "update-index", *layout)
+    direct, listed = both_readings(repo)
+    assert direct is None
+    assert listed is not None and sorted(listed)[-1] == b"sub/deep.png"
+    found = recorded(repo, [str(repo / "plain.png"), str(repo / "sub" / "deep.png"), str(repo / "assumed.png")])
+    assert sorted(os.path.basename(p) for p in found) == ["deep.png", "plain.png"]
+
+
+def test_a_damaged_index_is_not_read_in_place(tmp_path):
+    """A flipped byte fails the index's own checksum: nothing is taken from it."""
+    from renditions.gitindex import _read_index
+
+    repo = index_repo(tmp_path)
+    data = bytearray((repo / ".git" / "index").read_bytes())
+    data[40] ^= 1
+    assert _read_index(bytes(data), b"", time.time_ns(), "sha1") is None
