@@ -199,3 +199,28 @@ def test_bmp_ico_and_ppm_masters_are_found_and_refused(site, engine):
         assert line.removeprefix("error: ") in check.stdout.splitlines(), check.stdout
     assert "/img/wide/x0.png: missing" in check.stdout.splitlines()
     assert "content/good.md" not in check.stdout
+
+
+def test_sniffing_finds_the_first_format_of_the_table_whose_signature_the_bytes_carry():
+    """sniff_format's one expression says what a walk over the table says: each signature at its
+    offsets, the first format in the table's order winning; a file cut short matches nothing."""
+    from renditions.formats import FORMATS, sniff_format
+
+    def walked(head: bytes):
+        for f in FORMATS:
+            for signature in f.signatures:
+                if all(head[at : at + len(magic)] == magic for at, magic in signature):
+                    return f
+        return None
+
+    heads = [b"", b"\x00" * 64, b"\n" * 64]
+    for f in FORMATS:
+        for signature in f.signatures:
+            head = bytearray(b"\n" * 64)
+            for at, magic in signature:
+                head[at : at + len(magic)] = magic
+            last = signature[-1][0] + len(signature[-1][1])
+            heads += [bytes(head), bytes(head[:last]), bytes(head[: last - 1])]
+            assert sniff_format(bytes(head)) is walked(bytes(head)) is not None
+    assert [sniff_format(h) for h in heads] == [walked(h) for h in heads]
+    assert sniff_format(b"\xff\xd8\xff\xe0").name == "jpeg" and sniff_format(b"RIFF\0\0\0\0WEBPVP8 ").name == "webp"

@@ -162,14 +162,17 @@ class _Draft:
     error_line: int | None = None
 
 
-def _matches(config: Config, patterns: tuple[str, ...], listed: list[str] | None) -> set[str]:
-    return {p for pattern in patterns for p in find_files(str(config.root), pattern, listed)}
+def _matches(
+    config: Config, patterns: tuple[str, ...], listed: list[str] | None, lstats: dict[str, os.stat_result] | None = None
+) -> set[str]:
+    return {p for pattern in patterns for p in find_files(str(config.root), pattern, listed, lstats)}
 
 
-def article_files(config: Config, listed: list[str] | None = None) -> list[Path]:
+def article_files(config: Config, listed: list[str] | None = None, lstats: dict[str, os.stat_result] | None = None) -> list[Path]:
     """Files the `content` globs match and no `exclude` glob does, each read once however links
-    lead (see walk.py). `listed` collects the folders the walk read."""
-    found = _matches(config, config.content, listed) - _matches(config, config.exclude, listed)
+    lead (see walk.py). `listed` collects the folders the walk read; `lstats`, the lstat the walk
+    took of each article that is not a link (for the run's later stats of it: stamp.py)."""
+    found = _matches(config, config.content, listed, lstats) - _matches(config, config.exclude, listed)
     # Path's order (part by part), sorting the walk's clean strings: comparing Paths costs as much again
     return [Path(p) for p in sorted(found, key=lambda p: p.split(os.sep))]
 
@@ -513,11 +516,12 @@ def read_all(
 ) -> list[Article]:
     """Every file the `content` globs match, pages without images and drafts included, in path
     order. With `cache`, unchanged articles aren't read (see fmcache); the caller saves it.
-    `listed` collects the folders the walk read (see walk.find_files); `lstats`, each master's lstat.
+    `listed` collects the folders the walk read (see walk.find_files); `lstats`, each master's
+    lstat, and each article's as the walk took it.
     `meanwhile` is called once, after this process's share of the reading: other work (the
     manifest's) done while a forked copy reads the rest (see SPLIT_MIN)."""
     masters = master_index(config.sources)
-    files = article_files(config, listed)
+    files = article_files(config, listed, lstats)
     if cache is not None:
         cache.forget_others({os.fspath(f) for f in files})
     if len(files) < SPLIT_MIN or (cache is not None and cache.entries):

@@ -9,6 +9,7 @@ A master is found by its extension but judged by its content: a format found her
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 #: The engines, by their `name`.
@@ -205,10 +206,25 @@ def by_pillow_name(name: str | None) -> Format | None:
     return next((f for f in FORMATS if name in f.pillow_names), None) if name else None
 
 
+def _signature_pattern(signature: tuple[tuple[int, bytes], ...]) -> bytes:
+    """One signature as a regular expression anchored at the file's start: its bytes at their offsets."""
+    parts, at = [], 0
+    for offset, magic in sorted(signature):
+        parts.append(b".{%d}" % (offset - at) + re.escape(magic))
+        at = offset + len(magic)
+    return b"".join(parts)
+
+
+#: Every signature of the table in one expression, a group per format, in the table's order: the
+#: first format whose signature matches wins, as a loop over the table finds it (`check` sniffs
+#: thousands of outputs, and the loop was a fifth of a header's reading).
+_SIGNATURES = re.compile(
+    b"(?s)" + b"|".join(b"(?P<%s>%s)" % (f.name.encode(), b"|".join(map(_signature_pattern, f.signatures))) for f in FORMATS)
+)
+_BY_NAME = {f.name: f for f in FORMATS}
+
+
 def sniff_format(head: bytes) -> Format | None:
     """The format whose signature the first bytes of a file carry (None if none does)."""
-    for f in FORMATS:
-        for signature in f.signatures:
-            if all(head[at : at + len(magic)] == magic for at, magic in signature):
-                return f
-    return None
+    m = _SIGNATURES.match(head)
+    return _BY_NAME[m.lastgroup] if m is not None and m.lastgroup is not None else None

@@ -9,6 +9,7 @@ formats renditions writes.
 from __future__ import annotations
 
 import marshal
+import operator
 import os
 import re
 import struct
@@ -46,8 +47,8 @@ def _avif(head: bytes) -> tuple[int, int] | None:
 
 
 def _jpeg(head: bytes) -> tuple[int, int] | None:
-    i = 2
-    while i + 9 < len(head):
+    i, n = 2, len(head)
+    while i + 9 < n:
         if head[i] != 0xFF:
             i += 1
             continue
@@ -55,11 +56,9 @@ def _jpeg(head: bytes) -> tuple[int, int] | None:
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
             i += 1 if marker == 0xFF else 2
             continue
-        length = struct.unpack(">H", head[i + 2 : i + 4])[0]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            h, w = struct.unpack(">HH", head[i + 5 : i + 9])
-            return w, h
-        i += 2 + length
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start of frame: its size
+            return head[i + 7] << 8 | head[i + 8], head[i + 5] << 8 | head[i + 6]
+        i += 2 + (head[i + 2] << 8 | head[i + 3])  # past the segment: its length, big-endian
     return None
 
 
@@ -164,6 +163,10 @@ def taken(head: tuple[tuple[int, ...], tuple[str, int, int]] | None, signature: 
     return head[1]
 
 
+#: The hasher's stat signature (hashing._signature) as a tuple, straight from a stat: _key's.
+_IDENTITY = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
+
+
 def _key(signature: list[int]) -> tuple[int, ...]:
     """The hasher's stat signature (hashing._signature) as the child records it."""
     return tuple(signature[:4])
@@ -223,21 +226,24 @@ def _ahead(manifest: str, public: str) -> None:
         sys.exit(1)
     found = {}
     plain = all_plain(sites)  # each key checked in one regex, as a manifest's keys are
+    folder = os.path.join(public, "")
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK  # a FIFO must not block
+    fopen, fstat, close, identity = os.open, os.fstat, os.close, _IDENTITY
     for site in sites:
         if not plain and not is_site_path(site):  # `//etc/x` or `/a/../b` would lead outside the web root
             continue
-        path = os.path.join(public, site[1:])
+        path = folder + site[1:]  # os.path.join of a clean site path's rest
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)  # a FIFO must not block
+            fd = fopen(path, flags)
         except OSError:
             continue
         try:  # the stat of the file read, before and after: a path walked once, not three times
-            before = _key(_signature(os.fstat(fd)))
+            before = identity(fstat(fd))
             head = _sniff_fd(fd)
-            if head is not None and _key(_signature(os.fstat(fd))) == before:
+            if head is not None and identity(fstat(fd)) == before:
                 found[path] = (before, head)
         except (OSError, ValueError):
             continue
         finally:
-            os.close(fd)
+            close(fd)
     answer(marshal.dumps(found))

@@ -105,11 +105,14 @@ def _expand(base: str, segments: list[str], listed: list[str] | None) -> list[st
     return out
 
 
-def find_files(root: str, pattern: str, listed: list[str] | None = None) -> list[str]:
+def find_files(
+    root: str, pattern: str, listed: list[str] | None = None, lstats: dict[str, os.stat_result] | None = None
+) -> list[str]:
     """Regular files matching a recursive glob pattern (relative to root), sorted; each real file once.
 
     With `listed`, every folder read and every named path found missing is appended to it: what a
-    later run stats to know that the same walk would find the same files (stamp.py)."""
+    later run stats to know that the same walk would find the same files (stamp.py). `lstats`
+    receives the lstat of each file found that is not a symbolic link (the stat the walk takes)."""
     parts = os.path.normpath(pattern).split(os.sep)
     anchor = []
     while parts and not glob.has_magic(parts[0]):
@@ -122,7 +125,11 @@ def find_files(root: str, pattern: str, listed: list[str] | None = None) -> list
     found: dict[tuple[int, int], str] = {}
     for path in _expand(base, parts, listed):
         try:
-            st = os.stat(path)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                st = os.stat(path)  # a link: its target is the file found
+            elif lstats is not None:
+                lstats[path] = st
         except OSError:
             st = None
         if st is None or not stat.S_ISREG(st.st_mode):
