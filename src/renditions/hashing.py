@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 import stat
 from collections.abc import Iterable
@@ -167,6 +168,10 @@ def _threads_gone(count: int, timeout: float = 0.2) -> None:
 
 def _signature(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+#: `_signature` as a tuple, taken at C speed: for loops over thousands of stats (sniff's header child).
+signature_tuple = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
 
 
 class Hasher:

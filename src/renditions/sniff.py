@@ -9,7 +9,6 @@ formats renditions writes.
 from __future__ import annotations
 
 import marshal
-import operator
 import os
 import re
 import struct
@@ -17,7 +16,7 @@ import sys
 
 from .child import Child, answer
 from .formats import sniff_format, unsupported
-from .hashing import _signature
+from .hashing import _signature, signature_tuple
 
 
 def _png(head: bytes) -> tuple[int, int] | None:
@@ -163,10 +162,6 @@ def taken(head: tuple[tuple[int, ...], tuple[str, int, int]] | None, signature: 
     return head[1]
 
 
-#: The hasher's stat signature (hashing._signature) as a tuple, straight from a stat: _key's.
-_IDENTITY = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
-
-
 def _key(signature: list[int]) -> tuple[int, ...]:
     """The hasher's stat signature (hashing._signature) as the child records it."""
     return tuple(signature[:4])
@@ -228,7 +223,7 @@ def _ahead(manifest: str, public: str) -> None:
     plain = all_plain(sites)  # each key checked in one regex, as a manifest's keys are
     folder = os.path.join(public, "")
     flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK  # a FIFO must not block
-    fopen, fstat, close, identity = os.open, os.fstat, os.close, _IDENTITY
+    fopen, fstat, close, identity = os.open, os.fstat, os.close, signature_tuple  # _key(_signature(st))
     for site in sites:
         if not plain and not is_site_path(site):  # `//etc/x` or `/a/../b` would lead outside the web root
             continue
