@@ -4,15 +4,26 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean browser actionlint eleventy
+.PHONY: setup demo test lint bench clean browser actionlint eleventy constraints
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# constraints.txt: the versions CI passed with (see its header), so a fresh clone tests those
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+# `make constraints`: constraints.txt again from the newest releases (then run `make test` before committing it)
+constraints:
+	rm -rf .cache/newest && $(PYTHON) -m venv .cache/newest
+	.cache/newest/bin/python -m pip install -q --upgrade pip
+	.cache/newest/bin/python -m pip install -q -e '.[test]'
+	@marker=$$($(PYTHON) -c 'import sys; print("python_version == \"%d.%d\"" % sys.version_info[:2])'); \
+	{ sed -n '/^#/p' constraints.txt; .cache/newest/bin/python -m pip freeze --exclude-editable | sed "s/$$/; $$marker/"; } > constraints.new
+	mv constraints.new constraints.txt
+	rm -rf .cache/newest
 
 demo: setup
 	$(BIN)/renditions build --root .

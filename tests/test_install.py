@@ -124,3 +124,37 @@ def test_the_readmes_install_line_installs_from_a_clone_of_this_repository(tmp_p
         cwd=tmp_path,
     )
     assert r.stdout.strip() == "True", r.stderr
+
+
+def test_make_setup_installs_the_versions_constraints_txt_pins():
+    """Every dependency pyproject names, the test extras too, is pinned in constraints.txt for the
+    Python that pins apply to, and that version is the one installed here (`make setup` applies
+    the file): a fresh clone's `make test` runs on what CI last passed with."""
+    import importlib.metadata as md
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        pytest.skip("constraints.txt pins Python 3.11's versions")
+    pins: dict[str, Requirement] = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            req = Requirement(line)
+            assert len(req.specifier) == 1 and next(iter(req.specifier)).operator == "==", line
+            if req.marker is None or req.marker.evaluate():
+                pins[canonicalize_name(req.name)] = req
+    if not pins:
+        pytest.skip(f"constraints.txt pins nothing for Python {sys.version_info[0]}.{sys.version_info[1]}")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    for line in project["dependencies"] + project["optional-dependencies"]["test"]:
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{req.name} is not pinned in constraints.txt: run `make constraints`"
+        pinned = next(iter(pins[name].specifier)).version
+        assert req.specifier.contains(pinned), f"constraints.txt pins {req.name} {pinned}, outside pyproject's {req.specifier}"
+        assert md.version(req.name) == pinned, f"{req.name} {md.version(req.name)} is installed, constraints.txt pins {pinned}"
