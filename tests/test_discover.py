@@ -146,6 +146,36 @@ def test_content_takes_a_list_of_globs_and_exclude(site):
         load_config(site.root)
 
 
+def test_globs_over_one_tree_list_each_folder_once(site, monkeypatch):
+    """A Jekyll site's `**/*.md`, `**/*.markdown` and `_site/**`: one walk's worth of listings (a
+    second content glob costs no second walk of the site), and the stamp's folders listed once."""
+    from renditions import walk
+    from renditions.discover import article_files
+
+    for folder, name in (
+        ("_posts", "2025-01-02-a.md"),
+        ("_posts", "2025-01-03-b.markdown"),
+        ("_site", "c.md"),
+        ("notes", "d.md"),
+    ):
+        (site.root / folder).mkdir(exist_ok=True)
+        (site.root / folder / name).write_text(f"---\nimage: /img/{name}.png\n---\n")
+    cfg_file = site.root / "config" / "renditions.yaml"
+    cfg_file.write_text(
+        cfg_file.read_text().replace('content: "content/**/*.md"', 'content: ["**/*.md", "**/*.markdown"]\nexclude: ["_site/**"]')
+    )
+    scanned = []
+    real = os.scandir
+    monkeypatch.setattr(walk.os, "scandir", lambda path: scanned.append(path) or real(path))
+    listed: list[str] = []
+    found = article_files(load_config(site.root), listed)
+    rel = sorted(os.path.relpath(f, site.root) for f in found)
+    assert "_posts/2025-01-02-a.md" in rel and "_posts/2025-01-03-b.markdown" in rel and "notes/d.md" in rel
+    assert not any(r.startswith("_site") for r in rel)
+    assert len(scanned) == len(set(scanned)) and len(listed) == len(set(listed))
+    assert {str(site.root / "_site"), str(site.root / "_posts")} <= set(scanned)
+
+
 @pytest.mark.parametrize(
     "rel, languages, slug",
     [

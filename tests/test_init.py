@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from conftest import SIZES, VARIANT_KEYS, gradient
+from PIL import Image
 
 from renditions.cli import main
 from renditions.config import load_config
@@ -73,7 +75,7 @@ def test_init_in_a_hugo_site_writes_static_and_its_languages(tmp_path):
     assert "a Hugo site" in result.output
     cfg = load_config(root)
     assert cfg.public == root / "static"  # Hugo's public/ is its output, wiped by --cleanDestinationDir
-    assert cfg.content == ("content/**/*.md",) and cfg.languages == ("en", "fr")
+    assert cfg.content == ("content/**/*.md", "content/**/*.markdown") and cfg.languages == ("en", "fr")
     assert (root / ".gitignore").read_text() == ".renditions.lock\n.renditions.journal\n.renditions/\n"
 
 
@@ -152,7 +154,7 @@ def test_init_suggests_the_data_folder_the_generator_reads(tmp_path, marker, nam
     [
         (None, "in content/"),
         ("hugo.toml", "in content/"),
-        ("_config.yml", "in _posts/ (any .md file of the site is read: content is **/*.md)"),
+        ("_config.yml", "in _posts/ (any .md or .markdown file of the site is read: content is **/*.md, **/*.markdown)"),
         ("eleventy.config.js", "in any folder of the site, as .md files (content is **/*.md)"),
     ],
 )
@@ -168,3 +170,32 @@ def test_init_next_line_names_where_articles_go(tmp_path, marker, where):
         f"next: put articles {where}, one master per article in source_images/, then run renditions build"
     )
     assert (root / "content").is_dir() == (where == "in content/")
+
+
+@pytest.mark.parametrize(
+    "marker, post, public",
+    [
+        ("_config.yml", "_posts/2025-01-03-welcome-to-jekyll.markdown", "."),  # as `jekyll new` names it
+        ("hugo.toml", "content/posts/welcome-to-jekyll.markdown", "static"),
+        ("_config.yml", "_posts/2025-01-04-welcome-to-jekyll.md", "."),
+    ],
+)
+def test_inits_config_reads_the_markdown_files_the_generator_reads(tmp_path, monkeypatch, marker, post, public):
+    """Jekyll and Hugo read `.markdown` as they read `.md`: so does the config init writes for them,
+    or the page would show no image while build and check said nothing was wrong."""
+    monkeypatch.setenv("RENDITIONS_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / marker).write_text("")
+    assert CliRunner().invoke(main, ["init", "--root", str(root)]).exit_code == 0
+    keys = "".join(f'{k}: "{p.format(slug="welcome-to-jekyll")}"\n' for k, p in VARIANT_KEYS.items())
+    (root / post).parent.mkdir(parents=True, exist_ok=True)
+    (root / post).write_text(f"---\nlayout: post\ntitle: Welcome\n{keys}---\nHello.\n")
+    gradient((2000, 1500)).save(root / "source_images" / "welcome-to-jekyll.jpg")
+    built = CliRunner().invoke(main, ["build", "--root", str(root)])
+    assert built.exit_code == 0, built.output
+    for key, path in VARIANT_KEYS.items():
+        with Image.open(root / public / path.format(slug="welcome-to-jekyll").lstrip("/")) as im:
+            assert im.size == SIZES[key]
+    checked = CliRunner().invoke(main, ["check", "--root", str(root)])
+    assert checked.exit_code == 0, checked.output

@@ -23,7 +23,7 @@ from .fmcache import FrontMatterCache, exact_in_json, fingerprint, signature
 from .formats import MASTER_EXTS
 from .paths import clean_site_path, is_utf8, printable, relative, too_long
 from .records import quick_init
-from .walk import find_files
+from .walk import Listings, find_files
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-(?=.)")
 #: File names that stand for their folder: Hugo's page bundles (leaf and branch).
@@ -163,16 +163,21 @@ class _Draft:
 
 
 def _matches(
-    config: Config, patterns: tuple[str, ...], listed: list[str] | None, lstats: dict[str, os.stat_result] | None = None
+    config: Config,
+    patterns: tuple[str, ...],
+    listed: list[str] | None,
+    lstats: dict[str, os.stat_result] | None = None,
+    read: Listings | None = None,
 ) -> set[str]:
-    return {p for pattern in patterns for p in find_files(str(config.root), pattern, listed, lstats)}
+    return {p for pattern in patterns for p in find_files(str(config.root), pattern, listed, lstats, read)}
 
 
 def article_files(config: Config, listed: list[str] | None = None, lstats: dict[str, os.stat_result] | None = None) -> list[Path]:
     """Files the `content` globs match and no `exclude` glob does, each read once however links
     lead (see walk.py). `listed` collects the folders the walk read; `lstats`, the lstat the walk
     took of each article that is not a link (for the run's later stats of it: stamp.py)."""
-    found = _matches(config, config.content, listed, lstats) - _matches(config, config.exclude, listed)
+    read: Listings = {}  # the globs share the walk: each folder is listed once
+    found = _matches(config, config.content, listed, lstats, read) - _matches(config, config.exclude, listed, None, read)
     # Path's order (part by part), sorting the walk's clean strings: comparing Paths costs as much again
     return [Path(p) for p in sorted(found, key=lambda p: p.split(os.sep))]
 

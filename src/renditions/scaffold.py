@@ -83,7 +83,7 @@ GENERATORS = (
         "Hugo",
         ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml"),
         "static",
-        ("content/**/*.md",),
+        ("content/**/*.md", "content/**/*.markdown"),  # Hugo reads both as markdown
         (),
         ("Hugo copies static/ into its public/ as it builds: nothing to add to its config.",),
     ),
@@ -91,7 +91,7 @@ GENERATORS = (
         "Jekyll",
         ("_config.yml",),
         ".",
-        ("**/*.md",),
+        ("**/*.md", "**/*.markdown"),  # `jekyll new` writes its first post as .markdown
         ("_site/**", "vendor/**", "node_modules/**"),
         (
             "add to _config.yml, so Jekyll does not publish the masters and the config:",
@@ -99,7 +99,7 @@ GENERATORS = (
             "(merge it into an `exclude:` already there; Jekyll 3, as on GitHub Pages, replaces its own",
             "defaults with your list, so keep Gemfile, Gemfile.lock, node_modules and vendor in it too)",
         ),
-        "in _posts/ (any .md file of the site is read: content is **/*.md)",
+        "in _posts/ (any .md or .markdown file of the site is read: content is **/*.md, **/*.markdown)",
         "_data/renditions.json",
     ),
     Generator(

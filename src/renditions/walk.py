@@ -20,14 +20,24 @@ def _identity(st: os.stat_result) -> tuple[int, int]:
     return (st.st_dev, st.st_ino)
 
 
-def _entries(folder: str, listed: list[str] | None) -> list[os.DirEntry]:
+#: A walk's folder listings, by path: several globs over one tree (`**/*.md` and `**/*.markdown`,
+#: the `exclude` globs) read each folder once (find_files' `read`).
+Listings = dict[str, list[os.DirEntry]]
+
+
+def _entries(folder: str, listed: list[str] | None, read: Listings) -> list[os.DirEntry]:
+    found = read.get(folder)
+    if found is not None:
+        return found
     if listed is not None:
         listed.append(folder)  # what was read here: a file added or removed later changes it
     try:
         with os.scandir(folder) as it:
-            return sorted(it, key=lambda e: e.name)
+            found = sorted(it, key=lambda e: e.name)
     except OSError:
-        return []
+        found = []
+    read[folder] = found
+    return found
 
 
 def _is_dir(entry: os.DirEntry) -> bool:
@@ -58,7 +68,7 @@ def _matches(name: str, segment: str) -> bool:
     return fnmatch.fnmatch(name, segment)
 
 
-def _folders_below(base: str, listed: list[str] | None) -> list[str]:
+def _folders_below(base: str, listed: list[str] | None, read: Listings) -> list[str]:
     """base and every folder under it (links followed), each real folder once, nearest path first."""
     try:
         seen = {_identity(os.stat(base))}
@@ -71,7 +81,7 @@ def _folders_below(base: str, listed: list[str] | None) -> list[str]:
         nxt = []
         for folder in level:
             # plain folders before links, so a folder is listed under its real path when it can be
-            subs = [e for e in _entries(folder, listed) if not e.name.startswith(".") and _is_dir(e)]
+            subs = [e for e in _entries(folder, listed, read) if not e.name.startswith(".") and _is_dir(e)]
             for e in sorted(subs, key=lambda e: e.is_symlink()):
                 try:
                     key = _identity(e.stat())
@@ -85,34 +95,39 @@ def _folders_below(base: str, listed: list[str] | None) -> list[str]:
     return found
 
 
-def _expand(base: str, segments: list[str], listed: list[str] | None) -> list[str]:
+def _expand(base: str, segments: list[str], listed: list[str] | None, read: Listings) -> list[str]:
     """Folders (or files, for the last segment) under base that match the segments."""
     if not segments:
         return [base]
     seg, rest = segments[0], segments[1:]
     if seg == "**":
         out = []
-        for folder in _folders_below(base, listed):
-            out += _expand(folder, rest or ["*"], listed)
+        for folder in _folders_below(base, listed, read):
+            out += _expand(folder, rest or ["*"], listed, read)
         return out
     if not glob.has_magic(seg):
         path = os.path.join(base, seg)
-        return _expand(path, rest, listed) if rest else [path]
+        return _expand(path, rest, listed, read) if rest else [path]
     out = []
-    for e in _entries(base, listed):
+    for e in _entries(base, listed, read):
         if _matches(e.name, seg) and (not rest or _is_dir(e)):
-            out += _expand(e.path, rest, listed) if rest else [e.path]
+            out += _expand(e.path, rest, listed, read) if rest else [e.path]
     return out
 
 
 def find_files(
-    root: str, pattern: str, listed: list[str] | None = None, lstats: dict[str, os.stat_result] | None = None
+    root: str,
+    pattern: str,
+    listed: list[str] | None = None,
+    lstats: dict[str, os.stat_result] | None = None,
+    read: Listings | None = None,
 ) -> list[str]:
     """Regular files matching a recursive glob pattern (relative to root), sorted; each real file once.
 
     With `listed`, every folder read and every named path found missing is appended to it: what a
     later run stats to know that the same walk would find the same files (stamp.py). `lstats`
-    receives the lstat of each file found that is not a symbolic link (the stat the walk takes)."""
+    receives the lstat of each file found that is not a symbolic link (the stat the walk takes).
+    `read`: the listings of an earlier walk over the same tree in this run, shared (and added to)."""
     parts = os.path.normpath(pattern).split(os.sep)
     anchor = []
     while parts and not glob.has_magic(parts[0]):
@@ -123,7 +138,7 @@ def find_files(
             listed.append(base)
         return [base] if os.path.isfile(base) else []
     found: dict[tuple[int, int], str] = {}
-    for path in _expand(base, parts, listed):
+    for path in _expand(base, parts, listed, {} if read is None else read):
         try:
             st = os.lstat(path)
             if stat.S_ISLNK(st.st_mode):
