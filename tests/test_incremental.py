@@ -286,7 +286,7 @@ def test_corrupt_manifest_one_message(built):
         assert r.exit_code == 2
         assert r.stderr.strip().splitlines() == [
             "error: renditions.lock.json: the manifest is not valid JSON (truncated or hand-edited?): "
-            "delete renditions.lock.json and run `renditions build` to write a new one (every output is re-rendered)"
+            "delete renditions.lock.json and run `renditions build` to write a new one (every output is rendered again; files holding the same bytes are kept)"
         ]
     (built.root / "renditions.lock.json").write_text('{"format": "renditions-manifest", "version": 99, "outputs": {}}')
     r = run(built, "check")

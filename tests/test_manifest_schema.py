@@ -108,7 +108,7 @@ def test_a_bad_entry_is_one_line_naming_it(built, mutate, expected):
     for cmd in ("build", "check", "prune"):
         line = _one_line(built, cmd, expected)
         assert line.endswith(
-            "delete renditions.lock.json and run `renditions build` to write a new one (every output is re-rendered)"
+            "delete renditions.lock.json and run `renditions build` to write a new one (every output is rendered again; files holding the same bytes are kept)"
         )
 
 

@@ -135,7 +135,7 @@ def dumps(entries: dict[str, Entry], shard: str | None = None, public: str | Non
 
 
 def _fix(shown: str) -> str:
-    return f"delete {shown} and run `renditions build` to write a new one (every output is re-rendered)"
+    return f"delete {shown} and run `renditions build` to write a new one (every output is rendered again; files holding the same bytes are kept)"
 
 
 def _short(value: Any) -> str:
