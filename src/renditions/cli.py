@@ -347,7 +347,7 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
 @click.option(
     "--strict",
     is_flag=True,
-    help="Treat orphaned outputs (files no article references) and outputs over their variant's byte budget as errors.",
+    help="Treat orphans (image files in the variants' folders that no article references, hand-made ones too) and outputs over their variant's byte budget as errors.",
 )
 @click.option(
     "--format",
