@@ -199,3 +199,46 @@ def test_inits_config_reads_the_markdown_files_the_generator_reads(tmp_path, mon
             assert im.size == SIZES[key]
     checked = CliRunner().invoke(main, ["check", "--root", str(root)])
     assert checked.exit_code == 0, checked.output
+
+
+def test_a_markdown_file_no_glob_reads_is_named_when_a_master_waits_for_it(tmp_path, monkeypatch):
+    """A config that reads `.md` only (an older init's, or hand-written) and a `.markdown` post
+    with its master in source_images/: build warns, check fails (the page shows no image), status
+    lists it; each names the file, the master and the glob to add. A README.markdown, with no
+    master of its own, is left alone; once the glob is added the post builds and check passes."""
+    import json
+
+    monkeypatch.setenv("RENDITIONS_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "_config.yml").write_text("")
+    assert CliRunner().invoke(main, ["init", "--root", str(root)]).exit_code == 0
+    cfg_file = root / "config" / "renditions.yaml"
+    cfg_file.write_text(cfg_file.read_text().replace('["**/*.md", "**/*.markdown"]', '"**/*.md"'))
+    keys = "".join(f'{k}: "{p.format(slug="{slug}")}"\n' for k, p in VARIANT_KEYS.items())
+    (root / "_posts").mkdir()
+    for name, slug in (("2025-01-02-hello.md", "hello"), ("2025-01-03-welcome.markdown", "welcome")):
+        (root / "_posts" / name).write_text(f"---\ntitle: t\n{keys.format(slug=slug)}---\n")
+        gradient((2000, 1500)).save(root / "source_images" / f"{slug}.jpg")
+    (root / "README.markdown").write_text("# notes\n")
+    line = (
+        "_posts/2025-01-03-welcome.markdown: not read as an article: no `content` glob matches it, though "
+        'source_images/welcome.jpg is named for it (its page shows no image): add "**/*.markdown" to `content` '
+        "in config/renditions.yaml"
+    )
+    built = CliRunner().invoke(main, ["build", "--root", str(root)])
+    assert built.exit_code == 0, built.output
+    assert f"warning: {line}" in built.output.splitlines() and "README" not in built.output
+    assert (root / "img/artical/articles/hello.png").is_file() and not (root / "img/artical/articles/welcome.png").exists()
+    checked = CliRunner().invoke(main, ["check", "--root", str(root)])
+    assert checked.exit_code == 1 and line in checked.output.splitlines(), checked.output
+    status = CliRunner().invoke(main, ["status", "--root", str(root), "--json"])
+    assert json.loads(status.stdout)["unread_articles"] == [
+        {"file": "_posts/2025-01-03-welcome.markdown", "master": "source_images/welcome.jpg", "reason": line.split(": ", 1)[1]}
+    ]
+    cfg_file.write_text(cfg_file.read_text().replace('content: "**/*.md"', 'content: ["**/*.md", "**/*.markdown"]'))
+    built = CliRunner().invoke(main, ["build", "--root", str(root)])
+    assert built.exit_code == 0 and "not read as an article" not in built.output, built.output
+    with Image.open(root / "img/artical/articles/welcome.png") as im:
+        assert im.size == SIZES["image"]
+    assert CliRunner().invoke(main, ["check", "--root", str(root)]).exit_code == 0

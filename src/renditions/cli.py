@@ -527,6 +527,8 @@ def status(root, config, engine, as_json, wide) -> None:
             _say(f"{row.article}: {reason}")
     for name in st.unused_masters:
         _say(f"unused master: {name} (no article has its name as slug)")
+    for file, _master, why in st.unread:
+        _say(f"{file}: {why}")
     for page in st.pages:
         _say(f"page without images: {page} (no variant key and no master: not built)")
     sys.exit(EXIT_OK)

@@ -23,7 +23,7 @@ from .fmcache import FrontMatterCache, exact_in_json, fingerprint, signature
 from .formats import MASTER_EXTS
 from .paths import clean_site_path, is_utf8, printable, relative, too_long
 from .records import quick_init
-from .walk import Listings, find_files
+from .walk import Listings, find_files, passed_by
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-(?=.)")
 #: File names that stand for their folder: Hugo's page bundles (leaf and branch).
@@ -65,6 +65,9 @@ GENERATOR_KEYS = frozenset(
 #: SPLIT_SHARE of them (child.Forked) while this one reads the rest and then loads the manifest:
 #: a fresh clone's 2,000 articles take 0.2-0.3 s to read in one process.
 SPLIT_MIN = 500
+#: What Jekyll and Hugo read as markdown. One of these that no `content` glob matches, in a folder
+#: the globs walk, is named when a master is named for it (unread_articles): its page has no image.
+MARKDOWN_EXTS = (".md", ".markdown", ".mdown", ".mkdn", ".mkd", ".mkdown")
 SPLIT_SHARE = 0.65
 BAD_NAME = "the file name is not valid UTF-8: rename it"
 #: The same name read by a Python that names files in ASCII (LC_ALL=C, UTF-8 mode off): valid
@@ -172,14 +175,40 @@ def _matches(
     return {p for pattern in patterns for p in find_files(str(config.root), pattern, listed, lstats, read)}
 
 
-def article_files(config: Config, listed: list[str] | None = None, lstats: dict[str, os.stat_result] | None = None) -> list[Path]:
+def article_files(
+    config: Config,
+    listed: list[str] | None = None,
+    lstats: dict[str, os.stat_result] | None = None,
+    unread: list[str] | None = None,
+) -> list[Path]:
     """Files the `content` globs match and no `exclude` glob does, each read once however links
     lead (see walk.py). `listed` collects the folders the walk read; `lstats`, the lstat the walk
-    took of each article that is not a link (for the run's later stats of it: stamp.py)."""
+    took of each article that is not a link (for the run's later stats of it: stamp.py); `unread`,
+    the markdown files (MARKDOWN_EXTS) in those folders that no glob took and none excludes."""
     read: Listings = {}  # the globs share the walk: each folder is listed once
-    found = _matches(config, config.content, listed, lstats, read) - _matches(config, config.exclude, listed, None, read)
+    found = _matches(config, config.content, listed, lstats, read)
+    excluded = _matches(config, config.exclude, listed, None, read)
+    if unread is not None:
+        unread += sorted(
+            e.path
+            for entries in read.values()
+            for e in entries
+            if e.name.lower().endswith(MARKDOWN_EXTS)
+            and e.path not in found
+            and e.path not in excluded
+            and not passed_by(e.name)
+            and _is_file(e)
+        )
+    found -= excluded
     # Path's order (part by part), sorting the walk's clean strings: comparing Paths costs as much again
     return [Path(p) for p in sorted(found, key=lambda p: p.split(os.sep))]
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def path_slug(rel: str, languages: tuple[str, ...] = ()) -> str:
@@ -518,15 +547,16 @@ def read_all(
     listed: list[str] | None = None,
     lstats: dict[str, os.stat_result] | None = None,
     meanwhile: Callable[[], object] | None = None,
+    unread: list[str] | None = None,
 ) -> list[Article]:
     """Every file the `content` globs match, pages without images and drafts included, in path
     order. With `cache`, unchanged articles aren't read (see fmcache); the caller saves it.
     `listed` collects the folders the walk read (see walk.find_files); `lstats`, each master's
     lstat, and each article's as the walk took it.
     `meanwhile` is called once, after this process's share of the reading: other work (the
-    manifest's) done while a forked copy reads the rest (see SPLIT_MIN)."""
+    manifest's) done while a forked copy reads the rest (see SPLIT_MIN). `unread`: as article_files."""
     masters = master_index(config.sources)
-    files = article_files(config, listed, lstats)
+    files = article_files(config, listed, lstats, unread)
     if cache is not None:
         cache.forget_others({os.fspath(f) for f in files})
     if len(files) < SPLIT_MIN or (cache is not None and cache.entries):
@@ -567,3 +597,32 @@ def read_all(
 def discover(config: Config, drafts: bool = False, cache: FrontMatterCache | None = None) -> list[Article]:
     """The image articles (a variant key or a master), without drafts unless `drafts`, in path order."""
     return [a for a in read_all(config, cache) if a.images and (drafts or not a.draft)]
+
+
+#: A markdown file no `content` glob matches, though a master is named for it (unread_articles).
+UNREAD = (
+    "not read as an article: no `content` glob matches it, though {master} is named for it "
+    '(its page shows no image): add "{glob}" to `content` in {config}'
+)
+
+
+def unread_articles(config: Config, unread: list[str], matched: list[Article]) -> list[tuple[str, str, str]]:
+    """(file, its master, why) for each of `unread` (article_files) whose slug, from its path, names a master
+    no article uses: a `.markdown` post under a config that reads `.md`, say. Anything else such
+    a file could be (a README, notes) has no master of its own, and is left alone."""
+    if not unread:
+        return []
+    used = {m for a in matched for m in (a.master, *(path for _name, path in a.masters)) if m is not None}
+    masters = master_index(config.sources)
+    found = []
+    for path in unread:
+        rel = relative(path, config.root)
+        spare = [m for m in masters.get(nfc(path_slug(rel, config.languages)), []) if m not in used]
+        if not spare or not is_utf8(rel):
+            continue
+        ext = os.path.splitext(path)[1]
+        stems = [os.path.splitext(g)[0] for g in config.content if g.lower().endswith(MARKDOWN_EXTS)]
+        glob = (stems[0] if stems else "**/*") + ext
+        master = relative(spare[0], config.root)
+        found.append((rel, master, UNREAD.format(master=master, glob=glob, config=config.file)))
+    return found

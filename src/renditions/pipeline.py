@@ -93,7 +93,7 @@ def build(
             site_problems, data_notes = _write_data(s, bool(only), shard, drafts)
             s.said.save()
         failed = set(plan.failed_articles) | {p.article for p in problems}
-        problems += site_problems
+        problems += site_problems + ([] if only else s.unread_problems(error=False))
         fresh = fresh_results(plan.fresh, s.manifest)
         problems += over_budget(s.config, results + fresh)  # warnings: the build did its job
         report = Report(
@@ -170,7 +170,7 @@ def _plan_report(plan: Plan, s: Session) -> Report:
             raise FileNotFoundError(path)
         return s.hasher(path)
 
-    outs, problems, failed, notes = [], list(plan.problems), set(plan.failed_articles), []
+    outs, problems, failed, notes = [], [*plan.problems, *s.unread_problems(error=False)], set(plan.failed_articles), []
     for j in plan.jobs:
         too_small = predicted_failure(j, s.measure)  # read from the header: render fails it before any write
         refusal = None

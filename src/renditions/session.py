@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from . import manifest as manifest_mod
 from .config import Config, load_config
-from .discover import Article, front_matter_cache, nfc, read_all
+from .discover import Article, front_matter_cache, nfc, read_all, unread_articles
 from .engine import Engine
 from .engines import check_name, get_engine
 from .errors import ManifestError, UsageError
@@ -27,7 +27,7 @@ from .hashing import Hasher, cache_file
 from .journal import JOURNAL_NAME
 from .manifest import Entry, Manifest
 from .plan import Plan, Recipes, article_outputs, make_plan, output_folders
-from .report import plural
+from .report import Problem, plural
 from .shard import in_shard, parse_shard
 
 T = TypeVar("T")
@@ -73,6 +73,8 @@ class Session:
     #: outputs: a fresh clone's check stats 10,000 files once, not three times (the hasher's
     #: stat and the stamp's reuse it)
     lstats: dict[str, os.stat_result] = field(default_factory=dict)
+    #: markdown files in the folders the content walk read that no glob took (discover.article_files)
+    unread: list[str] = field(default_factory=list)
 
     def no_article(self) -> str:
         """Why nothing would be checked or built: `content` matches no file (a typo in the glob), or
@@ -161,6 +163,13 @@ class Session:
         }
         return {site: replace(e, article=writer) for site, e, writer in candidates if site not in names.get(e.article, ())}
 
+    def unread_problems(self, error: bool) -> list[Problem]:
+        """A line for each markdown file no `content` glob matches though a master is named for it
+        (discover.unread_articles): check's error, build's warning (its pages show no image)."""
+        return [
+            Problem(rel, why, rel, error=error) for rel, _master, why in unread_articles(self.config, self.unread, self.matched)
+        ]
+
     def measure(self, master: Path) -> tuple[int, int] | None:
         """A master's upright size from its header (None when it can't be read: render says why)."""
         try:
@@ -218,7 +227,8 @@ def open_session(
             except ManifestError as exc:  # raised below, after --only's slugs are checked, as before
                 loaded.append(exc)
 
-        matched = read_all(cfg, said, walked, lstats, meanwhile)
+        unread: list[str] = []
+        matched = read_all(cfg, said, walked, lstats, meanwhile, unread)
         articles = site = [a for a in matched if a.images and (drafts or not a.draft)]
         if only:  # slugs compared as Unicode text, as masters are: a file macOS named in NFD is café typed in NFC
             known = {nfc(a.slug) for a in articles}
@@ -235,7 +245,19 @@ def open_session(
         hasher.close()
         raise
     return Session(
-        cfg, articles, man, hasher, engine or "auto", f"{eng.name} {eng.version}", eng, said, site, matched, walked, lstats
+        cfg,
+        articles,
+        man,
+        hasher,
+        engine or "auto",
+        f"{eng.name} {eng.version}",
+        eng,
+        said,
+        site,
+        matched,
+        walked,
+        lstats,
+        unread,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .discover import read_all
+from .discover import read_all, unread_articles
 from .errors import RenditionsError
 from .geometry import TooSmall
 from .hints import master_names
@@ -59,6 +59,8 @@ class Status:
     rows: tuple[Row, ...]
     unused_masters: tuple[str, ...]
     pages: tuple[str, ...] = ()  # content files without images (no variant key, no master): never built
+    #: (file, master, why): markdown files no `content` glob matches, with a master named for them
+    unread: tuple[tuple[str, str, str], ...] = ()
 
     def to_json(self) -> dict:
         # fixed snake_case keys, zeros kept: a script reading totals["stale"] never meets a KeyError;
@@ -75,6 +77,7 @@ class Status:
             "articles": [r.to_json() for r in self.rows],
             "unused_masters": list(self.unused_masters),
             "pages_without_images": list(self.pages),
+            "unread_articles": [{"file": f, "master": m, "reason": why} for f, m, why in self.unread],
             "totals": totals,
         }
 
@@ -221,4 +224,5 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
     folder = os.path.relpath(cfg.sources, cfg.root)
     unused = tuple(f"{folder}/{printable(n)}" for n in master_names(cfg.sources) if os.path.realpath(cfg.sources / n) not in used)
     pages = tuple(a.rel for a in read_all(cfg) if not a.images)
-    return Status(tuple(v.name for v in cfg.variants), tuple(rows), unused, pages)
+    unread = tuple(unread_articles(cfg, s.unread, s.matched))
+    return Status(tuple(v.name for v in cfg.variants), tuple(rows), unused, pages, unread)

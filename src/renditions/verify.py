@@ -158,6 +158,7 @@ def _check(
             problems.append(Problem(j.article, small, j.article))
             failed.append(j.article)
             unbuildable.add(j.article)
+    problems += s.unread_problems(error=True)  # a post the globs pass over, its master waiting: its page shows no image
     if s.no_article():  # a check that checks nothing must not pass
         problems.append(Problem(", ".join(s.config.content), s.no_article()))
     outs = []
