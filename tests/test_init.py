@@ -9,6 +9,7 @@ from PIL import Image
 
 from renditions.cli import main
 from renditions.config import load_config
+from renditions.discover import path_slug
 
 
 def test_init_then_build(tmp_path, monkeypatch):
@@ -221,6 +222,24 @@ def test_a_markdown_file_no_glob_reads_is_named_when_a_master_waits_for_it(tmp_p
         (root / "_posts" / name).write_text(f"---\ntitle: t\n{keys.format(slug=slug)}---\n")
         gradient((2000, 1500)).save(root / "source_images" / f"{slug}.jpg")
     (root / "README.markdown").write_text("# notes\n")
+    # not named: drafts (by folder or front matter), and a .mdown file (Jekyll does not read it)
+    (root / "_drafts").mkdir()
+    for rel, extra in (
+        ("_drafts/soon.markdown", ""),
+        ("_posts/2025-02-01-later.markdown", "draft: true\n"),
+        ("_posts/x.mdown", ""),
+    ):
+        slug = path_slug(rel)
+        (root / rel).write_text(f"---\n{extra}{keys.format(slug=slug)}---\n")
+        gradient((2000, 1500)).save(root / "source_images" / f"{slug}.jpg")
+    # named by its front matter's slug
+    (root / "_posts" / "2025-02-02-other-name.markdown").write_text(f"---\nslug: custom\n{keys.format(slug='custom')}---\n")
+    gradient((2000, 1500)).save(root / "source_images" / "custom.jpg")
+    custom = (
+        "_posts/2025-02-02-other-name.markdown: not read as an article: no `content` glob matches it, though "
+        'source_images/custom.jpg is named for it (its page shows no image): add "**/*.markdown" to `content` '
+        "in config/renditions.yaml"
+    )
     line = (
         "_posts/2025-01-03-welcome.markdown: not read as an article: no `content` glob matches it, though "
         'source_images/welcome.jpg is named for it (its page shows no image): add "**/*.markdown" to `content` '
@@ -228,17 +247,60 @@ def test_a_markdown_file_no_glob_reads_is_named_when_a_master_waits_for_it(tmp_p
     )
     built = CliRunner().invoke(main, ["build", "--root", str(root)])
     assert built.exit_code == 0, built.output
-    assert f"warning: {line}" in built.output.splitlines() and "README" not in built.output
+    warned = [ln for ln in built.output.splitlines() if "not read as an article" in ln]
+    assert warned == [f"warning: {line}", f"warning: {custom}"] and "README" not in built.output
     assert (root / "img/artical/articles/hello.png").is_file() and not (root / "img/artical/articles/welcome.png").exists()
     checked = CliRunner().invoke(main, ["check", "--root", str(root)])
-    assert checked.exit_code == 1 and line in checked.output.splitlines(), checked.output
+    assert checked.exit_code == 1 and {line, custom} <= set(checked.output.splitlines()), checked.output
     status = CliRunner().invoke(main, ["status", "--root", str(root), "--json"])
-    assert json.loads(status.stdout)["unread_articles"] == [
-        {"file": "_posts/2025-01-03-welcome.markdown", "master": "source_images/welcome.jpg", "reason": line.split(": ", 1)[1]}
+    doc = json.loads(status.stdout)
+    assert doc["unread_articles"] == [
+        {"file": "_posts/2025-01-03-welcome.markdown", "master": "source_images/welcome.jpg", "reason": line.split(": ", 1)[1]},
+        {
+            "file": "_posts/2025-02-02-other-name.markdown",
+            "master": "source_images/custom.jpg",
+            "reason": custom.split(": ", 1)[1],
+        },
     ]
+    assert "source_images/welcome.jpg" not in doc["unused_masters"]  # named above, as the unread post's
     cfg_file.write_text(cfg_file.read_text().replace('content: "**/*.md"', 'content: ["**/*.md", "**/*.markdown"]'))
     built = CliRunner().invoke(main, ["build", "--root", str(root)])
     assert built.exit_code == 0 and "not read as an article" not in built.output, built.output
     with Image.open(root / "img/artical/articles/welcome.png") as im:
         assert im.size == SIZES["image"]
     assert CliRunner().invoke(main, ["check", "--root", str(root)]).exit_code == 0
+
+
+def test_prune_keeps_the_outputs_of_an_article_no_glob_reads_any_more(tmp_path, monkeypatch):
+    """A `.markdown` post built under both globs, then a config that reads `.md` only: its outputs
+    are orphans, but its file is still there and names them: check says prune keeps them, and
+    prune deletes none of them (only the outputs of an article that is really gone)."""
+    monkeypatch.setenv("RENDITIONS_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "_config.yml").write_text("")
+    assert CliRunner().invoke(main, ["init", "--root", str(root)]).exit_code == 0
+    keys = "".join(f'{k}: "{p}"\n' for k, p in VARIANT_KEYS.items())
+    (root / "_posts").mkdir()
+    for name, slug in (
+        ("2025-01-02-hello.md", "hello"),
+        ("2025-01-03-welcome.markdown", "welcome"),
+        ("2025-01-04-bye.md", "bye"),
+    ):
+        (root / "_posts" / name).write_text(f"---\ntitle: t\n{keys.format(slug=slug)}---\n")
+        gradient((1700, 1000)).save(root / "source_images" / f"{slug}.jpg")
+    assert CliRunner().invoke(main, ["build", "--root", str(root)]).exit_code == 0
+    cfg_file = root / "config" / "renditions.yaml"
+    cfg_file.write_text(cfg_file.read_text().replace('["**/*.md", "**/*.markdown"]', '"**/*.md"'))
+    (root / "_posts" / "2025-01-04-bye.md").unlink()  # really gone: its outputs go
+    checked = CliRunner().invoke(main, ["check", "--root", str(root)])
+    kept = (
+        "warning: /img/artical/articles/welcome.png: orphan: no article references it (renditions wrote it for "
+        "_posts/2025-01-03-welcome.markdown, which no `content` glob reads: `renditions prune` keeps it)"
+    )
+    assert kept in checked.output.splitlines(), checked.output
+    pruned = CliRunner().invoke(main, ["prune", "--root", str(root), "--yes"])
+    assert pruned.exit_code == 0, pruned.output
+    for key, path in VARIANT_KEYS.items():
+        assert (root / path.format(slug="welcome").lstrip("/")).is_file(), key
+        assert not (root / path.format(slug="bye").lstrip("/")).exists(), key

@@ -65,9 +65,9 @@ GENERATOR_KEYS = frozenset(
 #: SPLIT_SHARE of them (child.Forked) while this one reads the rest and then loads the manifest:
 #: a fresh clone's 2,000 articles take 0.2-0.3 s to read in one process.
 SPLIT_MIN = 500
-#: What Jekyll and Hugo read as markdown. One of these that no `content` glob matches, in a folder
-#: the globs walk, is named when a master is named for it (unread_articles): its page has no image.
-MARKDOWN_EXTS = (".md", ".markdown", ".mdown", ".mkdn", ".mkd", ".mkdown")
+#: What both Jekyll and Hugo read as markdown. One of these that no `content` glob matches, in a
+#: folder the globs walk, is named if it reads as an image article (unread_articles).
+MARKDOWN_EXTS = (".md", ".markdown")
 SPLIT_SHARE = 0.65
 BAD_NAME = "the file name is not valid UTF-8: rename it"
 #: The same name read by a Python that names files in ASCII (LC_ALL=C, UTF-8 mode off): valid
@@ -189,26 +189,33 @@ def article_files(
     found = _matches(config, config.content, listed, lstats, read)
     excluded = _matches(config, config.exclude, listed, None, read)
     if unread is not None:
-        unread += sorted(
-            e.path
-            for entries in read.values()
-            for e in entries
-            if e.name.lower().endswith(MARKDOWN_EXTS)
-            and e.path not in found
-            and e.path not in excluded
-            and not passed_by(e.name)
-            and _is_file(e)
-        )
+        unread += _unread(read, found, excluded)
     found -= excluded
     # Path's order (part by part), sorting the walk's clean strings: comparing Paths costs as much again
     return [Path(p) for p in sorted(found, key=lambda p: p.split(os.sep))]
 
 
-def _is_file(entry: os.DirEntry) -> bool:
+def _unread(read: Listings, found: set[str], excluded: set[str]) -> list[str]:
+    """The markdown files in the walk's listings that no glob took, none excludes, and that are
+    not a file taken under another name (a link to an article, read once under its real path)."""
+    names = [
+        e.path
+        for entries in read.values()
+        for e in entries
+        if e.name.lower().endswith(MARKDOWN_EXTS) and e.path not in found and e.path not in excluded and not passed_by(e.name)
+    ]
+    if not names:  # nearly always: nothing more is stat'd
+        return []
+    taken = {_identity(p) for p in found | excluded}
+    return sorted(p for p in names if os.path.isfile(p) and _identity(p) not in taken)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
     try:
-        return entry.is_file()
+        st = os.stat(path)
     except OSError:
-        return False
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def path_slug(rel: str, languages: tuple[str, ...] = ()) -> str:
@@ -599,30 +606,31 @@ def discover(config: Config, drafts: bool = False, cache: FrontMatterCache | Non
     return [a for a in read_all(config, cache) if a.images and (drafts or not a.draft)]
 
 
-#: A markdown file no `content` glob matches, though a master is named for it (unread_articles).
+#: An image article (variant keys or a master) no `content` glob matches: its page has no image.
 UNREAD = (
-    "not read as an article: no `content` glob matches it, though {master} is named for it "
-    '(its page shows no image): add "{glob}" to `content` in {config}'
+    "not read as an article: no `content` glob matches it, though {why} (its page shows no image): "
+    'add "{glob}" to `content` in {config}'
 )
 
 
-def unread_articles(config: Config, unread: list[str], matched: list[Article]) -> list[tuple[str, str, str]]:
-    """(file, its master, why) for each of `unread` (article_files) whose slug, from its path, names a master
-    no article uses: a `.markdown` post under a config that reads `.md`, say. Anything else such
-    a file could be (a README, notes) has no master of its own, and is left alone."""
+def unread_articles(config: Config, unread: list[str]) -> list[Article]:
+    """Each of `unread` (article_files) that reads as an image article, drafts too: a `.markdown`
+    post under a config that reads `.md`, say. A README or notes, with no variant key and no
+    master, is left alone. Few files get here: each is read as the articles are (its `slug:`...)."""
     if not unread:
         return []
-    used = {m for a in matched for m in (a.master, *(path for _name, path in a.masters)) if m is not None}
     masters = master_index(config.sources)
     found = []
     for path in unread:
-        rel = relative(path, config.root)
-        spare = [m for m in masters.get(nfc(path_slug(rel, config.languages)), []) if m not in used]
-        if not spare or not is_utf8(rel):
-            continue
-        ext = os.path.splitext(path)[1]
-        stems = [os.path.splitext(g)[0] for g in config.content if g.lower().endswith(MARKDOWN_EXTS)]
-        glob = (stems[0] if stems else "**/*") + ext
-        master = relative(spare[0], config.root)
-        found.append((rel, master, UNREAD.format(master=master, glob=glob, config=config.file)))
+        a = read_article(Path(path), config, masters)
+        if a.images and not a.errors:
+            found.append(a)
     return found
+
+
+def unread_reason(config: Config, a: Article) -> str:
+    """What an unread article (unread_articles) costs, and the glob that reads it."""
+    stems = [os.path.splitext(g)[0] for g in config.content if g.lower().endswith(MARKDOWN_EXTS)]
+    glob = (stems[0] if stems else "**/*") + os.path.splitext(a.file)[1]
+    why = f"{relative(a.master, config.root)} is named for it" if a.master is not None else "its front matter names images"
+    return UNREAD.format(why=why, glob=glob, config=config.file)

@@ -2,7 +2,8 @@
 
 A file goes only if the manifest records it, its bytes still match, and its recorded article
 is gone from `content`, or still parses and no longer names it. An article that failed to
-parse or lost its master keeps its outputs: a typo must not cost published images.
+parse or lost its master keeps its outputs: a typo must not cost published images; so does an
+image article that no `content` glob reads any more (a `.markdown` post under `**/*.md`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def prune(
     # what check calls referenced: the plan's (an extra width the master can't serve is not)
     referenced = {path_key(p) for p in s.plan().referenced}
     keep = {a.rel for a in articles if a.errors or a.master is None}  # broken for now, not unwanted
+    keep |= {a.rel for a in s.unread_articles}  # still there, naming images, but no `content` glob reads it
     with site_lock(cfg.root, wait=wait_lock):
         man = manifest_mod.load(
             cfg.manifest,

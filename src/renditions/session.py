@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from . import manifest as manifest_mod
 from .config import Config, load_config
-from .discover import Article, front_matter_cache, nfc, read_all, unread_articles
+from .discover import Article, front_matter_cache, nfc, read_all, unread_articles, unread_reason
 from .engine import Engine
 from .engines import check_name, get_engine
 from .errors import ManifestError, UsageError
@@ -163,12 +163,16 @@ class Session:
         }
         return {site: replace(e, article=writer) for site, e, writer in candidates if site not in names.get(e.article, ())}
 
+    @functools.cached_property
+    def unread_articles(self) -> list[Article]:
+        """Image articles no `content` glob matches (discover.unread_articles): prune keeps what
+        the manifest records for them, check and build name the ones that are not drafts."""
+        return unread_articles(self.config, self.unread)
+
     def unread_problems(self, error: bool) -> list[Problem]:
-        """A line for each markdown file no `content` glob matches though a master is named for it
-        (discover.unread_articles): check's error, build's warning (its pages show no image)."""
-        return [
-            Problem(rel, why, rel, error=error) for rel, _master, why in unread_articles(self.config, self.unread, self.matched)
-        ]
+        """A line for each unread article that is no draft: check's error, build's warning (its page
+        shows no image)."""
+        return [Problem(a.rel, unread_reason(self.config, a), a.rel, error=error) for a in self.unread_articles if not a.draft]
 
     def measure(self, master: Path) -> tuple[int, int] | None:
         """A master's upright size from its header (None when it can't be read: render says why)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .discover import read_all, unread_articles
+from .discover import read_all, unread_reason
 from .errors import RenditionsError
 from .geometry import TooSmall
 from .hints import master_names
@@ -59,7 +59,7 @@ class Status:
     rows: tuple[Row, ...]
     unused_masters: tuple[str, ...]
     pages: tuple[str, ...] = ()  # content files without images (no variant key, no master): never built
-    #: (file, master, why): markdown files no `content` glob matches, with a master named for them
+    #: (file, master or "", why): image articles no `content` glob matches, drafts aside
     unread: tuple[tuple[str, str, str], ...] = ()
 
     def to_json(self) -> dict:
@@ -219,10 +219,13 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
         master = os.path.relpath(a.master, cfg.root) if a.master is not None else None
         rows.append(Row(a.slug, a.rel, master, size, tuple(cells), tuple(problems.get(a.rel, ())), a.draft))
 
-    used = {os.path.realpath(a.master) for a in s.articles if a.master is not None}
+    unread = [a for a in s.unread_articles if not a.draft]
+    used = {os.path.realpath(a.master) for a in [*s.articles, *unread] if a.master is not None}  # an unread one's: named below
     used |= {os.path.realpath(m) for a in s.articles for _, m in a.masters}  # art direction
     folder = os.path.relpath(cfg.sources, cfg.root)
     unused = tuple(f"{folder}/{printable(n)}" for n in master_names(cfg.sources) if os.path.realpath(cfg.sources / n) not in used)
     pages = tuple(a.rel for a in read_all(cfg) if not a.images)
-    unread = tuple(unread_articles(cfg, s.unread, s.matched))
-    return Status(tuple(v.name for v in cfg.variants), tuple(rows), unused, pages, unread)
+    named = tuple(
+        (a.rel, os.path.relpath(a.master, cfg.root) if a.master is not None else "", unread_reason(cfg, a)) for a in unread
+    )
+    return Status(tuple(v.name for v in cfg.variants), tuple(rows), unused, pages, named)

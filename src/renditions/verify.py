@@ -77,11 +77,16 @@ def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
     return orphans
 
 
-def _orphan_fate(config: Config, site: str, entry: Entry | None, digest: Callable[[Path], str | None]) -> str:
+def _orphan_fate(
+    config: Config, site: str, entry: Entry | None, digest: Callable[[Path], str | None], unread: frozenset[str] = frozenset()
+) -> str:
     """What `prune` will do with an orphan, as it decides: only a file renditions wrote and
-    nobody changed since is deleted (`digest`: the session's stat-cached hasher)."""
+    nobody changed since is deleted (`digest`: the session's stat-cached hasher), and not one
+    an unread article (`unread`: their files) still names."""
     if entry is None:
         return "not in the manifest"
+    if entry.article in unread:
+        return f"renditions wrote it for {entry.article}, which no `content` glob reads: `renditions prune` keeps it"
     if digest(config.public / site.lstrip("/")) == entry.hash:
         return "renditions wrote it; `renditions prune` deletes it"
     return "renditions wrote it, but it was changed since: `renditions prune` keeps it; delete it yourself if nothing needs it"
@@ -212,7 +217,7 @@ def _check(
         problems += [data] if data is not None else []
     for site in find_orphans(s.config, plan.referenced | s.draft_paths):
         entry = s.manifest.entries.get(site)
-        known = _orphan_fate(s.config, site, entry, s.hasher)
+        known = _orphan_fate(s.config, site, entry, s.hasher, frozenset(a.rel for a in s.unread_articles))
         problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))
         # the article and variant that wrote it, as prune's report names them
         outs.append(OutputResult(site, entry.article if entry else "", entry.variant if entry else "", "orphan"))
