@@ -110,3 +110,36 @@ def test_a_worker_that_cannot_start_is_not_called_a_decoder_crash(site):
     ) in lines
     r = _api_script(site, guarded=True)  # as the README says
     assert r.stdout.splitlines() == ["8 written, 0 up to date, 0 failed"], r.stdout + r.stderr
+
+
+def test_ctrl_c_while_an_article_is_recorded_ends_the_build_at_once(site, monkeypatch):
+    """Ctrl-C landing while the build process records an article a worker just finished (here:
+    raised by the first output's recording): the worker's task is counted done, so the build
+    stops with the KeyboardInterrupt (the CLI's exit 130) instead of waiting for that idle worker
+    until the article time limit passes, then failing on its count. A CI run caught it once,
+    the build still there 120 s after the interrupt. The next build and check come out whole."""
+    import pytest
+
+    from renditions.hashing import Hasher
+    from renditions.verify import check
+
+    site.config(site.root.joinpath("config", "renditions.yaml").read_text() + "timeout: 5\n")
+    for slug, colour in (("a", (200, 40, 40)), ("b", (40, 200, 40)), ("c", (40, 40, 200))):
+        site.article(slug)
+        site.master(slug, (1700, 1000), ext="jpg", colour=colour)  # masters of their own: a task each, one article long
+    real = Hasher.remember
+    calls = []
+
+    def interrupted(self, path, value):
+        calls.append(path)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(self, path, value)
+
+    monkeypatch.setattr(Hasher, "remember", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.build(site.root, jobs=2)
+    monkeypatch.setattr(Hasher, "remember", real)
+    again = pipeline.build(site.root, jobs=2)
+    assert again.ok and again.count("written") + again.count("adopted") + again.count("up to date") == 12
+    assert check(site.root).ok

@@ -25,7 +25,7 @@ from .hashing import digest_bytes, digest_file, git_blob_id
 from .lock import bind_to_parent
 from .ownership import changed_since_written
 from .plan import Job, Output
-from .procs import start_method
+from .procs import ctrl_c_held, start_method
 from .render import Limits, RenderResult, render_jobs
 from .write import write_all
 
@@ -347,17 +347,23 @@ def _deadline(w: _Worker, timeout: float) -> float:
 def _settle(w: _Worker, timeout: float, finish: Callable[[Job, Outcome], None], pending: list[Task]) -> str:
     """Record what a busy worker answered; "busy" while it works on, "idle" once its task is done,
     "gone" when it crashed or passed the time limit (that article fails, the task's other
-    articles go back to the queue)."""
+    articles go back to the queue). Ctrl-C waits while a message is read, counted and recorded:
+    read half, the rest left in the pipe would be taken for the next message's length; raised by
+    the recording, it finds the worker counted (a task done is idle), not waiting to time out."""
+    if w.task is None:  # its last answer was counted when Ctrl-C cut the settling short
+        return "idle"
     try:
         while w.conn.poll():
-            message = w.conn.recv()
-            if message == READY:
-                w.ready, w.started = True, time.monotonic()
-                continue
-            job, w.done, w.started = w.job, w.done + 1, time.monotonic()
-            finish(job, message)
-            if w.done == len(w.task.jobs):
-                w.task = None
+            with ctrl_c_held():
+                message = w.conn.recv()
+                if message == READY:
+                    w.ready, w.started = True, time.monotonic()
+                    continue
+                job, w.done, w.started = w.job, w.done + 1, time.monotonic()
+                if w.done == len(w.task.jobs):
+                    w.task = None
+                finish(job, message)
+            if w.task is None:
                 return "idle"
     except (EOFError, OSError):
         pass  # it died while answering: a crash
