@@ -65,10 +65,10 @@ GENERATOR_KEYS = frozenset(
 #: SPLIT_SHARE of them (child.Forked) while this one reads the rest and then loads the manifest:
 #: a fresh clone's 2,000 articles take 0.2-0.3 s to read in one process.
 SPLIT_MIN = 500
+SPLIT_SHARE = 0.65
 #: What both Jekyll and Hugo read as markdown. One of these that no `content` glob matches, in a
 #: folder the globs walk, is named if it reads as an image article (unread_articles).
 MARKDOWN_EXTS = (".md", ".markdown")
-SPLIT_SHARE = 0.65
 BAD_NAME = "the file name is not valid UTF-8: rename it"
 #: The same name read by a Python that names files in ASCII (LC_ALL=C, UTF-8 mode off): valid
 #: UTF-8, but its bytes can't be named here; the fix is the locale, not the file.

@@ -215,9 +215,10 @@ def _check(
         every = [a for a in s.matched if a.images]  # in the order build --drafts reads them
         data = data_problem(s.config, s.manifest, s.site or [], every)
         problems += [data] if data is not None else []
+    unread = frozenset(a.rel for a in s.unread_articles)  # prune keeps what it records for them
     for site in find_orphans(s.config, plan.referenced | s.draft_paths):
         entry = s.manifest.entries.get(site)
-        known = _orphan_fate(s.config, site, entry, s.hasher, frozenset(a.rel for a in s.unread_articles))
+        known = _orphan_fate(s.config, site, entry, s.hasher, unread)
         problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))
         # the article and variant that wrote it, as prune's report names them
         outs.append(OutputResult(site, entry.article if entry else "", entry.variant if entry else "", "orphan"))
