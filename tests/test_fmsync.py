@@ -144,3 +144,34 @@ def test_nothing_is_written_when_the_build_refuses_to_run(site):
     assert both.exit_code == 0, both.output
     assert "content/second-post.md: added image, mobile, singleImage, MobileSingleImage" in both.stderr
     assert "content/published.md: added image, mobile, singleImage, MobileSingleImage" in both.stderr
+
+
+def test_keys_are_written_under_the_lock_and_only_in_the_shard(site):
+    """The sync writes users' articles, so it runs as the build writes: under the site's lock (a
+    second build refuses and touches no article) and within --shard (the jobs of a CI matrix each
+    touch their own articles, never another's at the same moment)."""
+    from renditions.lock import site_lock
+    from renditions.shard import in_shard
+
+    slugs = [f"post-{i}" for i in range(8)]
+    paths = {}
+    for slug in slugs:
+        site.master(slug)
+        paths[slug] = site.article(slug, keys={"image": "/img/artical/articles/{slug}.png"})
+    before = {slug: p.read_bytes() for slug, p in paths.items()}
+    with site_lock(site.root):
+        locked = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter"])
+    assert locked.exit_code != 0 and "another renditions build is running" in locked.stderr
+    assert "Traceback" not in locked.output and "added" not in locked.output
+    assert {slug: p.read_bytes() for slug, p in paths.items()} == before
+    first = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter", "--shard", "1/2"])
+    assert first.exit_code == 0, first.output
+    mine = {slug for slug in slugs if in_shard(f"content/{slug}.md", (1, 2))}
+    assert 0 < len(mine) < len(slugs)  # both shards have articles, so the test can fail
+    for slug in slugs:
+        changed = paths[slug].read_bytes() != before[slug]
+        assert changed == (slug in mine), slug
+        assert (f"content/{slug}.md: added" in first.stderr) == (slug in mine)
+    second = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter", "--shard", "2/2"])
+    assert second.exit_code == 0, second.output
+    assert all(b'mobile: "/img/artical/mobile-articles/' in p.read_bytes() for p in paths.values())

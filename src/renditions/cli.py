@@ -304,7 +304,7 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
     if write_fm:
         from .fmsync import sync
 
-        for added in sync(root, config, only=tuple(only), dry_run=dry_run, drafts=drafts):
+        for added in sync(root, config, only=tuple(only), dry_run=dry_run, drafts=drafts, shard=shard, wait_lock=wait_lock):
             verb = "would add" if dry_run else "added"
             click.echo(f"{added.article}: {verb} {', '.join(k for k, _ in added.keys)}", err=True)
     progress = _progress if (sys.stderr.isatty() and not as_json) else None

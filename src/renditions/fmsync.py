@@ -18,6 +18,8 @@ from . import frontmatter
 from .config import Config, load_config
 from .discover import Article, discover, nfc
 from .errors import FrontMatterError
+from .lock import site_lock
+from .shard import in_shard, parse_shard
 from .write import write_atomic
 
 
@@ -112,12 +114,24 @@ def sync(
     only: tuple[str, ...] = (),
     dry_run: bool = False,
     drafts: bool = False,
+    shard: str | None = None,
+    wait_lock: bool = False,
 ) -> list[Added]:
-    """Add every missing variant key to every article (or only these slugs), drafts too: a
-    draft's keys are there the day it is published. Nothing is written when the build will refuse
-    to run (exit 2, "nothing was done"): a site of drafts alone without `drafts` (what `hugo new
-    content` writes), or an `only` slug it can't build."""
+    """Add every missing variant key to every article (or only these slugs, or this shard's),
+    drafts too: a draft's keys are there the day it is published. Nothing is written when the build
+    will refuse to run (exit 2, "nothing was done"): a site of drafts alone without `drafts` (what
+    `hugo new content` writes), or an `only` slug it can't build. Articles are read and written
+    under the site's lock, as a build writes: two builds' syncs never write one file at once, and
+    the shards of a CI matrix each touch their own articles only."""
     cfg = load_config(root, config)
+    shard_t = parse_shard(shard)
+    if dry_run:
+        return _sync(cfg, only, True, drafts, shard_t)
+    with site_lock(cfg.root, wait=wait_lock):
+        return _sync(cfg, only, False, drafts, shard_t)
+
+
+def _sync(cfg: Config, only: tuple[str, ...], dry_run: bool, drafts: bool, shard: tuple[int, int] | None) -> list[Added]:
     articles = discover(cfg, drafts=True)
     buildable = {nfc(a.slug) for a in articles if drafts or not a.draft}
     wanted = {nfc(slug) for slug in only}
@@ -125,7 +139,7 @@ def sync(
         return []
     added = []
     for a in articles:
-        if only and nfc(a.slug) not in wanted:
+        if (only and nfc(a.slug) not in wanted) or not in_shard(a.rel, shard):
             continue
         keys = missing_keys(a, cfg)
         if not keys:
