@@ -167,3 +167,36 @@ def test_hint_never_offers_a_master_another_article_uses(site):
     site.master("art_000")  # nobody's: offered
     result = cli("check", "--root", str(site.root))
     assert 'did you mean "source_images/art_000.png"? (its name has different spaces' in result.stdout
+
+
+def test_a_master_only_a_decode_finds_broken_shows_failed_until_it_is_replaced(site):
+    """A master cut short by a copy keeps a sound header, so status (headers only) showed it
+    `missing` like any new master, and a designer saw nothing wrong. The build's reason is
+    noted beside the master's hash: status shows `failed` and why, for exactly those bytes."""
+    import json
+
+    for slug in ("good", "cut"):
+        site.article(slug)
+        site.master(slug)
+    cut = site.sources / "cut.png"
+    whole = cut.read_bytes()
+    cut.write_bytes(whole[: len(whole) // 3])
+    built = cli("build", "--root", str(site.root), "--json")
+    assert built.returncode == 1 and "content/cut.md" in built.stderr
+    shown = cli("status", "--root", str(site.root))
+    row = next(line for line in shown.stdout.splitlines() if line.startswith("cut "))
+    assert "cut.png 1920×1080" in row and row.split()[-4:] == ["failed"] * 4
+    assert "content/cut.md: the last build failed: source_images/cut.png: cannot decode" in shown.stdout
+    data = json.loads(cli("status", "--root", str(site.root), "--json").stdout)
+    by_slug = {a["slug"]: a for a in data["articles"]}
+    assert set(by_slug["cut"]["variants"].values()) == {"failed"}
+    assert any("the last build failed" in p for p in by_slug["cut"]["problems"])
+    assert set(by_slug["good"]["variants"].values()) == {"up_to_date"} and not by_slug["good"]["problems"]
+    cut.write_bytes(whole)  # replaced: the note is for other bytes, so it no longer holds
+    replaced = json.loads(cli("status", "--root", str(site.root), "--json").stdout)
+    assert set(next(a for a in replaced["articles"] if a["slug"] == "cut")["variants"].values()) == {"missing"}
+    assert cli("build", "--root", str(site.root)).returncode == 0
+    cut.write_bytes(whole[: len(whole) // 3])  # cut again after a good build: stale, no old note revived
+    again = json.loads(cli("status", "--root", str(site.root), "--json").stdout)
+    cut_row = next(a for a in again["articles"] if a["slug"] == "cut")
+    assert set(cut_row["variants"].values()) == {"stale"} and not cut_row["problems"]

@@ -83,6 +83,7 @@ def build(
             sweep({Path(os.path.dirname(o.dest)) for o in (*plan.stale, *plan.fresh)} | {s.config.manifest.parent})
             s.manifest.shard = shard  # only a shard build's manifest says which shard it is
             results, problems, notes = _render_and_record(plan, s, jobs, threads, progress)
+            _note_failures(s, plan, problems)
             moved = {} if shard else s.writers_moved(plan)  # a shard's: `merge`, then the whole build, records them
             s.manifest.entries.update(moved)
             # a no-op build rewrites nothing
@@ -110,6 +111,17 @@ def build(
         s.hasher.close()
         raise
     return report
+
+
+def _note_failures(s: Session, plan: Plan, problems: list[Problem]) -> None:
+    """What `status` shows of a master only a decode finds broken (failures.py)."""
+    if not plan.jobs:
+        return
+    from . import failures
+
+    hashes = {j.article: failures.masters_of(j) for j in plan.jobs}
+    failed = {p.article: (hashes[p.article], p.reason) for p in problems if p.article in hashes}
+    failures.update(s.config.root, failed, set(hashes) - set(failed))
 
 
 def _write_data(s: Session, narrowed: bool, shard: str | None, drafts: bool) -> tuple[list[Problem], list[str]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from . import failures
 from .discover import read_all, unread_reason
 from .errors import RenditionsError
 from .geometry import TooSmall
@@ -179,6 +180,10 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
 
     failed: set[str] = set()
     problems: dict[str, list[str]] = {}
+    noted = failures.load(cfg.root)  # what only a decode finds: the last build's word, same master bytes
+    last = {
+        j.article: noted[j.article][1] for p in plans for j in p.jobs if noted.get(j.article, ("",))[0] == failures.masters_of(j)
+    }
     for plan in plans:
         for o in plan.fresh:
             mark(o.article, o.variant, UP_TO_DATE)
@@ -216,6 +221,10 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
                         f"master {size[0]}×{size[1]} is smaller than {v.name} ({v.width}×{v.height})"
                     )
             cells.append((v.name, word))
+        if a.rel in last and size is not None and all(w != FAILED for _, w in cells):
+            # a sound header, nothing the header tells wrong: what only the build's decode found
+            problems.setdefault(a.rel, []).append(f"the last build failed: {last[a.rel]}")
+            cells = [(name, FAILED) for name, _ in cells]
         master = os.path.relpath(a.master, cfg.root) if a.master is not None else None
         rows.append(Row(a.slug, a.rel, master, size, tuple(cells), tuple(problems.get(a.rel, ())), a.draft))
 
