@@ -192,7 +192,12 @@ def test_a_master_only_a_decode_finds_broken_shows_failed_until_it_is_replaced(s
     assert set(by_slug["cut"]["variants"].values()) == {"failed"}
     assert any("the last build failed" in p for p in by_slug["cut"]["problems"])
     assert set(by_slug["good"]["variants"].values()) == {"up_to_date"} and not by_slug["good"]["problems"]
+    dry = cli("build", "--root", str(site.root), "--dry-run")  # it predicts what the build does, as status shows
+    assert dry.returncode == 1 and "1 failed" in dry.stdout + dry.stderr
+    assert "content/cut.md: source_images/cut.png: cannot decode" in dry.stderr
     cut.write_bytes(whole)  # replaced: the note is for other bytes, so it no longer holds
+    dry = cli("build", "--root", str(site.root), "--dry-run")
+    assert dry.returncode == 0 and "4 to render, 4 up to date, 0 failed" in dry.stdout
     replaced = json.loads(cli("status", "--root", str(site.root), "--json").stdout)
     assert set(next(a for a in replaced["articles"] if a["slug"] == "cut")["variants"].values()) == {"missing"}
     assert cli("build", "--root", str(site.root)).returncode == 0

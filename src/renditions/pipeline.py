@@ -169,7 +169,7 @@ def _plan_report(plan: Plan, s: Session) -> Report:
     """What `build --dry-run` reports: the plan, nothing rendered. An article with a file in the
     way of one of its outputs fails, as the build would fail it: the build's own decision
     (workers.may_write), asked before rendering, and the journal read as the build reads it."""
-    from . import journal
+    from . import failures, journal
     from .ownership import MAYBE_ADOPTED
     from .plan import fresh_results
     from .render import predicted_failure
@@ -183,16 +183,19 @@ def _plan_report(plan: Plan, s: Session) -> Report:
         return s.hasher(path)
 
     outs, problems, failed, notes = [], [*plan.problems, *s.unread_problems(error=False)], set(plan.failed_articles), []
+    noted = failures.load(s.config.root) if plan.jobs else {}  # what only a decode finds, the same masters' bytes
     for j in plan.jobs:
-        too_small = predicted_failure(j, s.measure)  # read from the header: render fails it before any write
+        predicted = predicted_failure(j, s.measure)  # read from the header: render fails it before any write
+        if predicted is None and noted.get(j.article, ("",))[0] == failures.masters_of(j):
+            predicted = f"{noted[j.article][1]} (the last build's word on these bytes)"
         refusal = None
-        for o in j.outputs if too_small is None else ():  # the build stops the article at its first refusal
+        for o in j.outputs if predicted is None else ():  # the build stops the article at its first refusal
             verdict = may_write(o, None, str(s.config.root), cached)
             if isinstance(verdict, str):
                 refusal = (o, verdict)
                 break
-        if too_small is not None:
-            problems.append(Problem(j.article, too_small, j.article))
+        if predicted is not None:
+            problems.append(Problem(j.article, predicted, j.article))
             failed.add(j.article)
         elif refusal is not None:
             o, reason = refusal
@@ -200,7 +203,7 @@ def _plan_report(plan: Plan, s: Session) -> Report:
             failed.add(j.article)
             if o.recorded is None and MAYBE_ADOPTED not in notes:
                 notes.append(MAYBE_ADOPTED)
-        status = "stale" if too_small is None and refusal is None else "failed"
+        status = "stale" if predicted is None and refusal is None else "failed"
         outs += [OutputResult(o.site_path, j.article, o.variant, status, o.reason, format=o.format) for o in j.outputs]
     outs += fresh_results(plan.fresh, s.manifest)
     return Report(
