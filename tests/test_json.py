@@ -211,3 +211,33 @@ def test_an_adopted_output_is_in_the_schema(built, report_validator):
     n = len(doc["outputs"])
     assert n > 0 and doc["totals"]["adopted"] == n and doc["totals"]["written"] == 0
     assert {o["status"] for o in doc["outputs"]} == {"adopted"}
+
+
+def test_every_output_a_page_names_has_a_row_even_when_its_article_fails(built, report_validator):
+    """A script reading `outputs` to learn which images a page shows missed every output of an
+    article with no master: the article was in `failed_articles`, its outputs in no row. Now
+    build and its dry run list them `failed`, check lists them `stale`; `missing` when no file
+    is there, no reason when a file built before is (its master since deleted)."""
+    built.article("beta")  # no master
+    rows = {}
+    for args in (("build", "--json"), ("build", "--dry-run", "--json"), ("check", "--json")):
+        r = run(built, *args)
+        assert r.exit_code == 1, r.output
+        doc = json.loads(r.stdout)
+        report_validator.validate(doc)
+        assert doc["totals"]["failed_articles"] == 1
+        rows[args] = {o["path"]: o for o in doc["outputs"] if o["article"] == "content/beta.md"}
+        assert sorted(rows[args]) == sorted(p.replace("alpha", "beta") for p in _alpha_paths(doc))
+    assert {(o["status"], o["reason"]) for o in rows[("build", "--json")].values()} == {("failed", "missing")}
+    assert {(o["status"], o["reason"]) for o in rows[("build", "--dry-run", "--json")].values()} == {("failed", "missing")}
+    assert {(o["status"], o["reason"]) for o in rows[("check", "--json")].values()} == {("stale", "missing")}
+    assert json.loads(run(built, "build", "--json").stdout)["totals"]["failed"] == 4
+    (built.sources / "alpha.png").unlink()  # built before, its master gone: the files are there
+    doc = json.loads(run(built, "check", "--json").stdout)
+    alpha = [o for o in doc["outputs"] if o["article"] == "content/alpha.md"]
+    assert len(alpha) == 4 and {(o["status"], o["reason"]) for o in alpha} == {("stale", None)}
+    assert all(built.out(k, "alpha").exists() for k in ("image", "mobile"))
+
+
+def _alpha_paths(doc: dict) -> list[str]:
+    return [o["path"] for o in doc["outputs"] if o["article"] == "content/alpha.md"]

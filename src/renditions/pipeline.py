@@ -57,7 +57,7 @@ def build(
     from . import journal
     from . import manifest as manifest_mod
     from .budgets import over_budget
-    from .plan import fresh_results
+    from .plan import fresh_results, unbuilt_results
     from .session import open_session
     from .write import sweep
 
@@ -97,9 +97,10 @@ def build(
         problems += site_problems + ([] if only else s.unread_problems(error=False))
         fresh = fresh_results(plan.fresh, s.manifest)
         problems += over_budget(s.config, results + fresh)  # warnings: the build did its job
+        unbuilt = unbuilt_results(plan, "failed", os.path.lexists)
         report = Report(
             "build",
-            outputs=tuple(sorted(results + fresh, key=lambda r: r.path)),
+            outputs=tuple(sorted(results + fresh + unbuilt, key=lambda r: r.path)),
             problems=plan.problems + tuple(problems),
             notes=(*notes, *data_notes),
             failed_articles=tuple(sorted(failed)),
@@ -171,7 +172,7 @@ def _plan_report(plan: Plan, s: Session) -> Report:
     (workers.may_write), asked before rendering, and the journal read as the build reads it."""
     from . import failures, journal
     from .ownership import MAYBE_ADOPTED
-    from .plan import fresh_results
+    from .plan import fresh_results, unbuilt_results
     from .render import predicted_failure
     from .workers import may_write
 
@@ -205,7 +206,7 @@ def _plan_report(plan: Plan, s: Session) -> Report:
                 notes.append(MAYBE_ADOPTED)
         status = "stale" if predicted is None and refusal is None else "failed"
         outs += [OutputResult(o.site_path, j.article, o.variant, status, o.reason, format=o.format) for o in j.outputs]
-    outs += fresh_results(plan.fresh, s.manifest)
+    outs += fresh_results(plan.fresh, s.manifest) + unbuilt_results(plan, "failed", os.path.lexists)
     return Report(
         "build",
         outputs=tuple(sorted(outs, key=lambda r: r.path)),

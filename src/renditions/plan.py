@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -143,12 +143,25 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Unbuilt:
+    """An output of an article the plan fails (no master, a master unread, a bad front matter):
+    reports list it, so a script reading outputs sees every image the page names."""
+
+    site_path: str
+    dest: str
+    variant: str
+    format: str
+    article: str
+
+
+@dataclass(frozen=True)
 class Plan:
     jobs: tuple[Job, ...]
     fresh: tuple[Output, ...]
     problems: tuple[Problem, ...]
     failed_articles: tuple[str, ...]
     referenced: frozenset[str]  # every site path some article names
+    unbuilt: tuple[Unbuilt, ...] = ()
 
     @property
     def stale(self) -> tuple[Output, ...]:
@@ -420,6 +433,7 @@ def make_plan(
         per_article.append((a, resolved, bad))
 
     rendering: set[str] = set()  # stale site paths some job already renders
+    unbuilt: list[Unbuilt] = []
     for a, resolved, bad in per_article:
         errors = [Problem(a.rel, e, a.rel, a.error_line) for e in a.errors] + bad
         if not errors and a.master is None:
@@ -438,6 +452,7 @@ def make_plan(
         if errors:
             problems.extend(errors)
             failed.append(a.rel)
+            unbuilt.extend(Unbuilt(site_path, dest, v.name, fmt, a.rel) for v, site_path, fmt, _line, dest in resolved)
             continue
         stale: list[Output] = []
         ok: list[Output] = []
@@ -488,7 +503,24 @@ def make_plan(
             assert a.master is not None and master_hash is not None
             shown = relative(a.master, config.root)
             jobs.append(Job(a.rel, a.file, a.slug, a.master, master_hash, tuple(stale), shown))
-    return Plan(tuple(jobs), tuple(fresh), tuple(problems), tuple(failed), frozenset(referenced))
+    return Plan(tuple(jobs), tuple(fresh), tuple(problems), tuple(failed), frozenset(referenced), tuple(unbuilt))
+
+
+def unbuilt_results(plan: Plan, status: str, exists: Callable[[str], bool]) -> list[OutputResult]:
+    """A row for each output of an article the plan fails, one per site path, none for a path
+    another row lists: `failed` in build's report; in check's, `stale` (reason `missing` when
+    no file is there), as check calls any output a build has yet to bring up to date."""
+    if not plan.unbuilt:
+        return []
+    listed = {o.site_path for o in plan.fresh} | {o.site_path for o in plan.stale}
+    rows = []
+    for u in plan.unbuilt:
+        if u.site_path in listed:
+            continue
+        listed.add(u.site_path)
+        reason = None if exists(u.dest) else MISSING
+        rows.append(OutputResult(u.site_path, u.article, u.variant, status, reason, format=u.format))
+    return rows
 
 
 def fresh_results(outputs: Sequence[Output], man: Manifest) -> list[OutputResult]:

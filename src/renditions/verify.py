@@ -115,7 +115,7 @@ def _check(
     root: str | os.PathLike, config: str | os.PathLike | None, strict: bool, engine: str | None, started: int, options: dict
 ) -> Report:
     from .budgets import over_budget
-    from .plan import ENGINE_CHANGED, MODIFIED, fresh_result
+    from .plan import ENGINE_CHANGED, MODIFIED, fresh_result, unbuilt_results
     from .render import predicted_failure
     from .session import open_session
     from .sniff import Ahead, Changed, refused_master, sniff_hashed, taken
@@ -208,6 +208,7 @@ def _check(
         if o.site_path not in listed:  # translations sharing it: one row, as when it is written
             listed.add(o.site_path)
             outs.append(fresh_result(o, s.manifest))
+    outs += unbuilt_results(plan, "stale", os.path.lexists)  # a failed article's outputs: every image the page names
     problems += over_budget(s.config, outs, error=strict)
     if s.config.data is not None:  # what the templates read: a missing or conflicted one shows wrong pages
         from .datafile import data_problem
