@@ -1,9 +1,12 @@
-"""What the last build could not render, and why: read by `status`, which reads only headers.
+"""What the last build could not render, and why: for `status` and `build --dry-run`, which
+read only headers.
 
 A master whose header is sound but whose pixels are not (a file cut short by a copy, a broken
-upload) decodes only in `build`. The build notes each failed article's reason beside the master's
-hash, in the cache folder; status shows `failed` and that reason for as long as the master is
-the same bytes. A master replaced, or an article that builds, clears its line.
+upload) fails only when `build` decodes it. The build notes each such article's reason beside
+what the render followed from (the masters' bytes, the engine, the decode limits), in the cache
+folder; status and the dry run say `failed` and why while all of that is the same. A refused
+write is not noted (it depends on the file in the way, and `--force`). An article rendered
+clears its note.
 """
 
 from __future__ import annotations
@@ -16,15 +19,18 @@ from .hashing import cache_file
 from .write import write_atomic
 
 if TYPE_CHECKING:
+    from .config import Config
     from .plan import Job
 
 FORMAT = 1
 
 
-def masters_of(job: Job) -> str:
-    """The hashes of every master the job reads (art direction gives a variant its own): a
-    failure noted holds while all of them are the same bytes."""
-    return ",".join(sorted({o.master_hash or job.master_hash for o in job.outputs}))
+def attempt(job: Job, engine_id: str, config: Config) -> str:
+    """What a render's outcome follows from: the hashes of every master the job reads (art
+    direction gives a variant its own), the engine and the decode limits. A failure noted holds
+    while all of them are the same (raising `max_pixels` is a new attempt)."""
+    masters = ",".join(sorted({o.master_hash or job.master_hash for o in job.outputs}))
+    return f"{masters}|{engine_id}|{config.max_bytes}|{config.max_pixels}|{config.max_decoded_bytes}"
 
 
 def _path(root: Path) -> Path:
@@ -32,7 +38,7 @@ def _path(root: Path) -> Path:
 
 
 def load(root: Path) -> dict[str, tuple[str, str]]:
-    """article → (masters_of its job, reason) as the last build left them; {} when none or unreadable."""
+    """article → (attempt, reason) as the last build left them; {} when none or unreadable."""
     try:
         with open(_path(root), "rb") as fh:
             data = json.loads(fh.read())

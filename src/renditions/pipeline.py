@@ -82,8 +82,8 @@ def build(
             plan = own_unrecorded(s.plan(force), journal.read(s.config.root), s.hasher)
             sweep({Path(os.path.dirname(o.dest)) for o in (*plan.stale, *plan.fresh)} | {s.config.manifest.parent})
             s.manifest.shard = shard  # only a shard build's manifest says which shard it is
-            results, problems, notes = _render_and_record(plan, s, jobs, threads, progress)
-            _note_failures(s, plan, problems)
+            results, problems, notes, unrenderable = _render_and_record(plan, s, jobs, threads, progress)
+            _note_failures(s, plan, unrenderable)
             moved = {} if shard else s.writers_moved(plan)  # a shard's: `merge`, then the whole build, records them
             s.manifest.entries.update(moved)
             # a no-op build rewrites nothing
@@ -114,14 +114,15 @@ def build(
     return report
 
 
-def _note_failures(s: Session, plan: Plan, problems: list[Problem]) -> None:
-    """What `status` shows of a master only a decode finds broken (failures.py)."""
+def _note_failures(s: Session, plan: Plan, unrenderable: dict[str, str]) -> None:
+    """What `status` and the dry run show of masters only a decode finds broken (failures.py):
+    `unrenderable`, article → the render's reason; the other articles rendered clear theirs."""
     if not plan.jobs:
         return
     from . import failures
 
-    hashes = {j.article: failures.masters_of(j) for j in plan.jobs}
-    failed = {p.article: (hashes[p.article], p.reason) for p in problems if p.article in hashes}
+    hashes = {j.article: failures.attempt(j, s.engine_id, s.config) for j in plan.jobs}
+    failed = {a: (hashes[a], why) for a, why in unrenderable.items() if a in hashes}
     failures.update(s.config.root, failed, set(hashes) - set(failed))
 
 
@@ -187,7 +188,7 @@ def _plan_report(plan: Plan, s: Session) -> Report:
     noted = failures.load(s.config.root) if plan.jobs else {}  # what only a decode finds, the same masters' bytes
     for j in plan.jobs:
         predicted = predicted_failure(j, s.measure)  # read from the header: render fails it before any write
-        if predicted is None and noted.get(j.article, ("",))[0] == failures.masters_of(j):
+        if predicted is None and noted.get(j.article, ("",))[0] == failures.attempt(j, s.engine_id, s.config):
             predicted = f"{noted[j.article][1]} (the last build's word on these bytes)"
         refusal = None
         for o in j.outputs if predicted is None else ():  # the build stops the article at its first refusal
@@ -218,7 +219,7 @@ def _plan_report(plan: Plan, s: Session) -> Report:
     )
 
 
-def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress) -> tuple[list, list, list]:
+def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress) -> tuple[list, list, list, dict[str, str]]:
     """Render and write the stale articles in workers; record each as it finishes."""
     from .manifest import Entry
     from .render import Limits
@@ -227,13 +228,16 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
     results: list[OutputResult] = []
     problems: list[Problem] = []
     notes: list[str] = []
+    unrenderable: dict[str, str] = {}
     if not plan.jobs:
-        return results, problems, notes
+        return results, problems, notes, unrenderable
     bar = progress(len(plan.jobs)) if progress else None
 
     def record(job: Job, outcome: Outcome) -> None:
         if outcome.error is not None:
             problems.append(Problem(job.article, outcome.error, job.article, outcome.line))
+            if outcome.from_masters:
+                unrenderable[job.article] = outcome.error
             for o in job.outputs:
                 results.append(OutputResult(o.site_path, job.article, o.variant, "failed", o.reason, format=o.format))
         else:
@@ -285,4 +289,4 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
     finally:
         if bar is not None:
             bar.close()
-    return results, problems, notes
+    return results, problems, notes, unrenderable

@@ -182,7 +182,10 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
     problems: dict[str, list[str]] = {}
     noted = failures.load(cfg.root)  # what only a decode finds: the last build's word, same master bytes
     last = {
-        j.article: noted[j.article][1] for p in plans for j in p.jobs if noted.get(j.article, ("",))[0] == failures.masters_of(j)
+        j.article: noted[j.article][1]
+        for p in plans
+        for j in p.jobs
+        if noted.get(j.article, ("",))[0] == failures.attempt(j, s.engine_id, cfg)
     }
     for plan in plans:
         for o in plan.fresh:

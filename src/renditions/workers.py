@@ -83,6 +83,9 @@ class Outcome:
     notes: tuple[str, ...] = ()
     error: str | None = None
     line: int | None = None  # the front-matter line the error is about
+    #: the error is the render's, from the masters' bytes (a decode, a limit): the same bytes
+    #: fail alike, so status and the dry run may say so (failures.py); not a refused write
+    from_masters: bool = False
 
 
 # -- the fork rule (procs.py) ------------------------------------------------------------------
@@ -169,7 +172,7 @@ def run_task(task: Task) -> Iterator[Outcome]:
 def _written(result: RenderResult | RenderError, root: str) -> Outcome:
     """Write one article's outputs where renditions may (see may_write), all or none."""
     if isinstance(result, RenderError):
-        return Outcome(error=result.message)
+        return Outcome(error=result.message, from_masters=True)
     hashes = [digest_bytes(r.data) for r in result.rendered]
     adopted = []
     try:
