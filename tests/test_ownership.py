@@ -621,3 +621,38 @@ def test_prune_after_the_web_root_changed_deletes_nothing_and_keeps_the_manifest
     assert (site.root / "renditions.lock.json").read_bytes() == manifest
     _web_root(site, "public")
     assert run(site, "check").exit_code == 0
+
+
+def test_a_path_renamed_in_case_check_and_prune_agree(site):
+    """A user's trial: `image: /img/old.png` renamed `/img/OLD.png`. On a case-sensitive file
+    system that is a second file: check said prune deletes the old one, prune (which compared
+    paths case-folded) kept it, and check --strict failed for ever. Now the old spelling is an
+    orphan to both, deleted by prune; and where the file system takes both spellings for one
+    file (simulated by a hard link, as macOS's case-insensitive one would see it), neither calls
+    it an orphan and prune deletes nothing, forgetting the old spelling's record."""
+    small_site(site)
+    assert run(site, "build").exit_code == 0
+    site.article("old", keys={"image": "/img/OLD.png", "thumb": "/img/t/old.jpg"})
+    assert run(site, "build").exit_code == 0
+    old, new = site.public / "img" / "old.png", site.public / "img" / "OLD.png"
+    assert old.exists() and new.exists() and not os.path.samefile(old, new)
+    c = run(site, "check")
+    assert "/img/old.png: orphan: no article references it (renditions wrote it; `renditions prune` deletes it)" in c.output
+    p = run(site, "prune")
+    assert p.exit_code == 0 and "1 orphaned output deleted" in p.output, p.output
+    assert not old.exists() and new.exists() and "/img/old.png" not in manifest(site)
+    assert run(site, "check", "--strict").exit_code == 0
+    # one file under two spellings: the old record back, its name a link to the page's image
+    site.article("old", keys=KEYS)
+    assert run(site, "build").exit_code == 0
+    site.article("old", keys={"image": "/img/OLD.png", "thumb": "/img/t/old.jpg"})
+    assert run(site, "build").exit_code == 0
+    old.unlink()
+    os.link(new, old)
+    image = new.read_bytes()
+    c = run(site, "check", "--strict")
+    assert c.exit_code == 0 and "orphan" not in c.output, c.output
+    p = run(site, "prune")
+    assert p.exit_code == 0 and "0 orphaned outputs deleted" in p.output, p.output
+    assert new.read_bytes() == image and old.exists()
+    assert "/img/old.png" not in manifest(site) and "/img/OLD.png" in manifest(site)

@@ -14,7 +14,7 @@ from . import manifest as manifest_mod
 from .errors import PathError, RefusedError, UsageError
 from .hashing import Hasher, digest_file
 from .lock import site_lock
-from .ownership import path_key
+from .ownership import one_file_twice, path_key
 from .paths import resolve_output
 from .report import OutputResult, Report
 from .session import open_session
@@ -41,7 +41,8 @@ def prune(
             ", ".join(cfg.content), f"`content` in {shown_config} matches no article: prune deletes nothing (fix the glob)"
         )
     # what check calls referenced: the plan's (an extra width the master can't serve is not)
-    referenced = {path_key(p) for p in s.plan().referenced}
+    referenced = s.plan().referenced
+    by_key = {path_key(p): p for p in sorted(referenced)}
     keep = {a.rel for a in articles if a.errors or a.master is None}  # broken for now, not unwanted
     keep |= {a.rel for a in s.unread_articles}  # still there, naming images, but no `content` glob reads it
     with site_lock(cfg.root, wait=wait_lock):
@@ -59,7 +60,10 @@ def prune(
             )
         doomed, gone, notes = [], [], []
         for site, entry in sorted(man.entries.items()):
-            if path_key(site) in referenced or entry.article in keep:
+            if site in referenced or entry.article in keep:
+                continue
+            if one_file_twice(site, by_key, cfg.public):  # the page's image under another spelling
+                gone.append(site)  # its record is the referenced path's now: forgotten, the file kept
                 continue
             try:
                 dest = resolve_output(site, cfg.public, cfg.sources)  # never delete through a link leading out

@@ -58,10 +58,12 @@ def _unreadable(path: str | os.PathLike) -> str | None:
 def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
     """Image files in the variants' output folders that no article references."""
     from .formats import OUTPUT_FORMATS
+    from .ownership import one_file_twice, path_key
     from .plan import output_folders
 
     orphans = []
     exts = OUTPUT_FORMATS  # the extensions renditions writes
+    by_key: dict[str, str] | None = None  # made at the first name not referenced as it is spelt
     for folder in sorted(output_folders(config, referenced)):
         try:
             names = sorted(os.listdir(folder))
@@ -72,6 +74,10 @@ def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
         for name in names:
             site = prefix + name  # built once per folder: relpath per file costs seconds on big sites
             if site in referenced or os.path.splitext(name)[1].lower() not in exts or not os.path.isfile(folder / name):
+                continue
+            if by_key is None:
+                by_key = {path_key(p): p for p in sorted(referenced)}
+            if one_file_twice(site, by_key, config.public):  # `a.png` on disk, `A.png` named, one file
                 continue
             orphans.append(site)
     return orphans
