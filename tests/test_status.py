@@ -205,3 +205,26 @@ def test_a_master_only_a_decode_finds_broken_shows_failed_until_it_is_replaced(s
     again = json.loads(cli("status", "--root", str(site.root), "--json").stdout)
     cut_row = next(a for a in again["articles"] if a["slug"] == "cut")
     assert set(cut_row["variants"].values()) == {"stale"} and not cut_row["problems"]
+
+
+def test_an_article_whose_front_matter_fails_to_parse_still_uses_its_master(site):
+    """A user's trial: with a YAML error in its front matter, an article's row showed its master
+    `missing` and the master was listed unused ("no article has its name as slug"), inviting
+    the designer to delete a master in use. The row names it; it is not unused."""
+    import json
+
+    site.article("good")
+    site.master("good")
+    bad = site.root / "content" / "broken.md"
+    bad.write_text('---\ntitle: "Unclosed: quote\nimage: "/img/artical/articles/broken.png"\n---\n')
+    site.master("broken")
+    shown = cli("status", "--root", str(site.root))
+    row = next(line for line in shown.stdout.splitlines() if line.startswith("broken "))
+    assert "broken.png 1920×1080" in row and row.split()[-4:] == ["failed"] * 4
+    assert "unused" not in shown.stdout and "content/broken.md: front matter is not valid YAML" in shown.stdout
+    doc = json.loads(cli("status", "--root", str(site.root), "--json").stdout)
+    assert doc["unused_masters"] == []
+    assert next(a for a in doc["articles"] if a["slug"] == "broken")["master"]["path"] == "source_images/broken.png"
+    built = cli("build", "--root", str(site.root))
+    assert built.returncode == 1 and "content/broken.md:3: front matter is not valid YAML" in built.stderr
+    assert (site.sources / "broken.png").exists() and not site.out("image", "broken").exists()

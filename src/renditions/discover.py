@@ -443,8 +443,16 @@ def read_article(
             raise FrontMatterError(rel, frontmatter.NO_FRONT_MATTER, 1)
         data, lines = said
     except FrontMatterError as exc:
+        # its master is still its: status must not call it unused (a designer would delete it)
+        named = masters.get(nfc(fallback_slug), [])
         return Article(
-            file=file, rel=rel, slug=fallback_slug, errors=(exc.reason,), error_line=exc.line, draft=in_drafts_folder(rel)
+            file=file,
+            rel=rel,
+            slug=fallback_slug,
+            master=named[0] if len(named) == 1 else None,
+            errors=(exc.reason,),
+            error_line=exc.line,
+            draft=in_drafts_folder(rel),
         )
     except OSError as exc:
         reason = f"cannot read the article: {exc.strerror}"
