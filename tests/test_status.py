@@ -192,6 +192,13 @@ def test_a_master_only_a_decode_finds_broken_shows_failed_until_it_is_replaced(s
     assert set(by_slug["cut"]["variants"].values()) == {"failed"}
     assert any("the last build failed" in p for p in by_slug["cut"]["problems"])
     assert set(by_slug["good"]["variants"].values()) == {"up_to_date"} and not by_slug["good"]["problems"]
+    checked = cli("check", "--root", str(site.root))  # one line, the build's reason, no line per output
+    assert checked.returncode == 1
+    assert (
+        "content/cut.md: source_images/cut.png: cannot decode the image: vipspng: libpng read error "
+        "(the last build's word on these bytes)" in checked.stdout.splitlines()
+    )
+    assert "cut.png: missing" not in checked.stdout
     dry = cli("build", "--root", str(site.root), "--dry-run")  # it predicts what the build does, as status shows
     assert dry.returncode == 1 and "1 failed" in dry.stdout + dry.stderr
     assert "content/cut.md: source_images/cut.png: cannot decode" in dry.stderr
@@ -228,3 +235,25 @@ def test_an_article_whose_front_matter_fails_to_parse_still_uses_its_master(site
     built = cli("build", "--root", str(site.root))
     assert built.returncode == 1 and "content/broken.md:3: front matter is not valid YAML" in built.stderr
     assert (site.sources / "broken.png").exists() and not site.out("image", "broken").exists()
+
+
+def test_check_names_a_master_that_is_no_image_as_build_does(site):
+    """check decodes nothing, but a master with no image's signature at all (a text file named
+    .png) or of 0 bytes is refused by build whatever its pixels: check says so in build's words
+    (a user's trial saw only `missing` lines)."""
+    for slug in ("text", "empty", "good"):
+        site.article(slug)
+    (site.sources / "text.png").write_text("not an image, a note saved with the wrong name\n")
+    (site.sources / "empty.png").write_bytes(b"")
+    site.master("good")
+    checked = cli("check", "--root", str(site.root))
+    built = cli("build", "--root", str(site.root))
+    assert checked.returncode == built.returncode == 1
+    for line in (
+        "content/text.md: source_images/text.png: not a supported image (expected PNG, JPEG, WebP, AVIF, TIFF, GIF or HEIC content)",
+        "content/empty.md: source_images/empty.png: the master is an empty file (0 bytes)",
+    ):
+        assert line in checked.stdout.splitlines()
+        assert "error: " + line in built.stderr.splitlines()
+    again = cli("check", "--root", str(site.root))  # the good article built: only the two lines are left
+    assert "good" not in again.stdout and "missing" in again.stdout

@@ -181,6 +181,10 @@ def readable_by(engine: str) -> tuple[Format, ...]:
     return tuple(f for f in FORMATS if engine in f.read_by)
 
 
+#: A master of 0 bytes (a copy interrupted at its start): render's reason, and check's.
+EMPTY_MASTER = "the master is an empty file (0 bytes)"
+
+
 def unsupported(engine: str, found: str | None = None) -> str:
     """The one "not a supported image" reason, naming what this engine reads (and what came)."""
     labels = listed([f.label for f in readable_by(engine)])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .engine import Engine, Placeholder, Probe
 from .errors import RenderError
-from .formats import BY_NAME, listed
+from .formats import BY_NAME, EMPTY_MASTER, listed
 from .geometry import GRAVITY, Geometry, TooSmall, decode_scale, plan_geometry, scale_for, shared_scale, step_up
 from .hashing import digest_bytes, git_blob_id
 from .plan import Crop, Job, Output
@@ -63,7 +63,7 @@ def check_master_file(path: str, max_bytes: int) -> None:
     if not stat.S_ISREG(st.st_mode):
         raise RenderError(path, "the master is not a regular file")
     if st.st_size == 0:
-        raise RenderError(path, "the master is an empty file (0 bytes)")
+        raise RenderError(path, EMPTY_MASTER)
     if st.st_size > max_bytes:
         raise RenderError(path, f"the master is {st.st_size} bytes, over the max_bytes limit of {max_bytes}")
 

@@ -15,7 +15,7 @@ import struct
 import sys
 
 from .child import Child, answer
-from .formats import sniff_format, unsupported
+from .formats import EMPTY_MASTER, sniff_format, unsupported
 from .hashing import _signature, signature_tuple
 
 
@@ -85,14 +85,21 @@ def content_label(path: str) -> str | None:
 
 def refused_master(path: str, engine: str) -> str | None:
     """Why `engine` will refuse a master, as render says it (`not a supported image ... found
-    BMP`), when its first bytes are a format the engine does not read; None otherwise. `check`
-    decodes nothing: a corrupt master, or content no signature names, waits for build."""
+    BMP`), when its first bytes are a format the engine does not read, or no image's signature
+    at all (a text file named .png, an empty file: every format renditions reads has one); None
+    otherwise. `check` decodes nothing: a corrupt master waits for build (or its note, failures.py),
+    and so does an ISO box of a brand not listed (a HEIF variant libvips may read)."""
     try:
         with open(path, "rb") as fh:
-            found = sniff_format(fh.read(64))
+            head = fh.read(64)
     except OSError:
         return None
-    return unsupported(engine, found.label) if found is not None and engine not in found.read_by else None
+    found = sniff_format(head)
+    if not head:
+        return EMPTY_MASTER
+    if found is None:
+        return None if head[4:8] == b"ftyp" else unsupported(engine)
+    return unsupported(engine, found.label) if engine not in found.read_by else None
 
 
 def sniff_file(path: str, limit: int = 65536) -> tuple[str, int, int] | None:

@@ -120,6 +120,7 @@ def check(
 def _check(
     root: str | os.PathLike, config: str | os.PathLike | None, strict: bool, engine: str | None, started: int, options: dict
 ) -> Report:
+    from . import failures
     from .budgets import over_budget
     from .plan import ENGINE_CHANGED, MODIFIED, fresh_result, unbuilt_results
     from .render import predicted_failure
@@ -157,6 +158,7 @@ def _check(
     problems = missing + list(plan.problems)
     failed = list(plan.failed_articles)
     unbuildable: set[str] = set()  # articles build would fail for their masters: one line, not one per output
+    noted = failures.load(s.config.root) if plan.jobs else {}  # what only a decode finds, the same bytes
     for j in plan.jobs:  # a master build will refuse (BMP, say): one line naming it, as build gives
         masters = dict.fromkeys((o.master or j.master, o.master_shown or j.shown) for o in j.outputs)
         for master, shown in masters:
@@ -165,6 +167,12 @@ def _check(
                 problems.append(Problem(j.article, f"{shown}: {why}", j.article))
                 failed += [j.article] if j.article not in failed else []
         small = predicted_failure(j, s.measure) if j.article not in failed else None  # from the header
+        if (
+            small is None
+            and j.article not in failed
+            and noted.get(j.article, ("",))[0] == failures.attempt(j, s.engine_id, s.config)
+        ):
+            small = f"{noted[j.article][1]} (the last build's word on these bytes)"
         if small is not None:
             problems.append(Problem(j.article, small, j.article))
             failed.append(j.article)
