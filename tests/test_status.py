@@ -257,3 +257,35 @@ def test_check_names_a_master_that_is_no_image_as_build_does(site):
         assert "error: " + line in built.stderr.splitlines()
     again = cli("check", "--root", str(site.root))  # the good article built: only the two lines are left
     assert "good" not in again.stdout and "missing" in again.stdout
+
+
+def test_a_master_saved_with_another_extension_is_named(site):
+    """A user's trial: `source_images/typo.jgp` (a JPEG, its extension mistyped) got only
+    "no master: add source_images/typo.png ...". Now the file is named with the fix: the rename
+    when its content is an image renditions reads, else that it must be exported (a `.psd`).
+    A FIFO of that name is passed over, never opened (its open would wait for a writer)."""
+    import os
+
+    from PIL import Image
+
+    for slug in ("typo", "layered", "pipe"):
+        site.article(slug)
+    Image.new("RGB", (1920, 1080), (9, 99, 200)).save(site.sources / "typo.jgp", "JPEG")
+    (site.sources / "layered.psd").write_bytes(b"8BPS\x00\x01" + bytes(64))
+    os.mkfifo(site.sources / "pipe.raw")
+    checked = subprocess.run(
+        [sys.executable, "-m", "renditions", "check", "--root", str(site.root)], capture_output=True, text=True, timeout=60
+    )
+    lines = checked.stdout.splitlines()
+    choices = "(or .jpg, .webp, .avif, .tif, .gif, .heic)"
+    assert (
+        f'content/typo.md: no master: add source_images/typo.png {choices}; "source_images/typo.jgp" is a JPEG image: rename it to "typo.jpg"'
+        in lines
+    )
+    assert (
+        f'content/layered.md: no master: add source_images/layered.png {choices}; "source_images/layered.psd" is there, '
+        "but .psd is no image format renditions reads: export it as one that is"
+    ) in lines
+    assert f"content/pipe.md: no master: add source_images/pipe.png {choices}" in lines
+    (site.sources / "typo.jgp").rename(site.sources / "typo.jpg")  # the fix the line names works
+    assert "content/typo.md" not in cli("check", "--root", str(site.root)).stdout

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-from .formats import MASTER_EXTS
+from .formats import MASTER_EXTS, sniff_format
 from .paths import printable
 
 #: How alike a stem must be to a slug (difflib ratio) to be suggested.
@@ -74,8 +74,39 @@ def master_hint(slug: str, sources: Path, root: Path, names: list[str] | None = 
     `names`: the candidates (spare_names), else every master in the folder."""
     near = near_masters(slug, master_names(sources) if names is None else names)
     if not near:
-        return ""
+        return _other_extension(slug, sources, root)
     folder = os.path.relpath(sources, root)
     name = printable(near[0])
     ext = os.path.splitext(name)[1]
     return f'; did you mean "{folder}/{name}"? ({why(name, slug)}: rename it to "{slug}{ext.lower()}")'
+
+
+def _other_extension(slug: str, sources: Path, root: Path) -> str:
+    """'; "source_images/slug.jgp" is a JPEG image: rename it to "slug.jpg"', for a file named
+    after the slug with an extension renditions does not look for: a typo (`.jgp`), or a
+    designer's working file (`.psd`), which is no format renditions reads. "" when none is."""
+    try:
+        names = sorted(os.listdir(sources))
+    except OSError:
+        return ""
+    wanted = _loose(unicodedata.normalize("NFC", slug))
+    for name in names:
+        stem, ext = os.path.splitext(name)
+        if not ext or ext.lower() in MASTER_EXTS or _loose(unicodedata.normalize("NFC", stem)) != wanted:
+            continue
+        path = sources / name
+        if not os.path.isfile(path):  # a folder, a FIFO (whose open would wait): no master to suggest
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            try:
+                found = sniff_format(os.read(fd, 64))
+            finally:
+                os.close(fd)
+        except OSError:
+            continue
+        shown = f"{os.path.relpath(sources, root)}/{printable(name)}"
+        if found is not None and found.read:
+            return f'; "{shown}" is a {found.label} image: rename it to "{slug}{found.master_exts[0]}"'
+        return f'; "{shown}" is there, but {printable(ext)} is no image format renditions reads: export it as one that is'
+    return ""
