@@ -120,6 +120,29 @@ def test_translations_share_one_output_written_once(site):
         assert doc["totals"]["up_to_date"] == 2
 
 
+def test_a_translation_with_its_own_focus_is_told_why_it_cannot_share(site):
+    """A user's trial: index.fr.md names index.en.md's paths, same master, and a `focus` of its
+    own. The refusal named the other article and the master both use, and left the reader to
+    guess what differs: it now says the crop or encoding differs, and that focus may be why."""
+    small_site(site)
+    assert run(site, "build").exit_code == 0
+    copy_article(site, "old", "old-fr")
+    shutil.copy(site.sources / "old.png", site.sources / "old-fr.png")  # the same bytes
+    site.article("old-fr", keys={"image": "/img/old.png", "thumb": "/img/t/old.jpg"}, extra="focus: [0.1, 0.1]")
+    before = files(site)
+    r = run(site, "build")
+    assert r.exit_code == 1
+    assert (
+        "error: content/old-fr.md:3: image: /img/old.png is already written by content/old.md (source_images/old.png) "
+        "with another crop or encoding than this article's (a `focus` of its own, say)"
+    ) in r.output.splitlines()
+    assert files(site) == before
+    site.master("old-fr", (160, 120), colour=(250, 10, 10))  # another master: both are named, nothing more said
+    other = run(site, "build")
+    assert "image: /img/old.png is already written by content/old.md (source_images/old.png)" in other.output
+    assert "another crop" not in other.output
+
+
 def test_a_draft_keeps_its_output_when_another_article_names_it_meanwhile(site):
     """a built, then made a draft; b names a's path and uses a's master (same bytes: up to date
     for b). The build must not record the output under b: a still names it, and when a is

@@ -123,7 +123,8 @@ def resolve(groups: Mapping[str, list[Claim]], manifest: Manifest) -> Verdict:
             for c in claims:
                 other = next(o for o in claims if o.article != c.article)
                 refused[(c.article, c.site_path, c.variant)] = (
-                    f"{c.key}: {c.site_path} is also wanted by {other.article}{_from(other.master)}: give one of them another path"
+                    f"{c.key}: {c.site_path} is also wanted by {other.article}{_from(other.master)}{_unlike(c, other)}: "
+                    "give one of them another path"
                 )
             continue
         entry = manifest.entries.get(kept.site_path) or next(
@@ -138,9 +139,17 @@ def resolve(groups: Mapping[str, list[Claim]], manifest: Manifest) -> Verdict:
                 continue
             where = "" if kept.site_path == c.site_path else f" (as {kept.site_path})"
             refused[(c.article, c.site_path, c.variant)] = (
-                f"{c.key}: {c.site_path} is already written by {kept.article}{_from(entry.master)}{where}"
+                f"{c.key}: {c.site_path} is already written by {kept.article}{_from(entry.master)}{where}{_unlike(c, kept)}"
             )
     return Verdict(refused, shared)
+
+
+def _unlike(a: Claim, b: Claim) -> str:
+    """Why two articles cutting one master for one path can't share it: the crop or settings
+    differ (a translation given its own `focus`). Different masters need no word: both are named."""
+    if a.master_hash is None or a.master_hash != b.master_hash or a.recipe == b.recipe:
+        return ""
+    return " with another crop or encoding than this article's (a `focus` of its own, say)"
 
 
 def held(claims: Iterable[Claim], manifest: Manifest, broken: set[str]) -> dict[tuple[str, str, str], str]:
