@@ -289,3 +289,22 @@ def test_a_master_saved_with_another_extension_is_named(site):
     assert f"content/pipe.md: no master: add source_images/pipe.png {choices}" in lines
     (site.sources / "typo.jgp").rename(site.sources / "typo.jpg")  # the fix the line names works
     assert "content/typo.md" not in cli("check", "--root", str(site.root)).stdout
+
+
+def test_translations_rows_are_told_apart_by_their_file(site):
+    """A user's trial: `trip/index.en.md` and `trip/index.fr.md` gave two rows both reading
+    `trip`, no telling which is which. Rows sharing a slug now carry their file's name."""
+    cfg = site.root / "config" / "renditions.yaml"
+    cfg.write_text(cfg.read_text().replace("content:", "languages: [en, fr]\ncontent:", 1))
+    bundle = site.root / "content" / "trip"
+    bundle.mkdir()
+    for lang in ("en", "fr"):
+        site.article("trip")
+        (site.root / "content" / "trip.md").rename(bundle / f"index.{lang}.md")
+    site.master("trip")
+    site.article("solo")
+    site.master("solo")
+    shown = cli("status", "--root", str(site.root))
+    assert shown.returncode == 0, shown.stderr
+    slugs = [line.split("  ")[0] for line in shown.stdout.splitlines()[2:] if line and not line.startswith("content/")]
+    assert sorted(slugs) == ["solo", "trip (index.en.md)", "trip (index.fr.md)"]

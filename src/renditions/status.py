@@ -10,6 +10,7 @@ so it answers "what would build do, and why" at a glance.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from . import failures
@@ -89,10 +90,14 @@ class Status:
         extension and size; then the variant columns fold into one count per status; then long
         slugs and master names are cut in the middle with "…"."""
         head = ["slug", "master", *self.variants]
-        body = [[_slug_cell(r), self._master_cell(r, short=False), *(w for _, w in r.variants)] for r in self.rows]
+        seen: dict[str, int] = {}
+        for r in self.rows:
+            seen[r.slug] = seen.get(r.slug, 0) + 1
+        twins = {slug for slug, n in seen.items() if n > 1}  # translations: rows told apart by their file
+        body = [[_slug_cell(r, twins), self._master_cell(r, short=False), *(w for _, w in r.variants)] for r in self.rows]
         if width is None or _width(head, body) <= width:
             return _render(head, body)
-        body = [[_slug_cell(r), self._master_cell(r, short=True), *(w for _, w in r.variants)] for r in self.rows]
+        body = [[_slug_cell(r, twins), self._master_cell(r, short=True), *(w for _, w in r.variants)] for r in self.rows]
         _fit(head, body, width, shortest=24)
         if _width(head, body) > width:
             head = ["slug", "master", "variants"]
@@ -115,8 +120,11 @@ class Status:
 DRAFT_MARK = " (draft)"
 
 
-def _slug_cell(r: Row) -> str:
-    return r.slug + DRAFT_MARK if r.draft else r.slug
+def _slug_cell(r: Row, twins: Collection[str] = ()) -> str:
+    """The slug, with the article's file name when another row has the same slug (`trip
+    (index.fr.md)`: translations), and the draft mark."""
+    cell = f"{r.slug} ({os.path.basename(r.article)})" if r.slug in twins else r.slug
+    return cell + DRAFT_MARK if r.draft else cell
 
 
 def _counts(r: Row) -> str:
