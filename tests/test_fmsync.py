@@ -48,6 +48,10 @@ def test_dry_run_writes_nothing(site):
     result = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter", "--dry-run"])
     assert "would add mobile, singleImage, MobileSingleImage" in result.output
     assert path.read_bytes() == before
+    # the build's "no `mobile` key: using ..." warnings are what the would-add line says: not repeated
+    assert "key: using" not in result.output
+    plain = CliRunner().invoke(main, ["build", "--root", str(site.root), "--dry-run"])
+    assert "warning: content/lf.md: no `mobile` key: using /img/artical/mobile-articles/lf.png" in plain.output
 
 
 def test_lf_bom_and_dots_terminator():

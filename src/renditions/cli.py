@@ -301,12 +301,15 @@ def main() -> None:
 @guarded
 def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait_lock, write_fm, drafts) -> None:
     """Render every missing or stale variant of every article."""
+    said: set[tuple[str, str]] = set()  # (article, warning) a "would add" line already says
     if write_fm:
+        from .discover import no_key
         from .fmsync import sync
 
         for added in sync(root, config, only=tuple(only), dry_run=dry_run, drafts=drafts, shard=shard, wait_lock=wait_lock):
             verb = "would add" if dry_run else "added"
             click.echo(f"{added.article}: {verb} {', '.join(k for k, _ in added.keys)}", err=True)
+            said.update((added.article, no_key(k, path)) for k, path in added.keys)
     progress = _progress if (sys.stderr.isatty() and not as_json) else None
     report = pipeline.build(
         root,
@@ -322,7 +325,8 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
         drafts=drafts,
     )
     for p in report.warnings:
-        click.echo(f"warning: {p!s}", err=True)
+        if (p.article, p.reason) not in said:
+            click.echo(f"warning: {p!s}", err=True)
     for p in report.errors:
         click.echo(f"error: {p!s}", err=True)
     for n in report.notes:

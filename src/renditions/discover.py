@@ -419,6 +419,12 @@ def _read_head(fd: int, size: int) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
+def no_key(key: str, path: str) -> str:
+    """The warning for a variant key an article lacks (the build uses the template's path):
+    one wording, which `build --write-front-matter --dry-run` knows its own lines say already."""
+    return f"no `{key}` key: using {path}"
+
+
 def read_article(
     file: Path,
     config: Config,
@@ -487,7 +493,7 @@ def read_article(
                 why = f"{v.key} (from the config's template): {path}: the path is too long"
                 targets.append(Target(v.name, None, None, from_template=True, error=why))  # a page stays a page
                 continue
-            d.warnings.append(f"no `{v.key}` key: using {path}")
+            d.warnings.append(no_key(v.key, path))
             targets.append(Target(v.name, path, None, from_template=True))
             continue
         try:
