@@ -225,6 +225,25 @@ def test_real_pre_commit_blocks_a_commit_that_leaves_a_new_output_unstaged(repo,
     r = commit("beta")
     assert r.returncode == 0, r.stdout + r.stderr
     assert git(repo.root, "status", "--porcelain").stdout == ""
+    # the manifest left unstaged: pre-commit hides it while the hook runs, so the commit's outputs
+    # are unrecorded there; the line says to stage the manifest (`renditions build` would do nothing)
+    new_article(repo, "gamma")
+    git(repo.root, "add", "-A")
+    git(repo.root, "reset", "-q", "--", "renditions.lock.json")
+    r = commit("gamma")
+    assert r.returncode != 0
+    said = r.stdout + r.stderr
+    assert (
+        f"/{repo.out('image', 'gamma').relative_to(repo.public).as_posix()}: exists, but renditions did not "
+        "write it (the manifest does not record it): `renditions build` takes it if it holds exactly the bytes the build "
+        "makes; else move it away; if the build wrote it, the manifest was left out of the commit: "
+        "run `git add -- renditions.lock.json`"
+    ) in said.splitlines()
+    assert CliRunner().invoke(main, ["build", "--root", str(repo.root)]).output.startswith("nothing to do")
+    git(repo.root, "add", "--", "renditions.lock.json")
+    r = commit("gamma")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert git(repo.root, "status", "--porcelain").stdout == ""
 
 
 @pytest.mark.slow
@@ -276,3 +295,24 @@ def test_staged_problems_annotate_the_file_itself(repo, monkeypatch):
         f"::error file={left_out}::/img/artical/articles/beta.png: not in the commit: {left_out} is untracked; "
         f"run `git add -- {left_out}`"
     ]
+
+
+def test_a_data_file_left_out_of_the_commit_says_to_stage_it(repo):
+    """As pre-commit leaves the tree (unstaged changes stashed while the hook runs): the data
+    file the commit carries is the old one. Its line says to stage it, not only to build."""
+    cfg = repo.root / "config" / "renditions.yaml"
+    cfg.write_text(cfg.read_text() + "data: data/renditions.json\n")
+    assert CliRunner().invoke(main, ["build", "--root", str(repo.root)]).exit_code == 0
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "data")
+    new_article(repo)
+    git(repo.root, "add", "-A")
+    git(repo.root, "reset", "-q", "--", "data/renditions.json")
+    git(repo.root, "stash", "push", "-q", "--keep-index")  # what pre-commit does before its hooks
+    try:
+        r = staged(repo)
+    finally:
+        git(repo.root, "stash", "pop", "-q")
+    assert r.returncode == 1
+    line = next(x for x in r.stdout.splitlines() if x.startswith("data/renditions.json: out of date"))
+    assert line.endswith("if the build wrote it, it was left out of the commit: run `git add -- data/renditions.json`")

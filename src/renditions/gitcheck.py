@@ -12,6 +12,7 @@ import json
 import os
 import shlex
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 from .config import Config
@@ -99,6 +100,30 @@ def staged_problems(config: Config, site_paths: list[str]) -> list[Problem]:
         elif path in unstaged:
             problems.append(Problem(shown, f"not in the commit as on disk: {path} differs from what is staged; {fix}"))
     return problems
+
+
+def in_commit_terms(config: Config, problems: tuple[Problem, ...], unrecorded: set[str]) -> tuple[Problem, ...]:
+    """check's problems as the commit has them. Under `--staged` the files are the commit's (a
+    pre-commit hook hides unstaged changes while it runs): an output the manifest does not record
+    (`unrecorded`, by site path), or a data file out of date, is most often one whose manifest or
+    data file was left unstaged, and `renditions build` does nothing for it. Each says so, with
+    the `git add` that fixes it."""
+    manifest = os.path.relpath(config.manifest, config.root)
+    data = os.path.relpath(config.data, config.root) if config.data is not None else None
+    out = []
+    for p in problems:
+        if p.path in unrecorded:
+            p = replace(
+                p,
+                reason=f"{p.reason}; if the build wrote it, the manifest was left out of the commit: run `git add -- {shlex.quote(manifest)}`",
+            )
+        elif data is not None and p.path == data and p.reason.startswith("out of date"):
+            p = replace(
+                p,
+                reason=f"{p.reason}; if the build wrote it, it was left out of the commit: run `git add -- {shlex.quote(data)}`",
+            )
+        out.append(p)
+    return tuple(out)
 
 
 def manifest_lines(path: Path) -> dict[str, int]:
