@@ -165,6 +165,13 @@ def test_what_a_change_rebuilds(site):
     t = affected(cfg, cf, articles, {str(src / "Alpha .png")})
     assert t.empty and "nothing uses this master" in t.notes[0]
     assert set(watched_paths(cfg, cf)) == {site.root / "config", site.sources, site.root / "content"}
+    # a page without images, made or saved, is no article that was removed (a user's trial)
+    (content / "about.md").write_text("---\ntitle: About\n---\nText.\n")
+    t = affected(cfg, cf, discover(cfg), {str(content / "about.md")})
+    assert t.empty and not t.notes
+    (content / "beta.md").unlink()
+    t = affected(cfg, cf, discover(cfg), {str(content / "beta.md")})
+    assert t.notes == ("content/beta.md: removed; its outputs stay until `renditions prune`",)
 
 
 @pytest.mark.slow

@@ -135,7 +135,7 @@ def affected(cfg: Config, config: Path, articles: list[Article], paths: set[str]
             slugs |= hit
         else:
             hit = by_file.get(p, set())
-            if not hit:
+            if not hit and not os.path.lexists(p):  # there, but no image article: a page, nothing to say
                 notes.append(f"{rel}: removed; its outputs stay until `renditions prune`")
             slugs |= hit
     return Targets(everything, frozenset(slugs), tuple(why), tuple(notes))
