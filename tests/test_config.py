@@ -284,8 +284,18 @@ def test_run_from_inside_a_site_names_the_site_folder(site, monkeypatch):
                 f"(run renditions there, or pass --root {where})"
             ]
             assert not (folder / "config").exists() and not (folder / "public").exists()
-    monkeypatch.chdir(site.root.parent)  # outside any site: the old advice
-    r = CliRunner().invoke(main, ["check"])
+    # --root into a site's folder: the advice is from where the command runs, as --root takes it
+    monkeypatch.chdir(site.root)
+    r = CliRunner().invoke(main, ["check", "--root", "content/posts"])
+    assert r.exit_code == 2 and r.output.strip().endswith(
+        "this is a folder of the site in the current folder (run renditions there, or pass --root .)"
+    )
+    monkeypatch.chdir(site.root.parent)
+    r = CliRunner().invoke(main, ["check", "--root", f"{site.root.name}/content"])
+    assert r.exit_code == 2 and r.output.strip().endswith(
+        f"this is a folder of the site in {site.root.name}/ (run renditions there, or pass --root {site.root.name})"
+    )
+    r = CliRunner().invoke(main, ["check"])  # outside any site: the old advice
     assert r.exit_code == 2 and "run `renditions init` in" in r.output
 
 

@@ -575,10 +575,11 @@ def load_config(root: str | os.PathLike = ".", config: str | os.PathLike | None 
             raise ConfigError(os.fspath(config), ["no such file"]) from None
         site = site_above(root_path)
         if site is not None:  # run from inside a site (its content/, say): name the site's folder
-            where = os.path.relpath(site, root_path)
+            where = os.path.relpath(site)  # from where the command runs, as --root takes it
+            folder = "the current folder" if where == "." else f"{where}/"
             raise ConfigError(
                 shown,
-                [f"no config file here: this is a folder of the site in {where}/ (run renditions there, or pass --root {where})"],
+                [f"no config file here: this is a folder of the site in {folder} (run renditions there, or pass --root {where})"],
             ) from None
         raise ConfigError(shown, [f"no config file here (run `renditions init` in {root_path} to create one)"]) from None
     except (OSError, UnicodeDecodeError) as exc:
