@@ -488,6 +488,12 @@ def test_prune_refuses_to_delete_more_than_half_without_yes(site):
     real_json = run(site, "prune", "--json")
     assert dry_json.exit_code == real_json.exit_code == 2 and dry_json.stdout == real_json.stdout
     assert json.loads(dry_json.stdout)["error"]["reason"] == refused.removeprefix("error: prune: ")
+    # the orphans it found, as the text lists them (a script was told the dry run lists them)
+    found = json.loads(dry_json.stdout)["outputs"]
+    assert [(o["path"], o["status"], o["article"]) for o in found] == [
+        (p, "orphan", f"content/{p.rsplit('/', 1)[1][0]}.md")
+        for p in ("/img/a.png", "/img/b.png", "/img/t/a.jpg", "/img/t/b.jpg")
+    ]
     assert files(site) == before and manifest(site) == recorded
     dry = run(site, "prune", "--dry-run", "--yes")
     assert dry.exit_code == 0 and dry.stdout.splitlines()[-1] == "4 orphaned outputs to delete"

@@ -165,17 +165,18 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         if _json_wanted():
             kind = next(k for t, k in ERROR_KINDS if isinstance(error, t))
             problems = error.problems if isinstance(error, ConfigError) else [error.reason]
-            _emit_error_json(
-                _error_doc(
-                    click.get_current_context().info_name or "renditions",
-                    kind,
-                    error.path,
-                    error.reason,
-                    error.line,
-                    problems,
-                    EXIT_USAGE,
-                )
+            doc = _error_doc(
+                click.get_current_context().info_name or "renditions",
+                kind,
+                error.path,
+                error.reason,
+                error.line,
+                problems,
+                EXIT_USAGE,
             )
+            if isinstance(error, RefusedError):  # a refused prune: what it found, as the text lists it
+                doc["outputs"] = [o.to_json() for o in error.report.outputs]
+            _emit_error_json(doc)
         sys.exit(EXIT_USAGE)
 
     return run
