@@ -112,6 +112,13 @@ def write_data(config: Config, doc: dict) -> tuple[Problem | None, bool]:
     return None, True
 
 
+#: The data file disagrees with the manifest: check's line (and `check --staged` adds its `git add`).
+OUT_OF_DATE = (
+    "out of date: what it says of an image differs from what the manifest records (an old copy committed "
+    "beside new outputs?), so pages show old sizes and srcsets; `renditions build` writes it again"
+)
+
+
 def data_problem(config: Config, manifest: Manifest, published: list[Article], every: list[Article]) -> Problem | None:
     """What `check` says of the data file: missing, conflicted, not valid JSON, foreign, or out
     of date: an entry a page reads is not the one a build would write from this manifest (an old
@@ -140,11 +147,7 @@ def data_problem(config: Config, manifest: Manifest, published: list[Article], e
                 return None
     if not (isinstance(found, dict) and found.get(MARK_KEY) == MARK):
         return Problem(shown, "not written by renditions: move it, or set `data:` to another file")
-    return Problem(
-        shown,
-        "out of date: what it says of an image differs from what the manifest records (an old copy committed "
-        "beside new outputs?), so pages show old sizes and srcsets; `renditions build` writes it again",
-    )
+    return Problem(shown, OUT_OF_DATE)
 
 
 #: The mark's line as dumps writes it.

@@ -455,7 +455,7 @@ def read_article(
             file=file,
             rel=rel,
             slug=fallback_slug,
-            master=named[0] if len(named) == 1 else None,
+            master=named[0] if len(named) == 1 and not os.path.islink(named[0]) else None,  # a plain file: no link to vet
             errors=(exc.reason,),
             error_line=exc.line,
             draft=in_drafts_folder(rel),

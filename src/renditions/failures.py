@@ -33,6 +33,12 @@ def attempt(job: Job, engine_id: str, config: Config) -> str:
     return f"{masters}|{engine_id}|{config.max_bytes}|{config.max_pixels}|{config.max_decoded_bytes}"
 
 
+def noted_for(noted: dict[str, tuple[str, str]], job: Job, engine_id: str, config: Config) -> str | None:
+    """The reason noted for the job's article, if it still holds (the same attempt), else None."""
+    hit = noted.get(job.article)
+    return hit[1] if hit is not None and hit[0] == attempt(job, engine_id, config) else None
+
+
 def _path(root: Path) -> Path:
     return cache_file(root, "failed")
 

@@ -108,6 +108,8 @@ def in_commit_terms(config: Config, problems: tuple[Problem, ...], unrecorded: s
     (`unrecorded`, by site path), or a data file out of date, is most often one whose manifest or
     data file was left unstaged, and `renditions build` does nothing for it. Each says so, with
     the `git add` that fixes it."""
+    from .datafile import OUT_OF_DATE  # only under --staged: check needs no datafile otherwise
+
     manifest = os.path.relpath(config.manifest, config.root)
     data = os.path.relpath(config.data, config.root) if config.data is not None else None
     out = []
@@ -117,7 +119,7 @@ def in_commit_terms(config: Config, problems: tuple[Problem, ...], unrecorded: s
                 p,
                 reason=f"{p.reason}; if the build wrote it, the manifest was left out of the commit: run `git add -- {shlex.quote(manifest)}`",
             )
-        elif data is not None and p.path == data and p.reason.startswith("out of date"):
+        elif data is not None and p.path == data and p.reason == OUT_OF_DATE:
             p = replace(
                 p,
                 reason=f"{p.reason}; if the build wrote it, it was left out of the commit: run `git add -- {shlex.quote(data)}`",

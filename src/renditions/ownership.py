@@ -7,7 +7,6 @@ Linux cannot silently overwrite itself elsewhere. Pure: no disk, no pixels.
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -61,21 +60,6 @@ def path_key(site_path: str) -> str:
     if site_path.isascii():  # most paths: NFC changes nothing, casefold is lower
         return site_path.lower()
     return unicodedata.normalize("NFC", site_path).casefold()
-
-
-def one_file_twice(site: str, by_key: Mapping[str, str], public: os.PathLike | str) -> bool:
-    """Whether `site` is a file some article names under another spelling (`a.png` for `A.png`)
-    that the file system takes for the same file (case-insensitive, as macOS's): not an orphan,
-    the page's image itself. On a case-sensitive one the two are two files, and `site` is an
-    orphan like any other. `by_key`: the referenced site paths by path_key. prune and check
-    decide it alike."""
-    twin = by_key.get(path_key(site))
-    if twin is None or twin == site:
-        return False
-    try:
-        return os.path.samefile(os.path.join(public, site.lstrip("/")), os.path.join(public, twin.lstrip("/")))
-    except OSError:  # either is missing: not one file
-        return False
 
 
 def contested(claims: Iterable[Claim]) -> dict[str, list[Claim]]:

@@ -188,8 +188,9 @@ def _plan_report(plan: Plan, s: Session) -> Report:
     noted = failures.load(s.config.root) if plan.jobs else {}  # what only a decode finds, the same masters' bytes
     for j in plan.jobs:
         predicted = predicted_failure(j, s.measure)  # read from the header: render fails it before any write
-        if predicted is None and noted.get(j.article, ("",))[0] == failures.attempt(j, s.engine_id, s.config):
-            predicted = f"{noted[j.article][1]} (the last build's word on these bytes)"
+        last = failures.noted_for(noted, j, s.engine_id, s.config) if predicted is None else None
+        if last is not None:
+            predicted = f"{last} (the last build's word on these bytes)"
         refusal = None
         for o in j.outputs if predicted is None else ():  # the build stops the article at its first refusal
             verdict = may_write(o, None, str(s.config.root), cached)

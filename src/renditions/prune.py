@@ -14,10 +14,11 @@ from . import manifest as manifest_mod
 from .errors import PathError, RefusedError, UsageError
 from .hashing import Hasher, digest_file
 from .lock import site_lock
-from .ownership import one_file_twice, path_key
+from .ownership import path_key
 from .paths import resolve_output
 from .report import OutputResult, Report
 from .session import open_session
+from .verify import same_file_twin
 from .write import delete
 
 
@@ -62,8 +63,10 @@ def prune(
         for site, entry in sorted(man.entries.items()):
             if site in referenced or entry.article in keep:
                 continue
-            if one_file_twice(site, by_key, cfg.public):  # the page's image under another spelling
-                gone.append(site)  # its record is the referenced path's now: forgotten, the file kept
+            twin = same_file_twin(site, by_key, cfg.public)
+            if twin is not None:  # the page's image under another spelling: never deleted
+                if twin in man.entries:  # recorded under the spelling named now: the old record goes, the file stays
+                    gone.append(site)
                 continue
             try:
                 dest = resolve_output(site, cfg.public, cfg.sources)  # never delete through a link leading out

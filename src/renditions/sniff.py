@@ -94,9 +94,9 @@ def refused_master(path: str, engine: str) -> str | None:
             head = fh.read(64)
     except OSError:
         return None
-    found = sniff_format(head)
     if not head:
         return EMPTY_MASTER
+    found = sniff_format(head)
     if found is None:
         return None if head[4:8] == b"ftyp" else unsupported(engine)
     return unsupported(engine, found.label) if engine not in found.read_by else None

@@ -10,6 +10,7 @@ so it answers "what would build do, and why" at a glance.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -90,10 +91,7 @@ class Status:
         extension and size; then the variant columns fold into one count per status; then long
         slugs and master names are cut in the middle with "…"."""
         head = ["slug", "master", *self.variants]
-        seen: dict[str, int] = {}
-        for r in self.rows:
-            seen[r.slug] = seen.get(r.slug, 0) + 1
-        twins = {slug for slug, n in seen.items() if n > 1}  # translations: rows told apart by their file
+        twins = {slug for slug, n in Counter(r.slug for r in self.rows).items() if n > 1}  # translations: told apart by file
         body = [[_slug_cell(r, twins), self._master_cell(r, short=False), *(w for _, w in r.variants)] for r in self.rows]
         if width is None or _width(head, body) <= width:
             return _render(head, body)
@@ -189,12 +187,7 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
     failed: set[str] = set()
     problems: dict[str, list[str]] = {}
     noted = failures.load(cfg.root)  # what only a decode finds: the last build's word, same master bytes
-    last = {
-        j.article: noted[j.article][1]
-        for p in plans
-        for j in p.jobs
-        if noted.get(j.article, ("",))[0] == failures.attempt(j, s.engine_id, cfg)
-    }
+    last = {j.article: why for p in plans for j in p.jobs if (why := failures.noted_for(noted, j, s.engine_id, cfg)) is not None}
     for plan in plans:
         for o in plan.fresh:
             mark(o.article, o.variant, UP_TO_DATE)

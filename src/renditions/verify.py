@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -58,7 +59,7 @@ def _unreadable(path: str | os.PathLike) -> str | None:
 def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
     """Image files in the variants' output folders that no article references."""
     from .formats import OUTPUT_FORMATS
-    from .ownership import one_file_twice, path_key
+    from .ownership import path_key
     from .plan import output_folders
 
     orphans = []
@@ -77,10 +78,28 @@ def find_orphans(config: Config, referenced: frozenset[str]) -> list[str]:
                 continue
             if by_key is None:
                 by_key = {path_key(p): p for p in sorted(referenced)}
-            if one_file_twice(site, by_key, config.public):  # `a.png` on disk, `A.png` named, one file
+            if same_file_twin(site, by_key, config.public) is not None:  # `a.png` on disk, `A.png` named, one file
                 continue
             orphans.append(site)
     return orphans
+
+
+def same_file_twin(site: str, by_key: Mapping[str, str], public: os.PathLike | str) -> str | None:
+    """The referenced path `site` is under another spelling (`A.png` for a file `a.png`) when the
+    file system takes both for one file (case-insensitive, as macOS's): not an orphan, the page's
+    image itself. On a case-sensitive one they are two files, and `site` is an orphan like any
+    other (None). `by_key`: the referenced site paths by ownership.path_key. check and prune
+    decide it alike."""
+    from .ownership import path_key
+
+    twin = by_key.get(path_key(site))
+    if twin is None or twin == site:
+        return None
+    try:
+        same = os.path.samefile(os.path.join(public, site.lstrip("/")), os.path.join(public, twin.lstrip("/")))
+    except OSError:  # either is missing: not one file
+        return None
+    return twin if same else None
 
 
 def _orphan_fate(
@@ -167,12 +186,9 @@ def _check(
                 problems.append(Problem(j.article, f"{shown}: {why}", j.article))
                 failed += [j.article] if j.article not in failed else []
         small = predicted_failure(j, s.measure) if j.article not in failed else None  # from the header
-        if (
-            small is None
-            and j.article not in failed
-            and noted.get(j.article, ("",))[0] == failures.attempt(j, s.engine_id, s.config)
-        ):
-            small = f"{noted[j.article][1]} (the last build's word on these bytes)"
+        last = failures.noted_for(noted, j, s.engine_id, s.config) if small is None and j.article not in failed else None
+        if last is not None:
+            small = f"{last} (the last build's word on these bytes)"
         if small is not None:
             problems.append(Problem(j.article, small, j.article))
             failed.append(j.article)
