@@ -28,11 +28,22 @@ def test_init_then_build(tmp_path, monkeypatch):
     ]
     assert (root / "content").is_dir() and (root / "source_images").is_dir()
     check = CliRunner().invoke(main, ["check", "--root", str(root)])
-    # a check that checks nothing fails (issue 13): the new site has no article yet
-    assert (
-        check.exit_code == 1
-        and "content/**/*.md: `content` in config/renditions.yaml matches no article: fix the glob" in check.output
-    )
+    # a check that checks nothing fails (issue 13): the new site has no article yet, and says so
+    # (the glob is right: "fix the glob" sent a new user after a typo there is not)
+    yet = "content/ holds no article yet: add one, and its master in source_images/"
+    assert check.exit_code == 1 and f"content/**/*.md: {yet}" in check.output, check.output
+    # the Quick start's next step: a build of nothing is no error, and writes nothing
+    build = CliRunner().invoke(main, ["build", "--root", str(root)])
+    assert build.exit_code == 0 and f"note: {yet}" in build.output and "nothing to do" not in build.output, build.output
+    assert sorted(p.name for p in root.iterdir()) == [".gitignore", "config", "content", "source_images"]
+    prune = CliRunner().invoke(main, ["prune", "--root", str(root)])
+    assert prune.exit_code == 2 and "content/ holds no article yet: prune deletes nothing" in prune.output
+    # a content folder holding files the glob passes over is a glob to fix, as a misspelt folder is
+    (root / "content" / "post.markdown").write_text("---\ntitle: x\n---\n")
+    for args in (["build"], ["check"]):
+        result = CliRunner().invoke(main, [*args, "--root", str(root)])
+        assert result.exit_code == (2 if args == ["build"] else 1)
+        assert "`content` in config/renditions.yaml matches no article: fix the glob" in result.output
 
 
 def test_init_refuses_to_overwrite(tmp_path):

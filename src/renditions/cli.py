@@ -339,7 +339,7 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
             for o in report.outputs:
                 if o.status == "stale":
                     _say(f"render {o.path} ({o.reason})")
-        elif report.count("written") == 0 and report.count("adopted") == 0 and report.ok:
+        elif report.outputs and report.count("written") == 0 and report.count("adopted") == 0 and report.ok:
             _say("nothing to do: every output is up to date")
         _say(report.summary())
     _exit(report.ok)

@@ -67,6 +67,9 @@ def build(
         root, config, engine, tuple(only), shard, threads=threads, read_manifest=dry_run, drafts=drafts, keep_front_matter=True
     )  # else read under the lock
     try:
+        if s.nothing_yet:  # a new site: nothing to build is no error (check still fails: it checks nothing)
+            s.hasher.close()
+            return Report("build", notes=(s.no_article(),), dry_run=dry_run, engine=s.engine_id)
         if s.no_article():
             raise UsageError(", ".join(s.config.content), s.no_article())
         s.hasher.helpers = min(s.hasher.helpers, jobs)  # --jobs 1: one process, hashing included

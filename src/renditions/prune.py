@@ -38,9 +38,11 @@ def prune(
     shown_config = str(cfg.file)
     if not articles:
         s.hasher.close()  # git's child, if one was started: stopped and reaped before the error
-        raise UsageError(
-            ", ".join(cfg.content), f"`content` in {shown_config} matches no article: prune deletes nothing (fix the glob)"
-        )
+        if s.nothing_yet:
+            why = ", ".join(f"{f}/" for f in s.nothing_yet) + " holds no article yet: prune deletes nothing"
+        else:
+            why = f"`content` in {shown_config} matches no article: prune deletes nothing (fix the glob)"
+        raise UsageError(", ".join(cfg.content), why)
     # what check calls referenced: the plan's (an extra width the master can't serve is not)
     referenced = s.plan().referenced
     by_key = {path_key(p): p for p in sorted(referenced)}

@@ -29,6 +29,7 @@ from .manifest import Entry, Manifest
 from .plan import Plan, Recipes, article_outputs, make_plan, output_folders
 from .report import Problem, plural
 from .shard import in_shard, parse_shard
+from .walk import anchor, holds_no_file
 
 T = TypeVar("T")
 
@@ -82,6 +83,10 @@ class Session:
         if self.site:
             return ""
         if not self.matched:
+            if self.nothing_yet:
+                folders = ", ".join(f"{f}/" for f in self.nothing_yet)
+                sources = Path(os.path.relpath(self.config.sources, self.config.root)).as_posix()
+                return f"{folders} holds no article yet: add one, and its master in {sources}/"
             return f"`content` in {self.config.file} matches no article: fix the glob"
         drafts = sum(1 for a in self.matched if a.images and a.draft)
         pages = sum(1 for a in self.matched if not a.images)
@@ -89,6 +94,19 @@ class Session:
             [plural(pages, "page") + " without images"] if pages else []
         )
         return f"`content` in {self.config.file} matches no image article to build, only " + " and ".join(held)
+
+    @functools.cached_property
+    def nothing_yet(self) -> list[str]:
+        """The folders `content` reads from, when none holds a file yet and one of them exists: a
+        new site (init made content/), not a glob that misses its articles. Else empty."""
+        root = str(self.config.root)
+        folders = list(dict.fromkeys(anchor(g) for g in self.config.content))
+        if self.matched or "" in folders:
+            return []
+        paths = [os.path.join(root, f) for f in folders]
+        if not any(os.path.isdir(p) for p in paths) or not all(holds_no_file(p) or not os.path.exists(p) for p in paths):
+            return []
+        return [f.replace(os.sep, "/") for f, p in zip(folders, paths) if os.path.isdir(p)]
 
     @uncollected
     def plan(self, force: bool = False) -> Plan:

@@ -115,6 +115,27 @@ def _expand(base: str, segments: list[str], listed: list[str] | None, read: List
     return out
 
 
+def anchor(pattern: str) -> str:
+    """The folder a glob is read from: its segments before the first wildcard ("" for the root)."""
+    parts = os.path.normpath(pattern).split(os.sep)
+    head = []
+    while parts and not glob.has_magic(parts[0]):
+        head.append(parts.pop(0))
+    return os.sep.join(head) if parts else ""
+
+
+def holds_no_file(folder: str) -> bool:
+    """Whether a folder exists and holds no file but hidden ones (a `.gitkeep`): a new site's
+    empty content/, where a glob that matches nothing is no typo."""
+    if not os.path.isdir(folder):
+        return False
+    for _here, subs, files in os.walk(folder):
+        subs[:] = [d for d in subs if not d.startswith(".")]
+        if any(not f.startswith(".") for f in files):
+            return False
+    return True
+
+
 def find_files(
     root: str,
     pattern: str,
