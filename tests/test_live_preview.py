@@ -73,6 +73,7 @@ def test_live_preview_reloads_after_a_build_and_labels_never_overlap(site, tmp_p
         url = wait(lambda: next((ln.split()[1] for ln in lines if ln.startswith("preview: ")), None), 60, "the preview line")
         wait(lambda: any(ln.startswith("watching") for ln in lines), 60, "watching")
         assert "<script" in page.read_text()
+        assert "rebuilt by <code>renditions watch --preview</code> on every change" in page.read_text()
         browser = _chrome(tmp_path)
         browser.get(url)
         for section in ("crowded", "plain"):

@@ -135,7 +135,8 @@ def test_renders_in_headless_chromium(page, site, tmp_path):
         assert 'did you mean "source_images/Lost .png"?' in text
         assert "master 600×300 is smaller than article (800×450)" in text
         assert "no `mobile` key: using /img/artical/mobile-articles/nokey.png" in text
-        assert "not built yet" in text
+        # tiny's cards send the reader to its problem: a build would fail it again
+        assert "not built: see the problem above" in text and "run renditions build" not in text
 
         # crop boxes: the 4:3 mobile-single crop of a 16:9 master is 75 % of its width, centred
         frame = browser.find_element(By.CSS_SELECTOR, "#good .frame img").rect
@@ -193,3 +194,32 @@ def test_preview_never_replaces_a_page_it_did_not_write(site):
     r = cli("preview", "--root", str(site.root), "--out", str(out))
     assert r.returncode == 2 and out.read_text() == "my page"
     assert f"error: {out}: exists and renditions preview did not write it: choose another --out (or move it away)" in r.stderr
+
+
+def test_cards_say_why_nothing_was_built(site):
+    """A missing output's card says what would build it: a draft is built with --drafts, an
+    article whose master can't be decoded is not built by any build (its problem says why), and
+    only an ordinary unbuilt article is told to run a build. Drafts are marked as status marks
+    them, and the masters no article uses are listed, as status lists them (a Finder copy)."""
+    site.article("ready")
+    site.master("ready", size=(1920, 1080))
+    site.article("later", extra="draft: true")
+    site.master("later", size=(1920, 1080))
+    site.article("cut")
+    whole = site.master("cut", size=(1920, 1080), ext="jpg").read_bytes()
+    (site.sources / "cut.jpg").write_bytes(whole[: len(whole) // 3])  # a save cut short
+    shutil.copy(site.sources / "ready.png", site.sources / "ready copy.png")
+    result = cli("preview", "--root", str(site.root))
+    assert result.returncode == 0, result.stderr
+    text = (site.root / ".renditions" / "preview" / "index.html").read_text()
+    sections = dict(re.findall(r'<section id="([^"]+)">(.*?)</section>', text))
+    cards = {slug: re.findall(r'<div class="none"[^>]*>([^<]*)</div>', body) for slug, body in sections.items()}
+    assert cards == {
+        "cut": ["not built: see the problem above"] * 4,
+        "later": ["not built yet: a draft (renditions build --drafts builds it)"] * 4,
+        "ready": ["not built yet: run renditions build"] * 4,
+    }
+    assert "cannot decode" in sections["cut"]
+    assert re.search(r"<h2>later \(draft\) <small>", text) and re.search(r"<h2>ready <small>", text)
+    assert "unused master: source_images/ready copy.png (no article has its name as slug)" in text
+    assert "rebuilt by <code>renditions preview</code>" in text

@@ -219,7 +219,9 @@ def label_html(boxes: list[Box]) -> str:
     return "".join(out)
 
 
-def shown_outputs(a: Article, cfg: Config, plan: Plan, page_dir: Path) -> list[Shown]:
+def shown_outputs(a: Article, cfg: Config, plan: Plan, page_dir: Path, blocked: bool = False) -> list[Shown]:
+    """The article's variant cards. `blocked`: the article's problems stop a build writing them,
+    so a missing output's card says to see those, not to run a build that would fail again."""
     status = {o.site_path: "up to date" for o in plan.fresh}
     for j in plan.jobs:
         for o in j.outputs:
@@ -236,7 +238,14 @@ def shown_outputs(a: Article, cfg: Config, plan: Plan, page_dir: Path) -> list[S
         state = status.get(site_path, "not built")
         found = sniff_file(str(dest)) if dest.is_file() else None
         if found is None:
-            text = "not built yet: run renditions build" if not dest.exists() else f"not a readable {fmt} file"
+            if dest.exists():
+                text = f"not a readable {fmt} file"
+            elif blocked:
+                text = "not built: see the problem above"
+            elif a.draft:
+                text = "not built yet: a draft (renditions build --drafts builds it)"
+            else:
+                text = "not built yet: run renditions build"
             shown.append(
                 Shown(v.name, colour[v.name], site_path, None, f"<b>{html.escape(v.name)}</b> {v.width}×{v.height}", text)
             )
@@ -286,7 +295,8 @@ def article_html(
                 f"<figcaption><b>{html.escape(os.path.relpath(a.master, cfg.root))}</b> {size[0]}×{size[1]} · {human_bytes(master_bytes)}</figcaption>"
             )
     cards = []
-    for s in shown_outputs(a, cfg, plan, page_dir):
+    blocked = a.master is None or any(p.error for p in problems)
+    for s in shown_outputs(a, cfg, plan, page_dir, blocked):
         if s.href is None:
             body = f'<div class="none" style="border-color:{s.colour}">{html.escape(s.missing_text)}</div>'
         else:
@@ -296,7 +306,7 @@ def article_html(
         )
     items = _problem_items(problems)
     section = (
-        f'<section id="{html.escape(a.slug)}"><h2>{html.escape(a.slug)} <small>{html.escape(a.rel)}</small></h2>'
+        f'<section id="{html.escape(a.slug)}"><h2>{html.escape(a.slug)}{" (draft)" if a.draft else ""} <small>{html.escape(a.rel)}</small></h2>'
         + (f'<ul class="problems">{items}</ul>' if items else "")
         + f'<div class="row"><figure class="master">{master_html}</figure><div class="variants">{"".join(cards)}</div></div></section>'
     )
@@ -340,12 +350,14 @@ def preview(
         sections.append(text)
         count += n
     loose = [p for p in plan.problems if not p.article]
+    loose += [Problem("", f"unused master: {name} (no article has its name as slug)", error=False) for name in s.unused_masters()]
+    by = "<code>renditions watch --preview</code> on every change" if live else "<code>renditions preview</code>"
     doc = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>renditions preview: {html.escape(cfg.root.name)}</title><style>{CSS}</style></head><body>"
         f"<h1>renditions preview</h1><p>{plural(len(s.articles), 'article')}, {plural(count, 'problem')} · "
-        f"{plural(len(cfg.variants), 'variant')}: {', '.join(html.escape(v.name) for v in cfg.variants)} · rebuilt by <code>renditions preview</code></p>"
+        f"{plural(len(cfg.variants), 'variant')}: {', '.join(html.escape(v.name) for v in cfg.variants)} · rebuilt by {by}</p>"
         + (f'<ul class="problems">{_problem_items(loose)}</ul>' if loose else "")
         + "".join(sections)
         + "</body></html>\n"

@@ -24,8 +24,10 @@ from .errors import ManifestError, UsageError
 from .fmcache import FrontMatterCache
 from .gather import gather
 from .hashing import Hasher, cache_file
+from .hints import master_names
 from .journal import JOURNAL_NAME
 from .manifest import Entry, Manifest
+from .paths import printable
 from .plan import Plan, Recipes, article_outputs, make_plan, output_folders
 from .report import Problem, plural
 from .shard import in_shard, parse_shard
@@ -186,6 +188,17 @@ class Session:
         """Image articles no `content` glob matches (discover.unread_articles): prune keeps what
         the manifest records for them, check and build name the ones that are not drafts."""
         return unread_articles(self.config, self.unread)
+
+    def unused_masters(self) -> tuple[str, ...]:
+        """The masters' folder's files no article uses, as `sources/name` from the root: status and
+        the preview list them (a misnamed master, a Finder copy). An unread article's master is
+        named with that article instead."""
+        unread = [a for a in self.unread_articles if not a.draft]
+        used = {os.path.realpath(a.master) for a in [*self.articles, *unread] if a.master is not None}
+        used |= {os.path.realpath(m) for a in self.articles for _, m in a.masters}  # art direction
+        sources = self.config.sources
+        folder = os.path.relpath(sources, self.config.root)
+        return tuple(f"{folder}/{printable(n)}" for n in master_names(sources) if os.path.realpath(sources / n) not in used)
 
     def unread_problems(self, error: bool) -> list[Problem]:
         """A line for each unread article that is no draft: check's error, build's warning (its page

@@ -18,8 +18,6 @@ from . import failures
 from .discover import read_all, unread_reason
 from .errors import RenditionsError
 from .geometry import TooSmall
-from .hints import master_names
-from .paths import printable
 from .plan import MISSING, NOT_OURS, crop_for
 from .render import variant_geometry
 from .session import open_session
@@ -232,11 +230,8 @@ def status(root=".", config=None, *, engine: str | None = None) -> Status:
         master = os.path.relpath(a.master, cfg.root) if a.master is not None else None
         rows.append(Row(a.slug, a.rel, master, size, tuple(cells), tuple(problems.get(a.rel, ())), a.draft))
 
-    unread = [a for a in s.unread_articles if not a.draft]
-    used = {os.path.realpath(a.master) for a in [*s.articles, *unread] if a.master is not None}  # an unread one's: named below
-    used |= {os.path.realpath(m) for a in s.articles for _, m in a.masters}  # art direction
-    folder = os.path.relpath(cfg.sources, cfg.root)
-    unused = tuple(f"{folder}/{printable(n)}" for n in master_names(cfg.sources) if os.path.realpath(cfg.sources / n) not in used)
+    unread = [a for a in s.unread_articles if not a.draft]  # an unread one's master: named with it below
+    unused = s.unused_masters()
     pages = tuple(a.rel for a in read_all(cfg) if not a.images)
     named = tuple(
         (a.rel, os.path.relpath(a.master, cfg.root) if a.master is not None else "", unread_reason(cfg, a)) for a in unread
