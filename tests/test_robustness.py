@@ -143,6 +143,7 @@ def small(tmp_path) -> Site:
 
 GOOD_PNG = image_bytes()
 GOOD_JPG = image_bytes(fmt="JPEG")
+GOOD_AVIF = image_bytes((1920, 1080), fmt="AVIF")
 
 
 def corrupt_png_crc(data: bytes) -> bytes:
@@ -154,6 +155,8 @@ BAD_IMAGES = {
     # slug: (file name in source_images, bytes or None for a folder, words of the error)
     "truncated-png": ("truncated-png.png", GOOD_PNG[: len(GOOD_PNG) // 2], ("truncated", "read error", "decode")),
     "truncated-jpg": ("truncated-jpg.jpg", GOOD_JPG[: len(GOOD_JPG) // 2], ("truncated", "premature end", "decode")),
+    # libheif ends its message with a line holding only its code, "(2.100)": the reason is the line before
+    "cut-avif": ("cut-avif.avif", GOOD_AVIF[: len(GOOD_AVIF) // 2], ("end of file", "truncated")),
     "corrupt-png": ("corrupt-png.png", corrupt_png_crc(GOOD_PNG), ("decode", "crc", "broken", "error")),
     "empty-file": ("empty-file.png", b"", ("empty file",)),
     "a-folder": ("a-folder.png", None, ("is a folder",)),

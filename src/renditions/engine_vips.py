@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 
 import pyvips
@@ -24,11 +25,14 @@ from .errors import RenderError
 from .geometry import SMART_POSITIONS, Geometry
 from .sniff import content_label
 
+_CODE = re.compile(r"\(\d+\.\d+\)")
+
 
 def _error(exc: Exception) -> str:
-    """libvips' most specific line: its messages end with the cause, start with the call."""
+    """libvips' most specific line: its messages end with the cause, start with the call. libheif
+    puts its error code on a line of its own, "(2.100)", after the cause: not a reason."""
     text = str(exc).strip().splitlines()
-    lines = [ln.strip() for ln in text if ln.strip() and not ln.startswith("unable to call")]
+    lines = [ln.strip() for ln in text if ln.strip() and not ln.startswith("unable to call") and not _CODE.fullmatch(ln.strip())]
     return lines[-1] if lines else "corrupt or unreadable data"
 
 
