@@ -15,7 +15,7 @@ import pytest
 
 from renditions.config import load_config
 from renditions.discover import discover
-from renditions.watch import affected, config_file, kind_of, watched_paths
+from renditions.watch import affected, config_file, kind_of, left_behind, watched_paths
 
 
 class Watcher:
@@ -171,7 +171,39 @@ def test_what_a_change_rebuilds(site):
     assert t.empty and not t.notes
     (content / "beta.md").unlink()
     t = affected(cfg, cf, discover(cfg), {str(content / "beta.md")})
-    assert t.notes == ("content/beta.md: removed; its outputs stay until `renditions prune`",)
+    assert t.empty and t.removed == ("content/beta.md",) and not t.notes
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    """The CLI in a child process (libvips is never started in the test process)."""
+    return subprocess.run([sys.executable, "-m", "renditions", *args], capture_output=True, text=True)
+
+
+def test_a_removed_article_is_noted_only_when_it_leaves_outputs_behind(site):
+    """Watch said every removed article's outputs stay until prune, also for an article only
+    moved (a.md → a/index.md) or renamed, whose outputs its new file still names, where prune
+    finds nothing (a user's trial). The note now counts what no article names any more."""
+    for slug in ("alpha", "beta", "gamma"):
+        site.article(slug)
+        site.master(slug)
+    site.article("never", extra="draft: true")  # no master, never built: nothing recorded
+    built = cli("build", "--root", str(site.root), "-j", "1")
+    assert built.returncode == 0, built.stderr
+    cfg = load_config(site.root)
+    content = site.root / "content"
+    (content / "alpha").mkdir()
+    (content / "alpha.md").rename(content / "alpha" / "index.md")  # moved: a page bundle now
+    (content / "beta.md").unlink()  # gone for good: its 4 outputs wait for prune
+    shutil.copy(content / "gamma.md", content / "gamma-two.md")  # a copy names gamma's paths...
+    (content / "gamma.md").unlink()  # ...so removing the original leaves nothing behind
+    (content / "never.md").unlink()
+    removed = ("content/alpha.md", "content/beta.md", "content/gamma.md", "content/never.md")
+    moved = [a for a in discover(cfg) if a.rel == "content/alpha/index.md"]
+    assert left_behind(cfg, removed, moved) == [
+        "content/beta.md: removed; it leaves 4 outputs no article names, until `renditions prune`"
+    ]
+    prune = cli("prune", "--root", str(site.root), "--dry-run")
+    assert prune.stdout.count("would delete ") == 4 and prune.stdout.count("/beta.png") == 4, prune.stdout  # as prune finds
 
 
 @pytest.mark.slow

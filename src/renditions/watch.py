@@ -16,14 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import manifest as manifest_mod
 from . import pipeline
 from .config import Config, load_config
 from .discover import Article, discover, master_index, nfc, read_article
 from .errors import INTERRUPTED, RenditionsError
 from .formats import MASTER_EXTS
 from .hints import near_masters
+from .ownership import path_key
 from .paths import config_file, printable
-from .report import Report
+from .plan import article_outputs
+from .report import Report, plural
 from .session import collect_between_runs
 from .walk import passed_by
 from .write import TMP_SUFFIX
@@ -44,6 +47,7 @@ class Targets:
     slugs: frozenset[str] = frozenset()
     why: tuple[str, ...] = ()  # the changed files, relative to the site root
     notes: tuple[str, ...] = ()  # changes that rebuild nothing, and why
+    removed: tuple[str, ...] = ()  # article files gone, relative to the site root (see left_behind)
 
     @property
     def empty(self) -> bool:
@@ -116,7 +120,7 @@ def affected(cfg: Config, config: Path, articles: list[Article], paths: set[str]
             if m is not None:
                 by_master.setdefault(os.path.abspath(m), set()).add(a.slug)
     slugs: set[str] = set()
-    why, notes = [], []
+    why, notes, removed = [], [], []
     everything = False
     for path in sorted(paths):
         kind = kind_of(cfg, config, path)
@@ -136,9 +140,44 @@ def affected(cfg: Config, config: Path, articles: list[Article], paths: set[str]
         else:
             hit = by_file.get(p, set())
             if not hit and not os.path.lexists(p):  # there, but no image article: a page, nothing to say
-                notes.append(f"{rel}: removed; its outputs stay until `renditions prune`")
+                removed.append(_rel(p, cfg.root).replace(os.sep, "/"))
             slugs |= hit
-    return Targets(everything, frozenset(slugs), tuple(why), tuple(notes))
+    return Targets(everything, frozenset(slugs), tuple(why), tuple(notes), tuple(removed))
+
+
+def left_behind(cfg: Config, removed: tuple[str, ...], articles: list[Article]) -> list[str]:
+    """A note for each removed article whose recorded outputs no article names any more: those
+    wait for `renditions prune`. An article renamed or moved (a.md → a/index.md), or whose
+    outputs another article names, leaves nothing behind and gets no note; nor does one never
+    built. `articles`: those read for this batch (a moved one's new file is among them); the
+    whole site is read only when they don't name everything."""
+    if not removed:
+        return []
+    try:
+        man = manifest_mod.load(cfg.manifest, os.path.relpath(cfg.manifest, cfg.root))
+    except RenditionsError:  # a manifest build will complain about: say what was said before
+        return [f"{printable(r)}: removed; its outputs stay until `renditions prune`" for r in removed]
+    recorded: dict[str, list[str]] = {}
+    for site_path, entry in man.entries.items():
+        if entry.article in removed:
+            recorded.setdefault(entry.article, []).append(site_path)
+    if not recorded:
+        return []
+
+    def named(among: list[Article]) -> set[str]:
+        return {path_key(site) for a in among for _v, site, _f, _l in article_outputs(a, cfg)[0]}
+
+    wanted = named(articles)
+    if any(path_key(p) not in wanted for paths in recorded.values() for p in paths):
+        wanted |= named(discover(cfg, drafts=True))  # a draft's outputs wait for it too (prune keeps them)
+    notes = []
+    for rel, paths in sorted(recorded.items()):
+        left = [p for p in paths if path_key(p) not in wanted]
+        if left:
+            notes.append(
+                f"{printable(rel)}: removed; it leaves {plural(len(left), 'output')} no article names, until `renditions prune`"
+            )
+    return notes
 
 
 def _stamp() -> str:
@@ -302,7 +341,7 @@ def _on_changes(
             echo(f"error: cannot read the articles: {exc}", err=True)
             return cfg, False
         targets = affected(cfg, cfile, articles, changed)
-        for n in targets.notes:
+        for n in (*targets.notes, *left_behind(cfg, targets.removed, articles)):
             echo(f"note: {n}", err=True)
     if targets.empty:
         return cfg, restart
