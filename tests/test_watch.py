@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -130,6 +131,35 @@ def test_errors_are_printed_and_watching_goes_on(site):
         assert w.proc.poll() is None
     finally:
         assert w.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_config_that_widens_content_builds_once_and_sigterm_stops_cleanly(site):
+    """A config change that adds a content folder rebuilt everything, re-attached to the wider
+    folder, called it 'come back' and rebuilt everything again; SIGTERM (a process manager)
+    killed the watcher without a word, exit 143 (a user's trial)."""
+    site.article("alpha")
+    site.master("alpha")
+    w = Watcher(site.root)
+    try:
+        n = w.wait_for("watching config/, source_images/, content/", timeout=30)
+        (site.root / "articles").mkdir()
+        cfg = site.root / "config" / "renditions.yaml"
+        text = cfg.read_text()
+        assert "\ncontent: " in text
+        cfg.write_text(re.sub(r"\ncontent: [^\n]*", '\ncontent: ["content/**/*.md", "articles/**/*.md"]', text))
+        n = w.wait_for("changed config/renditions.yaml: rebuilding everything", after=n)
+        n = w.wait_for("watching ./ (Ctrl-C to stop)", after=n)
+        time.sleep(1)
+        w.proc.send_signal(signal.SIGTERM)
+        assert w.proc.wait(timeout=15) == 0
+        time.sleep(0.3)  # the reader thread takes the last lines
+    finally:
+        w.stop()
+    after = [ln for ln in w.lines if not ln.startswith("warning")]
+    assert not any("came back" in ln for ln in after), after
+    assert sum("0 written, 4 up to date" in ln for ln in after) == 1, after
+    assert after[-1] == "stopped watching" and "Traceback" not in "\n".join(w.lines)
 
 
 def test_what_a_change_rebuilds(site):

@@ -479,9 +479,35 @@ def watch(root, config, engine, jobs, no_initial_build, live_preview) -> None:
     a changed config rebuilds everything. Errors are printed and watching goes on.
     Drafts are built too: you are working on them.
     """
+    import signal
+    import threading
+
     from .watch import watch as run_watch
 
-    run_watch(root, config, engine=engine, jobs=jobs, initial=not no_initial_build, echo=click.echo, preview=live_preview)
+    stop = threading.Event()
+
+    def terminated(_signum, _frame) -> None:
+        """SIGTERM (a process manager, `docker stop`) stops watching as Ctrl-C does: a build running
+        is interrupted through SIGINT's own path, which waits for a file being written; where
+        SIGINT is ignored (started with `&`), the build finishes first."""
+        stop.set()
+        if signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, None):
+            signal.raise_signal(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        run_watch(
+            root,
+            config,
+            engine=engine,
+            jobs=jobs,
+            initial=not no_initial_build,
+            echo=click.echo,
+            preview=live_preview,
+            stop_event=stop,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo("stopped watching", err=True)
     sys.exit(EXIT_OK)
 

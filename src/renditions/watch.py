@@ -250,10 +250,12 @@ def watch(
         run_preview(root, config, engine, echo, first=True)
     try:
         paths: list[Path] = []
+        rebuilt = False  # the restart follows a config change whose build already read everything
         while True:
             before, paths = paths, watched_paths(cfg, cfile)
             ids = folder_ids(paths)
-            came_back = [p for p in paths if p not in before] if before else []
+            came_back = [p for p in paths if p not in before] if before and not rebuilt else []
+            rebuilt = False
             if came_back:
                 shown = ", ".join(os.path.relpath(p, cfg.root) + "/" for p in came_back)
                 echo(f"{_stamp()} {shown} came back: rebuilding everything")
@@ -280,6 +282,7 @@ def watch(
                         restart = True  # a watched folder was deleted, made again or appeared: re-attach
                     if changes:
                         cfg, moved = _on_changes(root, config, cfg, cfile, changes, engine, jobs, echo, preview)
+                        rebuilt = moved and not restart  # the config moved the watched folders, and was built
                         restart = restart or moved
                     if restart:
                         break
