@@ -124,6 +124,20 @@ def test_symlink_loops_in_content_read_each_article_once(site):
     assert r.stderr.strip() == "all 4 outputs up to date"
 
 
+def test_a_master_that_is_a_broken_link_is_named_as_one(site):
+    """A master that is a symbolic link to a file since moved was 'not a regular file, not an
+    image', and status listed it as well as an unused master, though its article's error names it."""
+    site.article("moved")
+    os.symlink("../photos/moved.png", site.sources / "moved.png")  # the photo library was moved
+    r = site.build()
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    why = "master source_images/moved.png is a link to a missing file (../photos/moved.png): restore that file, or replace the link with the master"
+    assert error_lines(r.stderr) == [f"error: content/moved.md: {why}"]
+    r = run_cli(site.root, "status")
+    assert f"content/moved.md: {why}" in r.stdout and "unused master" not in r.stdout, r.stdout
+    assert os.path.islink(site.sources / "moved.png") and not os.path.exists(site.root / "photos")
+
+
 # -- 2b. a time limit per article --------------------------------------------------------------
 
 

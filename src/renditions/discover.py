@@ -535,7 +535,13 @@ def read_article(
             if lstats is not None:
                 lstats[os.fspath(master)] = found_st
         # a plain file listed in the masters' folder is inside it; only a link needs resolving
-        if stat.S_ISLNK(mode) and not os.path.realpath(master).startswith(os.path.realpath(config.sources) + os.sep):
+        if stat.S_ISLNK(mode) and not os.path.exists(master):
+            d.errors.append(
+                f"master {os.path.relpath(master, config.root)} is a link to a missing file ({_link_target(master)}):"
+                " restore that file, or replace the link with the master"
+            )
+            master = None
+        elif stat.S_ISLNK(mode) and not os.path.realpath(master).startswith(os.path.realpath(config.sources) + os.sep):
             d.errors.append(
                 f"master {os.path.relpath(master, config.root)} leads outside {os.path.relpath(config.sources, config.root)}/"
             )
@@ -648,3 +654,11 @@ def unread_reason(config: Config, a: Article) -> str:
     glob = (stems[0] if stems else "**/*") + os.path.splitext(a.file)[1]
     why = f"{relative(a.master, config.root)} is named for it" if a.master is not None else "its front matter names images"
     return UNREAD.format(why=why, glob=glob, config=config.file)
+
+
+def _link_target(path: Path | str) -> str:
+    """What a symbolic link names, as written in it (printable)."""
+    try:
+        return printable(os.readlink(path))
+    except OSError:
+        return "unreadable"

@@ -196,9 +196,15 @@ class Session:
         unread = [a for a in self.unread_articles if not a.draft]
         used = {os.path.realpath(a.master) for a in [*self.articles, *unread] if a.master is not None}
         used |= {os.path.realpath(m) for a in self.articles for _, m in a.masters}  # art direction
+        # a master its article found but refused (a broken link, two for one slug): named in its error
+        refused = {nfc(a.slug) for a in [*self.articles, *unread] if a.master is None and a.errors}
         sources = self.config.sources
         folder = os.path.relpath(sources, self.config.root)
-        return tuple(f"{folder}/{printable(n)}" for n in master_names(sources) if os.path.realpath(sources / n) not in used)
+        return tuple(
+            f"{folder}/{printable(n)}"
+            for n in master_names(sources)
+            if os.path.realpath(sources / n) not in used and nfc(os.path.splitext(n)[0]) not in refused
+        )
 
     def unread_problems(self, error: bool) -> list[Problem]:
         """A line for each unread article that is no draft: check's error, build's warning (its page
