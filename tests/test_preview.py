@@ -223,3 +223,20 @@ def test_cards_say_why_nothing_was_built(site):
     assert re.search(r"<h2>later \(draft\) <small>", text) and re.search(r"<h2>ready <small>", text)
     assert "unused master: source_images/ready copy.png (no article has its name as slug)" in text
     assert "rebuilt by <code>renditions preview</code>" in text
+
+
+def test_translations_get_sections_of_their_own(site):
+    """A page and its translation share a slug: their sections had one id, so a link to the
+    second (and a test's selector) found the first."""
+    cfg = site.root / "config" / "renditions.yaml"
+    cfg.write_text(cfg.read_text().replace("content:", "languages: [fr]\ncontent:", 1))
+    site.article("bonjour")
+    site.master("bonjour", size=(1920, 1080))
+    (site.root / "content" / "bonjour.fr.md").write_text((site.root / "content" / "bonjour.md").read_text())
+    result = cli("preview", "--root", str(site.root))
+    assert result.returncode == 0, result.stderr
+    text = (site.root / ".renditions" / "preview" / "index.html").read_text()
+    assert re.findall(r'<section id="([^"]+)"><h2>[^<]*<small>([^<]+)</small>', text) == [
+        ("bonjour", "content/bonjour.fr.md"),
+        ("bonjour-2", "content/bonjour.md"),
+    ]

@@ -266,9 +266,18 @@ def _problem_items(problems: list[Problem]) -> str:
 
 
 def article_html(
-    a: Article, cfg: Config, plan: Plan, engine: Engine, hasher, page_dir: Path, thumbs: set[str], thumb_dir: Path
+    a: Article,
+    cfg: Config,
+    plan: Plan,
+    engine: Engine,
+    hasher,
+    page_dir: Path,
+    thumbs: set[str],
+    thumb_dir: Path,
+    anchor: str = "",
 ) -> tuple[str, int]:
-    """One article's section, and how many problems it shows."""
+    """One article's section, and how many problems it shows. `anchor`: the section's id (the
+    slug, unless another article, a translation, has it already)."""
     problems = [p for p in plan.problems if p.article == a.rel]
     master_html = ""
     if a.master is None:
@@ -306,7 +315,7 @@ def article_html(
         )
     items = _problem_items(problems)
     section = (
-        f'<section id="{html.escape(a.slug)}"><h2>{html.escape(a.slug)}{" (draft)" if a.draft else ""} <small>{html.escape(a.rel)}</small></h2>'
+        f'<section id="{html.escape(anchor or a.slug)}"><h2>{html.escape(a.slug)}{" (draft)" if a.draft else ""} <small>{html.escape(a.rel)}</small></h2>'
         + (f'<ul class="problems">{items}</ul>' if items else "")
         + f'<div class="row"><figure class="master">{master_html}</figure><div class="variants">{"".join(cards)}</div></div></section>'
     )
@@ -345,8 +354,14 @@ def preview(
     thumb_dir = folder / THUMB_DIR
     thumbs: set[str] = set()
     sections, count = [], 0
+    ids: set[str] = set()
     for a in s.articles:
-        text, n = article_html(a, cfg, plan, s.engine, s.hasher, page_dir, thumbs, thumb_dir)
+        anchor, i = a.slug, 1
+        while anchor in ids:  # translations share a slug: content/x.md, content/x.fr.md
+            i += 1
+            anchor = f"{a.slug}-{i}"
+        ids.add(anchor)
+        text, n = article_html(a, cfg, plan, s.engine, s.hasher, page_dir, thumbs, thumb_dir, anchor)
         sections.append(text)
         count += n
     loose = [p for p in plan.problems if not p.article]
