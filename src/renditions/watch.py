@@ -328,6 +328,9 @@ def _on_changes(
     restart = False
     if any(kind_of(cfg, cfile, p) == "config" for p in changed):
         targets = affected(cfg, cfile, [], changed)
+        if not cfile.exists():  # deleted, or between two states of a `git checkout`: not a site without one
+            echo(f"error: {_rel(str(cfile), cfg.root)}: the config is gone: nothing is rebuilt until it is back", err=True)
+            return cfg, False
         try:
             new = load_config(root, config)
         except RenditionsError as exc:
