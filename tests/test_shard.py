@@ -128,3 +128,15 @@ def test_an_article_moved_then_built_in_shards_merges(site, tmp_path):
     assert r.exit_code == 0, r.output
     articles = {e["article"] for e in json.loads(merged.read_text())["outputs"].values()}
     assert f"content/{folder}/{slug}.md" in articles and old not in articles
+
+
+def test_a_split_merge_would_refuse_is_refused_before_building(site):
+    """`build --shard 1/1025` built and wrote a manifest that `merge` then refused (more slices
+    than any build writes): a CI matrix learnt it after every runner had built (a user's trial)."""
+    site.article("a")
+    site.master("a")
+    result = CliRunner().invoke(main, ["build", "--root", str(site.root), "--shard", "1/1025"])
+    assert result.exit_code == 2
+    assert "--shard: expected N ≤ 1024 (more runners than a CI matrix has), got 1/1025" in result.output
+    assert not (site.root / "renditions.lock.json").exists() and not site.public.exists()
+    assert CliRunner().invoke(main, ["build", "--root", str(site.root), "--shard", "1/1024"]).exit_code == 0

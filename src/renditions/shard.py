@@ -15,8 +15,11 @@ from . import manifest as manifest_mod
 from .errors import ManifestError, UsageError
 from .manifest import Entry, Manifest
 
+#: More runners than any CI matrix has (GitHub Actions: 256 jobs); a larger N is a forged file.
+MAX_SHARDS = 1024
 
-def parse_shard(spec: str | None) -> tuple[int, int] | None:
+
+def parse_shard(spec: str | None, most: int | None = MAX_SHARDS) -> tuple[int, int] | None:
     if not spec:
         return None
     try:
@@ -25,6 +28,8 @@ def parse_shard(spec: str | None) -> tuple[int, int] | None:
         raise UsageError("--shard", f'expected K/N like "1/3", got "{spec}"') from None
     if not 1 <= k <= n:
         raise UsageError("--shard", f"expected 1 ≤ K ≤ N, got {spec}")
+    if most is not None and n > most:  # refused here, before every runner builds, not by the merge after
+        raise UsageError("--shard", f"expected N ≤ {most} (more runners than a CI matrix has), got {spec}")
     return k, n
 
 
@@ -34,10 +39,6 @@ def in_shard(article_rel: str, shard: tuple[int, int] | None) -> bool:
         return True
     k, n = shard
     return int(hashlib.sha256(article_rel.encode()).hexdigest()[:8], 16) % n == k - 1
-
-
-#: More runners than any CI matrix has (GitHub Actions: 256 jobs); a larger N is a forged file.
-MAX_SHARDS = 1024
 
 
 def _listed(items: list[str], most: int = 5) -> str:
@@ -57,7 +58,7 @@ def read_shard(path: Path) -> tuple[tuple[int, int], Manifest]:
         raise ManifestError(shown, "not a shard manifest (no `shard` field): write it with `renditions build --shard K/N`")
     said = spec if len(spec) <= 40 else spec[:37] + "..."
     try:
-        shard = parse_shard(spec)
+        shard = parse_shard(spec, most=None)
     except UsageError:
         raise ManifestError(shown, f'its shard "{said}" is not K/N') from None
     assert shard is not None
