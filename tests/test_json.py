@@ -45,10 +45,15 @@ def test_check_prune_and_status_reports_match_the_schema(built, report_validator
     built.master("beta")
     assert run(built, "build").exit_code == 0
     (built.root / "content" / "alpha.md").unlink()
+    # a dry run reports the orphans as they are (as build's reports `stale`, not `written`); prune, what it did
+    statuses = {"check": "orphan", "prune --dry-run": "orphan", "prune": "pruned"}
     for args, code in ((("check", "--json"), 0), (("prune", "--dry-run", "--json"), 0), (("prune", "--json"), 0)):
         r = run(built, *args)
         assert r.exit_code == code, r.output
         report_validator.validate(json.loads(r.stdout))
+        totals = json.loads(r.stdout)["totals"]
+        status = statuses[" ".join(args[:-1])]
+        assert totals[status] == 4 and totals["pruned" if status == "orphan" else "orphan"] == 0, (args, totals)
         # each orphan and pruned output names the article and variant the manifest recorded for it
         got = {(o["path"], o["article"], o["variant"]) for o in json.loads(r.stdout)["outputs"] if o["status"] != "up_to_date"}
         assert got == {

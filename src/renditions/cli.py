@@ -434,8 +434,8 @@ def prune(root, config, as_json, dry_run, yes, wait_lock) -> None:
     _exit(report.ok)
 
 
-#: How prune's report names each output, by status.
-PRUNE_VERBS = {"pruned": ("deleted ", "would delete "), "orphan": ("orphaned ", "orphaned ")}
+#: How prune's report names each output, by status and dry run (a refused prune's report is no dry run's).
+PRUNE_VERBS = {"pruned": ("deleted ", "deleted "), "orphan": ("orphaned ", "would delete ")}
 
 
 def _say_pruned(report: Report) -> None:

@@ -92,14 +92,15 @@ def prune(
                 "prune",
                 f"would delete {len(doomed)} of the {total} outputs the manifest records, more than half: nothing deleted "
                 f"(check `content` in {shown_config}; `renditions prune --dry-run` lists them, `renditions prune --yes` deletes them)",
-                Report("prune", outputs=orphans, notes=tuple(notes), dry_run=dry_run),
+                Report("prune", outputs=orphans, notes=tuple(notes)),  # a dry run's too: none would be deleted
             )
         outs = []
         for site, dest, entry in doomed:
             if not dry_run:
                 delete(dest)
                 del man.entries[site]
-            outs.append(OutputResult(site, entry.article, entry.variant, "pruned"))  # the article it was for, as recorded
+            status = "orphan" if dry_run else "pruned"  # a dry run reports what is, as build's reports `stale`
+            outs.append(OutputResult(site, entry.article, entry.variant, status))  # the article it was for, as recorded
         if not dry_run:
             for site in gone:
                 del man.entries[site]

@@ -89,10 +89,11 @@ class Report:
             n = len(self.errors)
             return f"{plural(n, 'problem')}, {plural(self.count('up to date'), 'output')} up to date"
         if self.command == "prune":
+            if self.dry_run:
+                return f"{plural(self.count('orphan'), 'orphaned output')} to delete"
             if self.count("orphan"):  # what a refused prune found (errors.RefusedError)
                 return f"{plural(self.count('orphan'), 'orphaned output')} found, none would be deleted: prune refuses (see the error)"
-            verb = "to delete" if self.dry_run else "deleted"
-            return f"{plural(self.count('pruned'), 'orphaned output')} {verb}"
+            return f"{plural(self.count('pruned'), 'orphaned output')} deleted"
         return ""
 
     #: Every status an output can have, snake_case as `--json` prints it; each is in `totals`, zeros kept.
