@@ -136,7 +136,11 @@ def test_both_branches_rebuilt_one_output_the_file_on_disk_decides(site):
     forged["hash"] = "0" * 64  # what another branch recorded for a file this checkout doesn't have
     text = text.replace(line, line.rstrip(",") + ",\n  " + json.dumps(key) + ": " + json.dumps(forged, sort_keys=True) + ",", 1)
     (site.root / MANIFEST).write_text(text)
-    assert "merge conflict in the manifest" in run(site, "check").stderr
+    # no conflict markers, no conflict git reported: check says what the union merge left (a user's trial)
+    assert (
+        'error: renditions.lock.json: two branches recorded "/img/artical/articles/post-a.png" differently and git kept both lines'
+        " (merge=union): run `renditions build` to keep the one that matches the file"
+    ) in run(site, "check").stderr
     before = snapshot(site)
     r = run(site, "build")
     assert r.exit_code == 0 and "0 written" in r.stdout, r.output

@@ -463,8 +463,12 @@ def load(path: Path, shown: str, resolve: Resolver | None = None, public: str | 
         if len(seen) == 1:
             entries[key] = seen[0]
             continue
-        if resolve is None:
-            raise ManifestError(shown, _CONFLICT)
+        if resolve is None:  # no conflict markers: git merged both sides' lines (merge=union)
+            raise ManifestError(
+                shown,
+                f"two branches recorded {_short(key)} differently and git kept both lines (merge=union): "
+                "run `renditions build` to keep the one that matches the file",
+            )
         chosen = resolve(key, seen)
         if chosen is not None:
             entries[key] = chosen
