@@ -298,6 +298,37 @@ class _ReplaceFails:
         return os.replace(src, dst)
 
 
+class _FolderLocked:
+    """No file can be created in the folder `victim` (read-only, immutable, another owner's)."""
+
+    def __init__(self, victim: str):
+        self.victim = victim
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def open(self, path, flags, mode=0o777):
+        if os.path.basename(os.path.dirname(path)) == self.victim and flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+        return os.open(path, flags, mode)
+
+
+def test_a_folder_that_cannot_be_written_in_is_named_with_the_output(tmp_path, monkeypatch):
+    """The error named the absolute temporary file the build tried to create
+    (`cannot write /abs/public/img/hero/.post-0.webp.7867579ebcc2.renditions-tmp`), not the
+    output, relative to the site, as every other line does (a user's trial)."""
+    monkeypatch.setenv("RENDITIONS_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "site"
+    make_site(root, {s: 0 for s in SLUGS})
+    (root / "public" / "img" / "hero").mkdir(parents=True)
+    monkeypatch.setattr(write_mod, "os", _FolderLocked("hero"))  # forked workers inherit the patch
+    report = pipeline.build(root, jobs=2)
+    monkeypatch.undo()
+    assert sorted(report.failed_articles) == [f"content/{s}.md" for s in SLUGS]
+    assert sorted(p.reason for p in report.errors) == [f"cannot write public/img/hero/{s}.webp: Permission denied" for s in SLUGS]
+    assert not [p for p in root.rglob("*") if TMP_SUFFIX in p.name]
+
+
 @pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="needs /proc to tell which file is written")
 @pytest.mark.parametrize("victim", ["post-2.webp", "post-2.png"])
 def test_disk_full_fails_that_article_cleanly(tmp_path, monkeypatch, victim):

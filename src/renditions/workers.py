@@ -186,7 +186,8 @@ def _written(result: RenderResult | RenderError, root: str) -> Outcome:
             journal.note(Path(root), [(r.output.dest, h) for r, h in writes])
         write_all([(Path(r.output.dest), r.data) for r, _ in writes])
     except OSError as exc:
-        return Outcome(error=f"cannot write {exc.filename}: {exc.strerror}")
+        shown = os.path.relpath(exc.filename, root) if root and exc.filename else exc.filename
+        return Outcome(error=f"cannot write {shown}: {exc.strerror}")
     written = tuple(
         Written(
             r.output,

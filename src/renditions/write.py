@@ -29,7 +29,11 @@ def _create(folder: Path, name: str) -> tuple[int, str]:
 def _stage(dest: Path, data: bytes) -> str:
     """Write `data` to a temporary file beside `dest`; return its name. Removes it on failure."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create(dest.parent, dest.name)
+    try:
+        fd, tmp = _create(dest.parent, dest.name)
+    except OSError as exc:  # a folder that can't be written in: name the file, not a temporary name
+        exc.filename, exc.filename2 = str(dest), None
+        raise
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
