@@ -138,8 +138,8 @@ def test_both_branches_rebuilt_one_output_the_file_on_disk_decides(site):
     (site.root / MANIFEST).write_text(text)
     # no conflict markers, no conflict git reported: check says what the union merge left (a user's trial)
     assert (
-        'error: renditions.lock.json: two branches recorded "/img/artical/articles/post-a.png" differently and git kept both lines'
-        " (merge=union): run `renditions build` to keep the one that matches the file"
+        'error: renditions.lock.json: the manifest records "/img/artical/articles/post-a.png" twice, differently'
+        " (a merge=union merge of two branches leaves it so): run `renditions build` to keep the one that matches the file"
     ) in run(site, "check").stderr
     before = snapshot(site)
     r = run(site, "build")

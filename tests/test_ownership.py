@@ -428,12 +428,21 @@ def test_a_typo_in_the_content_glob_fails_build_check_and_prune(site):
 
 
 def test_prune_keeps_the_outputs_of_an_article_that_fails_to_parse_or_lost_its_master(site):
-    small_site(site, ("a", "b", "c"))
+    """...or names a path that can't be used, and check calls none of them an orphan: it said
+    'orphan: ... renditions prune deletes it' for a broken article's images, which prune keeps,
+    and for a path typo prune deleted the old image while the article failed (a user's trial)."""
+    small_site(site, ("a", "b", "c", "d"))
     run(site, "build")
     before, recorded = files(site), manifest(site)
     md = site.root / "content" / "a.md"
     md.write_text(md.read_text().replace('title: "a"', 'title: "a'))  # a one-character YAML typo
     (site.sources / "b.png").unlink()
+    md = site.root / "content" / "d.md"
+    md.write_text(md.read_text().replace('"/img/d.png"', '"/img/../d.png"'))  # a path typo
+    checked = run(site, "check", "--json")
+    doc = json.loads(checked.stdout)
+    assert checked.exit_code == 1 and doc["totals"]["orphan"] == 0, checked.stdout
+    assert {p["path"] for p in doc["problems"]} == {"content/a.md", "content/b.md", "content/d.md"}, doc["problems"]
     r = run(site, "prune")
     assert r.exit_code == 0 and "0 orphaned outputs deleted" in r.output
     assert files(site) == before and manifest(site) == recorded

@@ -145,6 +145,12 @@ class Article:
     draft: bool = False  # `draft: true`, `published: false` or in _drafts/: built only with --drafts
     masters: tuple[tuple[str, Path], ...] = ()  # art direction: (variant name, its own master)
 
+    @property
+    def broken(self) -> bool:
+        """Failing for now (a front matter or path error, no master), not unwanted: prune keeps
+        what the manifest records for it, and check calls none of it an orphan."""
+        return bool(self.errors) or self.master is None or any(t.error for t in self.targets)
+
     def master_for(self, variant: str) -> Path | None:
         """The master a variant is cut from: its own under `masters:`, else the article's."""
         if not self.masters:  # most articles: asked for every output, so no dict is built

@@ -466,8 +466,8 @@ def load(path: Path, shown: str, resolve: Resolver | None = None, public: str | 
         if resolve is None:  # no conflict markers: git merged both sides' lines (merge=union)
             raise ManifestError(
                 shown,
-                f"two branches recorded {_short(key)} differently and git kept both lines (merge=union): "
-                "run `renditions build` to keep the one that matches the file",
+                f"the manifest records {_short(key)} twice, differently (a merge=union merge of two branches"
+                " leaves it so): run `renditions build` to keep the one that matches the file",
             )
         chosen = resolve(key, seen)
         if chosen is not None:

@@ -46,7 +46,7 @@ def prune(
     # what check calls referenced: the plan's (an extra width the master can't serve is not)
     referenced = s.plan().referenced
     by_key = {path_key(p): p for p in sorted(referenced)}
-    keep = {a.rel for a in articles if a.errors or a.master is None}  # broken for now, not unwanted
+    keep = {a.rel for a in articles if a.broken}  # broken for now, not unwanted
     keep |= {a.rel for a in s.unread_articles}  # still there, naming images, but no `content` glob reads it
     with site_lock(cfg.root, wait=wait_lock):
         man = manifest_mod.load(

@@ -247,8 +247,13 @@ def _check(
         data = data_problem(s.config, s.manifest, s.site or [], every)
         problems += [data] if data is not None else []
     unread = frozenset(a.rel for a in s.unread_articles)  # prune keeps what it records for them
+    # an article broken for now (bad front matter, no master) keeps its outputs, as prune keeps
+    # them: its own error says what is wrong, its images are no orphans
+    broken = frozenset(a.rel for a in s.matched if a.images and a.broken)
     for site in find_orphans(s.config, plan.referenced | s.draft_paths):
         entry = s.manifest.entries.get(site)
+        if entry is not None and entry.article in broken:
+            continue
         known = _orphan_fate(s.config, site, entry, s.hasher, unread)
         problems.append(Problem(site, f"orphan: no article references it ({known})", error=strict))
         # the article and variant that wrote it, as prune's report names them
