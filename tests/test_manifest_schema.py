@@ -287,7 +287,10 @@ def test_a_conflict_in_the_old_layout_asks_for_a_hand_merge(built):
 
 
 def test_a_manifest_that_cannot_be_written_is_one_line(site, monkeypatch):
-    """ENOSPC as the disk reports it (injected at the one write the manifest makes)."""
+    """ENOSPC as the disk reports it (injected at the one write the manifest makes). The build
+    exited 2 ('nothing was done') with an error document and no rows, though its outputs were
+    on disk, and check then called them files renditions did not write (a user's trial): the
+    build now reports what it wrote, exit 1, and check knows them by the journal."""
     import errno
 
     import renditions.manifest as manifest_mod
@@ -303,13 +306,21 @@ def test_a_manifest_that_cannot_be_written_is_one_line(site, monkeypatch):
         return real(path, data)
 
     monkeypatch.setattr(manifest_mod, "write_atomic", full)
-    r = run(site, "build")
-    assert r.exit_code == 2, r.output
+    r = run(site, "build", "--json")
+    assert r.exit_code == 1, r.output
     assert r.stderr.strip().splitlines() == [
-        f"error: {MANIFEST}: cannot write the manifest: No space left on device: free space or fix the folder, then run `renditions build` again"
+        f"error: {MANIFEST}: cannot write the manifest: No space left on device: free space or fix the folder, then run"
+        " `renditions build` again (what this build wrote stays renditions' own: the next build records it)"
     ]
+    doc = json.loads(r.stdout)
+    assert doc["totals"]["written"] == 4 and doc["totals"]["failed_articles"] == 0 and not doc["ok"]
+    for o in doc["outputs"]:
+        assert (site.public / o["path"].lstrip("/")).stat().st_size == o["bytes"]
     assert not (site.root / MANIFEST).exists()
     monkeypatch.setattr(manifest_mod, "write_atomic", real)
+    r = run(site, "check")
+    assert r.exit_code == 1
+    assert r.stdout.count("written by a build that could not save the manifest: `renditions build` records it") == 4, r.output
     r = run(site, "build")
     assert r.exit_code == 0 and run(site, "check").exit_code == 0
 

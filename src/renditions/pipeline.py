@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import stamp
-from .errors import UsageError
+from .errors import ManifestError, UsageError
 from .lock import LOCK_NAME, site_lock
 from .report import OutputResult, Problem, Report
 
@@ -85,19 +85,31 @@ def build(
             plan = own_unrecorded(s.plan(force), journal.read(s.config.root), s.hasher)
             sweep({Path(os.path.dirname(o.dest)) for o in (*plan.stale, *plan.fresh)} | {s.config.manifest.parent})
             s.manifest.shard = shard  # only a shard build's manifest says which shard it is
-            results, problems, notes, unrenderable = _render_and_record(plan, s, jobs, threads, progress)
+            unsaved: list[ManifestError] = []  # the last save's failure, if it failed: the build goes on
+
+            def save() -> None:
+                try:
+                    s.manifest.save()
+                except ManifestError as exc:  # what was written is on disk: reported, and the journal keeps it
+                    unsaved[:] = [exc]
+                else:
+                    unsaved.clear()
+
+            results, problems, notes, unrenderable = _render_and_record(plan, s, jobs, threads, progress, save)
             _note_failures(s, plan, unrenderable)
             moved = {} if shard else s.writers_moved(plan)  # a shard's: `merge`, then the whole build, records them
             s.manifest.entries.update(moved)
             # a no-op build rewrites nothing
             if plan.jobs or moved or shard or s.manifest.healed or not s.config.manifest.exists():
-                s.manifest.save()
-            journal.settle(s.config.root, lambda p, h: _records(s, p, h), s.hasher)
+                save()
+            if not unsaved:
+                journal.settle(s.config.root, lambda p, h: _records(s, p, h), s.hasher)
             s.hasher.save()
             site_problems, data_notes = _write_data(s, bool(only), shard, drafts)
             s.said.save()
         failed = set(plan.failed_articles) | {p.article for p in problems}
         problems += site_problems + ([] if only else s.unread_problems(error=False))
+        problems += [Problem(exc.path, exc.reason + UNRECORDED) for exc in unsaved]
         fresh = fresh_results(plan.fresh, s.manifest)
         problems += over_budget(s.config, results + fresh)  # warnings: the build did its job
         unbuilt = unbuilt_results(plan, "failed", os.path.lexists)
@@ -115,6 +127,10 @@ def build(
         s.hasher.close()
         raise
     return report
+
+
+#: After a manifest that could not be saved: the files written stay renditions' own (the journal).
+UNRECORDED = " (what this build wrote stays renditions' own: the next build records it)"
 
 
 def _note_failures(s: Session, plan: Plan, unrenderable: dict[str, str]) -> None:
@@ -223,7 +239,9 @@ def _plan_report(plan: Plan, s: Session) -> Report:
     )
 
 
-def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress) -> tuple[list, list, list, dict[str, str]]:
+def _render_and_record(
+    plan: Plan, s: Session, jobs: int, threads: int, progress, save: Callable[[], None]
+) -> tuple[list, list, list, dict[str, str]]:
     """Render and write the stale articles in workers; record each as it finishes."""
     from .manifest import Entry
     from .render import Limits
@@ -289,7 +307,7 @@ def _render_and_record(plan: Plan, s: Session, jobs: int, threads: int, progress
     limits = Limits(s.config.max_bytes, s.config.max_pixels, s.config.max_decoded_bytes)
     tasks = tasks_for(plan.jobs, limits, s.engine_name, threads, str(s.config.root))  # articles sharing a master: one decode
     try:
-        run(tasks, jobs, record, s.manifest.save, s.config.timeout)
+        run(tasks, jobs, record, save, s.config.timeout)
     finally:
         if bar is not None:
             bar.close()

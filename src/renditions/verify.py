@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from .config import Config
     from .manifest import Entry
+    from .session import Session
 
 REASON_TEXT = {
     "missing": "missing",
@@ -37,9 +38,22 @@ REASON_TEXT = {
     # an output whose bytes differ (plan.MODIFIED) but could not be read at all says so instead
     "not a file": "is not a regular file (renditions wrote a file there): move it away, then run `renditions build`",
     "unreadable": "cannot be read ({}), so it can't be compared with what renditions wrote",
+    # a file a build wrote (its journal names these bytes) but could not record: its manifest was not saved
+    "unrecorded": "written by a build that could not save the manifest: `renditions build` records it",
     # its header was to be read from the bytes just hashed, but the file was replaced meanwhile
     "changed while checked": "changed while check read it: run `renditions check` again",
 }
+
+
+def _unrecorded(s: Session, dest: str | os.PathLike) -> bool:
+    """Whether the journal names these bytes at `dest`: a build wrote them and was killed, or
+    could not save the manifest (pipeline.UNRECORDED); the next build records them."""
+    from pathlib import Path
+
+    from . import journal
+
+    noted = journal.read(s.config.root).get(Path(dest))
+    return noted is not None and s.hasher(Path(dest)) in noted
 
 
 def _unreadable(path: str | os.PathLike) -> str | None:
@@ -141,7 +155,7 @@ def _check(
 ) -> Report:
     from . import failures
     from .budgets import over_budget
-    from .plan import ENGINE_CHANGED, MODIFIED, fresh_result, unbuilt_results
+    from .plan import ENGINE_CHANGED, MODIFIED, NOT_OURS, fresh_result, unbuilt_results
     from .render import predicted_failure
     from .session import open_session
     from .sniff import Ahead, Changed, refused_master, sniff_hashed, taken
@@ -204,6 +218,8 @@ def _check(
             if j.article in unbuildable:
                 continue  # its line names the master: a build would fail it, not bring these up to date
             text = (_unreadable(o.dest) if reason == MODIFIED else None) or REASON_TEXT.get(reason, reason)
+            if reason == NOT_OURS and _unrecorded(s, o.dest):
+                text = REASON_TEXT["unrecorded"]
             if reason == ENGINE_CHANGED:  # the entry names the engine that made it
                 text = text.format(made=s.manifest.entries[o.site_path].engine, uses=s.engine_id)
             problems.append(Problem(o.site_path, text, j.article, o.line))
