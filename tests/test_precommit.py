@@ -244,6 +244,22 @@ def test_real_pre_commit_blocks_a_commit_that_leaves_a_new_output_unstaged(repo,
     r = commit("gamma")
     assert r.returncode == 0, r.stdout + r.stderr
     assert git(repo.root, "status", "--porcelain").stdout == ""
+    # a new master, built, the master and the manifest staged, the outputs not: pre-commit hides
+    # the new outputs, so the commit's are the old bytes; the line said "modified by hand" and
+    # sent the user to `build --force` (a user's trial): it says to stage them
+    repo.master("gamma", colour=(250, 20, 20))
+    assert CliRunner().invoke(main, ["build", "--root", str(repo.root)]).exit_code == 0
+    git(repo.root, "add", "--", "source_images", "renditions.lock.json")
+    r = commit("gamma's new master")
+    assert r.returncode != 0
+    image = repo.out("image", "gamma").relative_to(repo.root).as_posix()
+    assert (
+        f"/{repo.out('image', 'gamma').relative_to(repo.public).as_posix()}: its bytes differ from what the manifest records: "
+        f"if a build rewrote it, it was left out of the commit: run `git add -- {image}` (else it was changed by hand)"
+    ) in (r.stdout + r.stderr).splitlines(), r.stdout + r.stderr
+    git(repo.root, "add", "-A")
+    r = commit("gamma's new master")
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 @pytest.mark.slow

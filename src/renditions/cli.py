@@ -381,13 +381,14 @@ def check(root, config, engine, as_json, strict, fmt, staged) -> None:
 
         from .config import load_config
         from .gitcheck import in_commit_terms, staged_problems
-        from .plan import NOT_OURS
+        from .plan import MODIFIED, NOT_OURS
 
         cfg = load_config(root, config)
         needed = [o.path for o in report.outputs if o.status == "up to date"]
         extra = staged_problems(cfg, needed)
         unrecorded = {o.path for o in report.outputs if o.reason == NOT_OURS}
-        report = replace(report, problems=in_commit_terms(cfg, report.problems, unrecorded) + tuple(extra))
+        modified = {o.path for o in report.outputs if o.reason == MODIFIED}
+        report = replace(report, problems=in_commit_terms(cfg, report.problems, unrecorded, modified) + tuple(extra))
     if as_json:
         _emit_json(report.to_json())
     else:

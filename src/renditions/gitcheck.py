@@ -12,6 +12,7 @@ import json
 import os
 import shlex
 import subprocess
+from collections.abc import Set
 from dataclasses import replace
 from pathlib import Path
 
@@ -102,12 +103,15 @@ def staged_problems(config: Config, site_paths: list[str]) -> list[Problem]:
     return problems
 
 
-def in_commit_terms(config: Config, problems: tuple[Problem, ...], unrecorded: set[str]) -> tuple[Problem, ...]:
+def in_commit_terms(
+    config: Config, problems: tuple[Problem, ...], unrecorded: set[str], modified: Set[str] = frozenset()
+) -> tuple[Problem, ...]:
     """check's problems as the commit has them. Under `--staged` the files are the commit's (a
     pre-commit hook hides unstaged changes while it runs): an output the manifest does not record
     (`unrecorded`, by site path), or a data file out of date, is most often one whose manifest or
-    data file was left unstaged, and `renditions build` does nothing for it. Each says so, with
-    the `git add` that fixes it."""
+    data file was left unstaged, and `renditions build` does nothing for it; an output whose bytes
+    are not the ones the (staged) manifest records (`modified`), one the build rewrote and that
+    was left unstaged itself, not one changed by hand. Each says so, with the `git add` that fixes it."""
     from .datafile import OUT_OF_DATE  # only under --staged: check needs no datafile otherwise
 
     manifest = os.path.relpath(config.manifest, config.root)
@@ -118,6 +122,13 @@ def in_commit_terms(config: Config, problems: tuple[Problem, ...], unrecorded: s
             p = replace(
                 p,
                 reason=f"{p.reason}; if the build wrote it, the manifest was left out of the commit: run `git add -- {shlex.quote(manifest)}`",
+            )
+        elif p.path in modified:
+            file = shlex.quote(os.path.relpath(config.public / p.path.lstrip("/"), config.root))
+            p = replace(
+                p,
+                reason=f"its bytes differ from what the manifest records: if a build rewrote it, it was left out of the commit:"
+                f" run `git add -- {file}` (else it was changed by hand)",
             )
         elif data is not None and p.path == data and p.reason == OUT_OF_DATE:
             p = replace(
