@@ -392,3 +392,22 @@ def test_failed_rename_leaves_complete_files_and_an_honest_manifest(tmp_path, mo
         timeout=60,
     )
     assert r.returncode == 0, r.stdout
+
+
+def test_a_build_sweeps_only_temporary_files_named_as_its_own(tmp_path, monkeypatch):
+    """A killed build's temporary file (`.name.<12 hex>.renditions-tmp`) is swept by the next
+    build; a file that only ends in .renditions-tmp is someone else's and stays (a user's trial:
+    any such name was deleted)."""
+    monkeypatch.setenv("RENDITIONS_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "site"
+    make_site(root, {s: 0 for s in SLUGS})
+    assert pipeline.build(root, jobs=1).ok
+    folder = root / "public" / "img" / "hero"
+    ours = folder / f".post-0.webp.{'0a1b2c3d4e5f'}{TMP_SUFFIX}"
+    theirs = [folder / f".handmade.png{TMP_SUFFIX}", folder / f"notes{TMP_SUFFIX}", folder / f".x.webp.XYZ123456789{TMP_SUFFIX}"]
+    for p in [ours, *theirs]:
+        p.write_bytes(b"half a file")
+    set_master(root, "post-0", 1)
+    assert pipeline.build(root, jobs=1).ok
+    assert not ours.exists()
+    assert [p.read_bytes() for p in theirs] == [b"half a file"] * 3

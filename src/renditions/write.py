@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from pathlib import Path
 
 TMP_SUFFIX = ".renditions-tmp"
+#: The names _create gives (`.<name>.<12 hex digits>.renditions-tmp`): sweep deletes no other file.
+_TMP_NAME = re.compile(r"\..+\.[0-9a-f]{12}" + re.escape(TMP_SUFFIX))
 
 
 def _create(folder: Path, name: str) -> tuple[int, str]:
@@ -92,7 +95,7 @@ def sweep(folders: set[Path]) -> int:
         except OSError:
             continue
         for name in names:
-            if name.endswith(TMP_SUFFIX):
+            if _TMP_NAME.fullmatch(name):
                 try:
                     os.unlink(folder / name)
                     removed += 1
