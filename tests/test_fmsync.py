@@ -179,3 +179,44 @@ def test_keys_are_written_under_the_lock_and_only_in_the_shard(site):
     second = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter", "--shard", "2/2"])
     assert second.exit_code == 0, second.output
     assert all(b'mobile: "/img/artical/mobile-articles/' in p.read_bytes() for p in paths.values())
+
+
+def test_a_toml_string_holding_a_bracket_line_is_text_and_an_unknown_layout_is_refused(site):
+    """--write-front-matter took a line starting with `[` inside a TOML multi-line string for a
+    table and wrote the keys into the string (the description changed, the keys were never
+    read, each run added four more lines); it appended block lines to a one-line YAML `{...}`
+    mapping, which no longer parsed, and Hugo then refused the whole site (a user's trial).
+    The keys now go after the string, and any insertion that would not read back as the old
+    front matter plus exactly the new keys is refused, the file untouched."""
+    import tomllib
+
+    toml = (
+        b"+++\n"
+        b"title = 'Note'\n"
+        b'description = """\nA note:\n[not a table]\nend"""\n'
+        b"quote = '''\n[[nor this]]\n'''\n"
+        b"[params]\n"
+        b"tag = 'x'\n"
+        b"+++\n"
+        b"body\n"
+    )
+    flow = b"---\n{title: Flowy, tags: [a, b]}\n---\nbody\n"
+    site.master("note")
+    site.master("flowy")
+    (site.root / "content" / "note.md").write_bytes(toml)
+    (site.root / "content" / "flowy.md").write_bytes(flow)
+    for _ in range(2):  # the second run finds nothing to add to the note, and still refuses flowy
+        result = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter"])
+        assert result.exit_code == 0, result.output
+        assert (
+            "warning: content/flowy.md: cannot add image, mobile, singleImage, MobileSingleImage as new lines without"
+            " changing what the rest of its front matter says (a layout such as a one-line {...} mapping): add them by"
+            " hand, nothing was written"
+        ) in result.output
+    assert (site.root / "content" / "flowy.md").read_bytes() == flow
+    written = (site.root / "content" / "note.md").read_bytes()
+    data = tomllib.loads(written.split(b"+++\n")[1].decode())
+    assert data["description"] == "A note:\n[not a table]\nend" and data["quote"] == "[[nor this]]\n"
+    assert data["params"] == {"tag": "x"}
+    assert data["mobile"] == "/img/artical/mobile-articles/note.png" and written.count(b"mobile = ") == 1
+    assert written.replace(written[written.index(b"image = ") : written.index(b"[params]")], b"") == toml

@@ -308,6 +308,9 @@ def build(root, config, engine, as_json, force, dry_run, only, jobs, shard, wait
         from .fmsync import sync
 
         for added in sync(root, config, only=tuple(only), dry_run=dry_run, drafts=drafts, shard=shard, wait_lock=wait_lock):
+            if added.refused:  # nothing written to it: the build warns of its missing keys as before
+                click.echo(f"warning: {added.article}: {added.refused}", err=True)
+                continue
             verb = "would add" if dry_run else "added"
             click.echo(f"{added.article}: {verb} {', '.join(k for k, _ in added.keys)}", err=True)
             said.update((added.article, no_key(k, path)) for k, path in added.keys)

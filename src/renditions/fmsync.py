@@ -29,6 +29,7 @@ class Added:
 
     article: str
     keys: tuple[tuple[str, str], ...]  # (front-matter key, site path)
+    refused: str = ""  # why the keys could not be added without changing anything else (nothing written)
 
 
 def missing_keys(article: Article, config: Config) -> tuple[tuple[str, str], ...]:
@@ -64,14 +65,41 @@ def _insert_toml(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> by
     body = raw[len(bom) :]
     eol = line_ending(body)
     lines = body.splitlines(keepends=True)
+    quote = b""  # the multi-line string a line is inside: its lines are text, never a [table]
     for i in range(1, len(lines)):
+        if quote:
+            quote = b"" if lines[i].count(quote) % 2 else quote
+            continue
         if lines[i].rstrip() == b"+++" or _TOML_TABLE.match(lines[i].rstrip(b"\r\n")):
             new = b"".join(
                 f"{k if _BARE_KEY.fullmatch(k) else json.dumps(k)} = {json.dumps(v, ensure_ascii=False)}".encode() + eol
                 for k, v in keys
             )
             return bom + b"".join(lines[:i]) + new + b"".join(lines[i:])
+        opened = [q for q in (b'"""', b"'''") if lines[i].count(q) % 2]
+        quote = opened[0] if opened else b""
     raise FrontMatterError(name, "front matter is not closed: add a +++ line after it", 1)
+
+
+def checked_insert(raw: bytes, keys: tuple[tuple[str, str], ...], name: str = "") -> bytes:
+    """insert_keys, proven: the new front matter must read as the old one plus exactly these keys.
+    A layout the splice does not know (a YAML flow mapping `{title: x}`, a TOML string that holds
+    a `[line]`) is refused with FrontMatterError, rather than an article changed another way."""
+    new = insert_keys(raw, keys, name)
+    before = frontmatter.parse(raw, name, len(raw) + 1).data
+    try:
+        after = frontmatter.parse(new, name, len(new) + 1).data
+    except FrontMatterError:
+        after = None
+    if after != {**before, **dict(keys)} or len(after) != len(before) + len(keys):
+        shown = ", ".join(k for k, _ in keys)
+        raise FrontMatterError(
+            name,
+            f"cannot add {shown} as new lines without changing what the rest of its front matter says"
+            " (a layout such as a one-line {...} mapping): add them by hand, nothing was written",
+            1,
+        )
+    return new
 
 
 def _insert_json(raw: bytes, keys: tuple[tuple[str, str], ...], name: str) -> bytes:
@@ -144,8 +172,13 @@ def _sync(cfg: Config, only: tuple[str, ...], dry_run: bool, drafts: bool, shard
         keys = missing_keys(a, cfg)
         if not keys:
             continue
+        try:
+            new = checked_insert(Path(a.file).read_bytes(), keys, a.rel)
+        except (FrontMatterError, OSError) as exc:
+            added.append(Added(a.rel, keys, exc.reason if isinstance(exc, FrontMatterError) else str(exc.strerror)))
+            continue
         if not dry_run:
-            write_preserving_mode(a.file, insert_keys(Path(a.file).read_bytes(), keys, a.rel))
+            write_preserving_mode(a.file, new)
         added.append(Added(a.rel, keys))
     return added
 
