@@ -73,7 +73,7 @@ TOML = (
     b"title = 'TOML, as hugo new writes it'  # a comment\r\n"
     b'image = "/img/artical/articles/toml.png"\r\n'
     b"[params]\r\n"
-    b"mobile = 'not a top-level key'\r\n"
+    b"subtitle = 'a page parameter, no variant key'\r\n"
     b"+++\r\n"
     b"Body \xe9 in Latin-1.\r\n"
 )
@@ -220,3 +220,29 @@ def test_a_toml_string_holding_a_bracket_line_is_text_and_an_unknown_layout_is_r
     assert data["params"] == {"tag": "x"}
     assert data["mobile"] == "/img/artical/mobile-articles/note.png" and written.count(b"mobile = ") == 1
     assert written.replace(written[written.index(b"image = ") : written.index(b"[params]")], b"") == toml
+
+
+def test_hugo_params_name_the_image_the_page_shows(site):
+    """Hugo reads a page's custom keys from `params` (`[params]` in TOML) over the top-level ones:
+    renditions ignored them, built the top-level or template path, and check passed while the
+    page showed `[params] image`, a file nobody wrote (a user's trial on a real Hugo site)."""
+    from PIL import Image
+
+    toml = b"+++\ntitle = 'Trip'\n[params]\n  image = '/img/cards/trip-card.png'\n+++\nbody\n"
+    yaml_ = b'---\ntitle: Walk\nimage: "/img/artical/articles/old-walk.png"\nparams:\n  image: /img/cards/walk-card.png\n---\n'
+    site.master("trip")
+    site.master("walk")
+    (site.root / "content" / "trip.md").write_bytes(toml)
+    (site.root / "content" / "walk.md").write_bytes(yaml_)
+    for _ in range(2):  # the second run reads the front matter from the cache
+        result = CliRunner().invoke(main, ["build", "--root", str(site.root), "--write-front-matter"])
+        assert result.exit_code == 0, result.output
+        for slug in ("trip", "walk"):
+            with Image.open(site.public / "img" / "cards" / f"{slug}-card.png") as im:
+                assert im.size == (800, 450)  # the `image` variant's size
+        assert not (site.public / "img" / "artical" / "articles" / "old-walk.png").exists()
+        assert not (site.public / "img" / "artical" / "articles" / "trip.png").exists()
+        check = CliRunner().invoke(main, ["check", "--root", str(site.root)])
+        assert check.exit_code == 0, check.output
+    written = (site.root / "content" / "trip.md").read_bytes()
+    assert b"\nimage = " not in written and written.count(b"mobile = ") == 1  # the other keys, at the top level

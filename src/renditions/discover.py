@@ -277,7 +277,7 @@ def front_matter_cache(config: Config, path: Path | None, kept: bool = True) -> 
 def _read_keys(config: Config) -> tuple[str, ...]:
     """The front-matter keys whose values an article's reading uses (every other key is only
     looked at by name, for the did-you-mean check)."""
-    return ("slug", "draft", "published", MASTERS_KEY, config.focus_key, *(v.key for v in config.variants))
+    return ("slug", "draft", "published", "params", MASTERS_KEY, config.focus_key, *(v.key for v in config.variants))
 
 
 def master_index(sources: Path) -> dict[str, list[Path]]:
@@ -406,6 +406,8 @@ def _said(
     if kept is not None:
         keys = _read_keys(config)
         values = {k: fm.data[k] for k in keys if k in fm.data}
+        if isinstance(values.get("params"), dict):  # of Hugo's params, only the variant keys are read
+            values["params"] = {k: values["params"][k] for k in keys if k in values["params"]}
         names = [k for k in fm.data if isinstance(k, str)]
         lines = {k: n for k, n in fm.lines.items() if isinstance(k, str)}
         if exact_in_json(values) and len(names) == len(fm.data):
@@ -491,9 +493,14 @@ def read_article(
             d.error_line = d.error_line or lines.get(key)
     draft = data.get("draft") is True or data.get("published") is False or in_drafts_folder(rel)
 
+    # Hugo's `params:` (`[params]` in TOML): a variant key there is the one its templates read
+    # through .Params, over a top-level one of the same name
+    params = data.get("params")
+    given = {**data, **{k: params[k] for k in keys if k in params}} if isinstance(params, dict) else data
+    given_at = {**lines, **{k: lines.get("params") for k in keys if k in params}} if isinstance(params, dict) else lines
     targets = []
     for v in config.variants:
-        if v.key not in data:
+        if v.key not in given:
             path = v.path.replace("{slug}", slug)
             if too_long(path):  # the config checked the template; only a long slug can still spoil it
                 why = f"{v.key} (from the config's template): {path}: the path is too long"
@@ -503,11 +510,11 @@ def read_article(
             targets.append(Target(v.name, path, None, from_template=True))
             continue
         try:
-            targets.append(Target(v.name, clean_site_path(data[v.key]), lines.get(v.key), raw=data[v.key]))
+            targets.append(Target(v.name, clean_site_path(given[v.key]), given_at.get(v.key), raw=given[v.key]))
         except PathError as exc:
-            value = data[v.key]
+            value = given[v.key]
             shown = f"{v.key}: {_quote(value)}" if isinstance(value, str) else v.key
-            targets.append(Target(v.name, None, lines.get(v.key), error=f"{shown}: {exc.reason}"))
+            targets.append(Target(v.name, None, given_at.get(v.key), error=f"{shown}: {exc.reason}"))
 
     focus, problem = _focus(data.get(config.focus_key), config.variants, config.focus_key)
     if problem:
