@@ -91,6 +91,29 @@ def test_init_in_a_hugo_site_writes_static_and_its_languages(tmp_path):
     assert (root / ".gitignore").read_text() == ".renditions.lock\n.renditions.journal\n.renditions/\n"
 
 
+def test_init_reads_a_hugo_config_folder_and_its_own_folders(tmp_path):
+    """A Hugo site configured in config/_default/ was taken for no generator (web root public/,
+    Hugo's output, which --cleanDestinationDir wipes; no languages), and hugo.toml's staticDir
+    and contentDir were ignored, so build found no article (a user's trial on a real Hugo site)."""
+    split = tmp_path / "split"
+    (split / "config" / "_default").mkdir(parents=True)
+    (split / "config" / "_default" / "hugo.toml").write_text("baseURL = 'https://example.org/'\ntitle = 'Split'\n")
+    (split / "config" / "_default" / "languages.toml").write_text("[en]\nweight = 1\n[fr]\nweight = 2\n")
+    result = CliRunner().invoke(main, ["init", "--root", str(split)])
+    assert result.exit_code == 0 and "a Hugo site" in result.output, result.output
+    cfg = load_config(split)
+    assert cfg.public == split / "static" and cfg.languages == ("en", "fr")
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (moved / "hugo.toml").write_text("title = 'Moved'\nstaticDir = 'assets-static'\ncontentDir = 'src/content'\n")
+    result = CliRunner().invoke(main, ["init", "--root", str(moved)])
+    assert result.exit_code == 0, result.output
+    assert "Hugo copies assets-static/ into its public/" in result.output and "put articles in src/content/" in result.output
+    cfg = load_config(moved)
+    assert cfg.public == moved / "assets-static"
+    assert cfg.content == ("src/content/**/*.md", "src/content/**/*.markdown")
+
+
 @pytest.mark.parametrize(
     "marker, public, words",
     [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -78,10 +78,17 @@ class Generator:
 
 
 PLAIN = Generator("", (), "public", ("content/**/*.md",), (), ())
+#: Where Hugo reads its config: a file in the site root, or the files of config/_default/.
+HUGO_CONFIGS = tuple(
+    f"{folder}{name}.{ext}"
+    for folder in ("", "config/_default/")
+    for name in ("hugo", "config")
+    for ext in ("toml", "yaml", "yml", "json")
+)
 GENERATORS = (
     Generator(
         "Hugo",
-        ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml"),
+        HUGO_CONFIGS,
         "static",
         ("content/**/*.md", "content/**/*.markdown"),  # Hugo reads both as markdown
         (),
@@ -136,19 +143,36 @@ def detect(base: Path) -> Generator:
     return PLAIN
 
 
-def hugo_languages(base: Path) -> tuple[str, ...]:
-    """The language codes a Hugo config lists under `languages` (none when it cannot be read)."""
-    loaders = {".toml": lambda t: tomllib.loads(t), ".yaml": yaml.safe_load, ".json": json.loads}
-    for name in ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml"):
-        try:
-            text = (base / name).read_text(encoding="utf-8")
-            data = loaders[Path(name).suffix](text)
-        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
-            continue
-        langs = data.get("languages") if isinstance(data, dict) else None
-        if isinstance(langs, dict):
-            return tuple(str(k) for k in langs)
-    return ()
+def _read_hugo(path: Path) -> dict:
+    """One Hugo config file's settings, keys lower-cased as Hugo matches them ({} if unreadable)."""
+    loaders = {".toml": tomllib.loads, ".yaml": yaml.safe_load, ".yml": yaml.safe_load, ".json": json.loads}
+    try:
+        data = loaders[path.suffix](path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+        return {}
+    return {str(k).lower(): v for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def hugo_settings(base: Path) -> tuple[tuple[str, ...], str, str]:
+    """What init needs of a Hugo site's config: its language codes, its static folder (the web
+    root renditions writes in) and its content folder, from the root's config file or from
+    config/_default/ (whose languages.* file lists the languages at its top level)."""
+    found: dict = {}
+    for name in reversed(HUGO_CONFIGS):  # the first Hugo reads wins
+        found.update(_read_hugo(base / name))
+    langs = found.get("languages")
+    if not isinstance(langs, dict):
+        files = (_read_hugo(base / f"config/_default/languages.{ext}") for ext in ("toml", "yaml", "yml", "json"))
+        langs = next((listed for listed in files if listed), {})
+    static = found.get("staticdir")
+    static = static[0] if isinstance(static, list) and static else static
+    content = found.get("contentdir")
+
+    def folder(value: object, default: str) -> str:
+        text = value.strip().strip("/") if isinstance(value, str) else ""
+        return text if text and ".." not in text.split("/") and not os.path.isabs(text) else default
+
+    return tuple(str(k) for k in langs), folder(static, "static"), folder(content, "content")
 
 
 def _flow(items: tuple[str, ...]) -> str:
@@ -176,7 +200,12 @@ def init_site(root: str | os.PathLike = ".", inside_a_site: bool = False) -> Ini
             f"(run renditions there, or pass --root {os.fspath(root)} to start one here anyway)",
         )
     gen = detect(base)
-    languages = hugo_languages(base) if gen.name == "Hugo" else ()
+    languages: tuple[str, ...] = ()
+    if gen.name == "Hugo":  # its own folders, as its config names them
+        languages, static, content = hugo_settings(base)
+        globs = tuple(g.replace("content/", f"{content}/", 1) for g in gen.content)
+        advice = tuple(line.replace("static/", f"{static}/") for line in gen.advice)
+        gen = replace(gen, public=static, content=globs, articles=f"in {content}/", advice=advice)
     fill = {
         "{content}": json.dumps(gen.content[0]) if len(gen.content) == 1 else _flow(gen.content),
         "{exclude}": _flow(gen.exclude),
