@@ -78,12 +78,14 @@ class Generator:
 
 
 PLAIN = Generator("", (), "public", ("content/**/*.md",), (), ())
-#: Where Hugo reads its config: a file in the site root, or the files of config/_default/.
+#: Where Hugo reads its config: a file in the site root, or the files of config/_default/ (in the
+#: root, only config.toml of the older names: a config.json there is as likely another tool's).
 HUGO_CONFIGS = tuple(
     f"{folder}{name}.{ext}"
     for folder in ("", "config/_default/")
     for name in ("hugo", "config")
     for ext in ("toml", "yaml", "yml", "json")
+    if folder or name == "hugo" or ext == "toml"
 )
 GENERATORS = (
     Generator(
