@@ -550,6 +550,7 @@ def status(root, config, engine, as_json, wide) -> None:
     Also lists each article's problems (with did-you-mean hints for near-miss master names)
     and the masters that no article uses. Writes nothing; exits 0.
     """
+    from .hints import UNUSED_MASTER
     from .status import status as run_status
 
     st = run_status(root, config, engine=engine)
@@ -564,7 +565,7 @@ def status(root, config, engine, as_json, wide) -> None:
         for reason in row.problems:
             _say(f"{row.article}: {reason}")
     for name in st.unused_masters:
-        _say(f"unused master: {name} (no article has its name as slug)")
+        _say(UNUSED_MASTER.format(name=name))
     for file, _master, why in st.unread:
         _say(f"{file}: {why}")
     for page in st.pages:

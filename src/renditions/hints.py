@@ -34,6 +34,10 @@ def master_names(sources: Path) -> list[str]:
     return [n for n in names if os.path.splitext(n)[1].lower() in MASTER_EXTS]
 
 
+#: A master no article uses (status and the preview list them): its path from the site root.
+UNUSED_MASTER = "unused master: {name} (no article has its name as slug)"
+
+
 def spare_names(sources: Path, used: Iterable[Path]) -> list[str]:
     """The masters' folder's files no article uses: the only ones a rename may be suggested for
     (renaming another article's master would fix one article by breaking the other)."""

@@ -22,6 +22,7 @@ from .discover import Article
 from .engine import Engine
 from .errors import PathError, RenditionsError
 from .geometry import SMART_POSITIONS, TooSmall, decode_scale, plan_geometry
+from .hints import UNUSED_MASTER
 from .paths import resolve_output
 from .plan import MISSING, Plan, Problem, article_outputs, crop_for, is_extra
 from .render import check_decoded_bytes, check_master_file, variant_geometry
@@ -365,7 +366,7 @@ def preview(
         sections.append(text)
         count += n
     loose = [p for p in plan.problems if not p.article]
-    loose += [Problem("", f"unused master: {name} (no article has its name as slug)", error=False) for name in s.unused_masters()]
+    loose += [Problem("", UNUSED_MASTER.format(name=name), error=False) for name in s.unused_masters()]
     by = "<code>renditions watch --preview</code> on every change" if live else "<code>renditions preview</code>"
     doc = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

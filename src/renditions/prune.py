@@ -39,7 +39,7 @@ def prune(
     if not articles:
         s.hasher.close()  # git's child, if one was started: stopped and reaped before the error
         if s.nothing_yet:
-            why = ", ".join(f"{f}/" for f in s.nothing_yet) + " holds no article yet: prune deletes nothing"
+            why = ", ".join(s.nothing_yet) + " holds no article yet: prune deletes nothing"
         else:
             why = f"`content` in {shown_config} matches no article: prune deletes nothing (fix the glob)"
         raise UsageError(", ".join(cfg.content), why)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import glob
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -86,9 +87,8 @@ class Session:
             return ""
         if not self.matched:
             if self.nothing_yet:
-                folders = ", ".join(f"{f}/" for f in self.nothing_yet)
                 sources = Path(os.path.relpath(self.config.sources, self.config.root)).as_posix()
-                return f"{folders} holds no article yet: add one, and its master in {sources}/"
+                return f"{', '.join(self.nothing_yet)} holds no article yet: add one, and its master in {sources}/"
             return f"`content` in {self.config.file} matches no article: fix the glob"
         drafts = sum(1 for a in self.matched if a.images and a.draft)
         pages = sum(1 for a in self.matched if not a.images)
@@ -99,16 +99,16 @@ class Session:
 
     @functools.cached_property
     def nothing_yet(self) -> list[str]:
-        """The folders `content` reads from, when none holds a file yet and one of them exists: a
-        new site (init made content/), not a glob that misses its articles. Else empty."""
+        """The folders `content` reads from (as `content/`), when none holds a file yet and one of
+        them exists: a new site (init made content/), not a glob that misses its articles. Else empty."""
         root = str(self.config.root)
         folders = list(dict.fromkeys(anchor(g) for g in self.config.content))
-        if self.matched or "" in folders:
-            return []
+        if self.matched or "" in folders or not all(map(glob.has_magic, self.config.content)):
+            return []  # a plain path that names no file is a path to fix
         paths = [os.path.join(root, f) for f in folders]
         if not any(os.path.isdir(p) for p in paths) or not all(holds_no_file(p) or not os.path.exists(p) for p in paths):
             return []
-        return [f.replace(os.sep, "/") for f, p in zip(folders, paths) if os.path.isdir(p)]
+        return [f.replace(os.sep, "/") + "/" for f, p in zip(folders, paths) if os.path.isdir(p)]
 
     @uncollected
     def plan(self, force: bool = False) -> Plan:

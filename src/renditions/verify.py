@@ -45,14 +45,12 @@ REASON_TEXT = {
 }
 
 
-def _unrecorded(s: Session, dest: str | os.PathLike) -> bool:
+def _unrecorded(s: Session, dest: str | os.PathLike, journal: dict[Path, set[str]]) -> bool:
     """Whether the journal names these bytes at `dest`: a build wrote them and was killed, or
     could not save the manifest (pipeline.UNRECORDED); the next build records them."""
     from pathlib import Path
 
-    from . import journal
-
-    noted = journal.read(s.config.root).get(Path(dest))
+    noted = journal.get(Path(dest))
     return noted is not None and s.hasher(Path(dest)) in noted
 
 
@@ -211,6 +209,7 @@ def _check(
     if s.no_article():  # a check that checks nothing must not pass
         problems.append(Problem(", ".join(s.config.content), s.no_article()))
     outs = []
+    journaled: dict[Path, set[str]] | None = None  # the journal, read when first wanted (see _unrecorded)
     for j in plan.jobs:
         for o in j.outputs:
             reason = o.reason or "stale"
@@ -218,8 +217,13 @@ def _check(
             if j.article in unbuildable:
                 continue  # its line names the master: a build would fail it, not bring these up to date
             text = (_unreadable(o.dest) if reason == MODIFIED else None) or REASON_TEXT.get(reason, reason)
-            if reason == NOT_OURS and _unrecorded(s, o.dest):
-                text = REASON_TEXT["unrecorded"]
+            if reason == NOT_OURS:
+                if journaled is None:  # read once, and only when a file renditions did not record is there
+                    from . import journal
+
+                    journaled = journal.read(s.config.root)
+                if _unrecorded(s, o.dest, journaled):
+                    text = REASON_TEXT["unrecorded"]
             if reason == ENGINE_CHANGED:  # the entry names the engine that made it
                 text = text.format(made=s.manifest.entries[o.site_path].engine, uses=s.engine_id)
             problems.append(Problem(o.site_path, text, j.article, o.line))

@@ -115,13 +115,20 @@ def _expand(base: str, segments: list[str], listed: list[str] | None, read: List
     return out
 
 
-def anchor(pattern: str) -> str:
-    """The folder a glob is read from: its segments before the first wildcard ("" for the root)."""
+def _split(pattern: str) -> tuple[list[str], list[str]]:
+    """A glob's segments before its first wildcard, and the rest (none for a plain path)."""
     parts = os.path.normpath(pattern).split(os.sep)
     head = []
     while parts and not glob.has_magic(parts[0]):
         head.append(parts.pop(0))
-    return os.sep.join(head) if parts else ""
+    return head, parts
+
+
+def anchor(pattern: str) -> str:
+    """The folder a glob is read from: its segments before the first wildcard (a plain path's
+    folder; "" for the root)."""
+    head, rest = _split(pattern)
+    return os.sep.join(head if rest else head[:-1])
 
 
 def holds_no_file(folder: str) -> bool:
@@ -149,11 +156,8 @@ def find_files(
     later run stats to know that the same walk would find the same files (stamp.py). `lstats`
     receives the lstat of each file found that is not a symbolic link (the stat the walk takes).
     `read`: the listings of an earlier walk over the same tree in this run, shared (and added to)."""
-    parts = os.path.normpath(pattern).split(os.sep)
-    anchor = []
-    while parts and not glob.has_magic(parts[0]):
-        anchor.append(parts.pop(0))
-    base = os.path.join(root, os.sep.join(anchor)) if anchor else root
+    fixed, parts = _split(pattern)
+    base = os.path.join(root, os.sep.join(fixed)) if fixed else root
     if not parts:
         if listed is not None:
             listed.append(base)

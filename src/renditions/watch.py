@@ -9,7 +9,6 @@ Rust-backed watcher using the OS's file events), builds go through pipeline.buil
 from __future__ import annotations
 
 import fnmatch
-import glob
 import os
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from .paths import config_file, printable
 from .plan import article_outputs
 from .report import Report, plural
 from .session import collect_between_runs
-from .walk import passed_by
+from .walk import anchor, passed_by
 from .write import TMP_SUFFIX
 
 #: Changes closer together than this (ms) are built as one batch.
@@ -56,14 +55,7 @@ class Targets:
 
 def content_base(cfg: Config) -> Path:
     """The folder every content glob starts from (their common part before the first wildcard)."""
-    bases = []
-    for pattern in cfg.content:
-        parts = []
-        for part in pattern.replace("\\", "/").split("/")[:-1]:
-            if glob.has_magic(part):
-                break
-            parts.append(part)
-        bases.append(os.fspath(cfg.root.joinpath(*parts)))
+    bases = [os.fspath(cfg.root.joinpath(anchor(pattern.replace("\\", "/")))) for pattern in cfg.content]
     return Path(os.path.commonpath(bases)) if bases else cfg.root
 
 
